@@ -1,0 +1,17 @@
+//! resi-auth: who signed what.
+//!
+//! sr25519 signing and verification exactly as Bittensor does it (schnorrkel,
+//! signing context `substrate`, no pre-hashing, `<Bytes>` wrapping accepted on
+//! verify), the protocol's commitment strings (DESIGN §2), and Bittensor wallet
+//! files (hotkey JSON, `*pub.txt`).
+//!
+//! Architecture invariant: the only I/O is reading and writing wallet files in
+//! [`wallet`]; everything else is pure.
+
+pub mod commitment;
+pub mod keypair;
+pub mod signature;
+pub mod wallet;
+
+pub use keypair::{Keypair, KeyError};
+pub use signature::{verify, Signature, SignatureError, VerifyError};

@@ -1,0 +1,94 @@
+//! What the coordinator hands out each epoch (DESIGN §3), and what a miner submits.
+
+use serde::{Deserialize, Serialize};
+
+use crate::epoch::EpochId;
+use crate::hotkey::Hotkey;
+use crate::zipcode::Zipcode;
+
+/// A zipcode's market tier; it weighs selection (premium 1.5, standard 1.0, emerging 0.8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MarketTier {
+    Premium,
+    Standard,
+    Emerging,
+}
+
+impl MarketTier {
+    /// Selection weight in thousandths (1.5 → 1500), exact for every validator and operator.
+    pub fn weight_milli(&self) -> u64 {
+        match self {
+            MarketTier::Premium => 1_500,
+            MarketTier::Standard => 1_000,
+            MarketTier::Emerging => 800,
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "premium" => Some(MarketTier::Premium),
+            "standard" => Some(MarketTier::Standard),
+            "emerging" => Some(MarketTier::Emerging),
+            _ => None,
+        }
+    }
+}
+
+/// One zipcode of an assignment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignedZipcode {
+    pub zipcode: Zipcode,
+    pub expected_listings: u64,
+    pub state: String,
+    pub city: String,
+    pub county: String,
+    pub market_tier: MarketTier,
+    pub geographic_region: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignmentMetadata {
+    pub total_expected_listings: u64,
+    pub zipcode_count: u64,
+    pub algorithm_version: String,
+    pub selection_seed: String,
+}
+
+/// An epoch's assignment, as served to miners and validators.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Assignment {
+    pub epoch_id: EpochId,
+    /// RFC 3339, UTC.
+    pub epoch_start: String,
+    pub epoch_end: String,
+    pub submission_deadline: String,
+    /// 16 lowercase hex digits.
+    pub nonce: String,
+    pub target_listings: u64,
+    pub tolerance_percent: u64,
+    /// Hex SHA-256 of the validation seed.
+    pub validation_seed_commitment: String,
+    pub zipcodes: Vec<AssignedZipcode>,
+    pub metadata: AssignmentMetadata,
+    /// Only present once the deadline has passed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub validation_seed: Option<String>,
+}
+
+/// A miner's (miner, epoch, zipcode) object as seen in storage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Submission {
+    pub hotkey: Hotkey,
+    pub epoch_id: EpochId,
+    pub zipcode: Zipcode,
+    pub key: String,
+    pub size_bytes: u64,
+    pub etag: String,
+    /// S3 `LastModified` in Unix milliseconds: the submission time.
+    pub last_modified_ms: i64,
+}

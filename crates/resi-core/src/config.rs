@@ -1,0 +1,201 @@
+//! Every validation and scoring threshold (DESIGN §5–§6), with its default.
+//!
+//! Fractions are integer basis points (1/10,000) so that comparisons are exact
+//! integer arithmetic on every validator: "at least 90 %" is
+//! `count × 10,000 ≥ total × 9,000`, never a float compare.
+
+use serde::{Deserialize, Serialize};
+
+use crate::schema::DecodeLimits;
+
+/// Basis points: 10,000 = 100 %.
+pub const BPS: u64 = 10_000;
+
+/// The validation configuration. It is written into every results file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct ValidationConfig {
+    /// Largest listings file read, in bytes.
+    pub max_file_bytes: u64,
+    /// Most rows read from one file.
+    pub max_rows: u64,
+    /// Whether a file must be listed, with a matching SHA-256, in its miner's manifest.
+    pub require_manifest: bool,
+    /// Tier 0: a submission whose fingerprints overlap an earlier one of another
+    /// hotkey by at least this much is a copy.
+    pub copy_overlap_min_bps: u64,
+    /// Tier 1: allowed deviation of the unique-listing count from the expected count.
+    pub quantity_tolerance_bps: u64,
+    /// Tier 2 minimums and maximum.
+    pub completeness_min_bps: u64,
+    pub reasonable_min_bps: u64,
+    pub consistency_min_bps: u64,
+    pub duplicate_rate_max_bps: u64,
+    /// Tier 2 "reasonable value" ranges (inclusive).
+    pub price_min: i64,
+    pub price_max: i64,
+    pub bedrooms_min: i32,
+    pub bedrooms_max: i32,
+    pub bathrooms_min: f64,
+    pub bathrooms_max: f64,
+    pub sqft_min: i32,
+    pub sqft_max: i32,
+    /// Tier 2: how long before the epoch start a scrape may be, in milliseconds.
+    pub scrape_lookback_ms: i64,
+    /// Tier 3: k = min(max, max(min, ⌊fraction·n⌋)), at most n.
+    pub spot_check_min: u64,
+    pub spot_check_max: u64,
+    pub spot_check_fraction_bps: u64,
+    /// Tier 3: share of determined samples that must verify.
+    pub spot_check_pass_bps: u64,
+    /// Tier 3: fewer determined samples than this make the submission undetermined.
+    pub spot_check_min_determined: u64,
+    /// Tier 3: allowed relative difference of price and sqft from the source.
+    pub spot_check_tolerance_bps: u64,
+    /// Scores: shares of a zipcode for ranks 1, 2, 3.
+    pub winner_shares_bps: [u64; 3],
+    /// Scores: share of the epoch split equally among participants.
+    pub participation_bps: u64,
+}
+
+impl Default for ValidationConfig {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 64 * 1024 * 1024,
+            max_rows: 200_000,
+            require_manifest: true,
+            copy_overlap_min_bps: 9_000,
+            quantity_tolerance_bps: 1_500,
+            completeness_min_bps: 9_000,
+            reasonable_min_bps: 9_500,
+            consistency_min_bps: 9_000,
+            duplicate_rate_max_bps: 500,
+            price_min: 10_000,
+            price_max: 50_000_000,
+            bedrooms_min: 0,
+            bedrooms_max: 20,
+            bathrooms_min: 0.0,
+            bathrooms_max: 20.0,
+            sqft_min: 100,
+            sqft_max: 100_000,
+            scrape_lookback_ms: 24 * 3600 * 1000,
+            spot_check_min: 3,
+            spot_check_max: 10,
+            spot_check_fraction_bps: 1_000,
+            spot_check_pass_bps: 8_000,
+            spot_check_min_determined: 3,
+            spot_check_tolerance_bps: 500,
+            winner_shares_bps: [5_500, 3_000, 1_000],
+            participation_bps: 500,
+        }
+    }
+}
+
+/// Why a configuration is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid validation config: {0}")]
+pub struct ConfigError(pub String);
+
+impl ValidationConfig {
+    pub fn decode_limits(&self) -> DecodeLimits {
+        DecodeLimits {
+            max_file_bytes: self.max_file_bytes,
+            max_rows: self.max_rows,
+        }
+    }
+
+    /// Checks that the thresholds make sense together.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let bps_fields = [
+            ("copyOverlapMinBps", self.copy_overlap_min_bps),
+            ("quantityToleranceBps", self.quantity_tolerance_bps),
+            ("completenessMinBps", self.completeness_min_bps),
+            ("reasonableMinBps", self.reasonable_min_bps),
+            ("consistencyMinBps", self.consistency_min_bps),
+            ("duplicateRateMaxBps", self.duplicate_rate_max_bps),
+            ("spotCheckFractionBps", self.spot_check_fraction_bps),
+            ("spotCheckPassBps", self.spot_check_pass_bps),
+            ("spotCheckToleranceBps", self.spot_check_tolerance_bps),
+            ("participationBps", self.participation_bps),
+        ];
+        for (name, value) in bps_fields {
+            if value > BPS {
+                return Err(ConfigError(format!("{name} = {value} is over 10000 (100 %)")));
+            }
+        }
+        let shares: u64 = self.winner_shares_bps.iter().sum::<u64>() + self.participation_bps;
+        if shares > BPS {
+            return Err(ConfigError(format!("winner shares plus participation add up to {shares} bps, over 10000")));
+        }
+        if self.spot_check_min > self.spot_check_max {
+            return Err(ConfigError("spotCheckMin is greater than spotCheckMax".into()));
+        }
+        if self.price_min > self.price_max || self.bedrooms_min > self.bedrooms_max || self.sqft_min > self.sqft_max {
+            return Err(ConfigError("a reasonable-value range has min > max".into()));
+        }
+        if !(self.bathrooms_min <= self.bathrooms_max) {
+            return Err(ConfigError("bathroomsMin must be a number not greater than bathroomsMax".into()));
+        }
+        if self.scrape_lookback_ms < 0 {
+            return Err(ConfigError("scrapeLookbackMs must not be negative".into()));
+        }
+        Ok(())
+    }
+}
+
+/// `part / total` as a percentage with two decimals, for reasons.
+pub fn pct(part: u64, total: u64) -> String {
+    if total == 0 {
+        return "n/a".into();
+    }
+    let hundredths = (part as u128 * 10_000 + total as u128 / 2) / total as u128;
+    format!("{}.{:02} %", hundredths / 100, hundredths % 100)
+}
+
+/// Basis points as a percentage, for reasons.
+pub fn bps_pct(bps: u64) -> String {
+    format!("{}.{:02} %", bps / 100, bps % 100)
+}
+
+/// `part / total ≥ min_bps / 10,000`, exactly.
+pub fn at_least(part: u64, total: u64, min_bps: u64) -> bool {
+    part as u128 * BPS as u128 >= total as u128 * min_bps as u128
+}
+
+/// `part / total ≤ max_bps / 10,000`, exactly.
+pub fn at_most(part: u64, total: u64, max_bps: u64) -> bool {
+    part as u128 * BPS as u128 <= total as u128 * max_bps as u128
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_round_trip() {
+        let c = ValidationConfig::default();
+        c.check().unwrap();
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains("\"completenessMinBps\":9000"));
+        let back: ValidationConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn rejects_nonsense() {
+        let c = ValidationConfig { winner_shares_bps: [9_000, 1_000, 1_000], ..Default::default() };
+        assert!(c.check().is_err());
+        let c = ValidationConfig { spot_check_min: 11, ..Default::default() };
+        assert!(c.check().is_err());
+        assert!(serde_json::from_str::<ValidationConfig>("{\"bogus\":1}").is_err());
+    }
+
+    #[test]
+    fn exact_fraction_comparisons() {
+        assert!(at_least(90, 100, 9_000));
+        assert!(!at_least(89, 100, 9_000));
+        assert!(at_most(5, 100, 500));
+        assert!(!at_most(6, 100, 500));
+        assert_eq!(pct(1, 3), "33.33 %");
+    }
+}

@@ -1,0 +1,320 @@
+//! The epoch validation engine: examined submissions in, results document out.
+//!
+//! Per zipcode, submissions are ordered by (submission time, SHA-256 of
+//! `{validationSeed}:{hotkey}`). The copy check runs in that order; then the
+//! walk applies tier 3 in order until three submissions have passed every
+//! tier (the winners). Zipcodes are independent, so their tier-3 checks run
+//! concurrently; the result does not depend on which finishes first.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::future::join_all;
+use sha2::{Digest, Sha256};
+
+use crate::config::{at_least, bps_pct, pct};
+use crate::context::EpochContext;
+use crate::examine::{fingerprint_overlap, Examined, Precheck};
+use crate::hotkey::Hotkey;
+use crate::results::{
+    consensus_hash, SampleRecord, SpotCheckRecord, Status, SubmissionRecord, Totals, UnassignedRecord,
+    ValidationResults, ZipcodeOutcome, RESULTS_VERSION,
+};
+use crate::scoring::{score, ZipcodeRanking};
+use crate::verify::{ListingVerifier, Verdict};
+use crate::zipcode::Zipcode;
+
+/// A second submission for the same (miner, zipcode) was offered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a submission of {hotkey} for zipcode {zipcode} was already added")]
+pub struct DuplicateSubmission {
+    pub hotkey: Hotkey,
+    pub zipcode: Zipcode,
+}
+
+/// Collects examined submissions of one epoch, in any order, then decides it.
+pub struct EpochValidation<'c> {
+    ctx: &'c EpochContext,
+    submissions: BTreeMap<(Zipcode, Hotkey), Examined>,
+}
+
+impl<'c> EpochValidation<'c> {
+    pub fn new(ctx: &'c EpochContext) -> Self {
+        Self {
+            ctx,
+            submissions: BTreeMap::new(),
+        }
+    }
+
+    pub fn insert(&mut self, examined: Examined) -> Result<(), DuplicateSubmission> {
+        let key = (examined.zipcode, examined.hotkey.clone());
+        if self.submissions.contains_key(&key) {
+            return Err(DuplicateSubmission {
+                hotkey: examined.hotkey,
+                zipcode: examined.zipcode,
+            });
+        }
+        self.submissions.insert(key, examined);
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.submissions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.submissions.is_empty()
+    }
+
+    /// Copy check, ranking walk with tier 3, scores and the consensus hash.
+    pub async fn finish<V: ListingVerifier>(self, verifier: &V) -> ValidationResults {
+        let ctx = self.ctx;
+        let all_miners: BTreeSet<Hotkey> = self.submissions.keys().map(|(_, h)| h.clone()).collect();
+        let mut by_zipcode: BTreeMap<Zipcode, Vec<Examined>> = ctx.zipcodes.keys().map(|z| (*z, Vec::new())).collect();
+        let mut unassigned = Vec::new();
+        for ((zipcode, _), examined) in self.submissions {
+            match by_zipcode.get_mut(&zipcode) {
+                Some(list) => list.push(examined),
+                None => unassigned.push(UnassignedRecord {
+                    zipcode,
+                    submission: record_without_tier3(&examined, ctx),
+                }),
+            }
+        }
+
+        let walks = by_zipcode
+            .into_iter()
+            .map(|(zipcode, list)| walk_zipcode(ctx, zipcode, list, verifier));
+        let mut outcomes: Vec<ZipcodeOutcome> = join_all(walks).await;
+        outcomes.sort_by_key(|o| o.zipcode);
+
+        let rankings: BTreeMap<Zipcode, ZipcodeRanking> = outcomes
+            .iter()
+            .map(|o| {
+                (
+                    o.zipcode,
+                    ZipcodeRanking {
+                        expected_listings: o.expected_listings,
+                        winners: o.winners.clone(),
+                        participants: o.participants.clone(),
+                    },
+                )
+            })
+            .collect();
+        let (miner_scores, zipcode_weights) = score(&rankings, &all_miners, &ctx.config);
+        for (outcome, weight) in outcomes.iter_mut().zip(&zipcode_weights) {
+            outcome.weight_ppb = weight.weight_ppb;
+        }
+
+        let mut totals = Totals::default();
+        let records = outcomes
+            .iter()
+            .flat_map(|o| o.submissions.iter())
+            .chain(unassigned.iter().map(|u| &u.submission));
+        for record in records {
+            totals.submissions += 1;
+            match record.status {
+                Status::Winner => totals.winners += 1,
+                Status::Participant => totals.participants += 1,
+                Status::Failed => totals.failed += 1,
+                Status::Undetermined => totals.undetermined += 1,
+                Status::Ignored => totals.ignored += 1,
+            }
+        }
+        totals.scored_miners = miner_scores.iter().filter(|m| m.score_ppb > 0).count() as u64;
+        totals.score_ppb = miner_scores.iter().map(|m| m.score_ppb).sum();
+
+        let hash = consensus_hash(&ctx.epoch_id, &ctx.nonce, &miner_scores, &zipcode_weights, &totals);
+        ValidationResults {
+            version: RESULTS_VERSION,
+            epoch_id: ctx.epoch_id,
+            nonce: ctx.nonce.clone(),
+            validation_seed: ctx.validation_seed.clone(),
+            validator: None,
+            config: ctx.config.clone(),
+            zipcodes: outcomes,
+            unassigned,
+            miner_scores,
+            zipcode_weights,
+            totals,
+            consensus_hash: hash,
+        }
+    }
+}
+
+/// The tie-break key of a hotkey: SHA-256 of `{validationSeed}:{hotkey}`.
+pub fn tie_break(validation_seed: &str, hotkey: &Hotkey) -> [u8; 32] {
+    Sha256::digest(format!("{validation_seed}:{hotkey}").as_bytes()).into()
+}
+
+fn base_record(e: &Examined, status: Status, reason: String) -> SubmissionRecord {
+    SubmissionRecord {
+        hotkey: e.hotkey.clone(),
+        submitted_at_ms: e.submitted_at_ms,
+        size_bytes: e.size_bytes,
+        listing_count: e.listing_count,
+        status,
+        rank: None,
+        failed_tier: None,
+        reason,
+        quality: e.quality.clone(),
+        spot_check: None,
+    }
+}
+
+fn record_without_tier3(e: &Examined, _ctx: &EpochContext) -> SubmissionRecord {
+    match &e.precheck {
+        Precheck::Late(reason) => base_record(e, Status::Ignored, reason.clone()),
+        Precheck::Failed { tier, reason } => {
+            let mut r = base_record(e, Status::Failed, format!("tier {tier}: {reason}"));
+            r.failed_tier = Some(*tier);
+            r
+        }
+        Precheck::Passed => base_record(e, Status::Participant, "passed tiers 0-2".into()),
+    }
+}
+
+async fn walk_zipcode<V: ListingVerifier>(
+    ctx: &EpochContext,
+    zipcode: Zipcode,
+    mut list: Vec<Examined>,
+    verifier: &V,
+) -> ZipcodeOutcome {
+    let expected = ctx.zipcodes.get(&zipcode).copied().unwrap_or(0);
+    list.sort_by_cached_key(|e| (e.submitted_at_ms, tie_break(&ctx.validation_seed, &e.hotkey)));
+
+    // Copy check, in ranking order: against every earlier decoded submission of another hotkey.
+    let mut copy_of: Vec<Option<String>> = vec![None; list.len()];
+    for i in 0..list.len() {
+        let later = &list[i];
+        if later.fingerprints.is_empty() || matches!(later.precheck, Precheck::Late(_)) {
+            continue;
+        }
+        for earlier in &list[..i] {
+            if earlier.hotkey == later.hotkey || earlier.fingerprints.is_empty() || matches!(earlier.precheck, Precheck::Late(_)) {
+                continue;
+            }
+            let common = fingerprint_overlap(&later.fingerprints, &earlier.fingerprints);
+            let total = later.fingerprints.len() as u64;
+            if at_least(common, total, ctx.config.copy_overlap_min_bps) {
+                copy_of[i] = Some(format!(
+                    "copy: {} of its listing fingerprints (zpid, scraped_timestamp) match the earlier submission of {} (threshold {})",
+                    pct(common, total),
+                    earlier.hotkey,
+                    bps_pct(ctx.config.copy_overlap_min_bps)
+                ));
+                break;
+            }
+        }
+    }
+
+    let mut winners = Vec::new();
+    let mut participants = Vec::new();
+    let mut records = Vec::with_capacity(list.len());
+    for (e, copy) in list.iter().zip(copy_of) {
+        let record = match (&e.precheck, copy) {
+            (Precheck::Late(_), _) | (Precheck::Failed { .. }, _) => record_without_tier3(e, ctx),
+            (Precheck::Passed, Some(reason)) => {
+                let mut r = base_record(e, Status::Failed, format!("tier 0: {reason}"));
+                r.failed_tier = Some(0);
+                r
+            }
+            (Precheck::Passed, None) if winners.len() >= 3 => {
+                participants.push(e.hotkey.clone());
+                base_record(
+                    e,
+                    Status::Participant,
+                    "passed tiers 0-2; tier 3 not applied (three winners already)".into(),
+                )
+            }
+            (Precheck::Passed, None) => {
+                let spot = spot_check(e, verifier).await;
+                let (status, reason) = tier3_decision(&spot, ctx);
+                let mut r = base_record(e, status, reason);
+                match status {
+                    Status::Winner => {
+                        winners.push(e.hotkey.clone());
+                        r.rank = Some(winners.len() as u8);
+                        r.reason = format!("rank {}: {}", winners.len(), r.reason);
+                    }
+                    Status::Failed => r.failed_tier = Some(3),
+                    _ => {}
+                }
+                r.spot_check = Some(spot);
+                r
+            }
+        };
+        records.push(record);
+    }
+    ZipcodeOutcome {
+        zipcode,
+        expected_listings: expected,
+        weight_ppb: 0,
+        winners,
+        participants,
+        submissions: records,
+    }
+}
+
+async fn spot_check<V: ListingVerifier>(e: &Examined, verifier: &V) -> SpotCheckRecord {
+    let verdicts: Vec<Verdict> = join_all(e.samples.iter().map(|s| verifier.verify(&s.listing))).await;
+    let samples: Vec<SampleRecord> = e
+        .samples
+        .iter()
+        .zip(verdicts)
+        .map(|(s, verdict)| SampleRecord {
+            index: s.index,
+            zpid: s.listing.zpid.clone(),
+            verdict,
+        })
+        .collect();
+    let verified = samples.iter().filter(|s| s.verdict == Verdict::Verified).count() as u64;
+    let determined = samples.iter().filter(|s| s.verdict.is_determined()).count() as u64;
+    SpotCheckRecord {
+        indices: e.samples.iter().map(|s| s.index).collect(),
+        samples,
+        verified,
+        determined,
+    }
+}
+
+fn tier3_decision(spot: &SpotCheckRecord, ctx: &EpochContext) -> (Status, String) {
+    let config = &ctx.config;
+    let sampled = spot.samples.len() as u64;
+    if spot.determined < config.spot_check_min_determined.max(1) {
+        return (
+            Status::Undetermined,
+            format!(
+                "tier 3: undetermined: only {} of {sampled} samples could be checked (need {}); not ranked, not penalized",
+                spot.determined, config.spot_check_min_determined
+            ),
+        );
+    }
+    if at_least(spot.verified, spot.determined, config.spot_check_pass_bps) {
+        (
+            Status::Winner,
+            format!(
+                "passed every tier; spot check {} of {} verified ({})",
+                spot.verified,
+                spot.determined,
+                pct(spot.verified, spot.determined)
+            ),
+        )
+    } else {
+        let first_problem = spot
+            .samples
+            .iter()
+            .find(|s| s.verdict.is_determined() && s.verdict != Verdict::Verified)
+            .map(|s| format!("; e.g. zpid {}: {}", s.zpid, s.verdict.reason()))
+            .unwrap_or_default();
+        (
+            Status::Failed,
+            format!(
+                "tier 3: spot check {} of {} verified ({}), below {}{first_problem}",
+                spot.verified,
+                spot.determined,
+                pct(spot.verified, spot.determined),
+                bps_pct(config.spot_check_pass_bps)
+            ),
+        )
+    }
+}

@@ -1,0 +1,400 @@
+//! One submission through everything that depends on it alone: the manifest
+//! hash, decoding, the tier-0 duplicate checks, tiers 1 and 2, the copy
+//! fingerprints and the tier-3 sample. Pure and independent per submission,
+//! so validators may run it on any number of threads in any order.
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::{xxh3_128, xxh3_64, Xxh3Default};
+
+use crate::config::{at_least, at_most, bps_pct, pct, ValidationConfig};
+use crate::context::EpochContext;
+use crate::hotkey::Hotkey;
+use crate::listing::Listing;
+use crate::sampling::{sample_indices, sample_seed, sample_size};
+use crate::schema::{decode_listings, ListingColumns};
+use crate::text::{embedded_zpid, normalize_address_into, normalize_url_into, parse_iso_date_days};
+use crate::zipcode::Zipcode;
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Xxh3Default>>;
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// What the miner's manifest says about this file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ManifestEntry {
+    /// The SHA-256 the manifest lists for this file.
+    Sha256([u8; 32]),
+    /// No manifest, or the manifest does not list this file.
+    Missing,
+}
+
+/// One (miner, zipcode) Parquet object, as downloaded.
+#[derive(Clone, Debug)]
+pub struct SubmissionInput {
+    pub hotkey: Hotkey,
+    pub zipcode: Zipcode,
+    /// The object's S3 `LastModified`, Unix milliseconds.
+    pub submitted_at_ms: i64,
+    pub bytes: Bytes,
+    pub manifest: ManifestEntry,
+}
+
+/// Tier-2 measurements of one submission (counts of rows).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QualityCounts {
+    pub listings: u64,
+    pub complete: u64,
+    pub reasonable: u64,
+    pub consistent: u64,
+    /// Rows whose normalized address and price repeat an earlier row.
+    pub address_price_duplicates: u64,
+}
+
+/// Where a submission stands after the checks that need no other submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Precheck {
+    /// Modified after the deadline: not validated at all.
+    Late(String),
+    /// Failed at `tier` (0, 1 or 2) for `reason`.
+    Failed { tier: u8, reason: String },
+    /// Passed tiers 0–2 (the copy check, which needs the other submissions, is still to come).
+    Passed,
+}
+
+/// A listing picked for the tier-3 spot check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub index: u64,
+    pub listing: Listing,
+}
+
+/// Everything later stages need from one submission; the decoded rows are gone.
+#[derive(Clone, Debug)]
+pub struct Examined {
+    pub hotkey: Hotkey,
+    pub zipcode: Zipcode,
+    pub submitted_at_ms: i64,
+    pub size_bytes: u64,
+    /// Rows in the file, when it decoded.
+    pub listing_count: Option<u64>,
+    pub precheck: Precheck,
+    pub quality: Option<QualityCounts>,
+    /// Sorted, distinct 64-bit xxh3 hashes of (zpid, scraped_timestamp): the copy check's input.
+    pub fingerprints: Vec<u64>,
+    pub samples: Vec<Sample>,
+}
+
+impl Examined {
+    fn bare(input: &SubmissionInput, precheck: Precheck) -> Self {
+        Self {
+            hotkey: input.hotkey.clone(),
+            zipcode: input.zipcode,
+            submitted_at_ms: input.submitted_at_ms,
+            size_bytes: input.bytes.len() as u64,
+            listing_count: None,
+            precheck,
+            quality: None,
+            fingerprints: Vec::new(),
+            samples: Vec::new(),
+        }
+    }
+}
+
+/// Runs every per-submission rule on `input`.
+pub fn examine(ctx: &EpochContext, input: SubmissionInput) -> Examined {
+    let config = &ctx.config;
+    if input.submitted_at_ms > ctx.deadline_ms {
+        let reason = format!(
+            "modified at {} ms, after the deadline {} ms: ignored",
+            input.submitted_at_ms, ctx.deadline_ms
+        );
+        return Examined::bare(&input, Precheck::Late(reason));
+    }
+    let fail = |tier: u8, reason: String| Precheck::Failed { tier, reason };
+    let Some(&expected) = ctx.zipcodes.get(&input.zipcode) else {
+        let reason = format!("zipcode {} was not assigned in epoch {}", input.zipcode, ctx.epoch_id);
+        return Examined::bare(&input, fail(0, reason));
+    };
+    match &input.manifest {
+        ManifestEntry::Missing if config.require_manifest => {
+            return Examined::bare(&input, fail(0, "manifest: file is not listed in the miner's manifest".into()));
+        }
+        ManifestEntry::Missing => {}
+        ManifestEntry::Sha256(listed) => {
+            let actual: [u8; 32] = Sha256::digest(&input.bytes).into();
+            if &actual != listed {
+                let reason = format!(
+                    "manifest: file SHA-256 {} differs from the manifest's {}",
+                    hex::encode(actual),
+                    hex::encode(listed)
+                );
+                return Examined::bare(&input, fail(0, reason));
+            }
+        }
+    }
+    let columns = match decode_listings(input.bytes.clone(), &config.decode_limits()) {
+        Ok(c) => c,
+        Err(e) => return Examined::bare(&input, fail(0, format!("unreadable: {e}"))),
+    };
+    let n = columns.len() as u64;
+    let mut out = Examined::bare(&input, Precheck::Passed);
+    out.listing_count = Some(n);
+
+    let scan = scan_rows(&columns, input.zipcode.as_str(), ctx, config);
+    out.fingerprints = scan.fingerprints;
+    out.quality = Some(scan.quality.clone());
+
+    let k = sample_size(n, config);
+    let seed = sample_seed(&ctx.validation_seed, input.hotkey.as_str(), input.submitted_at_ms, n);
+    out.samples = sample_indices(seed, n, k)
+        .into_iter()
+        .map(|index| Sample {
+            index,
+            listing: columns.listing(index as usize),
+        })
+        .collect();
+
+    out.precheck = if let Some(reason) = scan.tier0_failure {
+        fail(0, reason)
+    } else if let Some(reason) = tier1(n, expected, config) {
+        fail(1, reason)
+    } else if let Some(reason) = tier2(&scan.quality, config) {
+        fail(2, reason)
+    } else {
+        Precheck::Passed
+    };
+    out
+}
+
+/// Tier 1: unique listings within expected × (1 ± tolerance), bounds inclusive.
+pub fn tier1(unique: u64, expected: u64, config: &ValidationConfig) -> Option<String> {
+    let tol = config.quantity_tolerance_bps as u128;
+    let (u, e) = (unique as u128 * 10_000, expected as u128);
+    let low_ok = u >= e * (10_000 - tol.min(10_000));
+    let high_ok = u <= e * (10_000 + tol);
+    if low_ok && high_ok {
+        return None;
+    }
+    Some(format!(
+        "quantity: {unique} unique listings, expected {expected} ± {} ({} to {})",
+        bps_pct(config.quantity_tolerance_bps),
+        (e * (10_000 - tol.min(10_000))).div_ceil(10_000),
+        e * (10_000 + tol) / 10_000
+    ))
+}
+
+/// Tier 2: the four quality fractions against their thresholds, first failure wins.
+pub fn tier2(q: &QualityCounts, config: &ValidationConfig) -> Option<String> {
+    let n = q.listings;
+    if n == 0 {
+        return Some("quality: no listings".into());
+    }
+    if !at_least(q.complete, n, config.completeness_min_bps) {
+        return Some(format!(
+            "quality: completeness {} ({} of {n}) is below {}",
+            pct(q.complete, n),
+            q.complete,
+            bps_pct(config.completeness_min_bps)
+        ));
+    }
+    if !at_least(q.reasonable, n, config.reasonable_min_bps) {
+        return Some(format!(
+            "quality: reasonable values {} ({} of {n}) is below {}",
+            pct(q.reasonable, n),
+            q.reasonable,
+            bps_pct(config.reasonable_min_bps)
+        ));
+    }
+    if !at_least(q.consistent, n, config.consistency_min_bps) {
+        return Some(format!(
+            "quality: consistency {} ({} of {n}) is below {}",
+            pct(q.consistent, n),
+            q.consistent,
+            bps_pct(config.consistency_min_bps)
+        ));
+    }
+    if !at_most(q.address_price_duplicates, n, config.duplicate_rate_max_bps) {
+        return Some(format!(
+            "quality: duplicate rate {} ({} of {n} rows repeat an address and price) is above {}",
+            pct(q.address_price_duplicates, n),
+            q.address_price_duplicates,
+            bps_pct(config.duplicate_rate_max_bps)
+        ));
+    }
+    None
+}
+
+struct RowScan {
+    tier0_failure: Option<String>,
+    quality: QualityCounts,
+    fingerprints: Vec<u64>,
+}
+
+fn hash_str(s: &str) -> u128 {
+    xxh3_128(s.as_bytes())
+}
+
+/// One pass over the rows: tier-0 duplicates, tier-2 counts and fingerprints.
+fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, config: &ValidationConfig) -> RowScan {
+    let n = c.len();
+    let mut zpids: FastMap<&str, usize> = FastMap::with_capacity_and_hasher(n, Default::default());
+    let mut urls: FastMap<u128, usize> = FastMap::with_capacity_and_hasher(n, Default::default());
+    let mut contents: FastMap<u128, usize> = FastMap::with_capacity_and_hasher(n, Default::default());
+    let mut address_prices: FastMap<u128, ()> = FastMap::with_capacity_and_hasher(n, Default::default());
+    let mut fingerprints = Vec::with_capacity(n);
+    let mut tier0_failure: Option<String> = None;
+    let mut q = QualityCounts {
+        listings: n as u64,
+        ..Default::default()
+    };
+    let mut buf = String::with_capacity(128);
+    let mut content = Vec::<u8>::with_capacity(256);
+    let mut key = Vec::<u8>::with_capacity(128);
+    let earliest_scrape = ctx.start_ms.saturating_sub(config.scrape_lookback_ms);
+
+    for row in 0..n {
+        let zpid = c.zpid(row);
+        let address = c.address.get(row);
+        let zipcode = c.zipcode.get(row);
+        let price = c.price(row);
+        let bedrooms = c.bedrooms(row);
+        let bathrooms = c.bathrooms(row);
+        let sqft = c.sqft(row);
+        let listing_date = c.listing_date.get(row);
+        let property_type = c.property_type[row];
+        let listing_status = c.listing_status[row];
+        let days_on_market = c.days_on_market(row);
+        let source_url = c.source_url.get(row);
+        let scraped = c.scraped_timestamp_ms(row);
+
+        // Tier 0: duplicates and URL/zpid agreement. The first offending row is reported.
+        if tier0_failure.is_none() {
+            if let Some(first) = zpids.insert(zpid, row) {
+                tier0_failure = Some(format!("duplicate: rows {first} and {row} have the same zpid {zpid:?}"));
+            }
+        }
+        if let Some(url) = source_url.filter(|u| !u.is_empty()) {
+            if tier0_failure.is_none() {
+                if let Some(in_url) = embedded_zpid(url) {
+                    if in_url != zpid {
+                        tier0_failure = Some(format!(
+                            "duplicate: row {row} source_url names zpid {in_url:?} but the row's zpid is {zpid:?}"
+                        ));
+                    }
+                }
+            }
+            normalize_url_into(url, &mut buf);
+            if tier0_failure.is_none() {
+                if let Some(first) = urls.insert(hash_str(&buf), row) {
+                    tier0_failure = Some(format!("duplicate: rows {first} and {row} have the same source_url {buf:?}"));
+                }
+            }
+        }
+        if tier0_failure.is_none() && address.is_some_and(|a| !a.is_empty()) {
+            content.clear();
+            for part in [address, zipcode, listing_date] {
+                content.extend_from_slice(part.unwrap_or("\u{0}").as_bytes());
+                content.push(0xff);
+            }
+            content.extend_from_slice(&price.unwrap_or(i64::MIN).to_le_bytes());
+            content.extend_from_slice(&bedrooms.unwrap_or(i32::MIN).to_le_bytes());
+            content.extend_from_slice(&bathrooms.map_or(u64::MAX, f64::to_bits).to_le_bytes());
+            content.extend_from_slice(&sqft.unwrap_or(i32::MIN).to_le_bytes());
+            content.extend_from_slice(&days_on_market.unwrap_or(i32::MIN).to_le_bytes());
+            content.push(property_type.map_or(0xff, |p| p as u8));
+            content.push(listing_status.map_or(0xff, |s| s as u8));
+            if let Some(first) = contents.insert(xxh3_128(&content), row) {
+                tier0_failure = Some(format!(
+                    "duplicate: rows {first} and {row} have the same content under different zpids"
+                ));
+            }
+        }
+
+        // Tier 2: completeness (every field but mls_id present and non-empty).
+        let present = |s: Option<&str>| s.is_some_and(|s| !s.is_empty());
+        if present(address)
+            && present(zipcode)
+            && price.is_some()
+            && bedrooms.is_some()
+            && bathrooms.is_some()
+            && sqft.is_some()
+            && present(listing_date)
+            && property_type.is_some()
+            && listing_status.is_some()
+            && days_on_market.is_some()
+            && present(source_url)
+            && scraped.is_some()
+        {
+            q.complete += 1;
+        }
+        // Reasonable values.
+        let in_range = price.is_some_and(|p| (config.price_min..=config.price_max).contains(&p))
+            && bedrooms.is_some_and(|b| (config.bedrooms_min..=config.bedrooms_max).contains(&b))
+            && bathrooms.is_some_and(|b| b >= config.bathrooms_min && b <= config.bathrooms_max)
+            && sqft.is_some_and(|s| (config.sqft_min..=config.sqft_max).contains(&s));
+        if in_range {
+            q.reasonable += 1;
+        }
+        // Consistency: the date parses, the zipcode is the assigned one, the scrape
+        // lies in the epoch's window, and the listing is not dated after its scrape.
+        let listing_day = listing_date.and_then(parse_iso_date_days);
+        if let (Some(day), Some(ts)) = (listing_day, scraped) {
+            if zipcode == Some(assigned_zipcode)
+                && ts >= earliest_scrape
+                && ts <= ctx.deadline_ms
+                && day <= ts.div_euclid(MS_PER_DAY)
+            {
+                q.consistent += 1;
+            }
+        }
+        // Duplicate rate: normalized address + price.
+        if let (Some(a), Some(p)) = (address, price) {
+            normalize_address_into(a, &mut buf);
+            if !buf.is_empty() {
+                key.clear();
+                key.extend_from_slice(buf.as_bytes());
+                key.push(0xff);
+                key.extend_from_slice(&p.to_le_bytes());
+                if address_prices.insert(xxh3_128(&key), ()).is_some() {
+                    q.address_price_duplicates += 1;
+                }
+            }
+        }
+        // Copy fingerprint.
+        key.clear();
+        key.extend_from_slice(zpid.as_bytes());
+        key.push(0xff);
+        key.extend_from_slice(&scraped.unwrap_or(i64::MIN).to_le_bytes());
+        fingerprints.push(xxh3_64(&key));
+    }
+    fingerprints.sort_unstable();
+    fingerprints.dedup();
+    RowScan {
+        tier0_failure,
+        quality: q,
+        fingerprints,
+    }
+}
+
+/// How many fingerprints of `later` also occur in `earlier` (both sorted, distinct).
+pub fn fingerprint_overlap(later: &[u64], earlier: &[u64]) -> u64 {
+    let (mut i, mut j, mut common) = (0, 0, 0u64);
+    while i < later.len() && j < earlier.len() {
+        match later[i].cmp(&earlier[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    common
+}

@@ -1,0 +1,190 @@
+//! The results document (`validation_results.json`, DESIGN §7) and its consensus hash.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::ValidationConfig;
+use crate::epoch::EpochId;
+use crate::examine::QualityCounts;
+use crate::hotkey::Hotkey;
+use crate::verify::Verdict;
+use crate::zipcode::Zipcode;
+
+/// Version of the results document layout.
+pub const RESULTS_VERSION: u32 = 1;
+
+/// What happened to one submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Winner,
+    Participant,
+    Failed,
+    /// Tier 3 could not be decided (property source unavailable): not ranked, not penalized.
+    Undetermined,
+    /// Modified after the deadline.
+    Ignored,
+}
+
+/// One sampled listing and its verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SampleRecord {
+    pub index: u64,
+    pub zpid: String,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// The tier-3 spot check of one submission.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpotCheckRecord {
+    pub indices: Vec<u64>,
+    pub samples: Vec<SampleRecord>,
+    pub verified: u64,
+    pub determined: u64,
+}
+
+/// One (miner, zipcode) submission and its outcome, with a human-readable reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmissionRecord {
+    pub hotkey: Hotkey,
+    pub submitted_at_ms: i64,
+    pub size_bytes: u64,
+    pub listing_count: Option<u64>,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rank: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub failed_tier: Option<u8>,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub quality: Option<QualityCounts>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub spot_check: Option<SpotCheckRecord>,
+}
+
+/// One assigned zipcode: its submissions in ranking order and who won.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ZipcodeOutcome {
+    pub zipcode: Zipcode,
+    pub expected_listings: u64,
+    pub weight_ppb: u64,
+    pub winners: Vec<Hotkey>,
+    pub participants: Vec<Hotkey>,
+    pub submissions: Vec<SubmissionRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MinerScore {
+    pub hotkey: Hotkey,
+    pub score_ppb: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ZipcodeWeight {
+    pub zipcode: Zipcode,
+    pub weight_ppb: u64,
+}
+
+/// Counts over the epoch; part of the consensus hash.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Totals {
+    pub submissions: u64,
+    pub winners: u64,
+    pub participants: u64,
+    pub failed: u64,
+    pub undetermined: u64,
+    pub ignored: u64,
+    pub scored_miners: u64,
+    pub score_ppb: u64,
+}
+
+/// A submission for a zipcode that was not assigned this epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnassignedRecord {
+    pub zipcode: Zipcode,
+    #[serde(flatten)]
+    pub submission: SubmissionRecord,
+}
+
+/// `validation_results.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidationResults {
+    pub version: u32,
+    pub epoch_id: EpochId,
+    pub nonce: String,
+    pub validation_seed: String,
+    /// Set by the validator that publishes the file.
+    pub validator: Option<Hotkey>,
+    pub config: ValidationConfig,
+    pub zipcodes: Vec<ZipcodeOutcome>,
+    pub unassigned: Vec<UnassignedRecord>,
+    pub miner_scores: Vec<MinerScore>,
+    pub zipcode_weights: Vec<ZipcodeWeight>,
+    pub totals: Totals,
+    pub consensus_hash: String,
+}
+
+/// The part of the results every validator must agree on, hashed canonically.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConsensusPayload<'a> {
+    epoch_id: &'a EpochId,
+    nonce: &'a str,
+    miner_scores: &'a [MinerScore],
+    zipcode_weights: &'a [ZipcodeWeight],
+    totals: &'a Totals,
+}
+
+/// The RFC 8785 canonical JSON that the consensus hash is taken over.
+pub fn consensus_payload(
+    epoch_id: &EpochId,
+    nonce: &str,
+    miner_scores: &[MinerScore],
+    zipcode_weights: &[ZipcodeWeight],
+    totals: &Totals,
+) -> String {
+    let payload = ConsensusPayload {
+        epoch_id,
+        nonce,
+        miner_scores,
+        zipcode_weights,
+        totals,
+    };
+    // Only strings and integers: canonicalization cannot fail.
+    serde_jcs::to_string(&payload).unwrap_or_default()
+}
+
+/// SHA-256 (lowercase hex) of [`consensus_payload`].
+pub fn consensus_hash(
+    epoch_id: &EpochId,
+    nonce: &str,
+    miner_scores: &[MinerScore],
+    zipcode_weights: &[ZipcodeWeight],
+    totals: &Totals,
+) -> String {
+    let canonical = consensus_payload(epoch_id, nonce, miner_scores, zipcode_weights, totals);
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+impl ValidationResults {
+    /// Recomputes the hash from the scored fields (to check a downloaded file).
+    pub fn recompute_consensus_hash(&self) -> String {
+        consensus_hash(&self.epoch_id, &self.nonce, &self.miner_scores, &self.zipcode_weights, &self.totals)
+    }
+
+    /// The document as pretty JSON; field order is fixed, so the bytes are
+    /// identical for identical results.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
