@@ -1,1 +1,18 @@
-//! placeholder
+//! resi-sim: a deterministic synthetic US property market, and how miners behave in it.
+//!
+//! The market is a pure function of (seed, zipcode, index, epoch): every
+//! zipcode has a population of properties with consistent attributes (price by
+//! state and market tier, sqft and bathrooms following bedrooms, real city and
+//! state from the zipcode dataset, unique zpids, Zillow-style URLs embedding
+//! the zpid), and prices drift slightly from epoch to epoch. It is the one
+//! listing generator of the code base: the benchmark, the tests and the devnet
+//! all draw from it.
+//!
+//! Architecture invariant: no I/O and no wall clock; the same inputs give the
+//! same listings on every machine.
+
+pub mod market;
+pub mod profile;
+
+pub use market::{Market, ZipcodeMarket};
+pub use profile::{scrape, Profile};

@@ -1,0 +1,142 @@
+//! Miner behaviour profiles: what a miner of each kind uploads for a zipcode.
+
+use std::fmt;
+use std::str::FromStr;
+
+use resi_core::{EpochWindow, Listing, Zipcode};
+
+use crate::market::{Draw, Market};
+
+/// How a simulated miner behaves. Every profile but the two honest ones must
+/// end up unrewarded by validators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Profile {
+    /// Scrapes everything accurately, early in the epoch.
+    HonestFast,
+    /// Scrapes everything accurately, late in the epoch.
+    HonestSlow,
+    /// Uploads about 60 % of the listings (tier 1).
+    Lazy,
+    /// Half of its listings are invented (tier 3: not found at the source).
+    Fabricator,
+    /// Pads its upload with repeated rows (tier 0: duplicate zpids).
+    Duplicator,
+    /// A second hotkey uploading another miner's data (tier 0: copy).
+    /// [`scrape`] returns honest data for it; the caller uploads the victim's files.
+    Copier,
+    /// Scrape timestamps from days before the epoch (tier 2: consistency).
+    Stale,
+    /// Labels its listings with another zipcode (tier 2: consistency).
+    WrongZipcode,
+    /// Prices and sizes that are not plausible (tier 2: reasonable values).
+    Unreasonable,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 9] = [
+        Profile::HonestFast,
+        Profile::HonestSlow,
+        Profile::Lazy,
+        Profile::Fabricator,
+        Profile::Duplicator,
+        Profile::Copier,
+        Profile::Stale,
+        Profile::WrongZipcode,
+        Profile::Unreasonable,
+    ];
+
+    pub fn is_honest(&self) -> bool {
+        matches!(self, Profile::HonestFast | Profile::HonestSlow)
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Profile::HonestFast => "honest-fast",
+            Profile::HonestSlow => "honest-slow",
+            Profile::Lazy => "lazy",
+            Profile::Fabricator => "fabricator",
+            Profile::Duplicator => "duplicator",
+            Profile::Copier => "copier",
+            Profile::Stale => "stale",
+            Profile::WrongZipcode => "wrong-zipcode",
+            Profile::Unreasonable => "unreasonable",
+        }
+    }
+
+    /// When, as a fraction of the epoch, this miner's scrape of a zipcode finishes.
+    pub fn finish_fraction(&self) -> f64 {
+        match self {
+            Profile::HonestSlow => 0.6,
+            _ => 0.1,
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown profile {s:?}; one of: {}", Profile::ALL.map(|p| p.as_str()).join(", ")))
+    }
+}
+
+/// The listings a miner of `profile` uploads for `zipcode`, scraping it at
+/// `scraped_ms` (each row a few milliseconds apart). `miner_seed` varies the
+/// details between miners of the same profile.
+pub fn scrape(market: &Market, zipcode: Zipcode, window: &EpochWindow, profile: Profile, miner_seed: u64, scraped_ms: i64) -> Vec<Listing> {
+    let properties = market.properties(zipcode, window.id);
+    let mut d = Draw::new(&[b"scrape", &miner_seed.to_le_bytes(), zipcode.as_str().as_bytes(), &window.start_unix.to_le_bytes()]);
+    let ts = |i: usize| scraped_ms + i as i64 * 7;
+    let mut listings: Vec<Listing> = properties.iter().enumerate().map(|(i, p)| p.listing(window.id, ts(i))).collect();
+    let n = listings.len();
+    match profile {
+        Profile::HonestFast | Profile::HonestSlow | Profile::Copier => {}
+        Profile::Lazy => listings.truncate(n * 6 / 10),
+        Profile::Fabricator => {
+            let count = market.zipcodes().get(&zipcode).map_or(0, |z| z.listings);
+            for (i, listing) in listings.iter_mut().enumerate().filter(|(i, _)| i % 2 == 1) {
+                let fake_index = count + i as u64;
+                let zpid = Market::zpid(zipcode, fake_index);
+                listing.zpid = zpid.clone();
+                listing.mls_id = Some(format!("MLS{:08}", d.below(100_000_000)));
+                listing.address = Some(format!("{} Imaginary Ln, {}", 100 + d.below(9_000), zipcode));
+                listing.source_url = Some(format!("https://www.zillow.com/homedetails/x/{zpid}_zpid/"));
+            }
+        }
+        Profile::Duplicator => {
+            listings.truncate(n * 3 / 4);
+            let real = listings.len();
+            for i in 0..(n - real) {
+                let copy = listings[i % real.max(1)].clone();
+                listings.push(copy);
+            }
+        }
+        Profile::Stale => {
+            let stale = window.start_ms() - 3 * 86_400_000;
+            for (i, listing) in listings.iter_mut().enumerate() {
+                listing.scraped_timestamp_ms = Some(stale + i as i64 * 7);
+            }
+        }
+        Profile::WrongZipcode => {
+            let other = format!("{:05}", (zipcode.as_str().parse::<u32>().unwrap_or(0) + 1) % 100_000);
+            for listing in &mut listings {
+                listing.zipcode = Some(other.clone());
+            }
+        }
+        Profile::Unreasonable => {
+            for listing in &mut listings {
+                listing.price = Some(1 + d.below(500) as i64);
+                listing.sqft = Some(d.below(50) as i32);
+            }
+        }
+    }
+    listings
+}
