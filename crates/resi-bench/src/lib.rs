@@ -1,1 +1,238 @@
-//! placeholder
+//! resi-bench: timing the validator's pipeline on synthetic epochs.
+//!
+//! `resi bench validate` builds a deterministic epoch with `resi-sim` (honest
+//! miners and a share of every cheating kind), encodes it to Parquet in
+//! memory, then times a decode-only pass and the real pipeline: decode and
+//! tiers 0–2 per submission (streamed: only a summary of each survives), then
+//! the copy check, tier 3 against the in-memory market, ranking, scores and the
+//! consensus hash. Peak RSS is the process's high-water mark.
+
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use resi_core::results::Status;
+use resi_core::schema::{decode_listings, decode_raw};
+use resi_core::verify::SourceVerifier;
+use resi_core::{examine, EpochValidation, Examined, ValidationConfig, ValidationResults};
+use resi_sim::{build_epoch, EpochSpec, MarketSource, SyntheticEpoch};
+
+/// Parameters of `resi bench validate`.
+#[derive(Clone, Copy, Debug)]
+pub struct ValidateBench {
+    pub miners: usize,
+    pub zipcodes: usize,
+    pub listings: u64,
+    pub cheater_percent: usize,
+    pub seed: u64,
+    /// Worker threads (default: all cores).
+    pub threads: Option<usize>,
+}
+
+/// One timed stage.
+#[derive(Clone, Debug)]
+pub struct Stage {
+    pub name: &'static str,
+    pub listings: u64,
+    pub elapsed: Duration,
+}
+
+impl Stage {
+    pub fn rate(&self) -> f64 {
+        self.listings as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// What the benchmark measured.
+#[derive(Clone, Debug)]
+pub struct ValidateReport {
+    pub files: usize,
+    pub parquet_bytes: u64,
+    pub listings: u64,
+    pub generate: Duration,
+    pub decode_only: Stage,
+    pub decode_checked: Stage,
+    pub examine: Stage,
+    pub finish: Stage,
+    pub end_to_end: Duration,
+    pub peak_rss_mib: Option<f64>,
+    pub threads: usize,
+    pub results: ValidationResults,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("building the synthetic epoch: {0}")]
+    Build(String),
+    #[error("starting the thread pool: {0}")]
+    Pool(String),
+    #[error("validation engine: {0}")]
+    Engine(String),
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), in MiB.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Runs the whole validation pipeline over an epoch; the engine part of the benchmark,
+/// also used by the determinism tests.
+pub fn validate_epoch(epoch: &SyntheticEpoch) -> Result<(Vec<Examined>, ValidationResults), BenchError> {
+    let examined: Vec<Examined> = epoch
+        .submissions
+        .par_iter()
+        .map(|s| examine(&epoch.ctx, s.clone()))
+        .collect();
+    let results = finish(epoch, examined.clone())?;
+    Ok((examined, results))
+}
+
+fn finish(epoch: &SyntheticEpoch, examined: Vec<Examined>) -> Result<ValidationResults, BenchError> {
+    let mut engine = EpochValidation::new(&epoch.ctx);
+    for e in examined {
+        engine.insert(e).map_err(|e| BenchError::Engine(e.to_string()))?;
+    }
+    let verifier = SourceVerifier::new(MarketSource::new(&epoch.market, epoch.ctx.epoch_id), &epoch.ctx.config);
+    Ok(futures_executor::block_on(engine.finish(&verifier)))
+}
+
+/// `resi bench validate`.
+pub fn run_validate(params: ValidateBench) -> Result<ValidateReport, BenchError> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = params.threads {
+        pool = pool.num_threads(t);
+    }
+    let pool = pool.build().map_err(|e| BenchError::Pool(e.to_string()))?;
+    pool.install(|| run_validate_in_pool(params))
+}
+
+fn run_validate_in_pool(params: ValidateBench) -> Result<ValidateReport, BenchError> {
+    let t0 = Instant::now();
+    let spec = EpochSpec {
+        miners: params.miners,
+        zipcodes: params.zipcodes,
+        listings: params.listings,
+        cheater_percent: params.cheater_percent,
+        seed: params.seed,
+    };
+    let epoch = build_epoch(spec, ValidationConfig::default()).map_err(BenchError::Build)?;
+    let generate = t0.elapsed();
+    let listings: u64 = epoch.total_listings();
+
+    // Decode only: Parquet → Arrow, nothing else. The floor.
+    let t = Instant::now();
+    let decoded_rows: u64 = epoch
+        .submissions
+        .par_iter()
+        .map(|s| decode_raw(s.bytes.clone()).map(|b| b.iter().map(|b| b.num_rows() as u64).sum::<u64>()).unwrap_or(0))
+        .sum();
+    let decode_only = Stage {
+        name: "decode only (Parquet -> Arrow)",
+        listings: decoded_rows,
+        elapsed: t.elapsed(),
+    };
+
+    // Decode with the schema-v1 checks, no validation rules.
+    let t = Instant::now();
+    let limits = epoch.ctx.config.decode_limits();
+    let checked_rows: u64 = epoch
+        .submissions
+        .par_iter()
+        .map(|s| decode_listings(s.bytes.clone(), &limits).map(|c| c.len() as u64).unwrap_or(0))
+        .sum();
+    let decode_checked = Stage {
+        name: "decode + schema v1 checks",
+        listings: checked_rows,
+        elapsed: t.elapsed(),
+    };
+
+    // The pipeline: each submission is decoded, checked and reduced to a
+    // summary on a worker; the decoded rows never outlive that call.
+    let t = Instant::now();
+    let examined: Vec<Examined> = epoch
+        .submissions
+        .par_iter()
+        .map(|s| examine(&epoch.ctx, s.clone()))
+        .collect();
+    let examine_elapsed = t.elapsed();
+    let t = Instant::now();
+    let results = finish(&epoch, examined)?;
+    let finish_elapsed = t.elapsed();
+
+    Ok(ValidateReport {
+        files: epoch.submissions.len(),
+        parquet_bytes: epoch.total_bytes(),
+        listings,
+        generate,
+        decode_only,
+        decode_checked,
+        examine: Stage {
+            name: "decode + schema + tiers 0-2",
+            listings,
+            elapsed: examine_elapsed,
+        },
+        finish: Stage {
+            name: "copy check + tier 3 + ranking + scores + hash",
+            listings,
+            elapsed: finish_elapsed,
+        },
+        end_to_end: examine_elapsed + finish_elapsed,
+        peak_rss_mib: peak_rss_mib(),
+        threads: rayon::current_num_threads(),
+        results,
+    })
+}
+
+impl ValidateReport {
+    /// The human-readable report; the last line is the summary line.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mib = self.parquet_bytes as f64 / (1024.0 * 1024.0);
+        out.push_str(&format!(
+            "epoch: {} files, {} listings, {:.1} MiB of Parquet, generated in {:.2} s, {} threads\n",
+            self.files,
+            self.listings,
+            mib,
+            self.generate.as_secs_f64(),
+            self.threads
+        ));
+        for stage in [&self.decode_only, &self.decode_checked, &self.examine, &self.finish] {
+            out.push_str(&format!(
+                "  {:<48} {:>8.3} s  {:>12.0} listings/s\n",
+                stage.name,
+                stage.elapsed.as_secs_f64(),
+                stage.rate()
+            ));
+        }
+        let overhead = self.end_to_end.as_secs_f64() / self.decode_only.elapsed.as_secs_f64().max(1e-9) - 1.0;
+        out.push_str(&format!("  validation overhead over decode-only: {overhead:.2}x\n"));
+        let t = &self.results.totals;
+        out.push_str(&format!(
+            "outcome: {} submissions: {} winners, {} participants, {} failed, {} undetermined, {} ignored; {} miners scored\n",
+            t.submissions, t.winners, t.participants, t.failed, t.undetermined, t.ignored, t.scored_miners
+        ));
+        let mut by_tier = [0u64; 4];
+        for z in &self.results.zipcodes {
+            for s in &z.submissions {
+                if let (Status::Failed, Some(tier)) = (s.status, s.failed_tier) {
+                    by_tier[(tier as usize).min(3)] += 1;
+                }
+            }
+        }
+        out.push_str(&format!(
+            "failures by tier: 0: {}, 1: {}, 2: {}, 3: {}\nconsensus hash: {}\n",
+            by_tier[0], by_tier[1], by_tier[2], by_tier[3], self.results.consensus_hash
+        ));
+        let secs = self.end_to_end.as_secs_f64();
+        out.push_str(&format!(
+            "bench validate: {} listings in {:.3} s = {:.0} listings/s, peak RSS {}",
+            self.listings,
+            secs,
+            self.listings as f64 / secs.max(1e-9),
+            self.peak_rss_mib.map_or("unknown".into(), |m| format!("{m:.0} MiB"))
+        ));
+        out
+    }
+}

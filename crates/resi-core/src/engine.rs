@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{at_least, bps_pct, pct};
 use crate::context::EpochContext;
-use crate::examine::{fingerprint_overlap, Examined, Precheck};
+use crate::examine::{Examined, PrehashedMap, Precheck};
 use crate::hotkey::Hotkey;
 use crate::results::{
     consensus_hash, SampleRecord, SpotCheckRecord, Status, SubmissionRecord, Totals, UnassignedRecord,
@@ -182,30 +182,7 @@ async fn walk_zipcode<V: ListingVerifier>(
     let expected = ctx.zipcodes.get(&zipcode).copied().unwrap_or(0);
     list.sort_by_cached_key(|e| (e.submitted_at_ms, tie_break(&ctx.validation_seed, &e.hotkey)));
 
-    // Copy check, in ranking order: against every earlier decoded submission of another hotkey.
-    let mut copy_of: Vec<Option<String>> = vec![None; list.len()];
-    for i in 0..list.len() {
-        let later = &list[i];
-        if later.fingerprints.is_empty() || matches!(later.precheck, Precheck::Late(_)) {
-            continue;
-        }
-        for earlier in &list[..i] {
-            if earlier.hotkey == later.hotkey || earlier.fingerprints.is_empty() || matches!(earlier.precheck, Precheck::Late(_)) {
-                continue;
-            }
-            let common = fingerprint_overlap(&later.fingerprints, &earlier.fingerprints);
-            let total = later.fingerprints.len() as u64;
-            if at_least(common, total, ctx.config.copy_overlap_min_bps) {
-                copy_of[i] = Some(format!(
-                    "copy: {} of its listing fingerprints (zpid, scraped_timestamp) match the earlier submission of {} (threshold {})",
-                    pct(common, total),
-                    earlier.hotkey,
-                    bps_pct(ctx.config.copy_overlap_min_bps)
-                ));
-                break;
-            }
-        }
-    }
+    let copy_of = copy_check(ctx, &list);
 
     let mut winners = Vec::new();
     let mut participants = Vec::new();
@@ -253,6 +230,52 @@ async fn walk_zipcode<V: ListingVerifier>(
         participants,
         submissions: records,
     }
+}
+
+/// The copy check, in ranking order: a submission is a copy when at least
+/// `copy_overlap_min_bps` of its fingerprints occur in one earlier decoded
+/// submission of another hotkey (the earliest such one is named). Exact
+/// intersection counts through an index from fingerprint to the earlier
+/// submissions holding it, so the work is linear in the fingerprints.
+fn copy_check(ctx: &EpochContext, list: &[Examined]) -> Vec<Option<String>> {
+    let mut first_owner: PrehashedMap<u64, u32> = PrehashedMap::default();
+    let mut more_owners: PrehashedMap<u64, Vec<u32>> = PrehashedMap::default();
+    let mut verdicts = vec![None; list.len()];
+    for (i, later) in list.iter().enumerate() {
+        if later.fingerprints.is_empty() || matches!(later.precheck, Precheck::Late(_)) {
+            continue;
+        }
+        let mut common: BTreeMap<u32, u64> = BTreeMap::new();
+        for fp in &later.fingerprints {
+            if let Some(&owner) = first_owner.get(fp) {
+                *common.entry(owner).or_insert(0) += 1;
+                for &other in more_owners.get(fp).map(Vec::as_slice).unwrap_or(&[]) {
+                    *common.entry(other).or_insert(0) += 1;
+                }
+            }
+        }
+        let total = later.fingerprints.len() as u64;
+        verdicts[i] = common
+            .iter()
+            .find(|(&e, &n)| list[e as usize].hotkey != later.hotkey && at_least(n, total, ctx.config.copy_overlap_min_bps))
+            .map(|(&e, &n)| {
+                format!(
+                    "copy: {} of its listing fingerprints (zpid, scraped_timestamp) match the earlier submission of {} (threshold {})",
+                    pct(n, total),
+                    list[e as usize].hotkey,
+                    bps_pct(ctx.config.copy_overlap_min_bps)
+                )
+            });
+        for fp in &later.fingerprints {
+            match first_owner.entry(*fp) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(i as u32);
+                }
+                std::collections::hash_map::Entry::Occupied(_) => more_owners.entry(*fp).or_default().push(i as u32),
+            }
+        }
+    }
+    verdicts
 }
 
 async fn spot_check<V: ListingVerifier>(e: &Examined, verifier: &V) -> SpotCheckRecord {

@@ -4,12 +4,12 @@
 //! so validators may run it on any number of threads in any order.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use xxhash_rust::xxh3::{xxh3_128, xxh3_64, Xxh3Default};
+use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
 use crate::config::{at_least, at_most, bps_pct, pct, ValidationConfig};
 use crate::context::EpochContext;
@@ -17,10 +17,30 @@ use crate::hotkey::Hotkey;
 use crate::listing::Listing;
 use crate::sampling::{sample_indices, sample_seed, sample_size};
 use crate::schema::{decode_listings, ListingColumns};
-use crate::text::{embedded_zpid, normalize_address_into, normalize_url_into, parse_iso_date_days};
+use crate::text::{embedded_zpid, normalize_address_bytes, normalize_url_bytes, parse_iso_date_days};
 use crate::zipcode::Zipcode;
 
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Xxh3Default>>;
+/// A hasher for keys that already are xxh3 hashes: it passes them through.
+#[derive(Default)]
+pub(crate) struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only reached for non-integer keys, which this module never uses.
+        self.0 = xxh3_64(bytes);
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = (v as u64) ^ ((v >> 64) as u64);
+    }
+}
+
+pub(crate) type PrehashedMap<K, V> = HashMap<K, V, BuildHasherDefault<Prehashed>>;
 
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -243,17 +263,19 @@ fn hash_str(s: &str) -> u128 {
 /// One pass over the rows: tier-0 duplicates, tier-2 counts and fingerprints.
 fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, config: &ValidationConfig) -> RowScan {
     let n = c.len();
-    let mut zpids: FastMap<&str, usize> = FastMap::with_capacity_and_hasher(n, Default::default());
-    let mut urls: FastMap<u128, usize> = FastMap::with_capacity_and_hasher(n, Default::default());
-    let mut contents: FastMap<u128, usize> = FastMap::with_capacity_and_hasher(n, Default::default());
-    let mut address_prices: FastMap<u128, ()> = FastMap::with_capacity_and_hasher(n, Default::default());
+    // Keys are 128-bit xxh3 hashes of the compared values; the row kept beside
+    // them lets the report name the first row of a duplicate pair.
+    let mut zpids: PrehashedMap<u128, usize> = PrehashedMap::with_capacity_and_hasher(n, Default::default());
+    let mut urls: PrehashedMap<u128, usize> = PrehashedMap::with_capacity_and_hasher(n, Default::default());
+    let mut contents: PrehashedMap<u128, usize> = PrehashedMap::with_capacity_and_hasher(n, Default::default());
+    let mut address_prices: PrehashedMap<u128, ()> = PrehashedMap::with_capacity_and_hasher(n, Default::default());
     let mut fingerprints = Vec::with_capacity(n);
     let mut tier0_failure: Option<String> = None;
     let mut q = QualityCounts {
         listings: n as u64,
         ..Default::default()
     };
-    let mut buf = String::with_capacity(128);
+    let mut buf = Vec::<u8>::with_capacity(128);
     let mut content = Vec::<u8>::with_capacity(256);
     let mut key = Vec::<u8>::with_capacity(128);
     let earliest_scrape = ctx.start_ms.saturating_sub(config.scrape_lookback_ms);
@@ -275,7 +297,7 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
 
         // Tier 0: duplicates and URL/zpid agreement. The first offending row is reported.
         if tier0_failure.is_none() {
-            if let Some(first) = zpids.insert(zpid, row) {
+            if let Some(first) = zpids.insert(hash_str(zpid), row) {
                 tier0_failure = Some(format!("duplicate: rows {first} and {row} have the same zpid {zpid:?}"));
             }
         }
@@ -289,10 +311,13 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
                     }
                 }
             }
-            normalize_url_into(url, &mut buf);
+            normalize_url_bytes(url, &mut buf);
             if tier0_failure.is_none() {
-                if let Some(first) = urls.insert(hash_str(&buf), row) {
-                    tier0_failure = Some(format!("duplicate: rows {first} and {row} have the same source_url {buf:?}"));
+                if let Some(first) = urls.insert(xxh3_128(&buf), row) {
+                    tier0_failure = Some(format!(
+                        "duplicate: rows {first} and {row} have the same source_url {:?}",
+                        String::from_utf8_lossy(&buf)
+                    ));
                 }
             }
         }
@@ -355,10 +380,10 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
         }
         // Duplicate rate: normalized address + price.
         if let (Some(a), Some(p)) = (address, price) {
-            normalize_address_into(a, &mut buf);
+            normalize_address_bytes(a, &mut buf);
             if !buf.is_empty() {
                 key.clear();
-                key.extend_from_slice(buf.as_bytes());
+                key.extend_from_slice(&buf);
                 key.push(0xff);
                 key.extend_from_slice(&p.to_le_bytes());
                 if address_prices.insert(xxh3_128(&key), ()).is_some() {
@@ -380,21 +405,4 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
         quality: q,
         fingerprints,
     }
-}
-
-/// How many fingerprints of `later` also occur in `earlier` (both sorted, distinct).
-pub fn fingerprint_overlap(later: &[u64], earlier: &[u64]) -> u64 {
-    let (mut i, mut j, mut common) = (0, 0, 0u64);
-    while i < later.len() && j < earlier.len() {
-        match later[i].cmp(&earlier[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                common += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    common
 }

@@ -18,10 +18,11 @@ use arrow_array::types::{Float64Type, Int32Type, Int64Type, TimestampMillisecond
 use arrow_array::{Array, ArrayRef, Float64Array, Int32Array, Int64Array, LargeStringArray, PrimitiveArray, RecordBatch, StringArray, StringViewArray};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::listing::{Listing, ListingStatus, PropertyType};
 
@@ -291,10 +292,30 @@ fn parse_enum<T: Copy>(
     Ok(out)
 }
 
+/// Opens a Parquet file for reading with every string column read as
+/// `Utf8View`: views into the decoded pages instead of one copy per value,
+/// which is most of the decoding work for listing files.
+fn open(bytes: Bytes) -> Result<ParquetRecordBatchReaderBuilder<Bytes>, SchemaError> {
+    let not_parquet = |e: parquet::errors::ParquetError| SchemaError::NotParquet(e.to_string());
+    let plain = ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::new()).map_err(not_parquet)?;
+    let fields: Vec<Field> = plain
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
+    let viewed = ArrowReaderMetadata::try_new(plain.metadata().clone(), options).map_err(not_parquet)?;
+    Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, viewed))
+}
+
 /// Decodes a Parquet file of listings into Arrow only (no schema v1 checks):
 /// the floor every validator pays, used by the benchmark for comparison.
 pub fn decode_raw(bytes: Bytes) -> Result<Vec<RecordBatch>, SchemaError> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| SchemaError::NotParquet(e.to_string()))?;
+    let builder = open(bytes)?;
     let rows = builder.metadata().file_metadata().num_rows().max(1) as usize;
     let reader = builder.with_batch_size(rows).build().map_err(|e| SchemaError::Corrupt(e.to_string()))?;
     reader.collect::<Result<Vec<_>, _>>().map_err(|e| SchemaError::Corrupt(e.to_string()))
@@ -312,7 +333,7 @@ pub fn decode_listings(bytes: Bytes, limits: &DecodeLimits) -> Result<ListingCol
     if size < 12 || !bytes.starts_with(b"PAR1") || !bytes.ends_with(b"PAR1") {
         return Err(SchemaError::NotParquet("missing PAR1 magic bytes".into()));
     }
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| SchemaError::NotParquet(e.to_string()))?;
+    let builder = open(bytes)?;
     let num_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
     if num_rows > limits.max_rows {
         return Err(SchemaError::TooManyRows {
@@ -493,8 +514,13 @@ pub fn encode_listings(listings: &[Listing]) -> Result<Vec<u8>, EncodeError> {
     ];
     let schema = Arc::new(arrow_schema());
     let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| EncodeError(e.to_string()))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
+    // Values that are unique per row gain nothing from a dictionary and cost
+    // every reader a gather; the low-cardinality columns keep theirs.
+    let mut props = WriterProperties::builder().set_compression(Compression::SNAPPY);
+    for unique in [col::ZPID, col::MLS_ID, col::ADDRESS, col::SOURCE_URL, col::SCRAPED_TIMESTAMP] {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(unique), false);
+    }
+    let props = props
         .set_max_row_group_row_count(Some(n.max(1)))
         .build();
     let mut out = Vec::with_capacity(n * 64 + 1024);

@@ -5,20 +5,34 @@
 
 /// Normalized address: lowercase; every run of characters that are not letters
 /// or digits becomes one space; no leading or trailing space.
-/// `"123  Main St., Apt #4"` → `"123 main st apt 4"`.
-pub fn normalize_address_into(address: &str, out: &mut String) {
+/// `"123  Main St., Apt #4"` → `"123 main st apt 4"`. Written as UTF-8 bytes
+/// into `out`, so the validator's hot loop allocates nothing per row.
+pub fn normalize_address_bytes(address: &str, out: &mut Vec<u8>) {
     out.clear();
     let mut pending_space = false;
+    if address.is_ascii() {
+        for &b in address.as_bytes() {
+            if b.is_ascii_alphanumeric() {
+                if pending_space && !out.is_empty() {
+                    out.push(b' ');
+                }
+                pending_space = false;
+                out.push(b.to_ascii_lowercase());
+            } else {
+                pending_space = true;
+            }
+        }
+        return;
+    }
+    let mut utf8 = [0u8; 4];
     for c in address.chars() {
         if c.is_alphanumeric() {
             if pending_space && !out.is_empty() {
-                out.push(' ');
+                out.push(b' ');
             }
             pending_space = false;
-            if c.is_ascii() {
-                out.push(c.to_ascii_lowercase());
-            } else {
-                out.extend(c.to_lowercase());
+            for lower in c.to_lowercase() {
+                out.extend_from_slice(lower.encode_utf8(&mut utf8).as_bytes());
             }
         } else {
             pending_space = true;
@@ -26,59 +40,63 @@ pub fn normalize_address_into(address: &str, out: &mut String) {
     }
 }
 
-/// Convenience form of [`normalize_address_into`].
+/// [`normalize_address_bytes`] as a `String`.
 pub fn normalize_address(address: &str) -> String {
-    let mut out = String::with_capacity(address.len());
-    normalize_address_into(address, &mut out);
-    out
+    let mut out = Vec::with_capacity(address.len());
+    normalize_address_bytes(address, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.as_bytes().get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix.as_bytes()).then(|| &text[prefix.len()..])
 }
 
 /// Normalized source URL: trimmed and lowercased; `http://` or `https://` and a
 /// leading `www.` removed; query string and fragment dropped; trailing slashes
 /// removed. `"HTTPS://www.Zillow.com/homedetails/1_zpid/?utm=x"` →
-/// `"zillow.com/homedetails/1_zpid"`.
-pub fn normalize_url_into(url: &str, out: &mut String) {
+/// `"zillow.com/homedetails/1_zpid"`. Written as UTF-8 bytes into `out`.
+pub fn normalize_url_bytes(url: &str, out: &mut Vec<u8>) {
     out.clear();
-    let mut rest = url.trim();
-    for scheme in ["https://", "http://"] {
-        if rest.len() >= scheme.len() && rest[..scheme.len()].eq_ignore_ascii_case(scheme) {
-            rest = &rest[scheme.len()..];
-            break;
-        }
+    let mut rest = url.trim_matches(|c: char| c.is_ascii_whitespace());
+    rest = strip_prefix_ignore_case(rest, "https://")
+        .or_else(|| strip_prefix_ignore_case(rest, "http://"))
+        .unwrap_or(rest);
+    rest = strip_prefix_ignore_case(rest, "www.").unwrap_or(rest);
+    // '?' and '#' are ASCII, so the cut is on a character boundary.
+    let cut = rest.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(rest.len());
+    let rest = rest[..cut].trim_end_matches('/');
+    if rest.is_ascii() {
+        out.extend_from_slice(rest.as_bytes());
+        out.make_ascii_lowercase();
+        return;
     }
-    if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("www.") {
-        rest = &rest[4..];
-    }
-    if let Some(cut) = rest.find(['?', '#']) {
-        rest = &rest[..cut];
-    }
-    let rest = rest.trim_end_matches('/');
+    let mut utf8 = [0u8; 4];
     for c in rest.chars() {
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.extend(c.to_lowercase());
+        for lower in c.to_lowercase() {
+            out.extend_from_slice(lower.encode_utf8(&mut utf8).as_bytes());
         }
     }
 }
 
-/// Convenience form of [`normalize_url_into`].
+/// [`normalize_url_bytes`] as a `String`.
 pub fn normalize_url(url: &str) -> String {
-    let mut out = String::with_capacity(url.len());
-    normalize_url_into(url, &mut out);
-    out
+    let mut out = Vec::with_capacity(url.len());
+    normalize_url_bytes(url, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The zpid a source URL names, if it names one: the text before `_zpid` in
-/// the last path segment that contains `_zpid` (Zillow's
+/// The zpid a source URL names, if it names one: before any `?` or `#`, the
+/// text between the last `_zpid` and the `/` before it (Zillow's
 /// `/homedetails/<slug>/<zpid>_zpid/`).
 pub fn embedded_zpid(url: &str) -> Option<&str> {
-    let path_end = url.find(['?', '#']).unwrap_or(url.len());
-    let path = &url[..path_end];
-    path.split('/')
-        .rev()
-        .find_map(|segment| segment.find("_zpid").map(|at| &segment[..at]))
-        .filter(|zpid| !zpid.is_empty())
+    let bytes = url.as_bytes();
+    let path_end = bytes.iter().position(|&b| b == b'?' || b == b'#').unwrap_or(bytes.len());
+    let path = &bytes[..path_end];
+    let at = path.windows(5).rposition(|w| w == b"_zpid")?;
+    let start = path[..at].iter().rposition(|&b| b == b'/').map_or(0, |slash| slash + 1);
+    // `_zpid` and `/` are ASCII, so both ends are character boundaries.
+    url.get(start..at).filter(|zpid| !zpid.is_empty())
 }
 
 /// Parses an ISO-8601 calendar date `YYYY-MM-DD` into days since 1970-01-01.

@@ -1,6 +1,6 @@
 //! US zipcodes, checked against the embedded `zipcodes` dataset.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -28,10 +28,10 @@ pub struct ZipcodeInfo {
     pub county: &'static str,
 }
 
-fn index() -> &'static HashMap<[u8; 5], &'static zipcodes::Zipcode> {
-    static INDEX: OnceLock<HashMap<[u8; 5], &'static zipcodes::Zipcode>> = OnceLock::new();
+fn index() -> &'static BTreeMap<[u8; 5], &'static zipcodes::Zipcode> {
+    static INDEX: OnceLock<BTreeMap<[u8; 5], &'static zipcodes::Zipcode>> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut map = HashMap::new();
+        let mut map = BTreeMap::new();
         for entry in zipcodes::database() {
             if let Ok(code) = <[u8; 5]>::try_from(entry.zip_code.as_bytes()) {
                 map.entry(code).or_insert(entry);
@@ -57,6 +57,22 @@ impl Zipcode {
             Ok(code) if code.iter().all(u8::is_ascii_digit) => Ok(code),
             _ => Err(ZipcodeError::Malformed(text.to_owned())),
         }
+    }
+
+    /// Every zipcode of the dataset, ascending.
+    pub fn all() -> impl Iterator<Item = Zipcode> {
+        index().keys().map(|code| Zipcode(*code))
+    }
+
+    /// `count` zipcodes spread evenly over the dataset (deterministic), for
+    /// synthetic epochs.
+    pub fn spread(count: usize) -> Vec<Zipcode> {
+        let all: Vec<Zipcode> = Self::all().collect();
+        if count == 0 || all.is_empty() {
+            return Vec::new();
+        }
+        let step = (all.len() / count).max(1);
+        all.iter().step_by(step).take(count).copied().collect()
     }
 
     pub fn as_str(&self) -> &str {

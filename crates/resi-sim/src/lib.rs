@@ -14,5 +14,9 @@
 pub mod market;
 pub mod profile;
 
-pub use market::{Market, ZipcodeMarket};
+pub use market::{Market, Property, ZipcodeMarket};
 pub use profile::{scrape, Profile};
+pub mod source;
+pub use source::MarketSource;
+pub mod epoch;
+pub use epoch::{build as build_epoch, EpochSpec, MinerKind, SyntheticEpoch};

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use resi_core::{EpochWindow, Listing, Zipcode};
 
-use crate::market::{Draw, Market};
+use crate::market::{Draw, Market, Property};
 
 /// How a simulated miner behaves. Every profile but the two honest ones must
 /// end up unrewarded by validators.
@@ -88,11 +88,19 @@ impl FromStr for Profile {
     }
 }
 
-/// The listings a miner of `profile` uploads for `zipcode`, scraping it at
+/// The listings a miner of `profile` uploads for `zipcode`, given the
+/// zipcode's `properties` this epoch ([`Market::properties`]), scraping at
 /// `scraped_ms` (each row a few milliseconds apart). `miner_seed` varies the
 /// details between miners of the same profile.
-pub fn scrape(market: &Market, zipcode: Zipcode, window: &EpochWindow, profile: Profile, miner_seed: u64, scraped_ms: i64) -> Vec<Listing> {
-    let properties = market.properties(zipcode, window.id);
+pub fn scrape(
+    market: &Market,
+    properties: &[Property],
+    zipcode: Zipcode,
+    window: &EpochWindow,
+    profile: Profile,
+    miner_seed: u64,
+    scraped_ms: i64,
+) -> Vec<Listing> {
     let mut d = Draw::new(&[b"scrape", &miner_seed.to_le_bytes(), zipcode.as_str().as_bytes(), &window.start_unix.to_le_bytes()]);
     let ts = |i: usize| scraped_ms + i as i64 * 7;
     let mut listings: Vec<Listing> = properties.iter().enumerate().map(|(i, p)| p.listing(window.id, ts(i))).collect();

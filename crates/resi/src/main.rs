@@ -1,1 +1,87 @@
-fn main(){}
+//! The `resi` binary: parses the command line and wires the crates together.
+
+mod keys;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "resi", version, about = "Coordinator, miner and validator of the resi zipcode-mining subnet")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create, show and use sr25519 keys in Bittensor wallet files.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Benchmarks of the real code paths on synthetic data.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Time the validator's pipeline on a synthetic epoch: decode, tiers 0-3, ranking, scores, hash.
+    Validate(ValidateArgs),
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// Miners submitting in the epoch.
+    #[arg(long, default_value_t = 100)]
+    miners: usize,
+    /// Zipcodes assigned in the epoch.
+    #[arg(long, default_value_t = 25)]
+    zipcodes: usize,
+    /// Listings per zipcode (and per submission).
+    #[arg(long, default_value_t = 400)]
+    listings: u64,
+    /// Share of miners that cheat, in percent (every cheating kind is present).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=100))]
+    cheaters: u64,
+    /// Seed of the synthetic market and miners.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Keys(cmd) => keys::run(cmd),
+        Command::Bench(BenchCommand::Validate(args)) => bench_validate(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RESI_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn bench_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.miners > 0 && args.zipcodes > 0 && args.listings > 0, "--miners, --zipcodes and --listings must be positive");
+    let report = resi_bench::run_validate(resi_bench::ValidateBench {
+        miners: args.miners,
+        zipcodes: args.zipcodes,
+        listings: args.listings,
+        cheater_percent: args.cheaters as usize,
+        seed: args.seed,
+        threads: args.threads,
+    })?;
+    println!("{}", report.render());
+    Ok(ExitCode::SUCCESS)
+}
