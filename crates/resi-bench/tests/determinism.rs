@@ -1,0 +1,104 @@
+//! Validators must agree byte for byte: the results cannot depend on the order
+//! submissions arrive in, on the number of threads, or on hash-map order. And
+//! the incentive must hold: honest miners are paid, every cheating kind is not.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use resi_core::results::Status;
+use resi_core::verify::SourceVerifier;
+use resi_core::{examine, EpochValidation, Hotkey, ValidationConfig};
+use resi_sim::{build_epoch, EpochSpec, MarketSource, MinerKind, SyntheticEpoch};
+
+fn epoch() -> &'static SyntheticEpoch {
+    static EPOCH: OnceLock<SyntheticEpoch> = OnceLock::new();
+    EPOCH.get_or_init(|| {
+        let spec = EpochSpec {
+            miners: 20,
+            zipcodes: 3,
+            listings: 60,
+            cheater_percent: 45,
+            seed: 42,
+        };
+        build_epoch(spec, ValidationConfig::default()).expect("synthetic epoch")
+    })
+}
+
+fn results_json(order: &[usize], threads: usize) -> String {
+    let epoch = epoch();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let examined: Vec<_> = pool.install(|| {
+        use rayon::prelude::*;
+        order.par_iter().map(|&i| examine(&epoch.ctx, epoch.submissions[i].clone())).collect()
+    });
+    let mut engine = EpochValidation::new(&epoch.ctx);
+    for e in examined {
+        engine.insert(e).unwrap();
+    }
+    let verifier = SourceVerifier::new(MarketSource::new(&epoch.market, epoch.ctx.epoch_id), &epoch.ctx.config);
+    futures_executor::block_on(engine.finish(&verifier)).to_json()
+}
+
+fn baseline() -> &'static String {
+    static BASE: OnceLock<String> = OnceLock::new();
+    BASE.get_or_init(|| results_json(&(0..epoch().submissions.len()).collect::<Vec<_>>(), 1))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn identical_under_any_order_and_thread_count(
+        order in Just((0..epoch().submissions.len()).collect::<Vec<_>>()).prop_shuffle(),
+        threads in 1usize..=4,
+    ) {
+        prop_assert_eq!(&results_json(&order, threads), baseline());
+    }
+}
+
+#[test]
+fn the_whole_pipeline_is_reproducible() {
+    let (_, a) = resi_bench::validate_epoch(epoch()).unwrap();
+    let (_, b) = resi_bench::validate_epoch(epoch()).unwrap();
+    assert_eq!(a.to_json(), b.to_json());
+    assert_eq!(&a.to_json(), baseline());
+}
+
+#[test]
+fn honest_miners_are_paid_and_every_cheat_is_not() {
+    let results: resi_core::ValidationResults = serde_json::from_str(baseline()).unwrap();
+    let scores: BTreeMap<&Hotkey, u64> = results.miner_scores.iter().map(|m| (&m.hotkey, m.score_ppb)).collect();
+    assert_eq!(scores.values().sum::<u64>(), 1_000_000_000);
+    let expected_tier = |kind: MinerKind| -> Option<u8> {
+        use resi_sim::Profile::*;
+        match kind {
+            MinerKind::Behaves(Lazy) => Some(1),
+            MinerKind::Behaves(Fabricator) => Some(3),
+            MinerKind::Behaves(Duplicator) | MinerKind::Behaves(Copier) => Some(0),
+            MinerKind::Behaves(Stale) | MinerKind::Behaves(WrongZipcode) | MinerKind::Behaves(Unreasonable) => Some(2),
+            MinerKind::Corrupt | MinerKind::ManifestMismatch => Some(0),
+            MinerKind::Behaves(HonestFast) | MinerKind::Behaves(HonestSlow) => None,
+        }
+    };
+    let mut seen_kinds = std::collections::BTreeSet::new();
+    for (hotkey, kind) in &epoch().miners {
+        let score = scores.get(hotkey).copied().unwrap_or(0);
+        seen_kinds.insert(kind.label());
+        let records: Vec<_> = results.zipcodes.iter().flat_map(|z| z.submissions.iter()).filter(|s| &s.hotkey == hotkey).collect();
+        assert_eq!(records.len(), 3);
+        match expected_tier(*kind) {
+            None => {
+                assert!(score > 0, "honest {} unpaid", kind.label());
+                assert!(records.iter().all(|r| matches!(r.status, Status::Winner | Status::Participant)));
+            }
+            Some(tier) => {
+                assert_eq!(score, 0, "{} was paid", kind.label());
+                for r in records {
+                    assert_eq!((r.status, r.failed_tier), (Status::Failed, Some(tier)), "{}: {}", kind.label(), r.reason);
+                }
+            }
+        }
+    }
+    assert_eq!(seen_kinds.len(), 11, "every kind present: {seen_kinds:?}");
+}

@@ -1,0 +1,442 @@
+//! Every rule and threshold boundary of tiers 0–3, ranking and scores (PROTOCOL.md §5–§6).
+
+mod common;
+
+use common::*;
+use resi_core::config::ValidationConfig;
+use resi_core::examine::{tier1, tier2, Precheck, QualityCounts};
+use resi_core::results::Status;
+use resi_core::sampling::{sample_indices, sample_seed, sample_size};
+use resi_core::scoring::PPB;
+use resi_core::{examine, ManifestEntry, Verdict};
+
+fn precheck(ctx: &resi_core::EpochContext, rows: &[resi_core::Listing]) -> resi_core::Examined {
+    examine(ctx, submission(1, rows, START_MS + 7_200_000))
+}
+
+fn failed_tier(e: &resi_core::Examined) -> Option<(u8, String)> {
+    match &e.precheck {
+        Precheck::Failed { tier, reason } => Some((*tier, reason.clone())),
+        _ => None,
+    }
+}
+
+// ---------- tier 1 ----------
+
+#[test]
+fn tier1_bounds_are_inclusive_at_85_and_115_percent() {
+    let c = ValidationConfig::default();
+    assert!(tier1(85, 100, &c).is_none());
+    assert!(tier1(84, 100, &c).is_some());
+    assert!(tier1(115, 100, &c).is_none());
+    assert!(tier1(116, 100, &c).is_some());
+    // Non-round expectations: 0.85 × 401 = 340.85, so 341 passes and 340 fails.
+    assert!(tier1(341, 401, &c).is_none());
+    assert!(tier1(340, 401, &c).is_some());
+    let reason = tier1(10, 100, &c).unwrap();
+    assert!(reason.contains("10 unique listings, expected 100"), "{reason}");
+}
+
+#[test]
+fn tier1_through_the_engine() {
+    let ctx = ctx(100);
+    assert!(failed_tier(&precheck(&ctx, &listings(85))).is_none());
+    let (tier, reason) = failed_tier(&precheck(&ctx, &listings(84))).unwrap();
+    assert_eq!(tier, 1, "{reason}");
+    assert!(failed_tier(&precheck(&ctx, &listings(115))).is_none());
+    assert_eq!(failed_tier(&precheck(&ctx, &listings(116))).unwrap().0, 1);
+}
+
+// ---------- tier 2 ----------
+
+fn q(n: u64, complete: u64, reasonable: u64, consistent: u64, dups: u64) -> QualityCounts {
+    QualityCounts {
+        listings: n,
+        complete,
+        reasonable,
+        consistent,
+        address_price_duplicates: dups,
+    }
+}
+
+#[test]
+fn tier2_threshold_boundaries() {
+    let c = ValidationConfig::default();
+    assert!(tier2(&q(100, 90, 100, 100, 0), &c).is_none());
+    assert!(tier2(&q(100, 89, 100, 100, 0), &c).unwrap().contains("completeness"));
+    assert!(tier2(&q(100, 100, 95, 100, 0), &c).is_none());
+    assert!(tier2(&q(100, 100, 94, 100, 0), &c).unwrap().contains("reasonable"));
+    assert!(tier2(&q(100, 100, 100, 90, 0), &c).is_none());
+    assert!(tier2(&q(100, 100, 100, 89, 0), &c).unwrap().contains("consistency"));
+    assert!(tier2(&q(100, 100, 100, 100, 5), &c).is_none());
+    assert!(tier2(&q(100, 100, 100, 100, 6), &c).unwrap().contains("duplicate rate"));
+    assert!(tier2(&q(0, 0, 0, 0, 0), &c).is_some());
+}
+
+fn counts_of(ctx: &resi_core::EpochContext, rows: &[resi_core::Listing]) -> QualityCounts {
+    precheck(ctx, rows).quality.expect("decoded")
+}
+
+#[test]
+fn completeness_counts_every_field_but_mls_id() {
+    let ctx = ctx(10);
+    let mut rows = listings(10);
+    rows[0].mls_id = None; // optional
+    rows[1].address = Some(String::new()); // empty counts as missing
+    rows[2].days_on_market = None;
+    rows[3].property_type = None;
+    rows[4].scraped_timestamp_ms = None;
+    let c = counts_of(&ctx, &rows);
+    assert_eq!(c.complete, 6);
+}
+
+#[test]
+fn reasonable_value_ranges_are_inclusive() {
+    let ctx = ctx(12);
+    let mut rows = listings(12);
+    rows[0].price = Some(10_000);
+    rows[1].price = Some(9_999);
+    rows[2].price = Some(50_000_000);
+    rows[3].price = Some(50_000_001);
+    rows[4].bedrooms = Some(20);
+    rows[5].bedrooms = Some(21);
+    rows[6].bathrooms = Some(20.0);
+    rows[7].bathrooms = Some(20.5);
+    rows[8].sqft = Some(100);
+    rows[9].sqft = Some(99);
+    rows[10].sqft = Some(100_001);
+    rows[11].bathrooms = Some(f64::NAN);
+    let c = counts_of(&ctx, &rows);
+    // Unreasonable: rows 1, 3, 5, 7, 9, 10, 11.
+    assert_eq!(c.reasonable, 5);
+}
+
+#[test]
+fn consistency_is_relative_to_the_epoch_never_the_clock() {
+    let ctx = ctx(9);
+    let mut rows = listings(9);
+    let lookback = 24 * 3_600_000;
+    rows[0].scraped_timestamp_ms = Some(START_MS - lookback); // earliest allowed
+    rows[1].scraped_timestamp_ms = Some(START_MS - lookback - 1);
+    rows[2].scraped_timestamp_ms = Some(DEADLINE_MS); // latest allowed
+    rows[3].scraped_timestamp_ms = Some(DEADLINE_MS + 1);
+    rows[4].zipcode = Some("77430".into());
+    rows[5].listing_date = Some("2025-02-30".into());
+    rows[6].listing_date = Some("2025-10-02".into()); // after the scrape day
+    rows[7].listing_date = Some("2025-10-01".into()); // same day: fine
+    rows[7].scraped_timestamp_ms = Some(START_MS + 1);
+    rows[8].listing_date = Some("20251001".into());
+    let c = counts_of(&ctx, &rows);
+    // Inconsistent: rows 1, 3, 4, 5, 6, 8.
+    assert_eq!(c.consistent, 3);
+}
+
+#[test]
+fn duplicate_rate_uses_normalized_address_and_price() {
+    let ctx = ctx(10);
+    let mut rows = listings(10);
+    rows[1].address = Some("100  OAK st., Cypress TX 77429".into());
+    rows[1].price = rows[0].price;
+    rows[2].address = rows[0].address.clone();
+    rows[2].price = Some(1_000_000); // other price: not a duplicate
+    let c = counts_of(&ctx, &rows);
+    assert_eq!(c.address_price_duplicates, 1);
+}
+
+// ---------- tier 0 ----------
+
+#[test]
+fn duplicate_zpids_fail_tier0_naming_the_rows() {
+    let ctx = ctx(10);
+    let mut rows = listings(10);
+    rows[7] = rows[2].clone();
+    rows[7].scraped_timestamp_ms = Some(START_MS + 5);
+    let (tier, reason) = failed_tier(&precheck(&ctx, &rows)).unwrap();
+    assert_eq!(tier, 0);
+    assert!(reason.contains("rows 2 and 7") && reason.contains("zpid"), "{reason}");
+}
+
+#[test]
+fn a_url_naming_another_zpid_fails_tier0() {
+    let ctx = ctx(10);
+    let mut rows = listings(10);
+    rows[4].source_url = Some(format!("https://www.zillow.com/homedetails/x/{}_zpid/", rows[3].zpid));
+    let (tier, reason) = failed_tier(&precheck(&ctx, &rows)).unwrap();
+    assert_eq!(tier, 0);
+    assert!(reason.contains("row 4 source_url names zpid"), "{reason}");
+}
+
+#[test]
+fn duplicate_normalized_urls_fail_tier0() {
+    let ctx = ctx(10);
+    let mut rows = listings(10);
+    rows[3].source_url = Some("https://example.com/listing/9?ref=1".into());
+    rows[6].source_url = Some("HTTP://WWW.Example.com/listing/9/#top".into());
+    let (tier, reason) = failed_tier(&precheck(&ctx, &rows)).unwrap();
+    assert_eq!(tier, 0);
+    assert!(reason.contains("rows 3 and 6 have the same source_url"), "{reason}");
+}
+
+#[test]
+fn same_content_under_new_zpids_fails_tier0() {
+    let ctx = ctx(10);
+    let mut rows = listings(10);
+    let mut padded = rows[5].clone();
+    padded.zpid = "999999".into();
+    padded.source_url = Some("https://www.zillow.com/homedetails/pad/999999_zpid/".into());
+    rows[9] = padded;
+    let (tier, reason) = failed_tier(&precheck(&ctx, &rows)).unwrap();
+    assert_eq!(tier, 0);
+    assert!(reason.contains("same content"), "{reason}");
+}
+
+#[test]
+fn manifest_missing_or_wrong_fails_tier0() {
+    let ctx = ctx(10);
+    let mut input = submission(1, &listings(10), START_MS + 1);
+    input.manifest = ManifestEntry::Missing;
+    let (tier, reason) = failed_tier(&examine(&ctx, input.clone())).unwrap();
+    assert_eq!((tier, reason.contains("manifest")), (0, true));
+    input.manifest = ManifestEntry::Sha256([0; 32]);
+    let (tier, reason) = failed_tier(&examine(&ctx, input.clone())).unwrap();
+    assert!(tier == 0 && reason.contains("differs"), "{reason}");
+    let lenient = ctx_with(&[(zip(), 10)], ValidationConfig { require_manifest: false, ..Default::default() });
+    input.manifest = ManifestEntry::Missing;
+    assert!(failed_tier(&examine(&lenient, input)).is_none());
+}
+
+#[test]
+fn unreadable_files_fail_tier0_with_the_schema_error() {
+    let ctx = ctx(10);
+    let mut input = submission(1, &listings(10), START_MS + 1);
+    input.bytes = bytes::Bytes::from_static(b"zpid,price\n1,2\n");
+    input.manifest = ManifestEntry::Missing;
+    let lenient = ctx_with(&[(zip(), 10)], ValidationConfig { require_manifest: false, ..Default::default() });
+    let (tier, reason) = failed_tier(&examine(&lenient, input)).unwrap();
+    assert_eq!(tier, 0);
+    assert!(reason.starts_with("unreadable:"), "{reason}");
+    let _ = ctx;
+}
+
+#[test]
+fn copies_are_detected_at_90_percent_of_fingerprints() {
+    let ctx = ctx(100);
+    let original = listings(100);
+    let mut copy = original.clone();
+    // 10 rows re-scraped: 90 of 100 fingerprints shared, a copy.
+    for row in copy.iter_mut().take(10) {
+        row.scraped_timestamp_ms = Some(row.scraped_timestamp_ms.unwrap() + 1_000_000);
+    }
+    let mut almost = original.clone();
+    for row in almost.iter_mut().take(11) {
+        row.scraped_timestamp_ms = Some(row.scraped_timestamp_ms.unwrap() + 2_000_000);
+    }
+    let results = run(
+        &ctx,
+        vec![
+            submission(1, &original, START_MS + 1_000),
+            submission(2, &copy, START_MS + 2_000),
+            submission(3, &almost, START_MS + 3_000),
+        ],
+    );
+    let r2 = record(&results, 2);
+    assert_eq!((r2.status, r2.failed_tier), (Status::Failed, Some(0)));
+    assert!(r2.reason.contains("copy") && r2.reason.contains("90.00 %"), "{}", r2.reason);
+    // 89 % shared with the original, and not with the copy either: not a copy.
+    assert_eq!(record(&results, 3).status, Status::Winner, "{}", record(&results, 3).reason);
+    // The original, submitted first, is never the copy.
+    assert_eq!(record(&results, 1).rank, Some(1));
+}
+
+// ---------- tier 3 ----------
+
+fn sampled_zpids(h: u8, rows: &[resi_core::Listing], at_ms: i64) -> Vec<String> {
+    let c = ValidationConfig::default();
+    let n = rows.len() as u64;
+    let seed = sample_seed(SEED, hotkey(h).as_str(), at_ms, n);
+    sample_indices(seed, n, sample_size(n, &c)).into_iter().map(|i| rows[i as usize].zpid.clone()).collect()
+}
+
+fn tier3_with(bad: usize, verdict: Verdict) -> resi_core::results::SubmissionRecord {
+    let ctx = ctx(100);
+    let rows = listings(100);
+    let at = START_MS + 1_000;
+    let zpids = sampled_zpids(1, &rows, at);
+    assert_eq!(zpids.len(), 10);
+    let verifier = TableVerifier::with(zpids.into_iter().take(bad).map(|z| (z, verdict.clone())));
+    let results = run_with(&ctx, vec![submission(1, &rows, at)], &verifier);
+    assert_eq!(verifier.checked_zpids().len(), 10);
+    record(&results, 1).clone()
+}
+
+#[test]
+fn spot_check_passes_at_80_percent() {
+    let pass = tier3_with(2, Verdict::Mismatch("price".into()));
+    assert_eq!(pass.status, Status::Winner, "{}", pass.reason);
+    let spot = pass.spot_check.unwrap();
+    assert_eq!((spot.verified, spot.determined), (8, 10));
+    let fail = tier3_with(3, Verdict::NotFound);
+    assert_eq!((fail.status, fail.failed_tier), (Status::Failed, Some(3)), "{}", fail.reason);
+    assert!(fail.reason.contains("7 of 10"), "{}", fail.reason);
+}
+
+#[test]
+fn unavailable_samples_count_neither_way() {
+    // 4 unavailable: 6 determined, all verified: passes.
+    let r = tier3_with(4, Verdict::Unavailable("timeout".into()));
+    assert_eq!(r.status, Status::Winner, "{}", r.reason);
+    // 7 unavailable: 3 determined is still enough.
+    let r = tier3_with(7, Verdict::Unavailable("timeout".into()));
+    assert_eq!(r.status, Status::Winner, "{}", r.reason);
+    // 8 unavailable: 2 determined, undetermined as a whole, not penalized.
+    let r = tier3_with(8, Verdict::Unavailable("timeout".into()));
+    assert_eq!(r.status, Status::Undetermined, "{}", r.reason);
+    assert_eq!(r.failed_tier, None);
+}
+
+#[test]
+fn sample_size_rule_at_its_boundaries() {
+    let c = ValidationConfig::default();
+    assert_eq!(sample_size(39, &c), 3);
+    assert_eq!(sample_size(40, &c), 4);
+    assert_eq!(sample_size(109, &c), 10);
+    assert_eq!(sample_size(1, &c), 1);
+}
+
+// ---------- ranking and scores ----------
+
+#[test]
+fn three_winners_by_time_then_participants() {
+    let ctx = ctx(50);
+    let rows = |t: i64| -> Vec<resi_core::Listing> { (0..50).map(|i| listing_in(zip(), i, START_MS + t + i as i64)).collect() };
+    let results = run(
+        &ctx,
+        vec![
+            submission(4, &rows(40), START_MS + 40_000),
+            submission(1, &rows(10), START_MS + 10_000),
+            submission(3, &rows(30), START_MS + 30_000),
+            submission(2, &rows(20), START_MS + 20_000),
+        ],
+    );
+    let z = &results.zipcodes[0];
+    assert_eq!(z.winners, vec![hotkey(1), hotkey(2), hotkey(3)]);
+    assert_eq!(z.participants, vec![hotkey(4)]);
+    assert!(record(&results, 4).spot_check.is_none(), "tier 3 not applied after three winners");
+    assert_eq!(score(&results, 1), 550_000_000);
+    assert_eq!(score(&results, 2), 300_000_000);
+    assert_eq!(score(&results, 3), 100_000_000);
+    assert_eq!(score(&results, 4), 50_000_000);
+    assert_eq!(results.miner_scores.iter().map(|m| m.score_ppb).sum::<u64>(), PPB);
+    assert_eq!(results.zipcode_weights[0].weight_ppb, PPB);
+}
+
+#[test]
+fn a_failed_spot_check_lets_the_next_submission_win() {
+    let ctx = ctx(50);
+    let rows = |t: i64| -> Vec<resi_core::Listing> { (0..50).map(|i| listing_in(zip(), i, START_MS + t + i as i64)).collect() };
+    // Miner 1 is first but its sample fails: everything it sampled is "not found".
+    let first = rows(10);
+    let bad = sampled_zpids(1, &first, START_MS + 10_000);
+    let verifier = TableVerifier::with(bad.into_iter().map(|z| (z, Verdict::NotFound)));
+    // The same zpids occur in everyone's file, so give the others fresh zpids.
+    let renamed = |t: i64, tag: &str| -> Vec<resi_core::Listing> {
+        rows(t)
+            .into_iter()
+            .map(|mut l| {
+                l.zpid = format!("{tag}{}", l.zpid);
+                l.source_url = Some(format!("https://www.zillow.com/homedetails/x/{}_zpid/", l.zpid));
+                l
+            })
+            .collect()
+    };
+    let results = run_with(
+        &ctx,
+        vec![
+            submission(1, &first, START_MS + 10_000),
+            submission(2, &renamed(20, "2"), START_MS + 20_000),
+            submission(3, &renamed(30, "3"), START_MS + 30_000),
+            submission(4, &renamed(40, "4"), START_MS + 40_000),
+            submission(5, &renamed(50, "5"), START_MS + 50_000),
+        ],
+        &verifier,
+    );
+    assert_eq!(record(&results, 1).failed_tier, Some(3));
+    assert_eq!(results.zipcodes[0].winners, vec![hotkey(2), hotkey(3), hotkey(4)]);
+    assert_eq!(results.zipcodes[0].participants, vec![hotkey(5)]);
+    assert_eq!(score(&results, 1), 0);
+}
+
+#[test]
+fn equal_times_are_broken_by_the_seeded_hash() {
+    let ctx = ctx(20);
+    let at = START_MS + 1_000;
+    let rows = |h: u8| -> Vec<resi_core::Listing> { (0..20).map(|i| listing_in(zip(), i, START_MS + h as i64 * 100 + i as i64)).collect() };
+    let results = run(&ctx, vec![submission(1, &rows(1), at), submission(2, &rows(2), at)]);
+    let key = |h: u8| resi_core::engine::tie_break(SEED, &hotkey(h));
+    let expected_first = if key(1) < key(2) { 1 } else { 2 };
+    assert_eq!(results.zipcodes[0].winners[0], hotkey(expected_first));
+}
+
+#[test]
+fn zipcode_weights_and_participation_across_zipcodes() {
+    let ctx = ctx_with(&[(zip(), 30), (zip2(), 10)], ValidationConfig::default());
+    let rows = |z, t: i64| -> Vec<resi_core::Listing> { (0..if z == zip() { 30 } else { 10 }).map(|i| listing_in(z, i, START_MS + t + i as i64)).collect() };
+    let mut inputs = Vec::new();
+    // Zipcode 1: miners 1, 2, 3 win; miner 4 participates. Zipcode 2: only miner 4, who wins it.
+    for (h, t) in [(1u8, 10_000i64), (2, 20_000), (3, 30_000), (4, 40_000)] {
+        inputs.push(submission_for(hotkey(h), zip(), &rows(zip(), t), START_MS + t));
+    }
+    inputs.push(submission_for(hotkey(4), zip2(), &rows(zip2(), 5_000), START_MS + 5_000));
+    let results = run(&ctx, inputs);
+    // Weights 30/40 and 10/40. Miner 4 won zipcode 2, so it takes no participation share;
+    // nobody else only participated, so the 5 % goes unassigned and normalization spreads it.
+    let total = 0.55 * 0.75 + 0.30 * 0.75 + 0.10 * 0.75 + 0.55 * 0.25;
+    let expect = |raw: f64| (raw / total * 1e9).round() as i64;
+    let close = |h: u8, raw: f64| (score(&results, h) as i64 - expect(raw)).abs() <= 1;
+    assert!(close(1, 0.55 * 0.75) && close(2, 0.30 * 0.75) && close(3, 0.10 * 0.75) && close(4, 0.55 * 0.25));
+    assert_eq!(results.miner_scores.iter().map(|m| m.score_ppb).sum::<u64>(), PPB);
+    let weights: Vec<u64> = results.zipcode_weights.iter().map(|w| w.weight_ppb).collect();
+    assert_eq!(weights.iter().sum::<u64>(), PPB);
+    assert!(weights.contains(&750_000_000) && weights.contains(&250_000_000));
+}
+
+#[test]
+fn late_and_unassigned_submissions() {
+    let ctx = ctx(10);
+    let late = submission(1, &listings(10), DEADLINE_MS + 1);
+    let on_time = submission(2, &listings(10), DEADLINE_MS);
+    let elsewhere = submission_for(hotkey(3), zip2(), &listings(10), START_MS + 1);
+    let results = run(&ctx, vec![late, on_time, elsewhere]);
+    assert_eq!(record(&results, 1).status, Status::Ignored);
+    assert_eq!(record(&results, 2).status, Status::Winner);
+    let r3 = record(&results, 3);
+    assert_eq!((r3.status, r3.failed_tier), (Status::Failed, Some(0)));
+    assert!(r3.reason.contains("not assigned"), "{}", r3.reason);
+    assert_eq!(results.totals.ignored, 1);
+    // Everyone who submitted is listed in the scores, unscored ones at zero.
+    assert_eq!(results.miner_scores.len(), 3);
+}
+
+#[test]
+fn nothing_scored_means_all_zero() {
+    let ctx = ctx(10);
+    let results = run(&ctx, vec![submission(1, &listings(3), START_MS + 1)]);
+    assert_eq!(results.miner_scores.iter().map(|m| m.score_ppb).sum::<u64>(), 0);
+    assert_eq!(results.totals.score_ppb, 0);
+}
+
+#[test]
+fn every_outcome_has_a_reason_and_the_config_is_recorded() {
+    let ctx = ctx(10);
+    let results = run(&ctx, vec![submission(1, &listings(10), START_MS + 1), submission(2, &listings(2), START_MS + 2)]);
+    for z in &results.zipcodes {
+        for s in &z.submissions {
+            assert!(!s.reason.is_empty());
+        }
+    }
+    let json = results.to_json();
+    assert!(json.contains("\"completenessMinBps\": 9000"), "{json}");
+    assert_eq!(results.recompute_consensus_hash(), results.consensus_hash);
+    let back: resi_core::ValidationResults = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, results);
+}

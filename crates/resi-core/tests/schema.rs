@@ -1,0 +1,146 @@
+//! Listing schema v1: round trips, and a typed error naming column and row for every bad file.
+
+mod common;
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use bytes::Bytes;
+use common::*;
+use parquet::arrow::ArrowWriter;
+use resi_core::schema::{arrow_schema, decode_listings, encode_listings, DecodeLimits, SchemaError};
+
+fn limits() -> DecodeLimits {
+    DecodeLimits::default()
+}
+
+/// A schema-v1 file with one column replaced (or dropped when `replacement` is None).
+fn file_with(column: &str, replacement: Option<(DataType, ArrayRef)>) -> Bytes {
+    let good = encode_listings(&listings(3)).unwrap();
+    let decoded = resi_core::schema::decode_raw(Bytes::from(good)).unwrap();
+    let batch = &decoded[0];
+    let mut fields = Vec::new();
+    let mut arrays = Vec::new();
+    for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+        if field.name() == column {
+            if let Some((dt, replacement)) = &replacement {
+                fields.push(Field::new(column, dt.clone(), true));
+                arrays.push(replacement.clone());
+            }
+        } else {
+            fields.push(field.as_ref().clone());
+            arrays.push(array.clone());
+        }
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), arrays).unwrap();
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, schema, None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    Bytes::from(out)
+}
+
+#[test]
+fn round_trips_every_field_including_nulls() {
+    let mut rows = listings(5);
+    rows[1].mls_id = None;
+    rows[2].bathrooms = None;
+    rows[3].property_type = None;
+    rows[4].scraped_timestamp_ms = None;
+    let bytes = encode_listings(&rows).unwrap();
+    let decoded = decode_listings(Bytes::from(bytes), &limits()).unwrap();
+    assert_eq!(decoded.to_listings(), rows);
+}
+
+#[test]
+fn writes_plain_types() {
+    let schema = arrow_schema();
+    let types: Vec<String> = schema.fields().iter().map(|f| format!("{}:{}", f.name(), f.data_type())).collect();
+    assert_eq!(
+        types.join(","),
+        "zpid:Utf8,mls_id:Utf8,address:Utf8,zipcode:Utf8,price:Int64,bedrooms:Int32,bathrooms:Float64,sqft:Int32,\
+listing_date:Utf8,property_type:Utf8,listing_status:Utf8,days_on_market:Int32,source_url:Utf8,\
+scraped_timestamp:Timestamp(ms, \"UTC\")"
+    );
+}
+
+#[test]
+fn wrong_type_names_the_column() {
+    let bytes = file_with("bedrooms", Some((DataType::Int64, Arc::new(Int64Array::from(vec![1, 2, 3])))));
+    let err = decode_listings(bytes, &limits()).unwrap_err();
+    assert_eq!(
+        err,
+        SchemaError::WrongType {
+            column: "bedrooms",
+            expected: "int32",
+            found: "Int64".into()
+        }
+    );
+    assert_eq!(err.to_string(), "column bedrooms: expected int32, found Int64");
+}
+
+#[test]
+fn missing_column_is_named() {
+    let err = decode_listings(file_with("sqft", None), &limits()).unwrap_err();
+    assert_eq!(err, SchemaError::MissingColumn("sqft"));
+}
+
+#[test]
+fn unknown_enum_value_names_column_and_row() {
+    let values = StringArray::from(vec!["CONDO", "CASTLE", "LOT"]);
+    let err = decode_listings(file_with("property_type", Some((DataType::Utf8, Arc::new(values)))), &limits()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "column property_type row 1: unknown value \"CASTLE\""
+    );
+}
+
+#[test]
+fn null_zpid_names_the_row() {
+    let values = StringArray::from(vec![Some("1"), Some("2"), None]);
+    let err = decode_listings(file_with("zpid", Some((DataType::Utf8, Arc::new(values)))), &limits()).unwrap_err();
+    assert_eq!(err, SchemaError::MissingRequired { column: "zpid", row: 2 });
+}
+
+#[test]
+fn extra_columns_and_large_strings_are_accepted() {
+    let good = encode_listings(&listings(3)).unwrap();
+    let decoded = resi_core::schema::decode_raw(Bytes::from(good)).unwrap();
+    let batch = &decoded[0];
+    let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut arrays: Vec<ArrayRef> = batch.columns().to_vec();
+    fields.push(Field::new("garage", DataType::Int32, true));
+    arrays.push(Arc::new(Int32Array::from(vec![1, 0, 2])));
+    let schema = Arc::new(Schema::new(fields));
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, schema.clone(), None).unwrap();
+    writer.write(&RecordBatch::try_new(schema, arrays).unwrap()).unwrap();
+    writer.close().unwrap();
+    let decoded = decode_listings(Bytes::from(out), &limits()).unwrap();
+    assert_eq!(decoded.to_listings(), listings(3));
+}
+
+#[test]
+fn not_parquet_too_large_and_too_many_rows() {
+    assert!(matches!(
+        decode_listings(Bytes::from_static(b"zpid,price\n1,2\n"), &limits()),
+        Err(SchemaError::NotParquet(_))
+    ));
+    let mut truncated = encode_listings(&listings(3)).unwrap();
+    truncated.truncate(truncated.len() - 20);
+    assert!(decode_listings(Bytes::from(truncated), &limits()).is_err());
+    let bytes = Bytes::from(encode_listings(&listings(10)).unwrap());
+    let small = DecodeLimits { max_file_bytes: 100, max_rows: 1_000 };
+    assert!(matches!(decode_listings(bytes.clone(), &small), Err(SchemaError::TooLarge { max: 100, .. })));
+    let few = DecodeLimits { max_file_bytes: 1 << 20, max_rows: 5 };
+    assert_eq!(decode_listings(bytes, &few).unwrap_err(), SchemaError::TooManyRows { rows: 10, max: 5 });
+}
+
+#[test]
+fn empty_file_decodes_to_no_rows() {
+    let bytes = encode_listings(&[]).unwrap();
+    let decoded = decode_listings(Bytes::from(bytes), &limits()).unwrap();
+    assert!(decoded.is_empty());
+}
