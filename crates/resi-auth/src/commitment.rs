@@ -41,7 +41,10 @@ mod tests {
         let hot = Hotkey::parse("5Hp5FnteUfPFizXsKtxa6aXP3jfzWApSHJ3yeVRxoRGJV4wT").unwrap();
         let cold = Hotkey::parse("5FsX1fqKPD1VNk1eEwY7RtuLLs15kEz4XeZNUsE3SdbjWKse").unwrap();
         let epoch = EpochId::parse("2025-10-01T16-00-00").unwrap();
-        assert_eq!(current_assignment(1_700_000_000), "zipcode:assignment:current:1700000000");
+        assert_eq!(
+            current_assignment(1_700_000_000),
+            "zipcode:assignment:current:1700000000"
+        );
         assert_eq!(
             miner_status(&hot, &epoch, 1_700_000_000),
             "miner:status:5Hp5FnteUfPFizXsKtxa6aXP3jfzWApSHJ3yeVRxoRGJV4wT:2025-10-01T16-00-00:1700000000"
@@ -55,6 +58,9 @@ mod tests {
             epoch_assignment(&epoch, 5),
             "zipcode:assignment:epoch:2025-10-01T16-00-00:5"
         );
-        assert_eq!(validator_read_access(&epoch, 5), "s3:validator:read:2025-10-01T16-00-00:5");
+        assert_eq!(
+            validator_read_access(&epoch, 5),
+            "s3:validator:read:2025-10-01T16-00-00:5"
+        );
     }
 }

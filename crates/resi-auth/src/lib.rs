@@ -13,5 +13,5 @@ pub mod keypair;
 pub mod signature;
 pub mod wallet;
 
-pub use keypair::{Keypair, KeyError};
+pub use keypair::{KeyError, Keypair};
 pub use signature::{verify, Signature, SignatureError, VerifyError};

@@ -73,7 +73,9 @@ pub struct WalletPaths {
 fn check_name(what: &'static str, name: &str) -> Result<(), WalletError> {
     let ok = !name.is_empty()
         && !name.starts_with('.')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok {
         Ok(())
     } else {
@@ -102,7 +104,9 @@ impl WalletPaths {
         self.wallet_dir().join("hotkeys").join(&self.hotkey)
     }
     pub fn hotkeypub_file(&self) -> PathBuf {
-        self.wallet_dir().join("hotkeys").join(format!("{}pub.txt", self.hotkey))
+        self.wallet_dir()
+            .join("hotkeys")
+            .join(format!("{}pub.txt", self.hotkey))
     }
     pub fn coldkeypub_file(&self) -> PathBuf {
         self.wallet_dir().join("coldkeypub.txt")

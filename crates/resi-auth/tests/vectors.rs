@@ -44,8 +44,8 @@ fn every_negative_case_is_rejected() {
         let message = hex::decode(s(case, "message_hex")).unwrap();
         let outcome = Signature::parse_hex(s(case, "signature_hex")).map(|sig| verify(&signer, &message, &sig));
         let rejected = match outcome {
-            Err(_) => true,       // wrong length: rejected before verification
-            Ok(Err(_)) => true,   // bad signature
+            Err(_) => true,     // wrong length: rejected before verification
+            Ok(Err(_)) => true, // bad signature
             Ok(Ok(())) => false,
         };
         assert!(rejected, "negative case {} verified", s(case, "id"));
@@ -63,11 +63,18 @@ fn signature_encodings_follow_the_protocol() {
         let form = s(case, "signature_argument_form");
         let parsed = match form {
             "bytes_raw" => Signature::from_slice(&hex::decode(s(case, "signature_argument_hex_of_bytes")).unwrap()),
-            "bytes_of_0x_hex_text" => Signature::from_slice(&hex::decode(s(case, "signature_argument_hex_of_bytes")).unwrap()),
+            "bytes_of_0x_hex_text" => {
+                Signature::from_slice(&hex::decode(s(case, "signature_argument_hex_of_bytes")).unwrap())
+            }
             _ => Signature::parse_hex(s(case, "signature_argument")),
         };
-        let accepted = parsed.map(|sig| verify(&signer, message, &sig).is_ok()).unwrap_or(false);
-        let expected = matches!(form, "bytes_raw" | "str_0x_lowercase_hex" | "str_0x_uppercase_hex" | "str_bare_hex");
+        let accepted = parsed
+            .map(|sig| verify(&signer, message, &sig).is_ok())
+            .unwrap_or(false);
+        let expected = matches!(
+            form,
+            "bytes_raw" | "str_0x_lowercase_hex" | "str_0x_uppercase_hex" | "str_bare_hex"
+        );
         assert_eq!(accepted, expected, "encoding case {form}");
     }
 }
@@ -79,7 +86,10 @@ fn keys_derive_from_mnemonic_and_seed() {
         let from_phrase = Keypair::from_mnemonic(s(key, "mnemonic")).unwrap();
         assert_eq!(from_phrase.hotkey().as_str(), s(key, "ss58_address"));
         assert_eq!(hex::encode(from_phrase.seed().unwrap()), s(key, "seed_hex"));
-        assert_eq!(hex::encode(from_phrase.private_key().as_ref()), s(key, "private_key_hex"));
+        assert_eq!(
+            hex::encode(from_phrase.private_key().as_ref()),
+            s(key, "private_key_hex")
+        );
         let from_seed = Keypair::from_seed(&hex::decode(s(key, "seed_hex")).unwrap()).unwrap();
         assert_eq!(from_seed.hotkey(), from_phrase.hotkey());
         let from_private = Keypair::from_private_key(&hex::decode(s(key, "private_key_hex")).unwrap()).unwrap();
@@ -128,7 +138,9 @@ fn reads_the_bittensor_wallet() {
 fn written_files_match_the_bittensor_format() {
     let dir = tempfile::tempdir().unwrap();
     let paths = WalletPaths::new(dir.path(), "w", "h").unwrap();
-    let key = Keypair::from_mnemonic("ethics divorce decide dismiss middle special tenant seek profit staff pretty diary").unwrap();
+    let key =
+        Keypair::from_mnemonic("ethics divorce decide dismiss middle special tenant seek profit staff pretty diary")
+            .unwrap();
     write_keypair(&paths.hotkey_file(), &key, false).unwrap();
     write_public(&paths.hotkeypub_file(), &key.hotkey(), false).unwrap();
     let expected = load("wallet/expected.json");
@@ -136,7 +148,10 @@ fn written_files_match_the_bittensor_format() {
     assert_eq!(written, expected["hotkey"]["file_json"]);
     let written_pub: Value = serde_json::from_str(&std::fs::read_to_string(paths.hotkeypub_file()).unwrap()).unwrap();
     assert_eq!(written_pub, expected["hotkey"]["hotkeypub_file_json"]);
-    assert!(matches!(write_keypair(&paths.hotkey_file(), &key, false), Err(WalletError::Exists { .. })));
+    assert!(matches!(
+        write_keypair(&paths.hotkey_file(), &key, false),
+        Err(WalletError::Exists { .. })
+    ));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -151,7 +166,11 @@ fn bad_files_give_clear_errors() {
     let path = dir.path().join("k");
     std::fs::write(&path, "not json").unwrap();
     assert!(matches!(read_keypair(&path), Err(WalletError::Format { .. })));
-    std::fs::write(&path, r#"{"ss58Address":"5Do4WxQWgskGmQf443Kn8QWvUMj35oCPCWmKKpY2Yyzw4VaJ"}"#).unwrap();
+    std::fs::write(
+        &path,
+        r#"{"ss58Address":"5Do4WxQWgskGmQf443Kn8QWvUMj35oCPCWmKKpY2Yyzw4VaJ"}"#,
+    )
+    .unwrap();
     assert!(matches!(read_keypair(&path), Err(WalletError::PublicOnly { .. })));
     std::fs::write(
         &path,
@@ -159,6 +178,9 @@ fn bad_files_give_clear_errors() {
     )
     .unwrap();
     assert!(matches!(read_keypair(&path), Err(WalletError::Inconsistent { .. })));
-    assert!(matches!(read_keypair(&dir.path().join("missing")), Err(WalletError::Io { .. })));
+    assert!(matches!(
+        read_keypair(&dir.path().join("missing")),
+        Err(WalletError::Io { .. })
+    ));
     assert!(WalletPaths::new(dir.path(), "../etc", "h").is_err());
 }

@@ -126,7 +126,11 @@ fn run_validate_in_pool(params: ValidateBench) -> Result<ValidateReport, BenchEr
     let decoded_rows: u64 = epoch
         .submissions
         .par_iter()
-        .map(|s| decode_raw(s.bytes.clone()).map(|b| b.iter().map(|b| b.num_rows() as u64).sum::<u64>()).unwrap_or(0))
+        .map(|s| {
+            decode_raw(s.bytes.clone())
+                .map(|b| b.iter().map(|b| b.num_rows() as u64).sum::<u64>())
+                .unwrap_or(0)
+        })
         .sum();
     let decode_only = Stage {
         name: "decode only (Parquet -> Arrow)",
@@ -140,7 +144,11 @@ fn run_validate_in_pool(params: ValidateBench) -> Result<ValidateReport, BenchEr
     let checked_rows: u64 = epoch
         .submissions
         .par_iter()
-        .map(|s| decode_listings(s.bytes.clone(), &limits).map(|c| c.len() as u64).unwrap_or(0))
+        .map(|s| {
+            decode_listings(s.bytes.clone(), &limits)
+                .map(|c| c.len() as u64)
+                .unwrap_or(0)
+        })
         .sum();
     let decode_checked = Stage {
         name: "decode + schema v1 checks",

@@ -30,7 +30,10 @@ fn results_json(order: &[usize], threads: usize) -> String {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     let examined: Vec<_> = pool.install(|| {
         use rayon::prelude::*;
-        order.par_iter().map(|&i| examine(&epoch.ctx, epoch.submissions[i].clone())).collect()
+        order
+            .par_iter()
+            .map(|&i| examine(&epoch.ctx, epoch.submissions[i].clone()))
+            .collect()
     });
     let mut engine = EpochValidation::new(&epoch.ctx);
     for e in examined {
@@ -85,17 +88,30 @@ fn honest_miners_are_paid_and_every_cheat_is_not() {
     for (hotkey, kind) in &epoch().miners {
         let score = scores.get(hotkey).copied().unwrap_or(0);
         seen_kinds.insert(kind.label());
-        let records: Vec<_> = results.zipcodes.iter().flat_map(|z| z.submissions.iter()).filter(|s| &s.hotkey == hotkey).collect();
+        let records: Vec<_> = results
+            .zipcodes
+            .iter()
+            .flat_map(|z| z.submissions.iter())
+            .filter(|s| &s.hotkey == hotkey)
+            .collect();
         assert_eq!(records.len(), 3);
         match expected_tier(*kind) {
             None => {
                 assert!(score > 0, "honest {} unpaid", kind.label());
-                assert!(records.iter().all(|r| matches!(r.status, Status::Winner | Status::Participant)));
+                assert!(records
+                    .iter()
+                    .all(|r| matches!(r.status, Status::Winner | Status::Participant)));
             }
             Some(tier) => {
                 assert_eq!(score, 0, "{} was paid", kind.label());
                 for r in records {
-                    assert_eq!((r.status, r.failed_tier), (Status::Failed, Some(tier)), "{}: {}", kind.label(), r.reason);
+                    assert_eq!(
+                        (r.status, r.failed_tier),
+                        (Status::Failed, Some(tier)),
+                        "{}: {}",
+                        kind.label(),
+                        r.reason
+                    );
                 }
             }
         }

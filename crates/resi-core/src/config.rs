@@ -125,7 +125,9 @@ impl ValidationConfig {
         }
         let shares: u64 = self.winner_shares_bps.iter().sum::<u64>() + self.participation_bps;
         if shares > BPS {
-            return Err(ConfigError(format!("winner shares plus participation add up to {shares} bps, over 10000")));
+            return Err(ConfigError(format!(
+                "winner shares plus participation add up to {shares} bps, over 10000"
+            )));
         }
         if self.spot_check_min > self.spot_check_max {
             return Err(ConfigError("spotCheckMin is greater than spotCheckMax".into()));
@@ -133,8 +135,10 @@ impl ValidationConfig {
         if self.price_min > self.price_max || self.bedrooms_min > self.bedrooms_max || self.sqft_min > self.sqft_max {
             return Err(ConfigError("a reasonable-value range has min > max".into()));
         }
-        if !(self.bathrooms_min <= self.bathrooms_max) {
-            return Err(ConfigError("bathroomsMin must be a number not greater than bathroomsMax".into()));
+        if self.bathrooms_min.partial_cmp(&self.bathrooms_max).is_none_or(|o| o.is_gt()) {
+            return Err(ConfigError(
+                "bathroomsMin must be a number not greater than bathroomsMax".into(),
+            ));
         }
         if self.scrape_lookback_ms < 0 {
             return Err(ConfigError("scrapeLookbackMs must not be negative".into()));
@@ -183,9 +187,15 @@ mod tests {
 
     #[test]
     fn rejects_nonsense() {
-        let c = ValidationConfig { winner_shares_bps: [9_000, 1_000, 1_000], ..Default::default() };
+        let c = ValidationConfig {
+            winner_shares_bps: [9_000, 1_000, 1_000],
+            ..Default::default()
+        };
         assert!(c.check().is_err());
-        let c = ValidationConfig { spot_check_min: 11, ..Default::default() };
+        let c = ValidationConfig {
+            spot_check_min: 11,
+            ..Default::default()
+        };
         assert!(c.check().is_err());
         assert!(serde_json::from_str::<ValidationConfig>("{\"bogus\":1}").is_err());
     }

@@ -80,7 +80,11 @@ pub fn evaluate(published: &[PublishedHash]) -> ConsensusReport {
     for g in &mut groups {
         g.validators.sort();
     }
-    groups.sort_by(|a, b| b.stake.cmp(&a.stake).then_with(|| a.consensus_hash.cmp(&b.consensus_hash)));
+    groups.sort_by(|a, b| {
+        b.stake
+            .cmp(&a.stake)
+            .then_with(|| a.consensus_hash.cmp(&b.consensus_hash))
+    });
     let participating_stake: u64 = groups.iter().map(|g| g.stake).sum();
     let (status, majority_hash, outliers) = match groups.first() {
         None => (ConsensusStatus::ConsensusFailed, None, Vec::new()),

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{at_least, bps_pct, pct};
 use crate::context::EpochContext;
-use crate::examine::{Examined, PrehashedMap, Precheck};
+use crate::examine::{Examined, Precheck, PrehashedMap};
 use crate::hotkey::Hotkey;
 use crate::results::{
     consensus_hash, SampleRecord, SpotCheckRecord, Status, SubmissionRecord, Totals, UnassignedRecord,

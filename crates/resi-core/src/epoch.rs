@@ -63,7 +63,10 @@ impl EpochId {
 impl fmt::Display for EpochId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Construction guarantees the timestamp is in range.
-        match OffsetDateTime::from_unix_timestamp(self.start_unix).ok().and_then(|t| t.format(ID_FORMAT).ok()) {
+        match OffsetDateTime::from_unix_timestamp(self.start_unix)
+            .ok()
+            .and_then(|t| t.format(ID_FORMAT).ok())
+        {
             Some(text) => f.write_str(&text),
             None => write!(f, "@{}", self.start_unix),
         }
@@ -171,7 +174,13 @@ mod tests {
 
     #[test]
     fn rejects_malformed_ids() {
-        for bad in ["2025-10-01T16:00:00", "2025-13-01T16-00-00", "2025-10-01T16-00-00Z", "", "2025-02-30T00-00-00"] {
+        for bad in [
+            "2025-10-01T16:00:00",
+            "2025-13-01T16-00-00",
+            "2025-10-01T16-00-00Z",
+            "",
+            "2025-02-30T00-00-00",
+        ] {
             assert!(EpochId::parse(bad).is_err(), "{bad}");
         }
     }
@@ -187,6 +196,13 @@ mod tests {
         assert!(matches!(len.window(off), Err(EpochError::NotAligned { .. })));
         assert!(EpochLength::from_secs(0).is_err());
         // Before 1970 aligns downwards too.
-        assert_eq!(EpochLength::from_secs(60).unwrap().epoch_containing(-1).unwrap().start_unix(), -60);
+        assert_eq!(
+            EpochLength::from_secs(60)
+                .unwrap()
+                .epoch_containing(-1)
+                .unwrap()
+                .start_unix(),
+            -60
+        );
     }
 }

@@ -143,7 +143,10 @@ pub fn examine(ctx: &EpochContext, input: SubmissionInput) -> Examined {
     };
     match &input.manifest {
         ManifestEntry::Missing if config.require_manifest => {
-            return Examined::bare(&input, fail(0, "manifest: file is not listed in the miner's manifest".into()));
+            return Examined::bare(
+                &input,
+                fail(0, "manifest: file is not listed in the miner's manifest".into()),
+            );
         }
         ManifestEntry::Missing => {}
         ManifestEntry::Sha256(listed) => {

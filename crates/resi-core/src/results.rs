@@ -179,7 +179,13 @@ pub fn consensus_hash(
 impl ValidationResults {
     /// Recomputes the hash from the scored fields (to check a downloaded file).
     pub fn recompute_consensus_hash(&self) -> String {
-        consensus_hash(&self.epoch_id, &self.nonce, &self.miner_scores, &self.zipcode_weights, &self.totals)
+        consensus_hash(
+            &self.epoch_id,
+            &self.nonce,
+            &self.miner_scores,
+            &self.zipcode_weights,
+            &self.totals,
+        )
     }
 
     /// The document as pretty JSON; field order is fixed, so the bytes are

@@ -18,7 +18,9 @@ use crate::config::{ValidationConfig, BPS};
 /// `min(max, max(min, ⌊fraction·n⌋))`, never more than `n`.
 pub fn sample_size(n: u64, config: &ValidationConfig) -> u64 {
     let proportional = n as u128 * config.spot_check_fraction_bps as u128 / BPS as u128;
-    let k = (proportional as u64).max(config.spot_check_min).min(config.spot_check_max);
+    let k = (proportional as u64)
+        .max(config.spot_check_min)
+        .min(config.spot_check_max);
     k.min(n)
 }
 
@@ -74,7 +76,12 @@ mod tests {
 
     #[test]
     fn reproducible_distinct_and_in_range() {
-        let seed = sample_seed("ab", "5Hp5FnteUfPFizXsKtxa6aXP3jfzWApSHJ3yeVRxoRGJV4wT", 1_700_000_000_123, 400);
+        let seed = sample_seed(
+            "ab",
+            "5Hp5FnteUfPFizXsKtxa6aXP3jfzWApSHJ3yeVRxoRGJV4wT",
+            1_700_000_000_123,
+            400,
+        );
         let a = sample_indices(seed, 400, 10);
         assert_eq!(a, sample_indices(seed, 400, 10));
         assert_eq!(a.len(), 10);

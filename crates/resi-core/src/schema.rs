@@ -10,12 +10,13 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
-};
+use arrow_array::builder::{Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type, Int64Type, TimestampMillisecondType};
-use arrow_array::{Array, ArrayRef, Float64Array, Int32Array, Int64Array, LargeStringArray, PrimitiveArray, RecordBatch, StringArray, StringViewArray};
+use arrow_array::{
+    Array, ArrayRef, Float64Array, Int32Array, Int64Array, LargeStringArray, PrimitiveArray, RecordBatch, StringArray,
+    StringViewArray,
+};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
@@ -75,7 +76,10 @@ impl Kind {
             Kind::Float64 => dt == &DataType::Float64,
             Kind::TimestampMs => match dt {
                 DataType::Timestamp(TimeUnit::Millisecond, tz) => {
-                    matches!(tz.as_deref(), None | Some("UTC") | Some("+00:00") | Some("Etc/UTC") | Some("Z"))
+                    matches!(
+                        tz.as_deref(),
+                        None | Some("UTC") | Some("+00:00") | Some("Etc/UTC") | Some("Z")
+                    )
                 }
                 _ => false,
             },
@@ -317,8 +321,13 @@ fn open(bytes: Bytes) -> Result<ParquetRecordBatchReaderBuilder<Bytes>, SchemaEr
 pub fn decode_raw(bytes: Bytes) -> Result<Vec<RecordBatch>, SchemaError> {
     let builder = open(bytes)?;
     let rows = builder.metadata().file_metadata().num_rows().max(1) as usize;
-    let reader = builder.with_batch_size(rows).build().map_err(|e| SchemaError::Corrupt(e.to_string()))?;
-    reader.collect::<Result<Vec<_>, _>>().map_err(|e| SchemaError::Corrupt(e.to_string()))
+    let reader = builder
+        .with_batch_size(rows)
+        .build()
+        .map_err(|e| SchemaError::Corrupt(e.to_string()))?;
+    reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| SchemaError::Corrupt(e.to_string()))
 }
 
 /// Decodes and checks a listings file against schema v1.
@@ -362,10 +371,15 @@ pub fn decode_listings(bytes: Bytes, limits: &DecodeLimits) -> Result<ListingCol
         .with_batch_size(num_rows.max(1) as usize)
         .build()
         .map_err(|e| SchemaError::Corrupt(e.to_string()))?;
-    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| SchemaError::Corrupt(e.to_string()))?;
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| SchemaError::Corrupt(e.to_string()))?;
     let batch = match batches.len() {
         0 => RecordBatch::new_empty(Arc::new(projected_schema(&schema))),
-        1 => batches.into_iter().next().ok_or_else(|| SchemaError::Corrupt("no batch".into()))?,
+        1 => batches
+            .into_iter()
+            .next()
+            .ok_or_else(|| SchemaError::Corrupt("no batch".into()))?,
         // A batch as large as the footer's row count holds the whole file; more
         // than one means the footer lied.
         _ => return Err(SchemaError::Corrupt("row count differs from the file footer".into())),
@@ -418,8 +432,18 @@ fn columns_from_batch(batch: &RecordBatch) -> Result<ListingColumns, SchemaError
             return Err(SchemaError::MissingRequired { column: col::ZPID, row });
         }
     }
-    let property_type = parse_enum(col::PROPERTY_TYPE, &str_column(batch, col::PROPERTY_TYPE)?, rows, PropertyType::parse)?;
-    let listing_status = parse_enum(col::LISTING_STATUS, &str_column(batch, col::LISTING_STATUS)?, rows, ListingStatus::parse)?;
+    let property_type = parse_enum(
+        col::PROPERTY_TYPE,
+        &str_column(batch, col::PROPERTY_TYPE)?,
+        rows,
+        PropertyType::parse,
+    )?;
+    let listing_status = parse_enum(
+        col::LISTING_STATUS,
+        &str_column(batch, col::LISTING_STATUS)?,
+        rows,
+        ListingStatus::parse,
+    )?;
     Ok(ListingColumns {
         rows,
         zpid,
@@ -435,7 +459,11 @@ fn columns_from_batch(batch: &RecordBatch) -> Result<ListingColumns, SchemaError
         listing_status,
         days_on_market: prim_column::<Int32Type>(batch, col::DAYS_ON_MARKET, "int32")?,
         source_url: str_column(batch, col::SOURCE_URL)?,
-        scraped_timestamp: prim_column::<TimestampMillisecondType>(batch, col::SCRAPED_TIMESTAMP, "timestamp[ms, UTC]")?,
+        scraped_timestamp: prim_column::<TimestampMillisecondType>(
+            batch,
+            col::SCRAPED_TIMESTAMP,
+            "timestamp[ms, UTC]",
+        )?,
     })
 }
 
@@ -517,12 +545,16 @@ pub fn encode_listings(listings: &[Listing]) -> Result<Vec<u8>, EncodeError> {
     // Values that are unique per row gain nothing from a dictionary and cost
     // every reader a gather; the low-cardinality columns keep theirs.
     let mut props = WriterProperties::builder().set_compression(Compression::SNAPPY);
-    for unique in [col::ZPID, col::MLS_ID, col::ADDRESS, col::SOURCE_URL, col::SCRAPED_TIMESTAMP] {
+    for unique in [
+        col::ZPID,
+        col::MLS_ID,
+        col::ADDRESS,
+        col::SOURCE_URL,
+        col::SCRAPED_TIMESTAMP,
+    ] {
         props = props.set_column_dictionary_enabled(ColumnPath::from(unique), false);
     }
-    let props = props
-        .set_max_row_group_row_count(Some(n.max(1)))
-        .build();
+    let props = props.set_max_row_group_row_count(Some(n.max(1))).build();
     let mut out = Vec::with_capacity(n * 64 + 1024);
     let mut writer = ArrowWriter::try_new(&mut out, schema, Some(props)).map_err(|e| EncodeError(e.to_string()))?;
     writer.write(&batch).map_err(|e| EncodeError(e.to_string()))?;

@@ -47,7 +47,7 @@ pub fn apportion_ppb<K: Ord + Clone>(numerators: &BTreeMap<K, u128>) -> BTreeMap
     let mut left = PPB as u128 - assigned;
     // Largest remainder first; BTreeMap order made `remainders` key-sorted, and
     // the stable sort keeps the smaller key first among equal remainders.
-    remainders.sort_by(|a, b| b.0.cmp(&a.0));
+    remainders.sort_by_key(|r| std::cmp::Reverse(r.0));
     for (_, key) in remainders {
         if left == 0 {
             break;
@@ -99,7 +99,16 @@ pub fn score(
 
     let weights: BTreeMap<Zipcode, u128> = rankings
         .iter()
-        .map(|(z, r)| (*z, if r.winners.is_empty() { 0 } else { r.expected_listings as u128 }))
+        .map(|(z, r)| {
+            (
+                *z,
+                if r.winners.is_empty() {
+                    0
+                } else {
+                    r.expected_listings as u128
+                },
+            )
+        })
         .collect();
     let zipcode_weights = apportion_ppb(&weights)
         .into_iter()

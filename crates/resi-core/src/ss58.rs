@@ -90,7 +90,10 @@ mod tests {
     fn rejects_other_formats_and_garbage() {
         let key = [7u8; 32];
         let polkadot = encode(&key, 0);
-        assert!(matches!(decode(&polkadot, 42), Err(Ss58Error::WrongFormat { found: 0, .. })));
+        assert!(matches!(
+            decode(&polkadot, 42),
+            Err(Ss58Error::WrongFormat { found: 0, .. })
+        ));
         assert!(matches!(decode("0OIl", 42), Err(Ss58Error::NotBase58(_))));
         assert!(matches!(decode("5Do4", 42), Err(Ss58Error::BadLength(_))));
     }

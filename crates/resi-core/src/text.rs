@@ -49,7 +49,8 @@ pub fn normalize_address(address: &str) -> String {
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.as_bytes().get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix.as_bytes()).then(|| &text[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix.as_bytes())
+        .then(|| &text[prefix.len()..])
 }
 
 /// Normalized source URL: trimmed and lowercased; `http://` or `https://` and a
@@ -91,7 +92,10 @@ pub fn normalize_url(url: &str) -> String {
 /// `/homedetails/<slug>/<zpid>_zpid/`).
 pub fn embedded_zpid(url: &str) -> Option<&str> {
     let bytes = url.as_bytes();
-    let path_end = bytes.iter().position(|&b| b == b'?' || b == b'#').unwrap_or(bytes.len());
+    let path_end = bytes
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(bytes.len());
     let path = &bytes[..path_end];
     let at = path.windows(5).rposition(|w| w == b"_zpid")?;
     let start = path[..at].iter().rposition(|&b| b == b'/').map_or(0, |slash| slash + 1);
@@ -106,7 +110,9 @@ pub fn parse_iso_date_days(text: &str) -> Option<i64> {
         return None;
     }
     let num = |range: std::ops::Range<usize>| -> Option<i32> {
-        b[range].iter().try_fold(0i32, |acc, &d| d.is_ascii_digit().then(|| acc * 10 + (d - b'0') as i32))
+        b[range]
+            .iter()
+            .try_fold(0i32, |acc, &d| d.is_ascii_digit().then(|| acc * 10 + (d - b'0') as i32))
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;

@@ -105,22 +105,36 @@ fn within(claimed: i64, truth: i64, tolerance_bps: u64) -> bool {
 pub fn compare(listing: &Listing, truth: &PropertyRecord, tolerance_bps: u64) -> Verdict {
     let mut problems = Vec::new();
     if listing.zipcode.as_deref() != Some(truth.zipcode.as_str()) {
-        problems.push(format!("zipcode {:?} vs source {}", listing.zipcode.as_deref().unwrap_or(""), truth.zipcode));
+        problems.push(format!(
+            "zipcode {:?} vs source {}",
+            listing.zipcode.as_deref().unwrap_or(""),
+            truth.zipcode
+        ));
     }
     let claimed_address = listing.address.as_deref().map(normalize_address).unwrap_or_default();
     if claimed_address != normalize_address(&truth.address) {
-        problems.push(format!("address {:?} vs source {:?}", listing.address.as_deref().unwrap_or(""), truth.address));
+        problems.push(format!(
+            "address {:?} vs source {:?}",
+            listing.address.as_deref().unwrap_or(""),
+            truth.address
+        ));
     }
     if listing.bedrooms != Some(truth.bedrooms) {
         problems.push(format!("bedrooms {:?} vs source {}", listing.bedrooms, truth.bedrooms));
     }
     if listing.bathrooms != Some(truth.bathrooms) {
-        problems.push(format!("bathrooms {:?} vs source {}", listing.bathrooms, truth.bathrooms));
+        problems.push(format!(
+            "bathrooms {:?} vs source {}",
+            listing.bathrooms, truth.bathrooms
+        ));
     }
     if !listing.price.is_some_and(|p| within(p, truth.price, tolerance_bps)) {
         problems.push(format!("price {:?} vs source {}", listing.price, truth.price));
     }
-    if !listing.sqft.is_some_and(|s| within(s as i64, truth.sqft as i64, tolerance_bps)) {
+    if !listing
+        .sqft
+        .is_some_and(|s| within(s as i64, truth.sqft as i64, tolerance_bps))
+    {
         problems.push(format!("sqft {:?} vs source {}", listing.sqft, truth.sqft));
     }
     if problems.is_empty() {

@@ -133,7 +133,11 @@ pub fn normalize_max_weight(x: &[f32], limit: f64) -> Vec<f32> {
         .count();
     // numpy: python float for the denominator, float32 everywhere else.
     let denominator = (1.0 - limit * (n - n_values) as f64) as f32;
-    let cum = if n_values == 0 { cumsum[n - 1] } else { cumsum[n_values - 1] };
+    let cum = if n_values == 0 {
+        cumsum[n - 1]
+    } else {
+        cumsum[n_values - 1]
+    };
     let cutoff_scale = (limit32 * cum - epsilon) / denominator;
     let cutoff = cutoff_scale * values_sum;
     let clipped: Vec<f32> = x.iter().map(|&w| if w > cutoff { cutoff } else { w }).collect();
@@ -188,11 +192,19 @@ pub fn scores_to_weights(
         }
     }
     if let Some(owner) = burn.owner_uid.filter(|_| burn.burn_bps > 0) {
-        let burned = if miner_total == 0 { 10_000 * 1_000_000_000 } else { miner_total * burn.burn_bps as u128 };
+        let burned = if miner_total == 0 {
+            10_000 * 1_000_000_000
+        } else {
+            miner_total * burn.burn_bps as u128
+        };
         *per_uid.entry(owner).or_insert(0) += burned;
     }
     let uids: Vec<u16> = per_uid.keys().copied().collect();
     let weights: Vec<f64> = per_uid.values().map(|v| *v as f64).collect();
     let (uids, weights) = convert_weights_and_uids_for_emit(&uids, &weights)?;
-    Ok(WeightVector { uids, weights, unmapped })
+    Ok(WeightVector {
+        uids,
+        weights,
+        unmapped,
+    })
 }

@@ -27,7 +27,14 @@ pub fn zip2() -> Zipcode {
 pub fn ctx_with(zipcodes: &[(Zipcode, u64)], config: ValidationConfig) -> EpochContext {
     let length = EpochLength::PRODUCTION;
     let window = length.window(resi_core::EpochId::parse(EPOCH).unwrap()).unwrap();
-    EpochContext::new(window, "00112233aabbccdd", SEED, zipcodes.iter().copied().collect(), config).unwrap()
+    EpochContext::new(
+        window,
+        "00112233aabbccdd",
+        SEED,
+        zipcodes.iter().copied().collect(),
+        config,
+    )
+    .unwrap()
 }
 
 pub fn ctx(expected: u64) -> EpochContext {
@@ -54,7 +61,10 @@ pub fn listing_in(zipcode: Zipcode, i: usize, scraped_ms: i64) -> Listing {
         property_type: Some(PropertyType::SingleFamily),
         listing_status: Some(ListingStatus::ForSale),
         days_on_market: Some(11),
-        source_url: Some(format!("https://www.zillow.com/homedetails/{}-Oak-St/{zpid}_zpid/", 100 + i)),
+        source_url: Some(format!(
+            "https://www.zillow.com/homedetails/{}-Oak-St/{zpid}_zpid/",
+            100 + i
+        )),
         scraped_timestamp_ms: Some(scraped_ms),
     }
 }
@@ -135,5 +145,9 @@ pub fn record<'r>(results: &'r ValidationResults, h: u8) -> &'r resi_core::resul
 
 pub fn score(results: &ValidationResults, h: u8) -> u64 {
     let key = hotkey(h);
-    results.miner_scores.iter().find(|m| m.hotkey == key).map_or(0, |m| m.score_ppb)
+    results
+        .miner_scores
+        .iter()
+        .find(|m| m.hotkey == key)
+        .map_or(0, |m| m.score_ppb)
 }

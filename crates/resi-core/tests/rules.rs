@@ -200,7 +200,13 @@ fn manifest_missing_or_wrong_fails_tier0() {
     input.manifest = ManifestEntry::Sha256([0; 32]);
     let (tier, reason) = failed_tier(&examine(&ctx, input.clone())).unwrap();
     assert!(tier == 0 && reason.contains("differs"), "{reason}");
-    let lenient = ctx_with(&[(zip(), 10)], ValidationConfig { require_manifest: false, ..Default::default() });
+    let lenient = ctx_with(
+        &[(zip(), 10)],
+        ValidationConfig {
+            require_manifest: false,
+            ..Default::default()
+        },
+    );
     input.manifest = ManifestEntry::Missing;
     assert!(failed_tier(&examine(&lenient, input)).is_none());
 }
@@ -211,7 +217,13 @@ fn unreadable_files_fail_tier0_with_the_schema_error() {
     let mut input = submission(1, &listings(10), START_MS + 1);
     input.bytes = bytes::Bytes::from_static(b"zpid,price\n1,2\n");
     input.manifest = ManifestEntry::Missing;
-    let lenient = ctx_with(&[(zip(), 10)], ValidationConfig { require_manifest: false, ..Default::default() });
+    let lenient = ctx_with(
+        &[(zip(), 10)],
+        ValidationConfig {
+            require_manifest: false,
+            ..Default::default()
+        },
+    );
     let (tier, reason) = failed_tier(&examine(&lenient, input)).unwrap();
     assert_eq!(tier, 0);
     assert!(reason.starts_with("unreadable:"), "{reason}");
@@ -241,9 +253,18 @@ fn copies_are_detected_at_90_percent_of_fingerprints() {
     );
     let r2 = record(&results, 2);
     assert_eq!((r2.status, r2.failed_tier), (Status::Failed, Some(0)));
-    assert!(r2.reason.contains("copy") && r2.reason.contains("90.00 %"), "{}", r2.reason);
+    assert!(
+        r2.reason.contains("copy") && r2.reason.contains("90.00 %"),
+        "{}",
+        r2.reason
+    );
     // 89 % shared with the original, and not with the copy either: not a copy.
-    assert_eq!(record(&results, 3).status, Status::Winner, "{}", record(&results, 3).reason);
+    assert_eq!(
+        record(&results, 3).status,
+        Status::Winner,
+        "{}",
+        record(&results, 3).reason
+    );
     // The original, submitted first, is never the copy.
     assert_eq!(record(&results, 1).rank, Some(1));
 }
@@ -254,7 +275,10 @@ fn sampled_zpids(h: u8, rows: &[resi_core::Listing], at_ms: i64) -> Vec<String> 
     let c = ValidationConfig::default();
     let n = rows.len() as u64;
     let seed = sample_seed(SEED, hotkey(h).as_str(), at_ms, n);
-    sample_indices(seed, n, sample_size(n, &c)).into_iter().map(|i| rows[i as usize].zpid.clone()).collect()
+    sample_indices(seed, n, sample_size(n, &c))
+        .into_iter()
+        .map(|i| rows[i as usize].zpid.clone())
+        .collect()
 }
 
 fn tier3_with(bad: usize, verdict: Verdict) -> resi_core::results::SubmissionRecord {
@@ -276,7 +300,12 @@ fn spot_check_passes_at_80_percent() {
     let spot = pass.spot_check.unwrap();
     assert_eq!((spot.verified, spot.determined), (8, 10));
     let fail = tier3_with(3, Verdict::NotFound);
-    assert_eq!((fail.status, fail.failed_tier), (Status::Failed, Some(3)), "{}", fail.reason);
+    assert_eq!(
+        (fail.status, fail.failed_tier),
+        (Status::Failed, Some(3)),
+        "{}",
+        fail.reason
+    );
     assert!(fail.reason.contains("7 of 10"), "{}", fail.reason);
 }
 
@@ -308,7 +337,9 @@ fn sample_size_rule_at_its_boundaries() {
 #[test]
 fn three_winners_by_time_then_participants() {
     let ctx = ctx(50);
-    let rows = |t: i64| -> Vec<resi_core::Listing> { (0..50).map(|i| listing_in(zip(), i, START_MS + t + i as i64)).collect() };
+    let rows = |t: i64| -> Vec<resi_core::Listing> {
+        (0..50).map(|i| listing_in(zip(), i, START_MS + t + i as i64)).collect()
+    };
     let results = run(
         &ctx,
         vec![
@@ -321,7 +352,10 @@ fn three_winners_by_time_then_participants() {
     let z = &results.zipcodes[0];
     assert_eq!(z.winners, vec![hotkey(1), hotkey(2), hotkey(3)]);
     assert_eq!(z.participants, vec![hotkey(4)]);
-    assert!(record(&results, 4).spot_check.is_none(), "tier 3 not applied after three winners");
+    assert!(
+        record(&results, 4).spot_check.is_none(),
+        "tier 3 not applied after three winners"
+    );
     assert_eq!(score(&results, 1), 550_000_000);
     assert_eq!(score(&results, 2), 300_000_000);
     assert_eq!(score(&results, 3), 100_000_000);
@@ -333,7 +367,9 @@ fn three_winners_by_time_then_participants() {
 #[test]
 fn a_failed_spot_check_lets_the_next_submission_win() {
     let ctx = ctx(50);
-    let rows = |t: i64| -> Vec<resi_core::Listing> { (0..50).map(|i| listing_in(zip(), i, START_MS + t + i as i64)).collect() };
+    let rows = |t: i64| -> Vec<resi_core::Listing> {
+        (0..50).map(|i| listing_in(zip(), i, START_MS + t + i as i64)).collect()
+    };
     // Miner 1 is first but its sample fails: everything it sampled is "not found".
     let first = rows(10);
     let bad = sampled_zpids(1, &first, START_MS + 10_000);
@@ -370,7 +406,11 @@ fn a_failed_spot_check_lets_the_next_submission_win() {
 fn equal_times_are_broken_by_the_seeded_hash() {
     let ctx = ctx(20);
     let at = START_MS + 1_000;
-    let rows = |h: u8| -> Vec<resi_core::Listing> { (0..20).map(|i| listing_in(zip(), i, START_MS + h as i64 * 100 + i as i64)).collect() };
+    let rows = |h: u8| -> Vec<resi_core::Listing> {
+        (0..20)
+            .map(|i| listing_in(zip(), i, START_MS + h as i64 * 100 + i as i64))
+            .collect()
+    };
     let results = run(&ctx, vec![submission(1, &rows(1), at), submission(2, &rows(2), at)]);
     let key = |h: u8| resi_core::engine::tie_break(SEED, &hotkey(h));
     let expected_first = if key(1) < key(2) { 1 } else { 2 };
@@ -380,13 +420,22 @@ fn equal_times_are_broken_by_the_seeded_hash() {
 #[test]
 fn zipcode_weights_and_participation_across_zipcodes() {
     let ctx = ctx_with(&[(zip(), 30), (zip2(), 10)], ValidationConfig::default());
-    let rows = |z, t: i64| -> Vec<resi_core::Listing> { (0..if z == zip() { 30 } else { 10 }).map(|i| listing_in(z, i, START_MS + t + i as i64)).collect() };
+    let rows = |z, t: i64| -> Vec<resi_core::Listing> {
+        (0..if z == zip() { 30 } else { 10 })
+            .map(|i| listing_in(z, i, START_MS + t + i as i64))
+            .collect()
+    };
     let mut inputs = Vec::new();
     // Zipcode 1: miners 1, 2, 3 win; miner 4 participates. Zipcode 2: only miner 4, who wins it.
     for (h, t) in [(1u8, 10_000i64), (2, 20_000), (3, 30_000), (4, 40_000)] {
         inputs.push(submission_for(hotkey(h), zip(), &rows(zip(), t), START_MS + t));
     }
-    inputs.push(submission_for(hotkey(4), zip2(), &rows(zip2(), 5_000), START_MS + 5_000));
+    inputs.push(submission_for(
+        hotkey(4),
+        zip2(),
+        &rows(zip2(), 5_000),
+        START_MS + 5_000,
+    ));
     let results = run(&ctx, inputs);
     // Weights 30/40 and 10/40. Miner 4 won zipcode 2, so it takes no participation share;
     // nobody else only participated, so the 5 % goes unassigned and normalization spreads it.
@@ -428,7 +477,13 @@ fn nothing_scored_means_all_zero() {
 #[test]
 fn every_outcome_has_a_reason_and_the_config_is_recorded() {
     let ctx = ctx(10);
-    let results = run(&ctx, vec![submission(1, &listings(10), START_MS + 1), submission(2, &listings(2), START_MS + 2)]);
+    let results = run(
+        &ctx,
+        vec![
+            submission(1, &listings(10), START_MS + 1),
+            submission(2, &listings(2), START_MS + 2),
+        ],
+    );
     for z in &results.zipcodes {
         for s in &z.submissions {
             assert!(!s.reason.is_empty());

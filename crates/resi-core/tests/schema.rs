@@ -57,7 +57,11 @@ fn round_trips_every_field_including_nulls() {
 #[test]
 fn writes_plain_types() {
     let schema = arrow_schema();
-    let types: Vec<String> = schema.fields().iter().map(|f| format!("{}:{}", f.name(), f.data_type())).collect();
+    let types: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| format!("{}:{}", f.name(), f.data_type()))
+        .collect();
     assert_eq!(
         types.join(","),
         "zpid:Utf8,mls_id:Utf8,address:Utf8,zipcode:Utf8,price:Int64,bedrooms:Int32,bathrooms:Float64,sqft:Int32,\
@@ -68,7 +72,10 @@ scraped_timestamp:Timestamp(ms, \"UTC\")"
 
 #[test]
 fn wrong_type_names_the_column() {
-    let bytes = file_with("bedrooms", Some((DataType::Int64, Arc::new(Int64Array::from(vec![1, 2, 3])))));
+    let bytes = file_with(
+        "bedrooms",
+        Some((DataType::Int64, Arc::new(Int64Array::from(vec![1, 2, 3])))),
+    );
     let err = decode_listings(bytes, &limits()).unwrap_err();
     assert_eq!(
         err,
@@ -90,11 +97,12 @@ fn missing_column_is_named() {
 #[test]
 fn unknown_enum_value_names_column_and_row() {
     let values = StringArray::from(vec!["CONDO", "CASTLE", "LOT"]);
-    let err = decode_listings(file_with("property_type", Some((DataType::Utf8, Arc::new(values)))), &limits()).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "column property_type row 1: unknown value \"CASTLE\""
-    );
+    let err = decode_listings(
+        file_with("property_type", Some((DataType::Utf8, Arc::new(values)))),
+        &limits(),
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "column property_type row 1: unknown value \"CASTLE\"");
 }
 
 #[test]
@@ -132,10 +140,22 @@ fn not_parquet_too_large_and_too_many_rows() {
     truncated.truncate(truncated.len() - 20);
     assert!(decode_listings(Bytes::from(truncated), &limits()).is_err());
     let bytes = Bytes::from(encode_listings(&listings(10)).unwrap());
-    let small = DecodeLimits { max_file_bytes: 100, max_rows: 1_000 };
-    assert!(matches!(decode_listings(bytes.clone(), &small), Err(SchemaError::TooLarge { max: 100, .. })));
-    let few = DecodeLimits { max_file_bytes: 1 << 20, max_rows: 5 };
-    assert_eq!(decode_listings(bytes, &few).unwrap_err(), SchemaError::TooManyRows { rows: 10, max: 5 });
+    let small = DecodeLimits {
+        max_file_bytes: 100,
+        max_rows: 1_000,
+    };
+    assert!(matches!(
+        decode_listings(bytes.clone(), &small),
+        Err(SchemaError::TooLarge { max: 100, .. })
+    ));
+    let few = DecodeLimits {
+        max_file_bytes: 1 << 20,
+        max_rows: 5,
+    };
+    assert_eq!(
+        decode_listings(bytes, &few).unwrap_err(),
+        SchemaError::TooManyRows { rows: 10, max: 5 }
+    );
 }
 
 #[test]

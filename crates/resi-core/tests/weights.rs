@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use resi_core::consensus::{evaluate, ConsensusStatus, PublishedHash};
 use resi_core::results::MinerScore;
-use resi_core::weights::{convert_weights_and_uids_for_emit, normalize_max_weight, scores_to_weights, BurnPolicy, WeightError};
+use resi_core::weights::{
+    convert_weights_and_uids_for_emit, normalize_max_weight, scores_to_weights, BurnPolicy, WeightError,
+};
 use resi_core::{Hotkey, Neuron};
 use serde_json::Value;
 
@@ -29,7 +31,10 @@ fn convert_matches_every_vector() {
         let id = case["id"].as_str().unwrap();
         let uids = ints(&case["input_uids"]);
         let weights = nums(&case["input_weights"]);
-        let expected_error = case.get("raises").or_else(|| case.get("expected_error")).filter(|v| !v.is_null());
+        let expected_error = case
+            .get("raises")
+            .or_else(|| case.get("expected_error"))
+            .filter(|v| !v.is_null());
         let valid_uids: Option<Vec<u16>> = uids.iter().map(|&u| u16::try_from(u).ok()).collect();
         let outcome = match valid_uids {
             Some(u) => convert_weights_and_uids_for_emit(&u, &weights),
@@ -78,8 +83,16 @@ fn normalize_then_convert_matches_exactly() {
         let uids: Vec<u16> = ints(&case["input_uids"]).into_iter().map(|u| u as u16).collect();
         let as_f64: Vec<f64> = normalized.iter().map(|v| *v as f64).collect();
         let (u, w) = convert_weights_and_uids_for_emit(&uids, &as_f64).unwrap();
-        assert_eq!(u.into_iter().map(i64::from).collect::<Vec<_>>(), ints(&case["output_uids"]), "{id}");
-        assert_eq!(w.into_iter().map(i64::from).collect::<Vec<_>>(), ints(&case["output_weights"]), "{id}");
+        assert_eq!(
+            u.into_iter().map(i64::from).collect::<Vec<_>>(),
+            ints(&case["output_uids"]),
+            "{id}"
+        );
+        assert_eq!(
+            w.into_iter().map(i64::from).collect::<Vec<_>>(),
+            ints(&case["output_weights"]),
+            "{id}"
+        );
     }
 }
 
@@ -99,13 +112,33 @@ fn neuron(uid: u16, i: u8, permit: bool) -> Neuron {
 
 #[test]
 fn scores_map_to_uids_excluding_validators_and_self() {
-    let neurons = vec![neuron(0, 1, false), neuron(1, 2, false), neuron(2, 3, true), neuron(3, 4, false)];
+    let neurons = vec![
+        neuron(0, 1, false),
+        neuron(1, 2, false),
+        neuron(2, 3, true),
+        neuron(3, 4, false),
+    ];
     let scores = vec![
-        MinerScore { hotkey: key(1), score_ppb: 600_000_000 },
-        MinerScore { hotkey: key(2), score_ppb: 300_000_000 },
-        MinerScore { hotkey: key(3), score_ppb: 50_000_000 },  // a validator: zero
-        MinerScore { hotkey: key(4), score_ppb: 40_000_000 },  // self: zero
-        MinerScore { hotkey: key(9), score_ppb: 10_000_000 },  // not on the metagraph
+        MinerScore {
+            hotkey: key(1),
+            score_ppb: 600_000_000,
+        },
+        MinerScore {
+            hotkey: key(2),
+            score_ppb: 300_000_000,
+        },
+        MinerScore {
+            hotkey: key(3),
+            score_ppb: 50_000_000,
+        }, // a validator: zero
+        MinerScore {
+            hotkey: key(4),
+            score_ppb: 40_000_000,
+        }, // self: zero
+        MinerScore {
+            hotkey: key(9),
+            score_ppb: 10_000_000,
+        }, // not on the metagraph
     ];
     let w = scores_to_weights(&scores, &neurons, &key(4), 0, BurnPolicy::default()).unwrap();
     assert_eq!(w.uids, vec![0, 1]);
@@ -116,8 +149,14 @@ fn scores_map_to_uids_excluding_validators_and_self() {
 #[test]
 fn burn_sends_its_share_to_the_owner() {
     let neurons = vec![neuron(0, 1, false), neuron(1, 2, false), neuron(5, 7, false)];
-    let scores = vec![MinerScore { hotkey: key(1), score_ppb: 1_000_000_000 }];
-    let burn = BurnPolicy { burn_bps: 5_000, owner_uid: Some(5) };
+    let scores = vec![MinerScore {
+        hotkey: key(1),
+        score_ppb: 1_000_000_000,
+    }];
+    let burn = BurnPolicy {
+        burn_bps: 5_000,
+        owner_uid: Some(5),
+    };
     let w = scores_to_weights(&scores, &neurons, &key(99), 0, burn).unwrap();
     assert_eq!((w.uids, w.weights), (vec![0, 5], vec![65535, 65535]));
     // Nothing scored: everything burns.
@@ -126,11 +165,25 @@ fn burn_sends_its_share_to_the_owner() {
     // Nothing scored and no burn: no weights at all.
     let w = scores_to_weights(&[], &neurons, &key(99), 0, BurnPolicy::default()).unwrap();
     assert!(w.uids.is_empty());
-    assert!(scores_to_weights(&[], &neurons, &key(99), 0, BurnPolicy { burn_bps: 10_001, owner_uid: Some(5) }).is_err());
+    assert!(scores_to_weights(
+        &[],
+        &neurons,
+        &key(99),
+        0,
+        BurnPolicy {
+            burn_bps: 10_001,
+            owner_uid: Some(5)
+        }
+    )
+    .is_err());
 }
 
 fn published(i: u8, stake: u64, hash: &str) -> PublishedHash {
-    PublishedHash { validator: key(i), stake, consensus_hash: hash.into() }
+    PublishedHash {
+        validator: key(i),
+        stake,
+        consensus_hash: hash.into(),
+    }
 }
 
 #[test]

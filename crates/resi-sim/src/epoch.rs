@@ -92,7 +92,15 @@ pub fn build(spec: EpochSpec, config: ValidationConfig) -> Result<SyntheticEpoch
     let markets: BTreeMap<Zipcode, ZipcodeMarket> = zipcodes
         .iter()
         .enumerate()
-        .map(|(i, z)| (*z, ZipcodeMarket { listings: spec.listings, tier: tiers[i % tiers.len()] }))
+        .map(|(i, z)| {
+            (
+                *z,
+                ZipcodeMarket {
+                    listings: spec.listings,
+                    tier: tiers[i % tiers.len()],
+                },
+            )
+        })
         .collect();
     let market = Market::new(spec.seed, markets.clone());
     let length = EpochLength::PRODUCTION;
@@ -114,7 +122,11 @@ pub fn build(spec: EpochSpec, config: ValidationConfig) -> Result<SyntheticEpoch
     let miners: Vec<(Hotkey, MinerKind)> = (0..spec.miners)
         .map(|i| {
             let kind = if i < honest {
-                MinerKind::Behaves(if i % 4 == 3 { Profile::HonestSlow } else { Profile::HonestFast })
+                MinerKind::Behaves(if i % 4 == 3 {
+                    Profile::HonestSlow
+                } else {
+                    Profile::HonestFast
+                })
             } else {
                 MinerKind::CHEATS[(i - honest) % MinerKind::CHEATS.len()]
             };
@@ -122,10 +134,14 @@ pub fn build(spec: EpochSpec, config: ValidationConfig) -> Result<SyntheticEpoch
         })
         .collect();
 
-    let properties: BTreeMap<Zipcode, Vec<crate::market::Property>> =
-        zipcodes.par_iter().map(|z| (*z, market.properties(*z, epoch))).collect();
+    let properties: BTreeMap<Zipcode, Vec<crate::market::Property>> = zipcodes
+        .par_iter()
+        .map(|z| (*z, market.properties(*z, epoch)))
+        .collect();
     let epoch_ms = (window.end_unix - window.start_unix) * 1000;
-    let jobs: Vec<(usize, Zipcode)> = (0..miners.len()).flat_map(|m| zipcodes.iter().map(move |z| (m, *z))).collect();
+    let jobs: Vec<(usize, Zipcode)> = (0..miners.len())
+        .flat_map(|m| zipcodes.iter().map(move |z| (m, *z)))
+        .collect();
     let submissions = jobs
         .par_iter()
         .map(|&(m, zipcode)| -> Result<SubmissionInput, String> {

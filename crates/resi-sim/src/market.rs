@@ -110,9 +110,36 @@ impl Draw {
 }
 
 const STREETS: &[&str] = &[
-    "Oak", "Maple", "Cedar", "Pine", "Elm", "Washington", "Lake", "Hill", "Park", "Main", "Sunset", "Highland",
-    "Willow", "Jefferson", "Lincoln", "Madison", "Franklin", "Ridge", "River", "Meadow", "Forest", "Spring",
-    "Church", "Mill", "Walnut", "Cherry", "Jackson", "Adams", "Valley", "Prairie",
+    "Oak",
+    "Maple",
+    "Cedar",
+    "Pine",
+    "Elm",
+    "Washington",
+    "Lake",
+    "Hill",
+    "Park",
+    "Main",
+    "Sunset",
+    "Highland",
+    "Willow",
+    "Jefferson",
+    "Lincoln",
+    "Madison",
+    "Franklin",
+    "Ridge",
+    "River",
+    "Meadow",
+    "Forest",
+    "Spring",
+    "Church",
+    "Mill",
+    "Walnut",
+    "Cherry",
+    "Jackson",
+    "Adams",
+    "Valley",
+    "Prairie",
 ];
 const SUFFIXES: &[&str] = &["St", "Ave", "Rd", "Dr", "Ln", "Ct", "Blvd", "Way", "Pl", "Ter"];
 
@@ -178,7 +205,12 @@ impl Market {
             return None;
         }
         let info = zipcode.info();
-        let mut d = Draw::new(&[b"property", &self.seed.to_le_bytes(), zipcode.as_str().as_bytes(), &index.to_le_bytes()]);
+        let mut d = Draw::new(&[
+            b"property",
+            &self.seed.to_le_bytes(),
+            zipcode.as_str().as_bytes(),
+            &index.to_le_bytes(),
+        ]);
         let property_type = *d.pick(&[
             PropertyType::SingleFamily,
             PropertyType::SingleFamily,
@@ -214,7 +246,13 @@ impl Market {
         ]);
         let mls_id = format!("MLS{:08}", d.below(100_000_000));
         // Drift: each epoch moves the price by up to ±1 % of the base.
-        let mut drift = Draw::new(&[b"drift", &self.seed.to_le_bytes(), zipcode.as_str().as_bytes(), &index.to_le_bytes(), &epoch.start_unix().to_le_bytes()]);
+        let mut drift = Draw::new(&[
+            b"drift",
+            &self.seed.to_le_bytes(),
+            zipcode.as_str().as_bytes(),
+            &index.to_le_bytes(),
+            &epoch.start_unix().to_le_bytes(),
+        ]);
         let price = ((base_price * (0.99 + 0.02 * drift.unit())) / 100.0).round() as i64 * 100;
 
         let zpid = Self::zpid(zipcode, index);
@@ -252,7 +290,13 @@ mod tests {
     fn market() -> (Market, Zipcode) {
         let z = Zipcode::parse("77429").unwrap();
         let mut m = BTreeMap::new();
-        m.insert(z, ZipcodeMarket { listings: 50, tier: MarketTier::Standard });
+        m.insert(
+            z,
+            ZipcodeMarket {
+                listings: 50,
+                tier: MarketTier::Standard,
+            },
+        );
         (Market::new(7, m), z)
     }
 

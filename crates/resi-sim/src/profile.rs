@@ -84,10 +84,12 @@ impl fmt::Display for Profile {
 impl FromStr for Profile {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Profile::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| format!("unknown profile {s:?}; one of: {}", Profile::ALL.map(|p| p.as_str()).join(", ")))
+        Profile::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
+            format!(
+                "unknown profile {s:?}; one of: {}",
+                Profile::ALL.map(|p| p.as_str()).join(", ")
+            )
+        })
     }
 }
 
@@ -104,9 +106,18 @@ pub fn scrape(
     miner_seed: u64,
     scraped_ms: i64,
 ) -> Vec<Listing> {
-    let mut d = Draw::new(&[b"scrape", &miner_seed.to_le_bytes(), zipcode.as_str().as_bytes(), &window.start_unix.to_le_bytes()]);
+    let mut d = Draw::new(&[
+        b"scrape",
+        &miner_seed.to_le_bytes(),
+        zipcode.as_str().as_bytes(),
+        &window.start_unix.to_le_bytes(),
+    ]);
     let ts = |i: usize| scraped_ms + i as i64 * 7;
-    let mut listings: Vec<Listing> = properties.iter().enumerate().map(|(i, p)| p.listing(window.id, ts(i))).collect();
+    let mut listings: Vec<Listing> = properties
+        .iter()
+        .enumerate()
+        .map(|(i, p)| p.listing(window.id, ts(i)))
+        .collect();
     let n = listings.len();
     match profile {
         Profile::HonestFast | Profile::HonestSlow | Profile::Copier => {}

@@ -7,7 +7,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "resi", version, about = "Coordinator, miner and validator of the resi zipcode-mining subnet")]
+#[command(
+    name = "resi",
+    version,
+    about = "Coordinator, miner and validator of the resi zipcode-mining subnet"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -68,12 +72,19 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RESI_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RESI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn bench_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(args.miners > 0 && args.zipcodes > 0 && args.listings > 0, "--miners, --zipcodes and --listings must be positive");
+    anyhow::ensure!(
+        args.miners > 0 && args.zipcodes > 0 && args.listings > 0,
+        "--miners, --zipcodes and --listings must be positive"
+    );
     let report = resi_bench::run_validate(resi_bench::ValidateBench {
         miners: args.miners,
         zipcodes: args.zipcodes,

@@ -1,0 +1,265 @@
+//! `resi keys …` as a user runs it: the real binary, real files, exit codes.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn resi(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_resi"))
+        .args(args)
+        .env("RESI_LOG", "error")
+        .output()
+        .expect("run resi")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+fn vectors() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/test-vectors/sr25519.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn verify(ss58: &str, message_hex: &str, signature: &str) -> Output {
+    resi(&[
+        "keys",
+        "verify",
+        "--ss58",
+        ss58,
+        "--message-hex",
+        message_hex,
+        "--signature",
+        signature,
+    ])
+}
+
+#[test]
+fn verify_accepts_every_valid_vector() {
+    let doc = vectors();
+    for case in doc["cases"].as_array().unwrap() {
+        let sig = case["signature_hex"].as_str().unwrap();
+        let out = verify(
+            case["ss58_address"].as_str().unwrap(),
+            case["message_hex"].as_str().unwrap(),
+            sig,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}: {}", case["id"], stdout(&out));
+        assert_eq!(stdout(&out), "valid");
+        // The 0x form is the same signature.
+        let out = verify(
+            case["ss58_address"].as_str().unwrap(),
+            case["message_hex"].as_str().unwrap(),
+            &format!("0x{sig}"),
+        );
+        assert_eq!(out.status.code(), Some(0));
+    }
+}
+
+#[test]
+fn verify_rejects_every_invalid_vector_with_a_reason() {
+    let doc = vectors();
+    for case in doc["negative_cases"].as_array().unwrap() {
+        let out = verify(
+            case["ss58_address"].as_str().unwrap(),
+            case["message_hex"].as_str().unwrap(),
+            case["signature_hex"].as_str().unwrap(),
+        );
+        assert_eq!(out.status.code(), Some(1), "{} verified", case["id"]);
+        let line = stdout(&out);
+        assert!(line.starts_with("invalid: ") && !line.contains('\n'), "{line}");
+    }
+}
+
+#[test]
+fn verify_takes_a_text_message() {
+    let doc = vectors();
+    let case = &doc["cases"][0];
+    let out = resi(&[
+        "keys",
+        "verify",
+        "--ss58",
+        case["ss58_address"].as_str().unwrap(),
+        "--message",
+        case["message"].as_str().unwrap(),
+        "--signature",
+        case["signature_hex"].as_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let out = resi(&[
+        "keys",
+        "verify",
+        "--ss58",
+        "not-an-address",
+        "--message",
+        "m",
+        "--signature",
+        "00",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).starts_with("invalid: invalid SS58 address"));
+}
+
+#[test]
+fn new_show_sign_verify_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    let wallet = ["--wallet-path", path, "--wallet", "miner", "--hotkey", "h1"];
+    let new = resi(&[&["keys", "new"][..], &wallet].concat());
+    assert_eq!(new.status.code(), Some(0), "{}", String::from_utf8_lossy(&new.stderr));
+    let address = stdout(&new);
+    assert_eq!(address.len(), 48);
+    assert!(String::from_utf8_lossy(&new.stderr).contains("mnemonic"));
+    assert!(dir.path().join("miner/coldkeypub.txt").exists());
+    assert!(dir.path().join("miner/hotkeys/h1pub.txt").exists());
+
+    let show = resi(&[&["keys", "show"][..], &wallet].concat());
+    assert!(stdout(&show).contains(&address));
+    assert!(stdout(&show).contains("coldkey 5"));
+
+    let sign = resi(
+        &[
+            &["keys", "sign"][..],
+            &wallet,
+            &["--message", "s3:validator:upload:1700000000"],
+        ]
+        .concat(),
+    );
+    assert_eq!(sign.status.code(), Some(0));
+    let sig = stdout(&sign);
+    assert!(sig.starts_with("0x") && sig.len() == 130, "{sig}");
+    let ok = resi(&[
+        "keys",
+        "verify",
+        "--ss58",
+        &address,
+        "--message",
+        "s3:validator:upload:1700000000",
+        "--signature",
+        &sig,
+    ]);
+    assert_eq!(ok.status.code(), Some(0));
+    let bad = resi(&[
+        "keys",
+        "verify",
+        "--ss58",
+        &address,
+        "--message",
+        "s3:validator:upload:1700000001",
+        "--signature",
+        &sig,
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+
+    // A second `new` for the same hotkey refuses to overwrite it.
+    let again = resi(&[&["keys", "new"][..], &wallet].concat());
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
+}
+
+#[test]
+fn reads_the_bittensor_test_wallet() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/test-vectors/wallet/wallets");
+    let root = root.to_str().unwrap();
+    let wallet = [
+        "--wallet-path",
+        root,
+        "--wallet",
+        "testwallet",
+        "--hotkey",
+        "testhotkey",
+    ];
+    let show = resi(&[&["keys", "show"][..], &wallet].concat());
+    let text = stdout(&show);
+    assert!(
+        text.contains("5Do4WxQWgskGmQf443Kn8QWvUMj35oCPCWmKKpY2Yyzw4VaJ"),
+        "{text}"
+    );
+    assert!(
+        text.contains("5EZuHJ7QjxuJz7QsBQFfVZzA1fqR4x2TVtzPLKzAnz9PZY4z"),
+        "{text}"
+    );
+    let sign = resi(&[&["keys", "sign"][..], &wallet, &["--message", "hello"]].concat());
+    let sig = stdout(&sign);
+    let ok = resi(&[
+        "keys",
+        "verify",
+        "--ss58",
+        "5Do4WxQWgskGmQf443Kn8QWvUMj35oCPCWmKKpY2Yyzw4VaJ",
+        "--message",
+        "hello",
+        "--signature",
+        &sig,
+    ]);
+    assert_eq!(ok.status.code(), Some(0));
+}
+
+#[test]
+fn bad_input_exits_non_zero_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = resi(&[
+        "keys",
+        "sign",
+        "--wallet-path",
+        dir.path().to_str().unwrap(),
+        "--wallet",
+        "nope",
+        "--hotkey",
+        "h",
+        "--message",
+        "m",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: ") && err.contains("No such file"), "{err}");
+    let out = resi(&[
+        "keys",
+        "new",
+        "--wallet-path",
+        "/tmp",
+        "--wallet",
+        "../x",
+        "--hotkey",
+        "h",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = resi(&["bench", "validate", "--miners", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn help_and_version() {
+    for args in [
+        &["--help"][..],
+        &["keys", "--help"],
+        &["keys", "verify", "--help"],
+        &["bench", "validate", "--help"],
+    ] {
+        let out = resi(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(stdout(&out).contains("Usage"));
+    }
+    assert!(stdout(&resi(&["--version"])).starts_with("resi "));
+}
+
+#[test]
+fn small_bench_prints_its_summary_line() {
+    let out = resi(&[
+        "bench",
+        "validate",
+        "--miners",
+        "6",
+        "--zipcodes",
+        "2",
+        "--listings",
+        "50",
+        "--threads",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = stdout(&out);
+    let last = text.lines().last().unwrap();
+    assert!(last.starts_with("bench validate: 600 listings in "), "{last}");
+    assert!(last.contains("listings/s, peak RSS "), "{last}");
+}
