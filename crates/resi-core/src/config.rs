@@ -135,7 +135,11 @@ impl ValidationConfig {
         if self.price_min > self.price_max || self.bedrooms_min > self.bedrooms_max || self.sqft_min > self.sqft_max {
             return Err(ConfigError("a reasonable-value range has min > max".into()));
         }
-        if self.bathrooms_min.partial_cmp(&self.bathrooms_max).is_none_or(|o| o.is_gt()) {
+        if self
+            .bathrooms_min
+            .partial_cmp(&self.bathrooms_max)
+            .is_none_or(|o| o.is_gt())
+        {
             return Err(ConfigError(
                 "bathroomsMin must be a number not greater than bathroomsMax".into(),
             ));
