@@ -132,7 +132,7 @@ pub fn run(ctx: &EpochContext, inputs: Vec<SubmissionInput>) -> ValidationResult
 }
 
 /// The record of `hotkey`'s submission in the first zipcode.
-pub fn record<'r>(results: &'r ValidationResults, h: u8) -> &'r resi_core::results::SubmissionRecord {
+pub fn record(results: &ValidationResults, h: u8) -> &resi_core::results::SubmissionRecord {
     let key = hotkey(h);
     results
         .zipcodes
