@@ -164,3 +164,26 @@ fn empty_file_decodes_to_no_rows() {
     let decoded = decode_listings(Bytes::from(bytes), &limits()).unwrap();
     assert!(decoded.is_empty());
 }
+
+#[test]
+fn reads_every_common_compression() {
+    use parquet::basic::{Compression, GzipLevel, ZstdLevel};
+    use parquet::file::properties::WriterProperties;
+    let good = encode_listings(&listings(20)).unwrap();
+    let batch = resi_core::schema::decode_raw(Bytes::from(good)).unwrap().remove(0);
+    for compression in [
+        Compression::UNCOMPRESSED,
+        Compression::SNAPPY,
+        Compression::GZIP(GzipLevel::default()),
+        Compression::LZ4_RAW,
+        Compression::ZSTD(ZstdLevel::default()),
+    ] {
+        let props = WriterProperties::builder().set_compression(compression).build();
+        let mut out = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let decoded = decode_listings(Bytes::from(out), &limits()).unwrap_or_else(|e| panic!("{compression:?}: {e}"));
+        assert_eq!(decoded.to_listings(), listings(20), "{compression:?}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The `resi` binary: parses the command line and wires the crates together.
 
 mod keys;
+mod listings;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,9 @@ enum Command {
     /// Create, show and use sr25519 keys in Bittensor wallet files.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Write and check listing Parquet files (schema v1).
+    #[command(subcommand)]
+    Listings(listings::ListingsCommand),
     /// Benchmarks of the real code paths on synthetic data.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Listings(cmd) => listings::run(cmd),
         Command::Bench(BenchCommand::Validate(args)) => bench_validate(args),
     };
     match outcome {

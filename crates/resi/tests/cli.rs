@@ -1,4 +1,4 @@
-//! `resi keys …` as a user runs it: the real binary, real files, exit codes.
+//! `resi …` as a user runs it: the real binary, real files, exit codes.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -262,4 +262,38 @@ fn small_bench_prints_its_summary_line() {
     let last = text.lines().last().unwrap();
     assert!(last.starts_with("bench validate: 600 listings in "), "{last}");
     assert!(last.contains("listings/s, peak RSS "), "{last}");
+}
+
+#[test]
+fn listings_sample_and_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("77429.parquet");
+    let out = resi(&[
+        "listings",
+        "sample",
+        "--zipcode",
+        "77429",
+        "--count",
+        "40",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = resi(&["listings", "check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).starts_with("ok: 40 listings"), "{}", stdout(&out));
+    std::fs::write(&file, b"not parquet").unwrap();
+    let out = resi(&["listings", "check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).starts_with("unreadable: not a Parquet file"));
+    let out = resi(&[
+        "listings",
+        "sample",
+        "--zipcode",
+        "00000",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 }
