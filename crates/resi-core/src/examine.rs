@@ -383,10 +383,8 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
         }
         // Duplicate rate: normalized address + price.
         if let (Some(a), Some(p)) = (address, price) {
-            normalize_address_bytes(a, &mut buf);
-            if !buf.is_empty() {
-                key.clear();
-                key.extend_from_slice(&buf);
+            normalize_address_bytes(a, &mut key);
+            if !key.is_empty() {
                 key.push(0xff);
                 key.extend_from_slice(&p.to_le_bytes());
                 if address_prices.insert(xxh3_128(&key), ()).is_some() {

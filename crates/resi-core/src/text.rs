@@ -11,13 +11,15 @@ pub fn normalize_address_bytes(address: &str, out: &mut Vec<u8>) {
     out.clear();
     let mut pending_space = false;
     if address.is_ascii() {
+        out.reserve(address.len());
         for &b in address.as_bytes() {
-            if b.is_ascii_alphanumeric() {
+            let folded = ASCII_FOLD[b as usize];
+            if folded != 0 {
                 if pending_space && !out.is_empty() {
                     out.push(b' ');
                 }
                 pending_space = false;
-                out.push(b.to_ascii_lowercase());
+                out.push(folded);
             } else {
                 pending_space = true;
             }
@@ -39,6 +41,20 @@ pub fn normalize_address_bytes(address: &str, out: &mut Vec<u8>) {
         }
     }
 }
+
+/// ASCII letters and digits to their lowercase form; everything else to 0.
+const ASCII_FOLD: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            table[b] = c.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    table
+};
 
 /// [`normalize_address_bytes`] as a `String`.
 pub fn normalize_address(address: &str) -> String {
@@ -64,9 +80,7 @@ pub fn normalize_url_bytes(url: &str, out: &mut Vec<u8>) {
         .or_else(|| strip_prefix_ignore_case(rest, "http://"))
         .unwrap_or(rest);
     rest = strip_prefix_ignore_case(rest, "www.").unwrap_or(rest);
-    // '?' and '#' are ASCII, so the cut is on a character boundary.
-    let cut = rest.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(rest.len());
-    let rest = rest[..cut].trim_end_matches('/');
+    let rest = url_path(rest).trim_end_matches('/');
     if rest.is_ascii() {
         out.extend_from_slice(rest.as_bytes());
         out.make_ascii_lowercase();
@@ -91,16 +105,19 @@ pub fn normalize_url(url: &str) -> String {
 /// text between the last `_zpid` and the `/` before it (Zillow's
 /// `/homedetails/<slug>/<zpid>_zpid/`).
 pub fn embedded_zpid(url: &str) -> Option<&str> {
-    let bytes = url.as_bytes();
-    let path_end = bytes
-        .iter()
-        .position(|&b| b == b'?' || b == b'#')
-        .unwrap_or(bytes.len());
-    let path = &bytes[..path_end];
-    let at = path.windows(5).rposition(|w| w == b"_zpid")?;
-    let start = path[..at].iter().rposition(|&b| b == b'/').map_or(0, |slash| slash + 1);
+    let path = url_path(url).as_bytes();
+    let at = memchr::memmem::rfind(path, b"_zpid")?;
+    let start = memchr::memrchr(b'/', &path[..at]).map_or(0, |slash| slash + 1);
     // `_zpid` and `/` are ASCII, so both ends are character boundaries.
     url.get(start..at).filter(|zpid| !zpid.is_empty())
+}
+
+/// `url` up to its first `?` or `#` (ASCII, so the cut is a character boundary).
+fn url_path(url: &str) -> &str {
+    match memchr::memchr2(b'?', b'#', url.as_bytes()) {
+        Some(cut) => &url[..cut],
+        None => url,
+    }
 }
 
 /// Parses an ISO-8601 calendar date `YYYY-MM-DD` into days since 1970-01-01.
