@@ -16,8 +16,8 @@ use crate::context::EpochContext;
 use crate::examine::{Examined, Precheck, PrehashedMap};
 use crate::hotkey::Hotkey;
 use crate::results::{
-    consensus_hash, SampleRecord, SpotCheckRecord, Status, SubmissionRecord, Totals, UnassignedRecord,
-    ValidationResults, ZipcodeOutcome, RESULTS_VERSION,
+    SampleRecord, SpotCheckRecord, Status, SubmissionRecord, Totals, UnassignedRecord, ValidationResults,
+    ZipcodeOutcome, RESULTS_VERSION,
 };
 use crate::scoring::{score, ZipcodeRanking};
 use crate::verify::{ListingVerifier, Verdict};
@@ -123,8 +123,7 @@ impl<'c> EpochValidation<'c> {
         totals.scored_miners = miner_scores.iter().filter(|m| m.score_ppb > 0).count() as u64;
         totals.score_ppb = miner_scores.iter().map(|m| m.score_ppb).sum();
 
-        let hash = consensus_hash(&ctx.epoch_id, &ctx.nonce, &miner_scores, &zipcode_weights, &totals);
-        ValidationResults {
+        let mut results = ValidationResults {
             version: RESULTS_VERSION,
             epoch_id: ctx.epoch_id,
             nonce: ctx.nonce.clone(),
@@ -136,8 +135,10 @@ impl<'c> EpochValidation<'c> {
             miner_scores,
             zipcode_weights,
             totals,
-            consensus_hash: hash,
-        }
+            consensus_hash: String::new(),
+        };
+        results.consensus_hash = results.recompute_consensus_hash();
+        results
     }
 }
 

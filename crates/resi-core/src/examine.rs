@@ -218,39 +218,33 @@ pub fn tier2(q: &QualityCounts, config: &ValidationConfig) -> Option<String> {
     if n == 0 {
         return Some("quality: no listings".into());
     }
-    if !at_least(q.complete, n, config.completeness_min_bps) {
-        return Some(format!(
-            "quality: completeness {} ({} of {n}) is below {}",
-            pct(q.complete, n),
-            q.complete,
-            bps_pct(config.completeness_min_bps)
-        ));
-    }
-    if !at_least(q.reasonable, n, config.reasonable_min_bps) {
-        return Some(format!(
-            "quality: reasonable values {} ({} of {n}) is below {}",
-            pct(q.reasonable, n),
-            q.reasonable,
-            bps_pct(config.reasonable_min_bps)
-        ));
-    }
-    if !at_least(q.consistent, n, config.consistency_min_bps) {
-        return Some(format!(
-            "quality: consistency {} ({} of {n}) is below {}",
-            pct(q.consistent, n),
-            q.consistent,
-            bps_pct(config.consistency_min_bps)
-        ));
-    }
-    if !at_most(q.address_price_duplicates, n, config.duplicate_rate_max_bps) {
-        return Some(format!(
-            "quality: duplicate rate {} ({} of {n} rows repeat an address and price) is above {}",
-            pct(q.address_price_duplicates, n),
+    // (what, rows, threshold, at-least (true) or at-most (false))
+    let checks = [
+        ("completeness", q.complete, config.completeness_min_bps, true),
+        ("reasonable values", q.reasonable, config.reasonable_min_bps, true),
+        ("consistency", q.consistent, config.consistency_min_bps, true),
+        (
+            "duplicate rate",
             q.address_price_duplicates,
-            bps_pct(config.duplicate_rate_max_bps)
-        ));
-    }
-    None
+            config.duplicate_rate_max_bps,
+            false,
+        ),
+    ];
+    checks.into_iter().find_map(|(what, rows, bps, minimum)| {
+        let ok = if minimum {
+            at_least(rows, n, bps)
+        } else {
+            at_most(rows, n, bps)
+        };
+        (!ok).then(|| {
+            let side = if minimum { "below" } else { "above" };
+            format!(
+                "quality: {what} {} ({rows} of {n}) is {side} {}",
+                pct(rows, n),
+                bps_pct(bps)
+            )
+        })
+    })
 }
 
 struct RowScan {

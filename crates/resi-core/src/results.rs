@@ -135,57 +135,43 @@ pub struct ValidationResults {
 }
 
 /// The part of the results every validator must agree on, hashed canonically.
-#[derive(Serialize)]
+#[derive(Clone, Copy, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ConsensusPayload<'a> {
-    epoch_id: &'a EpochId,
-    nonce: &'a str,
-    miner_scores: &'a [MinerScore],
-    zipcode_weights: &'a [ZipcodeWeight],
-    totals: &'a Totals,
+pub struct ConsensusPayload<'a> {
+    pub epoch_id: &'a EpochId,
+    pub nonce: &'a str,
+    pub miner_scores: &'a [MinerScore],
+    pub zipcode_weights: &'a [ZipcodeWeight],
+    pub totals: &'a Totals,
 }
 
-/// The RFC 8785 canonical JSON that the consensus hash is taken over.
-pub fn consensus_payload(
-    epoch_id: &EpochId,
-    nonce: &str,
-    miner_scores: &[MinerScore],
-    zipcode_weights: &[ZipcodeWeight],
-    totals: &Totals,
-) -> String {
-    let payload = ConsensusPayload {
-        epoch_id,
-        nonce,
-        miner_scores,
-        zipcode_weights,
-        totals,
-    };
-    // Only strings and integers: canonicalization cannot fail.
-    serde_jcs::to_string(&payload).unwrap_or_default()
-}
+impl ConsensusPayload<'_> {
+    /// The RFC 8785 canonical JSON that the consensus hash is taken over.
+    pub fn canonical_json(&self) -> String {
+        // Only strings and integers: canonicalization cannot fail.
+        serde_jcs::to_string(self).unwrap_or_default()
+    }
 
-/// SHA-256 (lowercase hex) of [`consensus_payload`].
-pub fn consensus_hash(
-    epoch_id: &EpochId,
-    nonce: &str,
-    miner_scores: &[MinerScore],
-    zipcode_weights: &[ZipcodeWeight],
-    totals: &Totals,
-) -> String {
-    let canonical = consensus_payload(epoch_id, nonce, miner_scores, zipcode_weights, totals);
-    hex::encode(Sha256::digest(canonical.as_bytes()))
+    /// SHA-256 (lowercase hex) of [`Self::canonical_json`].
+    pub fn hash(&self) -> String {
+        hex::encode(Sha256::digest(self.canonical_json().as_bytes()))
+    }
 }
 
 impl ValidationResults {
     /// Recomputes the hash from the scored fields (to check a downloaded file).
     pub fn recompute_consensus_hash(&self) -> String {
-        consensus_hash(
-            &self.epoch_id,
-            &self.nonce,
-            &self.miner_scores,
-            &self.zipcode_weights,
-            &self.totals,
-        )
+        self.consensus_payload().hash()
+    }
+
+    pub fn consensus_payload(&self) -> ConsensusPayload<'_> {
+        ConsensusPayload {
+            epoch_id: &self.epoch_id,
+            nonce: &self.nonce,
+            miner_scores: &self.miner_scores,
+            zipcode_weights: &self.zipcode_weights,
+            totals: &self.totals,
+        }
     }
 
     /// The document as pretty JSON; field order is fixed, so the bytes are

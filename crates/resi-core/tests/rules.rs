@@ -495,3 +495,23 @@ fn every_outcome_has_a_reason_and_the_config_is_recorded() {
     let back: resi_core::ValidationResults = serde_json::from_str(&json).unwrap();
     assert_eq!(back, results);
 }
+
+#[test]
+fn consensus_hash_is_sha256_of_the_canonical_payload() {
+    use sha2::{Digest, Sha256};
+    let ctx = ctx(10);
+    let results = run(&ctx, vec![submission(1, &listings(10), START_MS + 1)]);
+    let canonical = results.consensus_payload().canonical_json();
+    let expected = format!(
+        "{{\"epochId\":\"2025-10-01T16-00-00\",\"minerScores\":[{{\"hotkey\":\"{}\",\"scorePpb\":1000000000}}],\
+\"nonce\":\"00112233aabbccdd\",\"totals\":{{\"failed\":0,\"ignored\":0,\"participants\":0,\"scorePpb\":1000000000,\
+\"scoredMiners\":1,\"submissions\":1,\"undetermined\":0,\"winners\":1}},\
+\"zipcodeWeights\":[{{\"weightPpb\":1000000000,\"zipcode\":\"77429\"}}]}}",
+        hotkey(1)
+    );
+    assert_eq!(canonical, expected);
+    assert_eq!(
+        results.consensus_hash,
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    );
+}
