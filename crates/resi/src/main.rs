@@ -2,6 +2,7 @@
 
 mod keys;
 mod listings;
+mod s3;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,9 @@ enum Command {
     /// Write and check listing Parquet files (schema v1).
     #[command(subcommand)]
     Listings(listings::ListingsCommand),
+    /// Object storage tools: a development S3 server.
+    #[command(subcommand)]
+    S3(s3::S3Command),
     /// Benchmarks of the real code paths on synthetic data.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Listings(cmd) => listings::run(cmd),
+        Command::S3(cmd) => s3::run(cmd),
         Command::Bench(BenchCommand::Validate(args)) => bench_validate(args),
     };
     match outcome {

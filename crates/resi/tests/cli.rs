@@ -297,3 +297,61 @@ fn listings_sample_and_check() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 }
+
+#[tokio::test]
+async fn s3_serve_speaks_s3_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_resi"))
+        .args([
+            "s3",
+            "serve",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--port",
+            "0",
+            "--bucket",
+            "devnet",
+        ])
+        .args(["--access-key", "testkey", "--secret-key", "testsecret"])
+        .env("RESI_LOG", "error")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let endpoint = first.strip_prefix("S3 endpoint: ").expect("endpoint line").to_owned();
+    let config = resi_storage::S3Config {
+        endpoint: endpoint.parse().unwrap(),
+        region: "us-east-1".into(),
+        bucket: "devnet".into(),
+        access_key: "testkey".into(),
+        secret_key: "testsecret".into(),
+        path_style: true,
+    };
+    let presigner = resi_storage::Presigner::new(config).unwrap();
+    let client = resi_storage::S3Client::new(resi_storage::RetryPolicy::default()).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let ttl = std::time::Duration::from_secs(60);
+    let body = bytes::Bytes::from_static(b"hello");
+    client
+        .put(&presigner.put("data/x", now, ttl).unwrap(), "data/x", body.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .get(&presigner.get("data/x", now, ttl).unwrap(), "data/x", 100)
+            .await
+            .unwrap(),
+        body
+    );
+    assert!(dir.path().join("devnet").is_dir());
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}

@@ -1,0 +1,100 @@
+//! `resi s3 serve`: a development S3 server on this machine.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use resi_storage::server::generate_credentials;
+use resi_storage::{EmbeddedS3, EmbeddedS3Options};
+
+#[derive(Subcommand)]
+pub enum S3Command {
+    /// Serve an S3-compatible endpoint (SigV4, presigned URLs, POST policies) backed by a directory.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Directory holding the buckets (created if missing).
+    #[arg(long, env = "RESI_S3_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    address: IpAddr,
+    /// Port (0 picks a free one).
+    #[arg(long, default_value_t = 9000)]
+    port: u16,
+    /// Access key (generated when neither key is given).
+    #[arg(long, env = "RESI_S3_ACCESS_KEY", requires = "secret_key")]
+    access_key: Option<String>,
+    /// Secret key.
+    #[arg(long, env = "RESI_S3_SECRET_KEY", requires = "access_key", hide_env_values = true)]
+    secret_key: Option<String>,
+    /// Bucket to create.
+    #[arg(long, default_value = "resi")]
+    bucket: String,
+    /// Region clients sign for.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+}
+
+pub fn run(cmd: S3Command) -> anyhow::Result<ExitCode> {
+    match cmd {
+        S3Command::Serve(args) => serve(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let (access_key, secret_key) = match (args.access_key, args.secret_key) {
+            (Some(a), Some(s)) => (a, s),
+            _ => generate_credentials(),
+        };
+        let options = EmbeddedS3Options {
+            data_dir: args.data_dir.clone(),
+            listen: SocketAddr::new(args.address, args.port),
+            access_key: access_key.clone(),
+            secret_key: secret_key.clone(),
+            bucket: args.bucket.clone(),
+            region: args.region.clone(),
+        };
+        let server = EmbeddedS3::start(options).await?;
+        println!("S3 endpoint: {}", server.endpoint());
+        println!("bucket:      {}", args.bucket);
+        println!("region:      {}", args.region);
+        println!("access key:  {access_key}");
+        println!("secret key:  {secret_key}");
+        println!("data dir:    {}", args.data_dir.display());
+        println!("path-style addressing; stop with Ctrl-C");
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        server.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
