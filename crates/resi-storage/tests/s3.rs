@@ -255,6 +255,38 @@ async fn lists_more_than_a_thousand_keys_across_pages() {
     let _ = config;
 }
 
+/// Reads one HTTP/1.1 request (head and Content-Length body) so that an
+/// answer written afterwards is read by the client rather than lost to a reset.
+async fn read_request(stream: &mut TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let Ok(n) = stream.read(&mut chunk).await else { return };
+        if n == 0 {
+            return;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            let mut have = buf.len() - (end + 4);
+            while have < length {
+                let Ok(n) = stream.read(&mut chunk).await else { return };
+                if n == 0 {
+                    return;
+                }
+                have += n;
+            }
+            return;
+        }
+    }
+}
+
 /// A TCP proxy that, by connection number, answers 503, drops the connection,
 /// answers 429 with Retry-After, or forwards to the upstream.
 async fn fault_proxy(upstream: std::net::SocketAddr) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
@@ -271,6 +303,7 @@ async fn fault_proxy(upstream: std::net::SocketAddr) -> (std::net::SocketAddr, A
                 match n % 5 {
                     1 => {
                         faults.fetch_add(1, Ordering::Relaxed);
+                        read_request(&mut inbound).await;
                         let _ = inbound
                             .write_all(
                                 b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
@@ -283,6 +316,7 @@ async fn fault_proxy(upstream: std::net::SocketAddr) -> (std::net::SocketAddr, A
                     }
                     3 if n < 10 => {
                         faults.fetch_add(1, Ordering::Relaxed);
+                        read_request(&mut inbound).await;
                         let _ = inbound
                             .write_all(b"HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                             .await;
@@ -310,6 +344,7 @@ async fn transfers_complete_through_faults() {
     let p = Presigner::new(through_proxy).unwrap();
     // A fresh connection per request, so every request meets the proxy's choice.
     let c = S3Client::with_builder(reqwest::Client::builder().pool_max_idle_per_host(0), fast_retries()).unwrap();
+    let started = std::time::Instant::now();
     for i in 0..12u32 {
         let key = format!("data/f{i}");
         let body = Bytes::from(vec![i as u8; 10_000 + i as usize]);
@@ -327,6 +362,12 @@ async fn transfers_complete_through_faults() {
         .unwrap();
     assert_eq!(listed.len(), 12);
     assert!(faults.load(Ordering::Relaxed) >= 10, "the proxy injected faults");
+    // Two answers were 429 with Retry-After: 1, far above the 50 ms backoff cap.
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "Retry-After honoured: {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
