@@ -1,5 +1,6 @@
 //! The `resi` binary: parses the command line and wires the crates together.
 
+mod chain;
 mod keys;
 mod listings;
 mod s3;
@@ -27,6 +28,9 @@ enum Command {
     /// Write and check listing Parquet files (schema v1).
     #[command(subcommand)]
     Listings(listings::ListingsCommand),
+    /// The chain's metagraph (local backend).
+    #[command(subcommand)]
+    Chain(chain::ChainCommand),
     /// Object storage tools: a development S3 server.
     #[command(subcommand)]
     S3(s3::S3Command),
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Listings(cmd) => listings::run(cmd),
         Command::S3(cmd) => s3::run(cmd),
+        Command::Chain(cmd) => chain::run(cmd),
         Command::Bench(BenchCommand::Validate(args)) => bench_validate(args),
     };
     match outcome {

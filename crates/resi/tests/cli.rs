@@ -355,3 +355,66 @@ async fn s3_serve_speaks_s3_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn chain_register_and_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("metagraph.json");
+    let f = file.to_str().unwrap();
+    let hot = "5Hp5FnteUfPFizXsKtxa6aXP3jfzWApSHJ3yeVRxoRGJV4wT";
+    let cold = "5FsX1fqKPD1VNk1eEwY7RtuLLs15kEz4XeZNUsE3SdbjWKse";
+    let val = "5C7mGLnCd53F8XctZyLa1wXKrxrj9YfrBarg4TXrJZTut7kN";
+    let out = resi(&[
+        "chain",
+        "register",
+        "--metagraph",
+        f,
+        "--hotkey",
+        hot,
+        "--coldkey",
+        cold,
+    ]);
+    assert_eq!((out.status.code(), stdout(&out)), (Some(0), "0".to_owned()));
+    let out = resi(&[
+        "chain",
+        "register",
+        "--metagraph",
+        f,
+        "--hotkey",
+        val,
+        "--coldkey",
+        cold,
+        "--validator",
+        "--stake",
+        "1000",
+    ]);
+    assert_eq!(stdout(&out), "1");
+    let again = resi(&[
+        "chain",
+        "register",
+        "--metagraph",
+        f,
+        "--hotkey",
+        hot,
+        "--coldkey",
+        cold,
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already registered"));
+    let show = stdout(&resi(&["chain", "show", "--metagraph", f]));
+    assert!(
+        show.contains(hot) && show.contains(val) && show.contains("yes"),
+        "{show}"
+    );
+    let bad = resi(&[
+        "chain",
+        "register",
+        "--metagraph",
+        f,
+        "--hotkey",
+        "x",
+        "--coldkey",
+        cold,
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -1,0 +1,231 @@
+//! Signed-request checks (DESIGN §2), in the order that gives each failure
+//! its status: 400 malformed, 401 stale timestamp or bad signature, 403 not
+//! registered or not a validator.
+
+use resi_auth::{verify, Signature};
+use resi_chain::Metagraph;
+use resi_core::{Hotkey, Neuron};
+
+/// How far a request's timestamp may be from the server's clock.
+pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
+
+/// The three signed fields of a request, as received.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct SignedFields {
+    pub hotkey: Option<String>,
+    pub timestamp: Option<serde_json::Value>,
+    pub signature: Option<String>,
+}
+
+/// Who may call an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// Any hotkey registered on the subnet.
+    Registered,
+    /// A registered hotkey with a validator permit (or enough stake).
+    Validator,
+}
+
+/// A refused request: the HTTP status and a message for the caller.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{status}: {message}")]
+pub struct AuthError {
+    pub status: u16,
+    pub message: String,
+}
+
+fn refuse(status: u16, message: impl Into<String>) -> AuthError {
+    AuthError {
+        status,
+        message: message.into(),
+    }
+}
+
+/// A verified caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub hotkey: Hotkey,
+    pub timestamp: i64,
+    pub neuron: Neuron,
+}
+
+/// Parses the hotkey and timestamp (400 when malformed).
+pub fn parse_fields(fields: &SignedFields) -> Result<(Hotkey, i64, &str), AuthError> {
+    let hotkey = fields
+        .hotkey
+        .as_deref()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| refuse(400, "hotkey is required"))?;
+    let hotkey = Hotkey::parse(hotkey).map_err(|e| refuse(400, format!("hotkey is not a valid SS58 address: {e}")))?;
+    let timestamp = match &fields.timestamp {
+        Some(serde_json::Value::Number(n)) => n.as_i64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| refuse(400, "timestamp is required, in Unix seconds"))?;
+    let signature = fields
+        .signature
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| refuse(400, "signature is required"))?;
+    Ok((hotkey, timestamp, signature))
+}
+
+/// Verifies a request: `commitment(hotkey, timestamp)` builds the exact string
+/// the caller must have signed.
+pub fn check(
+    fields: &SignedFields,
+    commitment: impl FnOnce(&Hotkey, i64) -> String,
+    now_unix: i64,
+    metagraph: &Metagraph,
+    caller: Caller,
+    validator_min_stake: u64,
+) -> Result<Verified, AuthError> {
+    let (hotkey, timestamp, signature) = parse_fields(fields)?;
+    if (now_unix - timestamp).abs() > TIMESTAMP_WINDOW_SECS {
+        return Err(refuse(
+            401,
+            format!(
+                "timestamp {timestamp} is more than {TIMESTAMP_WINDOW_SECS} s from the server's clock ({now_unix})"
+            ),
+        ));
+    }
+    let signature = Signature::parse_hex(signature).map_err(|e| refuse(401, format!("invalid signature: {e}")))?;
+    let message = commitment(&hotkey, timestamp);
+    verify(&hotkey, message.as_bytes(), &signature)
+        .map_err(|e| refuse(401, format!("invalid signature for {message:?}: {e}")))?;
+    let neuron = metagraph
+        .by_hotkey(&hotkey)
+        .cloned()
+        .ok_or_else(|| refuse(403, format!("hotkey {hotkey} is not registered on the subnet")))?;
+    if caller == Caller::Validator && !neuron.is_validator(validator_min_stake) {
+        return Err(refuse(403, format!("hotkey {hotkey} is not a validator")));
+    }
+    Ok(Verified {
+        hotkey,
+        timestamp,
+        neuron,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use resi_auth::commitment::current_assignment;
+    use resi_auth::Keypair;
+
+    fn setup() -> (Keypair, Keypair, Metagraph) {
+        let miner = Keypair::generate().unwrap();
+        let validator = Keypair::generate().unwrap();
+        let cold = Hotkey::from_public_key([9; 32]);
+        let neuron = |uid, k: &Keypair, permit| Neuron {
+            uid,
+            hotkey: k.hotkey(),
+            coldkey: cold.clone(),
+            stake: 0,
+            validator_permit: permit,
+        };
+        let metagraph = Metagraph::new(vec![neuron(0, &miner, false), neuron(1, &validator, true)]);
+        (miner, validator, metagraph)
+    }
+
+    fn fields(k: &Keypair, ts: i64, message: &str) -> SignedFields {
+        SignedFields {
+            hotkey: Some(k.hotkey().to_string()),
+            timestamp: Some(serde_json::json!(ts)),
+            signature: Some(k.sign(message.as_bytes()).to_hex()),
+        }
+    }
+
+    #[test]
+    fn each_failure_has_its_status() {
+        let (miner, validator, m) = setup();
+        let now = 1_700_000_000;
+        let commit = |_: &Hotkey, ts: i64| current_assignment(ts);
+        let ok = check(
+            &fields(&miner, now, &current_assignment(now)),
+            commit,
+            now,
+            &m,
+            Caller::Registered,
+            0,
+        )
+        .unwrap();
+        assert_eq!(ok.neuron.uid, 0);
+        // Exactly 300 s away is accepted, 301 is not.
+        assert!(check(
+            &fields(&miner, now - 300, &current_assignment(now - 300)),
+            commit,
+            now,
+            &m,
+            Caller::Registered,
+            0
+        )
+        .is_ok());
+        let stale = check(
+            &fields(&miner, now - 301, &current_assignment(now - 301)),
+            commit,
+            now,
+            &m,
+            Caller::Registered,
+            0,
+        );
+        assert_eq!(stale.unwrap_err().status, 401);
+        let wrong = check(
+            &fields(&miner, now, "something else"),
+            commit,
+            now,
+            &m,
+            Caller::Registered,
+            0,
+        );
+        assert_eq!(wrong.unwrap_err().status, 401);
+        let stranger = Keypair::generate().unwrap();
+        let unregistered = check(
+            &fields(&stranger, now, &current_assignment(now)),
+            commit,
+            now,
+            &m,
+            Caller::Registered,
+            0,
+        );
+        assert_eq!(unregistered.unwrap_err().status, 403);
+        let not_validator = check(
+            &fields(&miner, now, &current_assignment(now)),
+            commit,
+            now,
+            &m,
+            Caller::Validator,
+            0,
+        );
+        assert_eq!(not_validator.unwrap_err().status, 403);
+        assert!(check(
+            &fields(&validator, now, &current_assignment(now)),
+            commit,
+            now,
+            &m,
+            Caller::Validator,
+            0
+        )
+        .is_ok());
+        let mut missing = fields(&miner, now, &current_assignment(now));
+        missing.signature = None;
+        assert_eq!(
+            check(&missing, commit, now, &m, Caller::Registered, 0)
+                .unwrap_err()
+                .status,
+            400
+        );
+        let mut bad_key = fields(&miner, now, &current_assignment(now));
+        bad_key.hotkey = Some("nope".into());
+        assert_eq!(
+            check(&bad_key, commit, now, &m, Caller::Registered, 0)
+                .unwrap_err()
+                .status,
+            400
+        );
+        let mut text_ts = fields(&miner, now, &current_assignment(now));
+        text_ts.timestamp = Some(serde_json::json!(now.to_string()));
+        assert!(check(&text_ts, commit, now, &m, Caller::Registered, 0).is_ok());
+    }
+}

@@ -1,0 +1,15 @@
+//! resi-coordinator: the subnet's clock and gatekeeper (DESIGN §2–§4).
+//!
+//! This crate holds the coordinator's decisions as plain, testable code: the
+//! zipcode universe ([`universe`], CSV import with line-numbered errors),
+//! deterministic weighted zipcode selection and the epoch's nonce and
+//! validation seed ([`selection`]), and the signed-request checks
+//! ([`auth`]). The HTTP API, persistence and S3 brokering build on these.
+//!
+//! Architecture invariant: every value an epoch publishes is a pure function
+//! of (secret, epochId, universe, cooldown set, parameters); no wall clock
+//! inside, callers pass `now`.
+
+pub mod auth;
+pub mod selection;
+pub mod universe;

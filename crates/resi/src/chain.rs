@@ -1,0 +1,62 @@
+//! `resi chain …`: the local chain backend's metagraph file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use resi_chain::local::{read, register};
+use resi_core::Hotkey;
+
+#[derive(Subcommand)]
+pub enum ChainCommand {
+    /// Register a neuron in a local metagraph file (next free uid); prints the uid.
+    Register(RegisterArgs),
+    /// Print the neurons of a local metagraph file.
+    Show(ShowArgs),
+}
+
+#[derive(Args)]
+pub struct RegisterArgs {
+    /// The metagraph JSON file (created if missing).
+    #[arg(long)]
+    metagraph: PathBuf,
+    /// The neuron's hotkey (SS58).
+    #[arg(long)]
+    hotkey: String,
+    /// The owning coldkey (SS58).
+    #[arg(long)]
+    coldkey: String,
+    /// Give the neuron a validator permit.
+    #[arg(long)]
+    validator: bool,
+    /// Stake in rao.
+    #[arg(long, default_value_t = 0)]
+    stake: u64,
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    #[arg(long)]
+    metagraph: PathBuf,
+    /// Stake (rao) that makes a neuron a validator without a permit; 0 = permits only.
+    #[arg(long, default_value_t = 0)]
+    validator_min_stake: u64,
+}
+
+pub fn run(cmd: ChainCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ChainCommand::Register(args) => {
+            let hotkey = Hotkey::parse(&args.hotkey).context("--hotkey is not a valid SS58 address")?;
+            let coldkey = Hotkey::parse(&args.coldkey).context("--coldkey is not a valid SS58 address")?;
+            let neuron = register(&args.metagraph, hotkey, coldkey, args.stake, args.validator)?;
+            println!("{}", neuron.uid);
+            Ok(ExitCode::SUCCESS)
+        }
+        ChainCommand::Show(args) => {
+            let metagraph = read(&args.metagraph)?;
+            print!("{}", metagraph.table(args.validator_min_stake));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
