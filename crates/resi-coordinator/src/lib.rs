@@ -11,5 +11,7 @@
 //! inside, callers pass `now`.
 
 pub mod auth;
+pub mod epochs;
 pub mod selection;
+pub mod store;
 pub mod universe;

@@ -1,0 +1,150 @@
+//! Coordinator persistence and epochs, against SQLite and PostgreSQL.
+//!
+//! PostgreSQL: `RESI_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`); each run creates and drops its
+//! own database. If the server is unreachable the PostgreSQL half is skipped
+//! with a message, unless `RESI_REQUIRE_POSTGRES=1` (set by `.ci/run`).
+
+use std::collections::BTreeMap;
+
+use resi_coordinator::epochs::{assignment, current, existing, EpochPolicy};
+use resi_coordinator::selection::{seed_matches_commitment, SelectionParams};
+use resi_coordinator::store::Store;
+use resi_coordinator::universe::UniverseZipcode;
+use resi_core::{EpochLength, MarketTier, Zipcode};
+use sqlx::Executor;
+
+const T0: i64 = 1_759_334_400; // 2025-10-01T16-00-00
+
+fn universe() -> BTreeMap<Zipcode, UniverseZipcode> {
+    Zipcode::all()
+        .step_by(53)
+        .take(300)
+        .enumerate()
+        .map(|(i, z)| {
+            let info = z.info();
+            let u = UniverseZipcode {
+                zipcode: z,
+                state: info.state.to_owned(),
+                city: info.city.to_owned(),
+                county: info.county.to_owned(),
+                expected_listings: 150 + (i as u64 * 7_919) % 800,
+                market_tier: [MarketTier::Premium, MarketTier::Standard, MarketTier::Emerging][i % 3],
+                geographic_region: "test".into(),
+            };
+            (z, u)
+        })
+        .collect()
+}
+
+fn policy() -> EpochPolicy {
+    EpochPolicy {
+        length: EpochLength::PRODUCTION,
+        secret: b"test secret".to_vec(),
+        selection: SelectionParams {
+            target_listings: 4_000,
+            ..Default::default()
+        },
+    }
+}
+
+async fn scenario(url: &str) {
+    let store = Store::connect(url).await.unwrap();
+    assert!(store.ping().await);
+    let p = policy();
+    assert!(current(&store, &p, T0 + 10).await.is_err(), "no universe yet");
+    assert_eq!(store.import_universe(&universe(), T0).await.unwrap(), 300);
+    // Re-importing updates in place.
+    assert_eq!(store.import_universe(&universe(), T0 + 1).await.unwrap(), 300);
+    assert_eq!(store.universe().await.unwrap().len(), 300);
+
+    let first = current(&store, &p, T0 + 10).await.unwrap();
+    assert_eq!(first.epoch_id.to_string(), "2025-10-01T16-00-00");
+    let total: u64 = first.zipcodes.iter().map(|(z, _)| z.expected_listings).sum();
+    assert!((3_600..=4_400).contains(&total), "{total}");
+    // The same epoch later in its window, and after a restart, is the same epoch.
+    assert_eq!(current(&store, &p, T0 + 3_000).await.unwrap(), first);
+    drop(store);
+    let store = Store::connect(url).await.unwrap();
+    assert_eq!(existing(&store, &first.epoch_id).await.unwrap().as_ref(), Some(&first));
+    // Even with another secret: an epoch never changes once created.
+    let other = EpochPolicy {
+        secret: b"rotated".to_vec(),
+        ..policy()
+    };
+    assert_eq!(current(&store, &other, T0 + 20).await.unwrap(), first);
+
+    // The seed is revealed only at the deadline, and matches its commitment.
+    let before = assignment(&first, first.end_unix - 1);
+    assert!(before.validation_seed.is_none());
+    let after = assignment(&first, first.end_unix);
+    let seed = after.validation_seed.clone().unwrap();
+    assert!(seed_matches_commitment(&seed, &after.validation_seed_commitment));
+    assert_eq!(after.metadata.zipcode_count as usize, first.zipcodes.len());
+
+    // The next epoch cools down the previous zipcodes.
+    let second = current(&store, &p, T0 + 14_400).await.unwrap();
+    for (z, _) in &second.zipcodes {
+        assert!(
+            !first.zipcodes.iter().any(|(f, _)| f.zipcode == z.zipcode),
+            "{} reassigned within the cooldown",
+            z.zipcode
+        );
+    }
+    assert_eq!(
+        store.recent_epoch_ids(10).await.unwrap(),
+        vec![second.epoch_id, first.epoch_id]
+    );
+
+    // Miner status, last write wins.
+    store
+        .put_miner_status(&first.epoch_id, "5Hp5", "{\"a\":1}", T0)
+        .await
+        .unwrap();
+    store
+        .put_miner_status(&first.epoch_id, "5Hp5", "{\"a\":2}", T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.miner_statuses(&first.epoch_id).await.unwrap()["5Hp5"],
+        "{\"a\":2}"
+    );
+}
+
+#[tokio::test]
+async fn sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("coordinator.db").display());
+    scenario(&url).await;
+}
+
+#[tokio::test]
+async fn postgres() {
+    let base =
+        std::env::var("RESI_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let required = std::env::var("RESI_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+    sqlx::any::install_default_drivers();
+    let admin = match sqlx::AnyPool::connect(&base).await {
+        Ok(pool) => pool,
+        Err(e) if !required => {
+            eprintln!("skipping the PostgreSQL half: {e}");
+            return;
+        }
+        Err(e) => panic!("PostgreSQL required but unreachable at {base}: {e}"),
+    };
+    let name = format!("resi_test_{}_{}", std::process::id(), T0 % 1000);
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+        .await
+        .unwrap();
+    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+    let url = match base.rfind('/') {
+        Some(slash) => format!("{}/{name}", &base[..slash]),
+        None => panic!("RESI_TEST_POSTGRES_URL has no database part"),
+    };
+    scenario(&url).await;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
+}
