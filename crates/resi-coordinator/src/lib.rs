@@ -12,6 +12,8 @@
 
 pub mod auth;
 pub mod epochs;
+pub mod ratelimit;
 pub mod selection;
+pub mod service;
 pub mod store;
 pub mod universe;

@@ -1,0 +1,553 @@
+//! The coordinator's HTTP API (DESIGN §3), on axum.
+//!
+//! Every refusal is JSON: `{"statusCode":400,"message":["…"],"error":"Bad Request"}`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use resi_auth::commitment;
+use resi_chain::{LocalMetagraph, Metagraph};
+use resi_core::{EpochId, Hotkey};
+use resi_storage::layout::{miner_epoch_prefix, validator_epoch_prefix, ObjectKey, DATA_PREFIX, VALIDATORS_PREFIX};
+use resi_storage::{Presigner, S3Client};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::auth::{check, Caller, SignedFields, Verified};
+use crate::epochs::{assignment, current, existing, EpochError, EpochPolicy};
+use crate::ratelimit::{Decision, Limit, RateLimiter};
+use crate::store::Store;
+
+/// Everything the handlers share.
+pub struct AppState {
+    pub store: Store,
+    pub policy: EpochPolicy,
+    pub metagraph: Mutex<LocalMetagraph>,
+    pub presigner: Presigner,
+    pub s3: S3Client,
+    pub limiter: RateLimiter,
+    pub started: Instant,
+    /// The clock, injectable so tests can move past a deadline.
+    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// Largest object a miner may upload, in bytes.
+    pub max_upload_bytes: u64,
+    pub validator_min_stake: u64,
+    /// How long presigned GET URLs handed to validators live.
+    pub read_url_ttl: Duration,
+}
+
+impl AppState {
+    fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    fn metagraph(&self) -> Result<Metagraph, ApiError> {
+        let mut live = self
+            .metagraph
+            .lock()
+            .map_err(|_| ApiError::internal("metagraph lock poisoned"))?;
+        live.current()
+            .cloned()
+            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("metagraph unavailable: {e}")))
+    }
+}
+
+/// A refusal with its status and message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    rate: Option<Decision>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            rate: None,
+        }
+    }
+    fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+}
+
+fn rate_headers(headers: &mut HeaderMap, d: &Decision) {
+    for (name, value) in [
+        ("x-ratelimit-limit", d.limit as i64),
+        ("x-ratelimit-remaining", d.remaining as i64),
+        ("x-ratelimit-reset", d.reset_unix),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+            headers.insert(name, v);
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = %self.status, message = %self.message, "request failed");
+        }
+        let body = json!({
+            "statusCode": self.status.as_u16(),
+            "message": [self.message],
+            "error": self.status.canonical_reason().unwrap_or("Error"),
+        });
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(d) = &self.rate {
+            rate_headers(response.headers_mut(), d);
+            if !d.allowed {
+                if let Ok(v) = HeaderValue::from_str(
+                    &(d.reset_unix - OffsetDateTime::now_utc().unix_timestamp())
+                        .max(1)
+                        .to_string(),
+                ) {
+                    response.headers_mut().insert("retry-after", v);
+                }
+            }
+        }
+        response
+    }
+}
+
+impl From<EpochError> for ApiError {
+    fn from(e: EpochError) -> Self {
+        match e {
+            EpochError::NoUniverse | EpochError::NothingEligible => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
+            other => Self::internal(other.to_string()),
+        }
+    }
+}
+
+/// A successful JSON answer with its rate-limit headers.
+fn ok(value: Value, rate: Option<Decision>) -> Response {
+    let mut response = Json(value).into_response();
+    if let Some(d) = &rate {
+        rate_headers(response.headers_mut(), d);
+    }
+    response
+}
+
+const MINUTE: i64 = 60;
+const HOUR: i64 = 3_600;
+
+fn limit(
+    state: &AppState,
+    route: &'static str,
+    caller: &str,
+    limit: u32,
+    window_secs: i64,
+) -> Result<Decision, ApiError> {
+    let d = state
+        .limiter
+        .check(route, caller, Limit { limit, window_secs }, state.now());
+    if d.allowed {
+        Ok(d)
+    } else {
+        Err(ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: format!("rate limit of {limit} requests per {window_secs} s exceeded"),
+            rate: Some(d),
+        })
+    }
+}
+
+fn verify(
+    state: &AppState,
+    fields: &SignedFields,
+    commitment: impl FnOnce(&Hotkey, i64) -> String,
+    caller: Caller,
+) -> Result<Verified, ApiError> {
+    let metagraph = state.metagraph()?;
+    check(
+        fields,
+        commitment,
+        state.now(),
+        &metagraph,
+        caller,
+        state.validator_min_stake,
+    )
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            e.message,
+        )
+    })
+}
+
+fn parse_epoch(text: &str) -> Result<EpochId, ApiError> {
+    EpochId::parse(text).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(v).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// The router with every endpoint of DESIGN §3.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthcheck", get(healthcheck))
+        .route("/api/v1/zipcode-assignments/current", get(current_assignment))
+        .route("/api/v1/zipcode-assignments/epoch/{epoch_id}", get(epoch_assignment))
+        .route("/api/v1/zipcode-assignments/status", post(miner_status))
+        .route("/api/v1/zipcode-assignments/stats", get(stats))
+        .route("/get-folder-access", post(folder_access))
+        .route("/api/v1/s3-access/validator-read", post(validator_read))
+        .route("/api/v1/s3-access/validator-upload", post(validator_upload))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .with_state(state)
+}
+
+async fn healthcheck(State(state): State<Arc<AppState>>) -> Response {
+    let database = state.store.ping().await;
+    let body = json!({
+        "status": if database { "ok" } else { "degraded" },
+        "timestamp": state.now(),
+        "uptime": state.started.elapsed().as_secs(),
+        "database": { "backend": state.store.backend(), "connected": database },
+        "version": env!("CARGO_PKG_VERSION"),
+        "service": "resi-coordinator",
+    });
+    let status = if database {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+async fn current_assignment(
+    State(state): State<Arc<AppState>>,
+    Query(fields): Query<SignedFields>,
+) -> Result<Response, ApiError> {
+    let who = verify(
+        &state,
+        &fields,
+        |_, ts| commitment::current_assignment(ts),
+        Caller::Registered,
+    )?;
+    let rate = limit(&state, "current", who.hotkey.as_str(), 10, MINUTE)?;
+    let now = state.now();
+    let epoch = current(&state.store, &state.policy, now).await?;
+    Ok(ok(to_value(&assignment(&epoch, now))?, Some(rate)))
+}
+
+async fn epoch_assignment(
+    State(state): State<Arc<AppState>>,
+    Path(epoch_id): Path<String>,
+    Query(fields): Query<SignedFields>,
+) -> Result<Response, ApiError> {
+    let epoch_id = parse_epoch(&epoch_id)?;
+    let who = verify(
+        &state,
+        &fields,
+        |_, ts| commitment::epoch_assignment(&epoch_id, ts),
+        Caller::Validator,
+    )?;
+    let rate = limit(&state, "epoch", who.hotkey.as_str(), 30, MINUTE)?;
+    let now = state.now();
+    // The current epoch is created on first use; past epochs must exist.
+    let current_id = state
+        .policy
+        .length
+        .epoch_containing(now)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let epoch = if epoch_id == current_id {
+        Some(current(&state.store, &state.policy, now).await?)
+    } else {
+        existing(&state.store, &epoch_id).await?
+    };
+    let epoch = epoch.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("unknown epoch {epoch_id}")))?;
+    Ok(ok(to_value(&assignment(&epoch, now))?, Some(rate)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusBody {
+    #[serde(flatten)]
+    signed: SignedFields,
+    epoch_id: Option<String>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+async fn miner_status(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<StatusBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let epoch_id = parse_epoch(
+        body.epoch_id
+            .as_deref()
+            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "epochId is required"))?,
+    )?;
+    let who = verify(
+        &state,
+        &body.signed,
+        |h, ts| commitment::miner_status(h, &epoch_id, ts),
+        Caller::Registered,
+    )?;
+    let rate = limit(&state, "status", who.hotkey.as_str(), 5, MINUTE)?;
+    if existing(&state.store, &epoch_id).await?.is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("unknown epoch {epoch_id}"),
+        ));
+    }
+    let mut report = body.rest.clone();
+    report.retain(|k, _| !matches!(k.as_str(), "hotkey" | "signature" | "timestamp"));
+    let text = serde_json::to_string(&report).map_err(|e| ApiError::internal(e.to_string()))?;
+    if text.len() > 64 * 1024 {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "status report over 64 KiB",
+        ));
+    }
+    state
+        .store
+        .put_miner_status(&epoch_id, who.hotkey.as_str(), &text, state.now())
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(ok(
+        json!({"success": true, "epochId": epoch_id, "hotkey": who.hotkey}),
+        Some(rate),
+    ))
+}
+
+async fn stats(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Result<Response, ApiError> {
+    let rate = limit(&state, "stats", &peer.ip().to_string(), 30, MINUTE)?;
+    let now = state.now();
+    let epoch = current(&state.store, &state.policy, now).await?;
+    let mut by_state = BTreeMap::<String, u64>::new();
+    let mut by_tier = BTreeMap::<String, u64>::new();
+    for (z, _) in &epoch.zipcodes {
+        *by_state.entry(z.state.clone()).or_default() += 1;
+        *by_tier
+            .entry(format!("{:?}", z.market_tier).to_lowercase())
+            .or_default() += 1;
+    }
+    let recent = state
+        .store
+        .recent_epoch_ids(10)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let body = json!({
+        "currentEpoch": {
+            "epochId": epoch.epoch_id,
+            "epochStart": epoch.start_unix,
+            "epochEnd": epoch.end_unix,
+            "secondsRemaining": (epoch.end_unix - now).max(0),
+            "zipcodeCount": epoch.zipcodes.len(),
+            "totalExpectedListings": epoch.zipcodes.iter().map(|(z, _)| z.expected_listings).sum::<u64>(),
+        },
+        "zipcodesByState": by_state,
+        "zipcodesByTier": by_tier,
+        "configuration": {
+            "epochLengthSeconds": state.policy.length.secs(),
+            "selection": state.policy.selection,
+            "maxUploadBytes": state.max_upload_bytes,
+        },
+        "recentEpochs": recent,
+    });
+    Ok(ok(body, Some(rate)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FolderAccessBody {
+    #[serde(flatten)]
+    signed: SignedFields,
+    coldkey: Option<String>,
+}
+
+async fn folder_access(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<FolderAccessBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let coldkey = body
+        .coldkey
+        .as_deref()
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "coldkey is required"))?;
+    let coldkey =
+        Hotkey::parse(coldkey).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("coldkey: {e}")))?;
+    let who = verify(
+        &state,
+        &body.signed,
+        |h, ts| commitment::miner_upload_access(&coldkey, h, ts),
+        Caller::Registered,
+    )?;
+    if who.neuron.coldkey != coldkey {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("hotkey {} is not owned by coldkey {coldkey}", who.hotkey),
+        ));
+    }
+    let rate = limit(&state, "folder", who.hotkey.as_str(), 10, MINUTE)?;
+    let now = state.now();
+    let epoch = current(&state.store, &state.policy, now).await?;
+    let prefix = miner_epoch_prefix(&who.hotkey, &epoch.epoch_id);
+    let form = state
+        .presigner
+        .post_policy(&prefix, state.max_upload_bytes, unix(now)?, unix(epoch.end_unix)?)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(ok(
+        json!({"epochId": epoch.epoch_id, "folder": prefix, "upload": form}),
+        Some(rate),
+    ))
+}
+
+fn unix(t: i64) -> Result<OffsetDateTime, ApiError> {
+    OffsetDateTime::from_unix_timestamp(t).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ValidatorReadBody {
+    #[serde(flatten)]
+    signed: SignedFields,
+    epoch_id: Option<String>,
+    continuation_token: Option<String>,
+    /// `data` (miner submissions, default) or `validators` (published results).
+    kind: Option<String>,
+}
+
+async fn validator_read(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<ValidatorReadBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let epoch_id = parse_epoch(
+        body.epoch_id
+            .as_deref()
+            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "epochId is required"))?,
+    )?;
+    let who = verify(
+        &state,
+        &body.signed,
+        |_, ts| commitment::validator_read_access(&epoch_id, ts),
+        Caller::Validator,
+    )?;
+    let rate = limit(&state, "validator-read", who.hotkey.as_str(), 30, MINUTE)?;
+    let epoch = existing(&state.store, &epoch_id)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("unknown epoch {epoch_id}")))?;
+    let now = state.now();
+    if now < epoch.end_unix {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "epoch {epoch_id} is still open: read access starts at its deadline ({} s from now)",
+                epoch.end_unix - now
+            ),
+        ));
+    }
+    let prefix = match body.kind.as_deref().unwrap_or("data") {
+        "data" => DATA_PREFIX,
+        "validators" => VALIDATORS_PREFIX,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("kind {other:?} is not data or validators"),
+            ))
+        }
+    };
+    let list_url = state
+        .presigner
+        .list(
+            prefix,
+            body.continuation_token.as_deref(),
+            Some(1_000),
+            unix(now)?,
+            Duration::from_secs(300),
+        )
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let page = state
+        .s3
+        .list_page(&list_url, prefix)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, format!("storage: {e}")))?;
+    let mut objects = Vec::new();
+    for object in page.objects {
+        // Only this epoch's keys, in resi's layout; anything else in the bucket is skipped.
+        let Ok(key) = ObjectKey::parse(&object.key) else {
+            continue;
+        };
+        if key.epoch() != epoch_id {
+            continue;
+        }
+        let url = state
+            .presigner
+            .get(&object.key, unix(now)?, state.read_url_ttl)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        objects.push(json!({
+            "key": object.key,
+            "url": url,
+            "size": object.size,
+            "etag": object.etag,
+            "lastModified": object.last_modified_ms,
+        }));
+    }
+    Ok(ok(
+        json!({"epochId": epoch_id, "objects": objects, "nextContinuationToken": page.next_continuation_token}),
+        Some(rate),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ValidatorUploadBody {
+    #[serde(flatten)]
+    signed: SignedFields,
+    epoch_id: Option<String>,
+}
+
+async fn validator_upload(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<ValidatorUploadBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let epoch_id = parse_epoch(
+        body.epoch_id
+            .as_deref()
+            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "epochId is required"))?,
+    )?;
+    let who = verify(
+        &state,
+        &body.signed,
+        |_, ts| commitment::validator_upload_access(ts),
+        Caller::Validator,
+    )?;
+    let rate = limit(&state, "validator-upload", who.hotkey.as_str(), 5, HOUR)?;
+    if existing(&state.store, &epoch_id).await?.is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("unknown epoch {epoch_id}"),
+        ));
+    }
+    let now = state.now();
+    let prefix = validator_epoch_prefix(&who.hotkey, &epoch_id);
+    let form = state
+        .presigner
+        .post_policy(&prefix, 64 * 1024 * 1024, unix(now)?, unix(now + HOUR)?)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(ok(
+        json!({"epochId": epoch_id, "folder": prefix, "upload": form}),
+        Some(rate),
+    ))
+}

@@ -1,0 +1,448 @@
+//! The coordinator's HTTP API over real HTTP: the server on port 0, the
+//! embedded S3 server, a local metagraph, signatures made by resi-auth; on
+//! SQLite and on PostgreSQL.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use resi_auth::{commitment, Keypair};
+use resi_chain::local::register;
+use resi_chain::LocalMetagraph;
+use resi_coordinator::epochs::EpochPolicy;
+use resi_coordinator::ratelimit::RateLimiter;
+use resi_coordinator::selection::SelectionParams;
+use resi_coordinator::service::{router, AppState};
+use resi_coordinator::store::Store;
+use resi_coordinator::universe::UniverseZipcode;
+use resi_core::{EpochId, EpochLength, MarketTier, Zipcode};
+use resi_storage::{EmbeddedS3, EmbeddedS3Options, PostForm, RetryPolicy, S3Client};
+use serde_json::{json, Value};
+use sqlx::Executor;
+
+const T0: i64 = 1_759_334_400;
+/// Short epochs on the real clock: presigned URLs and policies are checked by
+/// the S3 server against real time, so the coordinator's clock must be real too.
+const EPOCH_SECS: u64 = 6;
+
+fn wall() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Sleeps until `unix` plus a margin.
+async fn sleep_until(unix: i64) {
+    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let wait = (unix * 1000 + 300 - now_ms).max(0) as u64;
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+}
+
+struct Harness {
+    base: String,
+    miner: Keypair,
+    miner_cold: Keypair,
+    validator: Keypair,
+    stranger: Keypair,
+    http: reqwest::Client,
+    s3: S3Client,
+    _s3_server: EmbeddedS3,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(db_url: &str) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let s3_server = EmbeddedS3::start(EmbeddedS3Options::local(dir.path().join("s3"), "resi"))
+        .await
+        .unwrap();
+    let store = Store::connect(db_url).await.unwrap();
+    let universe = Zipcode::all()
+        .step_by(97)
+        .take(200)
+        .enumerate()
+        .map(|(i, z)| {
+            let info = z.info();
+            (
+                z,
+                UniverseZipcode {
+                    zipcode: z,
+                    state: info.state.to_owned(),
+                    city: info.city.to_owned(),
+                    county: info.county.to_owned(),
+                    expected_listings: 150 + (i as u64 * 7_919) % 500,
+                    market_tier: MarketTier::Standard,
+                    geographic_region: "test".into(),
+                },
+            )
+        })
+        .collect();
+    store.import_universe(&universe, T0).await.unwrap();
+    let metagraph_path = dir.path().join("metagraph.json");
+    let (miner, miner_cold, validator, stranger) = (
+        Keypair::generate().unwrap(),
+        Keypair::generate().unwrap(),
+        Keypair::generate().unwrap(),
+        Keypair::generate().unwrap(),
+    );
+    register(&metagraph_path, miner.hotkey(), miner_cold.hotkey(), 0, false).unwrap();
+    register(&metagraph_path, validator.hotkey(), miner_cold.hotkey(), 1_000, true).unwrap();
+    let state = Arc::new(AppState {
+        store,
+        policy: EpochPolicy {
+            length: EpochLength::from_secs(EPOCH_SECS).unwrap(),
+            secret: b"api test".to_vec(),
+            selection: SelectionParams {
+                target_listings: 2_000,
+                ..Default::default()
+            },
+        },
+        metagraph: Mutex::new(LocalMetagraph::open(&metagraph_path).unwrap()),
+        presigner: resi_storage::Presigner::new(s3_server.s3_config()).unwrap(),
+        s3: S3Client::new(RetryPolicy::default()).unwrap(),
+        limiter: RateLimiter::default(),
+        started: Instant::now(),
+        clock: Arc::new(wall),
+        max_upload_bytes: 10_000,
+        validator_min_stake: 0,
+        read_url_ttl: Duration::from_secs(600),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    Harness {
+        base: format!("http://{addr}"),
+        miner,
+        miner_cold,
+        validator,
+        stranger,
+        http: reqwest::Client::new(),
+        s3: S3Client::new(RetryPolicy::default()).unwrap(),
+        _s3_server: s3_server,
+        _dir: dir,
+    }
+}
+
+impl Harness {
+    fn now(&self) -> i64 {
+        wall()
+    }
+    fn signed(&self, key: &Keypair, message: &str, ts: i64) -> Vec<(&'static str, String)> {
+        vec![
+            ("hotkey", key.hotkey().to_string()),
+            ("timestamp", ts.to_string()),
+            ("signature", key.sign(message.as_bytes()).to_hex()),
+        ]
+    }
+    async fn get(&self, path: &str, query: &[(&'static str, String)]) -> (u16, reqwest::header::HeaderMap, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(query)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        (status, headers, r.json().await.unwrap_or(Value::Null))
+    }
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+    fn body(&self, key: &Keypair, message: &str, ts: i64, extra: Value) -> Value {
+        let mut body = json!({"hotkey": key.hotkey().to_string(), "timestamp": ts, "signature": key.sign(message.as_bytes()).to_hex()});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        body
+    }
+}
+
+fn error_shape(body: &Value, status: u16) {
+    assert_eq!(body["statusCode"], status, "{body}");
+    assert!(body["message"].as_array().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(body["error"].is_string(), "{body}");
+}
+
+async fn scenario(db_url: &str) {
+    let h = start(db_url).await;
+    // Start at the beginning of a fresh epoch, so the steps before the deadline fit in it.
+    sleep_until((wall() / EPOCH_SECS as i64 + 1) * EPOCH_SECS as i64).await;
+    let now = h.now();
+
+    // Health.
+    let (status, _, health) = h.get("/healthcheck", &[]).await;
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(health["service"], "resi-coordinator");
+
+    // Current assignment: happy path with rate-limit headers.
+    let (status, headers, a) = h
+        .get(
+            "/api/v1/zipcode-assignments/current",
+            &h.signed(&h.miner, &commitment::current_assignment(now), now),
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(
+        a["epochId"],
+        EpochLength::from_secs(EPOCH_SECS)
+            .unwrap()
+            .epoch_containing(now)
+            .unwrap()
+            .to_string()
+    );
+    assert_eq!(a["nonce"].as_str().unwrap().len(), 16);
+    assert!(a.get("validationSeed").is_none());
+    assert_eq!(headers["x-ratelimit-limit"], "10");
+    assert_eq!(headers["x-ratelimit-remaining"], "9");
+    let epoch = EpochId::parse(a["epochId"].as_str().unwrap()).unwrap();
+
+    // Rejections.
+    let (s, _, b) = h
+        .get(
+            "/api/v1/zipcode-assignments/current",
+            &h.signed(&h.miner, "wrong message", now),
+        )
+        .await;
+    assert_eq!(s, 401);
+    error_shape(&b, 401);
+    let stale = now - 301;
+    let (s, _, b) = h
+        .get(
+            "/api/v1/zipcode-assignments/current",
+            &h.signed(&h.miner, &commitment::current_assignment(stale), stale),
+        )
+        .await;
+    assert_eq!(s, 401, "{b}");
+    let (s, _, b) = h
+        .get(
+            "/api/v1/zipcode-assignments/current",
+            &h.signed(&h.stranger, &commitment::current_assignment(now), now),
+        )
+        .await;
+    assert_eq!(s, 403, "{b}");
+    let (s, _, b) = h
+        .get("/api/v1/zipcode-assignments/current", &[("hotkey", "x".into())])
+        .await;
+    assert_eq!(s, 400);
+    error_shape(&b, 400);
+    let (s, _, _) = h.get("/no/such/route", &[]).await;
+    assert_eq!(s, 404);
+
+    // Rate limit: 10 per minute per hotkey (one used above).
+    // (Windows are wall-clock minutes; 21 requests hit the limit even across one boundary.)
+    let mut limited = None;
+    for _ in 0..21 {
+        let (s, headers, b) = h
+            .get(
+                "/api/v1/zipcode-assignments/current",
+                &h.signed(&h.miner, &commitment::current_assignment(now), now),
+            )
+            .await;
+        if s == 429 {
+            limited = Some((headers, b));
+            break;
+        }
+    }
+    let (headers, b) = limited.expect("rate limited within 21 requests");
+    error_shape(&b, 429);
+    assert_eq!(headers["x-ratelimit-remaining"], "0");
+    assert!(headers.contains_key("retry-after"));
+
+    // Epoch endpoint: validators only; 404 unknown; the seed only after the deadline.
+    let path = format!("/api/v1/zipcode-assignments/epoch/{epoch}");
+    let (s, _, e) = h
+        .get(
+            &path,
+            &h.signed(&h.validator, &commitment::epoch_assignment(&epoch, now), now),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    assert_eq!(e["nonce"], a["nonce"]);
+    assert!(e.get("validationSeed").is_none());
+    let (s, _, _) = h
+        .get(
+            &path,
+            &h.signed(&h.miner, &commitment::epoch_assignment(&epoch, now), now),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let old = EpochId::parse("2025-09-01T00-00-00").unwrap();
+    let (s, _, _) = h
+        .get(
+            &format!("/api/v1/zipcode-assignments/epoch/{old}"),
+            &h.signed(&h.validator, &commitment::epoch_assignment(&old, now), now),
+        )
+        .await;
+    assert_eq!(s, 404);
+
+    // Miner status.
+    let (s, b) = h
+        .post(
+            "/api/v1/zipcode-assignments/status",
+            h.body(
+                &h.miner,
+                &commitment::miner_status(&h.miner.hotkey(), &epoch, now),
+                now,
+                json!({"epochId": epoch, "uploaded": 3}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+
+    // Miner upload access: own prefix only, size-capped.
+    let cold = h.miner_cold.hotkey();
+    let (s, access) = h
+        .post(
+            "/get-folder-access",
+            h.body(
+                &h.miner,
+                &commitment::miner_upload_access(&cold, &h.miner.hotkey(), now),
+                now,
+                json!({"coldkey": cold}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 200, "{access}");
+    let form: PostForm = serde_json::from_value(access["upload"].clone()).unwrap();
+    let folder = access["folder"].as_str().unwrap().to_owned();
+    assert_eq!(folder, format!("data/hotkey={}/epoch={epoch}/", h.miner.hotkey()));
+    let zipcode = a["zipcodes"][0]["zipcode"].as_str().unwrap().to_owned();
+    let key = format!("{folder}zipcode={zipcode}/listings.parquet");
+    h.s3.post_form(&form, &key, bytes::Bytes::from_static(b"PAR1 test PAR1"))
+        .await
+        .unwrap();
+    let other = format!(
+        "data/hotkey={}/epoch={epoch}/zipcode={zipcode}/listings.parquet",
+        h.validator.hotkey()
+    );
+    assert!(
+        h.s3.post_form(&form, &other, bytes::Bytes::from_static(b"x"))
+            .await
+            .is_err(),
+        "another hotkey's prefix"
+    );
+    let next_epoch = format!(
+        "data/hotkey={}/epoch=2025-10-01T20-00-00/zipcode={zipcode}/listings.parquet",
+        h.miner.hotkey()
+    );
+    assert!(
+        h.s3.post_form(&form, &next_epoch, bytes::Bytes::from_static(b"x"))
+            .await
+            .is_err(),
+        "another epoch"
+    );
+    // A coldkey that does not own the hotkey.
+    let wrong = h.stranger.hotkey();
+    let (s, b) = h
+        .post(
+            "/get-folder-access",
+            h.body(
+                &h.miner,
+                &commitment::miner_upload_access(&wrong, &h.miner.hotkey(), now),
+                now,
+                json!({"coldkey": wrong}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 403, "{b}");
+
+    // Validator read: refused before the deadline, then every object with a working URL.
+    let read = |ts: i64| {
+        h.body(
+            &h.validator,
+            &commitment::validator_read_access(&epoch, ts),
+            ts,
+            json!({"epochId": epoch}),
+        )
+    };
+    let (s, b) = h.post("/api/v1/s3-access/validator-read", read(h.now())).await;
+    assert_eq!(s, 409, "{b}");
+    error_shape(&b, 409);
+    sleep_until(epoch.start_unix() + EPOCH_SECS as i64).await;
+    let later = h.now();
+    let (s, listing) = h.post("/api/v1/s3-access/validator-read", read(later)).await;
+    assert_eq!(s, 200, "{listing}");
+    let objects = listing["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), 1, "{listing}");
+    assert_eq!(objects[0]["key"], key);
+    assert!(objects[0]["lastModified"].as_i64().unwrap() > 0);
+    let url: url::Url = objects[0]["url"].as_str().unwrap().parse().unwrap();
+    let got = h.s3.get(&url, &key, 1_000).await.unwrap();
+    assert_eq!(&got[..], b"PAR1 test PAR1");
+    // The seed is now revealed.
+    let (s, _, e) = h
+        .get(
+            &path,
+            &h.signed(&h.validator, &commitment::epoch_assignment(&epoch, later), later),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(e["validationSeed"].as_str().unwrap().len(), 64);
+
+    // Validator upload policy.
+    let (s, up) = h
+        .post(
+            "/api/v1/s3-access/validator-upload",
+            h.body(
+                &h.validator,
+                &commitment::validator_upload_access(later),
+                later,
+                json!({"epochId": epoch}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 200, "{up}");
+    assert_eq!(up["folder"], format!("validators/{}/{epoch}/", h.validator.hotkey()));
+
+    // Stats are public.
+    let (s, _, stats) = h.get("/api/v1/zipcode-assignments/stats", &[]).await;
+    assert_eq!(s, 200, "{stats}");
+    assert!(stats["zipcodesByState"].as_object().is_some_and(|m| !m.is_empty()));
+}
+
+#[tokio::test]
+async fn api_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario(&format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display())).await;
+}
+
+#[tokio::test]
+async fn api_on_postgres() {
+    let base =
+        std::env::var("RESI_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let required = std::env::var("RESI_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+    sqlx::any::install_default_drivers();
+    let admin = match sqlx::AnyPool::connect(&base).await {
+        Ok(pool) => pool,
+        Err(e) if !required => {
+            eprintln!("skipping the PostgreSQL half: {e}");
+            return;
+        }
+        Err(e) => panic!("PostgreSQL required but unreachable at {base}: {e}"),
+    };
+    let name = format!("resi_api_{}", std::process::id());
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+        .await
+        .unwrap();
+    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+    scenario(&url).await;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
+}
