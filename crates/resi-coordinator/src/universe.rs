@@ -183,3 +183,42 @@ mod tests {
         assert!(parsed.errors[0].reason.contains("expected_listings"));
     }
 }
+
+/// A built-in sample universe for development: `count` real zipcodes spread
+/// over the dataset, with plausible expected listing counts (60–1,200; a few
+/// low-volume ones) and tiers, derived deterministically from the zipcode.
+pub fn sample_universe(count: usize) -> BTreeMap<Zipcode, UniverseZipcode> {
+    use sha2::{Digest, Sha256};
+    Zipcode::spread(count)
+        .into_iter()
+        .map(|zipcode| {
+            let info = zipcode.info();
+            let h = Sha256::digest(zipcode.as_str().as_bytes());
+            let n = u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
+            let expected = if n % 17 == 0 { 20 + n % 40 } else { 100 + n % 1_100 };
+            let tier = match n % 10 {
+                0..=1 => MarketTier::Premium,
+                2..=7 => MarketTier::Standard,
+                _ => MarketTier::Emerging,
+            };
+            let region = match info.state {
+                "ME" | "NH" | "VT" | "MA" | "RI" | "CT" | "NY" | "NJ" | "PA" => "northeast",
+                "OH" | "MI" | "IN" | "IL" | "WI" | "MN" | "IA" | "MO" | "ND" | "SD" | "NE" | "KS" => "midwest",
+                "WA" | "OR" | "CA" | "NV" | "ID" | "MT" | "WY" | "UT" | "CO" | "AZ" | "NM" | "AK" | "HI" => "west",
+                _ => "south",
+            };
+            (
+                zipcode,
+                UniverseZipcode {
+                    zipcode,
+                    state: info.state.to_owned(),
+                    city: info.city.to_owned(),
+                    county: info.county.to_owned(),
+                    expected_listings: expected,
+                    market_tier: tier,
+                    geographic_region: region.to_owned(),
+                },
+            )
+        })
+        .collect()
+}

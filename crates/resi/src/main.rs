@@ -1,6 +1,7 @@
 //! The `resi` binary: parses the command line and wires the crates together.
 
 mod chain;
+mod coordinator;
 mod keys;
 mod listings;
 mod s3;
@@ -28,6 +29,8 @@ enum Command {
     /// Write and check listing Parquet files (schema v1).
     #[command(subcommand)]
     Listings(listings::ListingsCommand),
+    /// Run the coordinator: epochs, zipcode assignments, signed API, S3 access brokering.
+    Coordinator(coordinator::CoordinatorArgs),
     /// The chain's metagraph (local backend).
     #[command(subcommand)]
     Chain(chain::ChainCommand),
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Listings(cmd) => listings::run(cmd),
         Command::S3(cmd) => s3::run(cmd),
         Command::Chain(cmd) => chain::run(cmd),
+        Command::Coordinator(args) => coordinator::run(args),
         Command::Bench(BenchCommand::Validate(args)) => bench_validate(args),
     };
     match outcome {

@@ -418,3 +418,89 @@ fn chain_register_and_show() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn coordinator_import_zipcodes_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+    let csv = dir.path().join("u.csv");
+    std::fs::write(
+        &csv,
+        "zipcode,state,city,county,expected_listings,market_tier,geographic_region\n\
+77429,TX,Cypress,Harris County,420,standard,south\n\
+00000,TX,Nowhere,,100,standard,south\n",
+    )
+    .unwrap();
+    let out = resi(&[
+        "coordinator",
+        "--database-url",
+        &db,
+        "import-zipcodes",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3") && err.contains("nothing imported"), "{err}");
+    std::fs::write(
+        &csv,
+        "zipcode,state,city,county,expected_listings,market_tier,geographic_region\n77429,TX,Cypress,Harris County,420,standard,south\n",
+    )
+    .unwrap();
+    let out = resi(&[
+        "coordinator",
+        "--database-url",
+        &db,
+        "import-zipcodes",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout(&out), "imported 1 zipcodes");
+}
+
+#[test]
+fn coordinator_dev_mode_serves_and_stops() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_resi"))
+        .args([
+            "coordinator",
+            "--dev",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("RESI_LOG", "error")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .strip_prefix("coordinator: ")
+        .unwrap()
+        .to_owned();
+    let s3 = lines.next().unwrap().unwrap();
+    assert!(s3.starts_with("S3 endpoint: http://127.0.0.1:"), "{s3}");
+    // A plain HTTP GET without extra crates.
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        b"GET /healthcheck HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"service\":\"resi-coordinator\""));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert!(dir.path().join("coordinator.db").exists() && dir.path().join("secret").exists());
+}

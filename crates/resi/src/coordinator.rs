@@ -1,0 +1,218 @@
+//! `resi coordinator …`: wires configuration, database, storage and chain
+//! into the coordinator's HTTP service.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use resi_chain::LocalMetagraph;
+use resi_coordinator::config::CoordinatorConfig;
+use resi_coordinator::epochs::EpochPolicy;
+use resi_coordinator::ratelimit::RateLimiter;
+use resi_coordinator::service::{router, AppState};
+use resi_coordinator::store::Store;
+use resi_coordinator::universe::{parse_csv, sample_universe};
+use resi_core::EpochLength;
+use resi_storage::{EmbeddedS3, EmbeddedS3Options, Presigner, RetryPolicy, S3Client};
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = false)]
+pub struct CoordinatorArgs {
+    #[command(subcommand)]
+    command: Option<CoordinatorCommand>,
+    #[command(flatten)]
+    options: Options,
+}
+
+#[derive(Subcommand)]
+enum CoordinatorCommand {
+    /// Import (insert or update) the zipcode universe from CSV:
+    /// zipcode,state,city,county,expected_listings,market_tier,geographic_region.
+    /// Any bad row is reported with its line number and nothing is imported.
+    ImportZipcodes {
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct Options {
+    /// TOML configuration file.
+    #[arg(long, env = "RESI_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Development mode: SQLite, an embedded S3 server and a local metagraph, all under --data-dir.
+    #[arg(long, global = true)]
+    dev: bool,
+    /// Directory for --dev state.
+    #[arg(long, env = "RESI_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// Address to serve on (overrides the file).
+    #[arg(long, env = "RESI_LISTEN", global = true)]
+    listen: Option<SocketAddr>,
+    /// Database URL (overrides the file).
+    #[arg(long, env = "RESI_DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    /// Epoch length in seconds (overrides the file; --dev defaults to 60).
+    #[arg(long, env = "RESI_EPOCH_SECONDS", global = true)]
+    epoch_seconds: Option<u64>,
+    /// Selection secret (overrides the file).
+    #[arg(long, env = "RESI_SECRET", global = true, hide_env_values = true)]
+    secret: Option<String>,
+    /// Local metagraph file (overrides the file).
+    #[arg(long, env = "RESI_METAGRAPH", global = true)]
+    metagraph: Option<PathBuf>,
+}
+
+fn layered_config(o: &Options) -> anyhow::Result<CoordinatorConfig> {
+    let mut c = match &o.config {
+        Some(path) => CoordinatorConfig::from_file(path)?,
+        None => CoordinatorConfig::default(),
+    };
+    if o.dev {
+        let dir = o.data_dir.as_deref().context("--dev needs --data-dir")?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        c.database_url = format!("sqlite://{}?mode=rwc", dir.join("coordinator.db").display());
+        c.chain.metagraph = dir.join("metagraph.json");
+        c.epoch_seconds = 60;
+        c.secret = Some(dev_secret(dir)?);
+    }
+    if let Some(v) = o.listen {
+        c.listen = v;
+    }
+    if let Some(v) = &o.database_url {
+        c.database_url = v.clone();
+    }
+    if let Some(v) = o.epoch_seconds {
+        c.epoch_seconds = v;
+    }
+    if let Some(v) = &o.secret {
+        c.secret = Some(v.clone());
+    }
+    if let Some(v) = &o.metagraph {
+        c.chain.metagraph = v.clone();
+    }
+    if o.dev {
+        // A day of cooldown would exhaust the sample universe with minute-long epochs.
+        c.selection.cooldown_secs = (c.epoch_seconds as i64).saturating_mul(5);
+    }
+    if c.chain.backend != "local" {
+        bail!(
+            "chain backend {:?} is not available yet; use \"local\"",
+            c.chain.backend
+        );
+    }
+    Ok(c)
+}
+
+/// The dev secret, generated once and kept in the data dir.
+fn dev_secret(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("secret");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Ok(text.trim().to_owned());
+    }
+    let (_, secret) = resi_storage::server::generate_credentials();
+    std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret)
+}
+
+pub fn run(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
+    let config = layered_config(&args.options)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let store = Store::connect(&config.database_url).await?;
+        match args.command {
+            Some(CoordinatorCommand::ImportZipcodes { file }) => import(&store, &file).await,
+            None => serve(config, store, &args.options).await,
+        }
+    })
+}
+
+fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+async fn import(store: &Store, file: &Path) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let parsed = parse_csv(&text);
+    if !parsed.errors.is_empty() {
+        for e in &parsed.errors {
+            eprintln!("{}: {e}", file.display());
+        }
+        eprintln!(
+            "error: {} bad row(s); nothing imported ({} good row(s) would have been)",
+            parsed.errors.len(),
+            parsed.zipcodes.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let n = store.import_universe(&parsed.zipcodes, now_unix()).await?;
+    println!("imported {n} zipcodes");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(config: CoordinatorConfig, store: Store, options: &Options) -> anyhow::Result<ExitCode> {
+    let secret = config.secret_bytes()?;
+    let length = EpochLength::from_secs(config.epoch_seconds)?;
+    // --dev brings its own S3 server; otherwise the configured one.
+    let mut embedded = None;
+    let s3_config = match (&config.s3, options.dev) {
+        (_, true) => {
+            let dir = options.data_dir.clone().context("--dev needs --data-dir")?;
+            let server = EmbeddedS3::start(EmbeddedS3Options::local(dir.join("s3"), "resi")).await?;
+            let c = server.s3_config();
+            embedded = Some(server);
+            c
+        }
+        (Some(c), false) => c.clone(),
+        (None, false) => bail!("no [s3] section in the configuration (or use --dev)"),
+    };
+    if options.dev && store.universe().await?.is_empty() {
+        let n = store.import_universe(&sample_universe(300), now_unix()).await?;
+        tracing::info!(zipcodes = n, "imported the built-in sample universe");
+    }
+    let state = Arc::new(AppState {
+        store,
+        policy: EpochPolicy {
+            length,
+            secret,
+            selection: config.selection.clone(),
+        },
+        metagraph: Mutex::new(LocalMetagraph::open(&config.chain.metagraph)?),
+        presigner: Presigner::new(s3_config.clone())?,
+        s3: S3Client::new(RetryPolicy::default())?,
+        limiter: RateLimiter::default(),
+        started: Instant::now(),
+        clock: Arc::new(now_unix),
+        max_upload_bytes: config.max_upload_bytes,
+        validator_min_stake: config.validator_min_stake,
+        read_url_ttl: Duration::from_secs(3_600),
+    });
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    println!("coordinator: http://{addr}");
+    println!("S3 endpoint: {} (bucket {})", s3_config.endpoint, s3_config.bucket);
+    if embedded.is_some() {
+        println!("S3 access key: {}", s3_config.access_key);
+        println!("S3 secret key: {}", s3_config.secret_key);
+    }
+    println!("metagraph:   {}", config.chain.metagraph.display());
+    println!("epochs:      {} s", length.secs());
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(crate::s3::shutdown_signal())
+    .await
+    .context("serving")?;
+    if let Some(server) = embedded {
+        server.shutdown().await;
+    }
+    tracing::info!("coordinator stopped");
+    Ok(ExitCode::SUCCESS)
+}
