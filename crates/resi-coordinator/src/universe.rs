@@ -151,39 +151,6 @@ fn parse_row<'r>(field: &dyn Fn(usize) -> &'r str) -> Result<UniverseZipcode, St
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_good_rows_and_reports_bad_ones_by_line() {
-        let csv = "zipcode,state,city,county,expected_listings,market_tier,geographic_region\n\
-77429,TX,Cypress,Harris County,420,standard,south\n\
-10001,NY,New York,New York County,380,premium,northeast\n\
-00000,TX,Nowhere,,100,standard,south\n\
-77430,CA,,,100,standard,west\n\
-30301,GA,Atlanta,Fulton County,lots,standard,south\n\
-30302,GA,Atlanta,Fulton County,100,luxury,south\n\
-77429,TX,Cypress,Harris County,420,standard,south\n";
-        let parsed = parse_csv(csv);
-        assert_eq!(parsed.zipcodes.len(), 2);
-        let lines: Vec<u64> = parsed.errors.iter().map(|e| e.line).collect();
-        assert_eq!(lines, vec![4, 5, 6, 7, 8], "{:?}", parsed.errors);
-        assert!(parsed.errors[0].reason.contains("does not exist"));
-        assert!(parsed.errors[1].reason.contains("is in TX, not CA"));
-        assert!(parsed.errors[4].reason.contains("twice"));
-        let z = &parsed.zipcodes[&Zipcode::parse("10001").unwrap()];
-        assert_eq!((z.expected_listings, z.market_tier), (380, MarketTier::Premium));
-    }
-
-    #[test]
-    fn header_must_name_every_column() {
-        let parsed = parse_csv("zipcode,state\n77429,TX\n");
-        assert_eq!(parsed.errors.len(), 1);
-        assert!(parsed.errors[0].reason.contains("expected_listings"));
-    }
-}
-
 /// A built-in sample universe for development: `count` real zipcodes spread
 /// over the dataset, with plausible expected listing counts (60–1,200; a few
 /// low-volume ones) and tiers, derived deterministically from the zipcode.
@@ -221,4 +188,51 @@ pub fn sample_universe(count: usize) -> BTreeMap<Zipcode, UniverseZipcode> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_good_rows_and_reports_bad_ones_by_line() {
+        let csv = "zipcode,state,city,county,expected_listings,market_tier,geographic_region\n\
+77429,TX,Cypress,Harris County,420,standard,south\n\
+10001,NY,New York,New York County,380,premium,northeast\n\
+00000,TX,Nowhere,,100,standard,south\n\
+77430,CA,,,100,standard,west\n\
+30301,GA,Atlanta,Fulton County,lots,standard,south\n\
+30302,GA,Atlanta,Fulton County,100,luxury,south\n\
+77429,TX,Cypress,Harris County,420,standard,south\n";
+        let parsed = parse_csv(csv);
+        assert_eq!(parsed.zipcodes.len(), 2);
+        let lines: Vec<u64> = parsed.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![4, 5, 6, 7, 8], "{:?}", parsed.errors);
+        assert!(parsed.errors[0].reason.contains("does not exist"));
+        assert!(parsed.errors[1].reason.contains("is in TX, not CA"));
+        assert!(parsed.errors[4].reason.contains("twice"));
+        let z = &parsed.zipcodes[&Zipcode::parse("10001").unwrap()];
+        assert_eq!((z.expected_listings, z.market_tier), (380, MarketTier::Premium));
+    }
+
+    #[test]
+    fn sample_universe_is_real_and_plausible() {
+        let u = sample_universe(300);
+        assert_eq!(u.len(), 300);
+        assert!(u
+            .values()
+            .all(|z| (20..=1_200).contains(&z.expected_listings) && z.state.len() == 2));
+        assert!(
+            u.values().any(|z| z.expected_listings < 60),
+            "some low-volume zipcodes for honeypots"
+        );
+        assert_eq!(u, sample_universe(300));
+    }
+
+    #[test]
+    fn header_must_name_every_column() {
+        let parsed = parse_csv("zipcode,state\n77429,TX\n");
+        assert_eq!(parsed.errors.len(), 1);
+        assert!(parsed.errors[0].reason.contains("expected_listings"));
+    }
 }
