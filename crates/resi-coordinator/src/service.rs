@@ -207,7 +207,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/s3-access/validator-read", post(validator_read))
         .route("/api/v1/s3-access/validator-upload", post(validator_upload))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// One log line per request: method, path (never the query: it carries signatures), status, time.
+async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    response
 }
 
 async fn healthcheck(State(state): State<Arc<AppState>>) -> Response {
