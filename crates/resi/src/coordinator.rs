@@ -65,6 +65,47 @@ struct Options {
     /// Local metagraph file (overrides the file).
     #[arg(long, env = "RESI_METAGRAPH", global = true)]
     metagraph: Option<PathBuf>,
+    /// Chain backend (overrides the file; only `local` exists so far).
+    #[arg(long, env = "RESI_CHAIN", global = true)]
+    chain: Option<String>,
+    /// Largest object a miner may upload, bytes.
+    #[arg(long, env = "RESI_MAX_UPLOAD_BYTES", global = true)]
+    max_upload_bytes: Option<u64>,
+    /// Stake (rao) that makes a neuron a validator without a permit.
+    #[arg(long, env = "RESI_VALIDATOR_MIN_STAKE", global = true)]
+    validator_min_stake: Option<u64>,
+    /// Selection: target expected listings per epoch.
+    #[arg(long, env = "RESI_TARGET_LISTINGS", global = true)]
+    target_listings: Option<u64>,
+    /// Selection: tolerance around the target, percent.
+    #[arg(long, env = "RESI_TOLERANCE_PERCENT", global = true)]
+    tolerance_percent: Option<u64>,
+    /// Selection: smallest expected listings of a drawn zipcode.
+    #[arg(long, env = "RESI_MIN_EXPECTED", global = true)]
+    min_expected: Option<u64>,
+    /// Selection: largest expected listings of a drawn zipcode.
+    #[arg(long, env = "RESI_MAX_EXPECTED", global = true)]
+    max_expected: Option<u64>,
+    /// Selection: seconds before a zipcode may be assigned again.
+    #[arg(long, env = "RESI_COOLDOWN_SECS", global = true)]
+    cooldown_secs: Option<i64>,
+    /// Selection: add a low-volume honeypot zipcode.
+    #[arg(long, env = "RESI_HONEYPOT", global = true)]
+    honeypot: Option<bool>,
+    /// S3 endpoint URL (overrides [s3]).
+    #[arg(long, env = "RESI_S3_ENDPOINT", global = true)]
+    s3_endpoint: Option<url::Url>,
+    #[arg(long, env = "RESI_S3_REGION", global = true)]
+    s3_region: Option<String>,
+    #[arg(long, env = "RESI_S3_BUCKET", global = true)]
+    s3_bucket: Option<String>,
+    #[arg(long, env = "RESI_S3_ACCESS_KEY", global = true, hide_env_values = true)]
+    s3_access_key: Option<String>,
+    #[arg(long, env = "RESI_S3_SECRET_KEY", global = true, hide_env_values = true)]
+    s3_secret_key: Option<String>,
+    /// Path-style S3 URLs (MinIO, Garage, IP endpoints).
+    #[arg(long, env = "RESI_S3_PATH_STYLE", global = true)]
+    s3_path_style: Option<bool>,
 }
 
 fn layered_config(o: &Options) -> anyhow::Result<CoordinatorConfig> {
@@ -95,9 +136,69 @@ fn layered_config(o: &Options) -> anyhow::Result<CoordinatorConfig> {
     if let Some(v) = &o.metagraph {
         c.chain.metagraph = v.clone();
     }
+    if let Some(v) = &o.chain {
+        c.chain.backend = v.clone();
+    }
+    if let Some(v) = o.max_upload_bytes {
+        c.max_upload_bytes = v;
+    }
+    if let Some(v) = o.validator_min_stake {
+        c.validator_min_stake = v;
+    }
+    let sel = &mut c.selection;
+    for (target, value) in [
+        (&mut sel.target_listings, o.target_listings),
+        (&mut sel.tolerance_percent, o.tolerance_percent),
+        (&mut sel.min_expected, o.min_expected),
+        (&mut sel.max_expected, o.max_expected),
+    ] {
+        if let Some(v) = value {
+            *target = v;
+        }
+    }
+    if let Some(v) = o.honeypot {
+        sel.honeypot = v;
+    }
+    let any_s3 =
+        o.s3_endpoint.is_some() || o.s3_bucket.is_some() || o.s3_access_key.is_some() || o.s3_secret_key.is_some();
+    if any_s3 || c.s3.is_some() {
+        let base = c.s3.take();
+        let pick = |flag: &Option<String>, from_file: Option<String>, what: &str| -> anyhow::Result<String> {
+            flag.clone()
+                .or(from_file)
+                .with_context(|| format!("S3 {what} missing: set it in [s3] or with --s3-{what}"))
+        };
+        c.s3 = Some(resi_storage::S3Config {
+            endpoint: match (&o.s3_endpoint, base.as_ref()) {
+                (Some(u), _) => u.clone(),
+                (None, Some(b)) => b.endpoint.clone(),
+                (None, None) => bail!("S3 endpoint missing: set it in [s3] or with --s3-endpoint"),
+            },
+            region: pick(
+                &o.s3_region,
+                base.as_ref().map(|b| b.region.clone()).or(Some("us-east-1".into())),
+                "region",
+            )?,
+            bucket: pick(&o.s3_bucket, base.as_ref().map(|b| b.bucket.clone()), "bucket")?,
+            access_key: pick(
+                &o.s3_access_key,
+                base.as_ref().map(|b| b.access_key.clone()),
+                "access-key",
+            )?,
+            secret_key: pick(
+                &o.s3_secret_key,
+                base.as_ref().map(|b| b.secret_key.clone()),
+                "secret-key",
+            )?,
+            path_style: o.s3_path_style.or(base.as_ref().map(|b| b.path_style)).unwrap_or(false),
+        });
+    }
     if o.dev {
         // A day of cooldown would exhaust the sample universe with minute-long epochs.
         c.selection.cooldown_secs = (c.epoch_seconds as i64).saturating_mul(5);
+    }
+    if let Some(v) = o.cooldown_secs {
+        c.selection.cooldown_secs = v;
     }
     if c.chain.backend != "local" {
         bail!(

@@ -30,7 +30,7 @@ enum Command {
     #[command(subcommand)]
     Listings(listings::ListingsCommand),
     /// Run the coordinator: epochs, zipcode assignments, signed API, S3 access brokering.
-    Coordinator(coordinator::CoordinatorArgs),
+    Coordinator(Box<coordinator::CoordinatorArgs>),
     /// The chain's metagraph (local backend).
     #[command(subcommand)]
     Chain(chain::ChainCommand),
@@ -78,7 +78,7 @@ fn main() -> ExitCode {
         Command::Listings(cmd) => listings::run(cmd),
         Command::S3(cmd) => s3::run(cmd),
         Command::Chain(cmd) => chain::run(cmd),
-        Command::Coordinator(args) => coordinator::run(args),
+        Command::Coordinator(args) => coordinator::run(*args),
         Command::Bench(BenchCommand::Validate(args)) => bench_validate(args),
     };
     match outcome {

@@ -504,3 +504,61 @@ fn coordinator_dev_mode_serves_and_stops() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
     assert!(dir.path().join("coordinator.db").exists() && dir.path().join("secret").exists());
 }
+
+#[test]
+fn coordinator_config_layers_file_env_and_flags() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("coordinator.toml");
+    let db = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:1\"\ndatabase_url = \"{db}\"\nsecret = \"0123456789abcdef-secret\"\n[chain]\nmetagraph = \"{}\"\n",
+            dir.path().join("m.json").display()
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    // No S3 anywhere: a clear error.
+    let out = resi(&["coordinator", "--config", cfg]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no [s3] section"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // S3 from the environment, the listen address from a flag over the file's.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_resi"))
+        .args(["coordinator", "--config", cfg, "--listen", "127.0.0.1:0"])
+        .env("RESI_LOG", "error")
+        .env("RESI_S3_ENDPOINT", "http://127.0.0.1:9/")
+        .env("RESI_S3_BUCKET", "resi")
+        .env("RESI_S3_ACCESS_KEY", "a")
+        .env("RESI_S3_SECRET_KEY", "b")
+        .env("RESI_S3_PATH_STYLE", "true")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.starts_with("coordinator: http://127.0.0.1:") && !first.ends_with(":1"),
+        "{first}"
+    );
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        "S3 endpoint: http://127.0.0.1:9/ (bucket resi)"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    // Unknown keys in the file are refused.
+    std::fs::write(&config, "bogus = 1\n").unwrap();
+    let out = resi(&["coordinator", "--config", cfg]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bogus"));
+}
