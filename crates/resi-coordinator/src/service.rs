@@ -191,6 +191,19 @@ fn parse_epoch(text: &str) -> Result<EpochId, ApiError> {
     EpochId::parse(text).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))
 }
 
+/// The `epochId` a body must carry.
+fn required_epoch(field: Option<&str>) -> Result<EpochId, ApiError> {
+    parse_epoch(field.ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "epochId is required"))?)
+}
+
+type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+/// A JSON body, or a 400 that says what is wrong with it.
+fn json_body<T>(body: JsonBody<T>) -> Result<T, ApiError> {
+    body.map(|Json(b)| b)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
+}
+
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, ApiError> {
     serde_json::to_value(v).map_err(|e| ApiError::internal(e.to_string()))
 }
@@ -294,16 +307,9 @@ struct StatusBody {
     rest: BTreeMap<String, Value>,
 }
 
-async fn miner_status(
-    State(state): State<Arc<AppState>>,
-    body: Result<Json<StatusBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let epoch_id = parse_epoch(
-        body.epoch_id
-            .as_deref()
-            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "epochId is required"))?,
-    )?;
+async fn miner_status(State(state): State<Arc<AppState>>, body: JsonBody<StatusBody>) -> Result<Response, ApiError> {
+    let body = json_body(body)?;
+    let epoch_id = required_epoch(body.epoch_id.as_deref())?;
     let who = verify(
         &state,
         &body.signed,
@@ -388,9 +394,9 @@ struct FolderAccessBody {
 
 async fn folder_access(
     State(state): State<Arc<AppState>>,
-    body: Result<Json<FolderAccessBody>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<FolderAccessBody>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let body = json_body(body)?;
     let coldkey = body
         .coldkey
         .as_deref()
@@ -440,14 +446,10 @@ struct ValidatorReadBody {
 
 async fn validator_read(
     State(state): State<Arc<AppState>>,
-    body: Result<Json<ValidatorReadBody>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<ValidatorReadBody>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let epoch_id = parse_epoch(
-        body.epoch_id
-            .as_deref()
-            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "epochId is required"))?,
-    )?;
+    let body = json_body(body)?;
+    let epoch_id = required_epoch(body.epoch_id.as_deref())?;
     let who = verify(
         &state,
         &body.signed,
@@ -530,14 +532,10 @@ struct ValidatorUploadBody {
 
 async fn validator_upload(
     State(state): State<Arc<AppState>>,
-    body: Result<Json<ValidatorUploadBody>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<ValidatorUploadBody>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let epoch_id = parse_epoch(
-        body.epoch_id
-            .as_deref()
-            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "epochId is required"))?,
-    )?;
+    let body = json_body(body)?;
+    let epoch_id = required_epoch(body.epoch_id.as_deref())?;
     let who = verify(
         &state,
         &body.signed,

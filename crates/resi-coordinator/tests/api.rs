@@ -2,6 +2,8 @@
 //! embedded S3 server, a local metagraph, signatures made by resi-auth; on
 //! SQLite and on PostgreSQL.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,7 +20,6 @@ use resi_coordinator::universe::UniverseZipcode;
 use resi_core::{EpochId, EpochLength, MarketTier, Zipcode};
 use resi_storage::{EmbeddedS3, EmbeddedS3Options, PostForm, RetryPolicy, S3Client};
 use serde_json::{json, Value};
-use sqlx::Executor;
 
 const T0: i64 = 1_759_334_400;
 /// Short epochs on the real clock: presigned URLs and policies are checked by
@@ -421,28 +422,5 @@ async fn api_on_sqlite() {
 
 #[tokio::test]
 async fn api_on_postgres() {
-    let base =
-        std::env::var("RESI_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let required = std::env::var("RESI_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-    sqlx::any::install_default_drivers();
-    let admin = match sqlx::AnyPool::connect(&base).await {
-        Ok(pool) => pool,
-        Err(e) if !required => {
-            eprintln!("skipping the PostgreSQL half: {e}");
-            return;
-        }
-        Err(e) => panic!("PostgreSQL required but unreachable at {base}: {e}"),
-    };
-    let name = format!("resi_api_{}", std::process::id());
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
-        .await
-        .unwrap();
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-    scenario(&url).await;
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
+    common::with_postgres("api", |url| async move { scenario(&url).await }).await;
 }

@@ -5,6 +5,8 @@
 //! own database. If the server is unreachable the PostgreSQL half is skipped
 //! with a message, unless `RESI_REQUIRE_POSTGRES=1` (set by `.ci/run`).
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use resi_coordinator::epochs::{assignment, current, existing, EpochPolicy};
@@ -12,7 +14,6 @@ use resi_coordinator::selection::{seed_matches_commitment, SelectionParams};
 use resi_coordinator::store::Store;
 use resi_coordinator::universe::UniverseZipcode;
 use resi_core::{EpochLength, MarketTier, Zipcode};
-use sqlx::Executor;
 
 const T0: i64 = 1_759_334_400; // 2025-10-01T16-00-00
 
@@ -120,31 +121,5 @@ async fn sqlite() {
 
 #[tokio::test]
 async fn postgres() {
-    let base =
-        std::env::var("RESI_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let required = std::env::var("RESI_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-    sqlx::any::install_default_drivers();
-    let admin = match sqlx::AnyPool::connect(&base).await {
-        Ok(pool) => pool,
-        Err(e) if !required => {
-            eprintln!("skipping the PostgreSQL half: {e}");
-            return;
-        }
-        Err(e) => panic!("PostgreSQL required but unreachable at {base}: {e}"),
-    };
-    let name = format!("resi_test_{}_{}", std::process::id(), T0 % 1000);
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
-        .await
-        .unwrap();
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-    let url = match base.rfind('/') {
-        Some(slash) => format!("{}/{name}", &base[..slash]),
-        None => panic!("RESI_TEST_POSTGRES_URL has no database part"),
-    };
-    scenario(&url).await;
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
+    common::with_postgres("store", |url| async move { scenario(&url).await }).await;
 }
