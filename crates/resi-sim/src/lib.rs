@@ -8,8 +8,10 @@
 //! listing generator of the code base: the benchmark, the tests and the devnet
 //! all draw from it.
 //!
-//! Architecture invariant: no I/O and no wall clock; the same inputs give the
-//! same listings on every machine.
+//! Architecture invariant: the market, the profiles and the synthetic epochs
+//! do no I/O and read no clock; the same inputs give the same listings on
+//! every machine. Only [`http`] talks to the network (serving the market, and
+//! looking properties up at one), with its clock injected.
 
 pub mod market;
 pub mod profile;
@@ -20,3 +22,4 @@ pub mod source;
 pub use source::MarketSource;
 pub mod epoch;
 pub use epoch::{build as build_epoch, EpochSpec, MinerKind, SyntheticEpoch};
+pub mod http;

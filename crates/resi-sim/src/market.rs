@@ -28,7 +28,8 @@ pub struct Market {
 }
 
 /// A property as the market knows it in one epoch.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Property {
     pub zpid: String,
     pub zipcode: Zipcode,
@@ -280,6 +281,62 @@ impl Market {
             days_on_market,
             mls_id,
         })
+    }
+}
+
+impl Market {
+    /// A market over `count` real zipcodes spread across the dataset, with
+    /// listing counts of 150–900 and mixed tiers, derived from `seed`.
+    pub fn sample(seed: u64, count: usize) -> Self {
+        let zipcodes = Zipcode::spread(count)
+            .into_iter()
+            .map(|z| {
+                let mut d = Draw::new(&[b"sample", &seed.to_le_bytes(), z.as_str().as_bytes()]);
+                let tier = *d.pick(&[
+                    MarketTier::Premium,
+                    MarketTier::Standard,
+                    MarketTier::Standard,
+                    MarketTier::Emerging,
+                ]);
+                (
+                    z,
+                    ZipcodeMarket {
+                        listings: 150 + d.below(751),
+                        tier,
+                    },
+                )
+            })
+            .collect();
+        Self::new(seed, zipcodes)
+    }
+
+    /// The market's zipcodes in the coordinator's import format
+    /// (`zipcode,state,city,county,expected_listings,market_tier,geographic_region`).
+    pub fn universe_csv(&self) -> String {
+        let mut out = String::from("zipcode,state,city,county,expected_listings,market_tier,geographic_region\n");
+        let quote = |s: &str| {
+            if s.contains([',', '"']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_owned()
+            }
+        };
+        for (z, m) in &self.zipcodes {
+            let info = z.info();
+            let tier = match m.tier {
+                MarketTier::Premium => "premium",
+                MarketTier::Standard => "standard",
+                MarketTier::Emerging => "emerging",
+            };
+            out.push_str(&format!(
+                "{z},{},{},{},{},{tier},sim\n",
+                info.state,
+                quote(info.city),
+                quote(info.county),
+                m.listings
+            ));
+        }
+        out
     }
 }
 

@@ -5,6 +5,7 @@ mod coordinator;
 mod keys;
 mod listings;
 mod s3;
+mod sim;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,9 @@ enum Command {
     /// The chain's metagraph (local backend).
     #[command(subcommand)]
     Chain(chain::ChainCommand),
+    /// The simulated property market.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
     /// Object storage tools: a development S3 server.
     #[command(subcommand)]
     S3(s3::S3Command),
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Listings(cmd) => listings::run(cmd),
         Command::S3(cmd) => s3::run(cmd),
+        Command::Sim(cmd) => sim::run(cmd),
         Command::Chain(cmd) => chain::run(cmd),
         Command::Coordinator(args) => coordinator::run(*args),
         Command::Bench(BenchCommand::Validate(args)) => bench_validate(args),

@@ -562,3 +562,47 @@ fn coordinator_config_layers_file_env_and_flags() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bogus"));
 }
+
+#[test]
+fn sim_serve_exports_and_looks_up() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_resi"))
+        .args(["sim", "serve", "--zipcodes", "4", "--port", "0", "--seed", "3"])
+        .env("RESI_LOG", "error")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .strip_prefix("market: http://")
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let get = |path: &str| {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        std::io::Write::write_all(
+            &mut stream,
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    let csv = get("/api/v1/zipcodes.csv");
+    assert!(
+        csv.starts_with("HTTP/1.1 200") && csv.contains("zipcode,state,city,county,expected_listings"),
+        "{csv}"
+    );
+    let missing = get("/api/v1/properties/1");
+    assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
