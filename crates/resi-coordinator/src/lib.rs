@@ -11,6 +11,7 @@
 //! inside, callers pass `now`.
 
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod epochs;
 pub mod ratelimit;

@@ -424,3 +424,42 @@ async fn api_on_sqlite() {
 async fn api_on_postgres() {
     common::with_postgres("api", |url| async move { scenario(&url).await }).await;
 }
+
+#[tokio::test]
+async fn the_client_speaks_every_endpoint() {
+    use resi_coordinator::client::CoordinatorClient;
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(&format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display())).await;
+    sleep_until((wall() / EPOCH_SECS as i64 + 1) * EPOCH_SECS as i64).await;
+    let base: url::Url = format!("{}/", h.base).parse().unwrap();
+    let miner = CoordinatorClient::new(
+        base.clone(),
+        Arc::new(Keypair::from_seed(h.miner.seed().unwrap()).unwrap()),
+    )
+    .unwrap();
+    let validator = CoordinatorClient::new(
+        base.clone(),
+        Arc::new(Keypair::from_seed(h.validator.seed().unwrap()).unwrap()),
+    )
+    .unwrap();
+    let a = miner.current_assignment().await.unwrap();
+    assert!(!a.zipcodes.is_empty());
+    miner.report_status(&a.epoch_id, json!({"uploaded": 1})).await.unwrap();
+    let access = miner.upload_access(&h.miner_cold.hotkey()).await.unwrap();
+    let key = format!("{}zipcode={}/listings.parquet", access.folder, a.zipcodes[0].zipcode);
+    h.s3.post_form(&access.upload, &key, bytes::Bytes::from_static(b"x"))
+        .await
+        .unwrap();
+    let early = validator.validator_read(&a.epoch_id, "data", None).await.unwrap_err();
+    assert_eq!(early.status, Some(409), "{early}");
+    let refused = miner.epoch(&a.epoch_id).await.unwrap_err();
+    assert_eq!(refused.status, Some(403));
+    sleep_until(a.epoch_id.start_unix() + EPOCH_SECS as i64).await;
+    let page = validator.validator_read(&a.epoch_id, "data", None).await.unwrap();
+    assert_eq!(page.objects.len(), 1);
+    assert_eq!(page.objects[0].key, key);
+    let revealed = validator.epoch(&a.epoch_id).await.unwrap();
+    assert!(revealed.validation_seed.is_some());
+    let up = validator.validator_upload(&a.epoch_id).await.unwrap();
+    assert!(up.folder.starts_with("validators/"));
+}
