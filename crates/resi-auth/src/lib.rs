@@ -10,6 +10,7 @@
 
 pub mod commitment;
 pub mod keypair;
+pub mod manifest;
 pub mod signature;
 pub mod wallet;
 

@@ -19,6 +19,7 @@ pub mod epoch;
 pub mod examine;
 pub mod hotkey;
 pub mod listing;
+pub mod manifest;
 pub mod metagraph;
 pub mod results;
 pub mod sampling;

@@ -1,0 +1,106 @@
+//! The miner's `manifest.json` (DESIGN §4): which files it uploaded for an
+//! epoch, with their SHA-256, signed by the miner's hotkey over the manifest's
+//! RFC 8785 canonical JSON (without the `signature` field).
+
+use serde::{Deserialize, Serialize};
+
+use crate::epoch::EpochId;
+use crate::examine::ManifestEntry;
+use crate::hotkey::Hotkey;
+use crate::zipcode::Zipcode;
+
+/// The scraper that produced the files.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScraperInfo {
+    pub name: String,
+    pub version: String,
+    pub source: String,
+}
+
+/// One uploaded file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestFile {
+    pub zipcode: Zipcode,
+    pub key: String,
+    /// Lowercase hex SHA-256 of the file's bytes.
+    pub sha256: String,
+    pub listing_count: u64,
+}
+
+/// The signed part of a manifest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    pub epoch_id: EpochId,
+    pub nonce: String,
+    pub hotkey: Hotkey,
+    pub scraper: ScraperInfo,
+    pub files: Vec<ManifestFile>,
+}
+
+/// `manifest.json` as stored: the manifest plus its signature (hex).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedManifest {
+    #[serde(flatten)]
+    pub manifest: Manifest,
+    pub signature: String,
+}
+
+/// Why a manifest file was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    #[error("manifest is {size} bytes, over the limit of {max}")]
+    TooLarge { size: usize, max: usize },
+    #[error("manifest is not valid JSON of the expected shape: {0}")]
+    Malformed(String),
+    #[error("manifest lists zipcode {0} twice")]
+    DuplicateZipcode(Zipcode),
+    #[error("manifest sha256 {0:?} is not 64 hex digits")]
+    BadHash(String),
+}
+
+impl Manifest {
+    /// The bytes that are signed: RFC 8785 canonical JSON.
+    pub fn canonical_json(&self) -> String {
+        // Strings and integers only: canonicalization cannot fail.
+        serde_jcs::to_string(self).unwrap_or_default()
+    }
+
+    /// What the manifest says about one zipcode's file.
+    pub fn entry_for(&self, zipcode: Zipcode) -> ManifestEntry {
+        self.files
+            .iter()
+            .find(|f| f.zipcode == zipcode)
+            .and_then(|f| hex::decode(&f.sha256).ok())
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+            .map_or(ManifestEntry::Missing, ManifestEntry::Sha256)
+    }
+}
+
+impl SignedManifest {
+    /// Parses `manifest.json` bytes (at most `max_bytes`), checking its shape;
+    /// the signature is checked by `resi_auth::manifest::verify`.
+    pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<Self, ManifestError> {
+        if bytes.len() > max_bytes {
+            return Err(ManifestError::TooLarge {
+                size: bytes.len(),
+                max: max_bytes,
+            });
+        }
+        let signed: SignedManifest =
+            serde_json::from_slice(bytes).map_err(|e| ManifestError::Malformed(e.to_string()))?;
+        let mut seen = std::collections::BTreeSet::new();
+        for f in &signed.manifest.files {
+            if !seen.insert(f.zipcode) {
+                return Err(ManifestError::DuplicateZipcode(f.zipcode));
+            }
+            if f.sha256.len() != 64 || !f.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(ManifestError::BadHash(f.sha256.chars().take(80).collect()));
+            }
+        }
+        Ok(signed)
+    }
+}
