@@ -317,7 +317,12 @@ async fn miner_status(State(state): State<Arc<AppState>>, body: JsonBody<StatusB
         Caller::Registered,
     )?;
     let rate = limit(&state, "status", who.hotkey.as_str(), 5, MINUTE)?;
-    if existing(&state.store, &epoch_id).await?.is_none() {
+    if !state
+        .store
+        .epoch_exists(&epoch_id)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+    {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!("unknown epoch {epoch_id}"),
@@ -543,7 +548,12 @@ async fn validator_upload(
         Caller::Validator,
     )?;
     let rate = limit(&state, "validator-upload", who.hotkey.as_str(), 5, HOUR)?;
-    if existing(&state.store, &epoch_id).await?.is_none() {
+    if !state
+        .store
+        .epoch_exists(&epoch_id)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+    {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!("unknown epoch {epoch_id}"),

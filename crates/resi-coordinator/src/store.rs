@@ -216,6 +216,15 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt(format!("epoch {} vanished after insert", epoch.epoch_id)))
     }
 
+    /// Whether an epoch is persisted (one indexed row, no zipcodes loaded).
+    pub async fn epoch_exists(&self, id: &EpochId) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 AS one FROM epochs WHERE epoch_id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// A persisted epoch.
     pub async fn epoch(&self, id: &EpochId) -> Result<Option<StoredEpoch>, StoreError> {
         let Some(row) = sqlx::query(

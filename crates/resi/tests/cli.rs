@@ -364,41 +364,29 @@ fn chain_register_and_show() {
     let hot = "5Hp5FnteUfPFizXsKtxa6aXP3jfzWApSHJ3yeVRxoRGJV4wT";
     let cold = "5FsX1fqKPD1VNk1eEwY7RtuLLs15kEz4XeZNUsE3SdbjWKse";
     let val = "5C7mGLnCd53F8XctZyLa1wXKrxrj9YfrBarg4TXrJZTut7kN";
-    let out = resi(&[
-        "chain",
-        "register",
-        "--metagraph",
-        f,
-        "--hotkey",
-        hot,
-        "--coldkey",
-        cold,
-    ]);
+    let register = |hotkey: &str, extra: &[&str]| {
+        resi(
+            &[
+                &[
+                    "chain",
+                    "register",
+                    "--metagraph",
+                    f,
+                    "--hotkey",
+                    hotkey,
+                    "--coldkey",
+                    cold,
+                ][..],
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    let out = register(hot, &[]);
     assert_eq!((out.status.code(), stdout(&out)), (Some(0), "0".to_owned()));
-    let out = resi(&[
-        "chain",
-        "register",
-        "--metagraph",
-        f,
-        "--hotkey",
-        val,
-        "--coldkey",
-        cold,
-        "--validator",
-        "--stake",
-        "1000",
-    ]);
+    let out = register(val, &["--validator", "--stake", "1000"]);
     assert_eq!(stdout(&out), "1");
-    let again = resi(&[
-        "chain",
-        "register",
-        "--metagraph",
-        f,
-        "--hotkey",
-        hot,
-        "--coldkey",
-        cold,
-    ]);
+    let again = register(hot, &[]);
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already registered"));
     let show = stdout(&resi(&["chain", "show", "--metagraph", f]));
