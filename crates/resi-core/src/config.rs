@@ -52,6 +52,10 @@ pub struct ValidationConfig {
     pub spot_check_min_determined: u64,
     /// Tier 3: allowed relative difference of price and sqft from the source.
     pub spot_check_tolerance_bps: u64,
+    /// Tier 3 for participants too: every submission that passed tiers 0–2 is
+    /// spot-checked, not only those walked until three winners. Without it a
+    /// slow fabricator earns the participation share (see PROTOCOL.md §6).
+    pub spot_check_participants: bool,
     /// Scores: shares of a zipcode for ranks 1, 2, 3.
     pub winner_shares_bps: [u64; 3],
     /// Scores: share of the epoch split equally among participants.
@@ -85,6 +89,7 @@ impl Default for ValidationConfig {
             spot_check_pass_bps: 8_000,
             spot_check_min_determined: 3,
             spot_check_tolerance_bps: 500,
+            spot_check_participants: true,
             winner_shares_bps: [5_500, 3_000, 1_000],
             participation_bps: 500,
         }

@@ -2,8 +2,9 @@
 //!
 //! Per zipcode, submissions are ordered by (submission time, SHA-256 of
 //! `{validationSeed}:{hotkey}`). The copy check runs in that order; then the
-//! walk applies tier 3 in order until three submissions have passed every
-//! tier (the winners). Zipcodes are independent, so their tier-3 checks run
+//! walk applies tier 3 in order: the first three submissions that pass every
+//! tier are the winners, later ones are spot-checked too (unless
+//! `spot_check_participants` is off) and become participants if they pass. Zipcodes are independent, so their tier-3 checks run
 //! concurrently; the result does not depend on which finishes first.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -196,7 +197,7 @@ async fn walk_zipcode<V: ListingVerifier>(
                 r.failed_tier = Some(0);
                 r
             }
-            (Precheck::Passed, None) if winners.len() >= 3 => {
+            (Precheck::Passed, None) if winners.len() >= 3 && !ctx.config.spot_check_participants => {
                 participants.push(e.hotkey.clone());
                 base_record(
                     e,
@@ -209,6 +210,11 @@ async fn walk_zipcode<V: ListingVerifier>(
                 let (status, reason) = tier3_decision(&spot, ctx);
                 let mut r = base_record(e, status, reason);
                 match status {
+                    Status::Winner if winners.len() >= 3 => {
+                        participants.push(e.hotkey.clone());
+                        r.status = Status::Participant;
+                        r.reason = format!("participant (three winners already): {}", r.reason);
+                    }
                     Status::Winner => {
                         winners.push(e.hotkey.clone());
                         r.rank = Some(winners.len() as u8);

@@ -353,8 +353,8 @@ fn three_winners_by_time_then_participants() {
     assert_eq!(z.winners, vec![hotkey(1), hotkey(2), hotkey(3)]);
     assert_eq!(z.participants, vec![hotkey(4)]);
     assert!(
-        record(&results, 4).spot_check.is_none(),
-        "tier 3 not applied after three winners"
+        record(&results, 4).spot_check.is_some(),
+        "participants are spot-checked too"
     );
     assert_eq!(score(&results, 1), 550_000_000);
     assert_eq!(score(&results, 2), 300_000_000);
@@ -400,6 +400,45 @@ fn a_failed_spot_check_lets_the_next_submission_win() {
     assert_eq!(results.zipcodes[0].winners, vec![hotkey(2), hotkey(3), hotkey(4)]);
     assert_eq!(results.zipcodes[0].participants, vec![hotkey(5)]);
     assert_eq!(score(&results, 1), 0);
+}
+
+#[test]
+fn a_late_fabricator_is_spot_checked_and_earns_nothing() {
+    let rows = |t: i64, tag: &str| -> Vec<resi_core::Listing> {
+        (0..50)
+            .map(|i| {
+                let mut l = listing_in(zip(), i, START_MS + t + i as i64);
+                l.zpid = format!("{tag}{}", l.zpid);
+                l.source_url = Some(format!("https://www.zillow.com/homedetails/x/{}_zpid/", l.zpid));
+                l
+            })
+            .collect()
+    };
+    let fabricated = rows(40, "9");
+    let invented = sampled_zpids(4, &fabricated, START_MS + 40_000);
+    let inputs = || {
+        vec![
+            submission(1, &rows(10, "1"), START_MS + 10_000),
+            submission(2, &rows(20, "2"), START_MS + 20_000),
+            submission(3, &rows(30, "3"), START_MS + 30_000),
+            submission(4, &fabricated, START_MS + 40_000),
+        ]
+    };
+    let verifier = TableVerifier::with(invented.iter().map(|z| (z.clone(), Verdict::NotFound)));
+    let results = run_with(&ctx(50), inputs(), &verifier);
+    assert_eq!(record(&results, 4).failed_tier, Some(3), "{}", record(&results, 4).reason);
+    assert!(results.zipcodes[0].participants.is_empty());
+    assert_eq!(score(&results, 4), 0);
+
+    // DESIGN §6 as first written (the flag off): the same fabricator is a paid participant.
+    let config = ValidationConfig {
+        spot_check_participants: false,
+        ..ValidationConfig::default()
+    };
+    let lenient = ctx_with(&[(zip(), 50)], config);
+    let results = run_with(&lenient, inputs(), &TableVerifier::with(invented.into_iter().map(|z| (z, Verdict::NotFound))));
+    assert_eq!(results.zipcodes[0].participants, vec![hotkey(4)]);
+    assert!(score(&results, 4) > 0);
 }
 
 #[test]
