@@ -11,6 +11,7 @@
 pub mod commitment;
 pub mod keypair;
 pub mod manifest;
+pub mod results;
 pub mod signature;
 pub mod wallet;
 

@@ -1,17 +1,102 @@
 //! resi-chain: what resi needs from the chain, behind one small interface.
 //!
 //! The subnet's metagraph (registered neurons with uid, hotkey, coldkey,
-//! stake and validator permit) and, later, setting weights. Backends: `local`
-//! (this crate: a JSON file of neurons, for development and tests) and
-//! `subtensor` (a real node, to come).
+//! stake and validator permit) and setting weights. Backends: `local` (this
+//! crate: a JSON file of neurons and an append-only weight ledger, for
+//! development and tests) and `subtensor` (a real node, to come).
 //!
-//! Architecture invariant: callers see only [`Metagraph`]; no other crate
-//! reads the metagraph file or talks to a node.
+//! Architecture invariant: callers see only [`Chain`] and [`Metagraph`]; no
+//! other crate reads the metagraph or ledger files or talks to a node.
 
+pub mod ledger;
 pub mod local;
 
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub use ledger::{LedgerError, WeightRecord};
 pub use local::{LocalMetagraph, MetagraphError};
+use resi_core::weights::WeightVector;
+use resi_core::{EpochId, Hotkey};
 pub use resi_core::Neuron;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error("metagraph: {0}")]
+    Metagraph(#[from] MetagraphError),
+    #[error("weight ledger: {0}")]
+    Ledger(#[from] LedgerError),
+    #[error("{0} is not registered on the subnet")]
+    NotRegistered(Hotkey),
+}
+
+/// What validators need from the chain.
+pub trait Chain: Send + Sync {
+    /// The current metagraph.
+    fn metagraph(&self) -> Result<Metagraph, ChainError>;
+    /// Sets `validator`'s weights (already converted to u16) for `epoch`.
+    fn set_weights(
+        &self,
+        validator: &Hotkey,
+        epoch: &EpochId,
+        weights: &WeightVector,
+        now_unix: i64,
+    ) -> Result<WeightRecord, ChainError>;
+}
+
+/// The `local` backend: a metagraph file and a weight ledger beside it.
+pub struct LocalChain {
+    metagraph: Mutex<LocalMetagraph>,
+    ledger: PathBuf,
+    // Serializes appends from validators in one process.
+    append: Mutex<()>,
+}
+
+impl LocalChain {
+    pub fn open(metagraph: &Path) -> Result<Self, ChainError> {
+        Ok(Self {
+            metagraph: Mutex::new(LocalMetagraph::open(metagraph)?),
+            ledger: ledger::beside(metagraph),
+            append: Mutex::new(()),
+        })
+    }
+
+    pub fn ledger_path(&self) -> &Path {
+        &self.ledger
+    }
+}
+
+impl Chain for LocalChain {
+    fn metagraph(&self) -> Result<Metagraph, ChainError> {
+        let mut live = self.metagraph.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(live.current()?.clone())
+    }
+
+    fn set_weights(
+        &self,
+        validator: &Hotkey,
+        epoch: &EpochId,
+        weights: &WeightVector,
+        now_unix: i64,
+    ) -> Result<WeightRecord, ChainError> {
+        let metagraph = self.metagraph()?;
+        let uid = metagraph
+            .by_hotkey(validator)
+            .ok_or_else(|| ChainError::NotRegistered(validator.clone()))?
+            .uid;
+        let _guard = self.append.lock().unwrap_or_else(|p| p.into_inner());
+        let record = WeightRecord {
+            block: 0,
+            at: now_unix,
+            validator: validator.clone(),
+            validator_uid: uid,
+            epoch_id: *epoch,
+            uids: weights.uids.clone(),
+            weights: weights.weights.clone(),
+        };
+        Ok(ledger::append(&self.ledger, record)?)
+    }
+}
 
 /// The registered neurons of the subnet, by uid.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -28,6 +28,8 @@ pub struct CoordinatorConfig {
     pub max_upload_bytes: u64,
     /// Stake (rao) that makes a neuron a validator without a permit; 0 = permits only.
     pub validator_min_stake: u64,
+    /// Multiplies every per-route rate limit (1 = the limits of DESIGN §3).
+    pub rate_limit_multiplier: u32,
     pub selection: SelectionParams,
     pub s3: Option<S3Config>,
     pub chain: ChainConfig,
@@ -61,6 +63,7 @@ impl Default for CoordinatorConfig {
             secret_file: None,
             max_upload_bytes: 64 * 1024 * 1024,
             validator_min_stake: 0,
+            rate_limit_multiplier: 1,
             selection: SelectionParams::default(),
             s3: None,
             chain: ChainConfig::default(),

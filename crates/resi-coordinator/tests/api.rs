@@ -104,6 +104,7 @@ async fn start(db_url: &str) -> Harness {
         max_upload_bytes: 10_000,
         validator_min_stake: 0,
         read_url_ttl: Duration::from_secs(600),
+        rate_limit_multiplier: 1,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::epoch::EpochId;
+use crate::epoch::{EpochId, EpochWindow};
 use crate::hotkey::Hotkey;
 use crate::zipcode::Zipcode;
 
@@ -77,6 +77,42 @@ pub struct Assignment {
     /// Only present once the deadline has passed.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub validation_seed: Option<String>,
+}
+
+impl Assignment {
+    /// The epoch's window, from `epochStart`/`submissionDeadline` (RFC 3339).
+    /// The start must be the epoch id's own start, and the deadline after it.
+    pub fn window(&self) -> Result<EpochWindow, String> {
+        let parse = |field: &str, text: &str| -> Result<i64, String> {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .map(|t| t.unix_timestamp())
+                .map_err(|e| format!("assignment {field} {text:?} is not RFC 3339: {e}"))
+        };
+        let start_unix = parse("epochStart", &self.epoch_start)?;
+        let end_unix = parse("submissionDeadline", &self.submission_deadline)?;
+        if start_unix != self.epoch_id.start_unix() {
+            return Err(format!(
+                "assignment epochStart {} is not the start of epoch {}",
+                self.epoch_start, self.epoch_id
+            ));
+        }
+        if end_unix <= start_unix {
+            return Err(format!(
+                "assignment deadline {} is not after its start {}",
+                self.submission_deadline, self.epoch_start
+            ));
+        }
+        Ok(EpochWindow {
+            id: self.epoch_id,
+            start_unix,
+            end_unix,
+        })
+    }
+
+    /// Expected listings by zipcode.
+    pub fn expected_by_zipcode(&self) -> std::collections::BTreeMap<Zipcode, u64> {
+        self.zipcodes.iter().map(|z| (z.zipcode, z.expected_listings)).collect()
+    }
 }
 
 /// A miner's (miner, epoch, zipcode) object as seen in storage.

@@ -51,6 +51,9 @@ pub enum ManifestEntry {
     Sha256([u8; 32]),
     /// No manifest, or the manifest does not list this file.
     Missing,
+    /// The miner's manifest exists but was rejected (bad signature, wrong
+    /// epoch or hotkey, malformed): the reason.
+    Invalid(String),
 }
 
 /// One (miner, zipcode) Parquet object, as downloaded.
@@ -149,6 +152,10 @@ pub fn examine(ctx: &EpochContext, input: SubmissionInput) -> Examined {
             );
         }
         ManifestEntry::Missing => {}
+        ManifestEntry::Invalid(reason) if config.require_manifest => {
+            return Examined::bare(&input, fail(0, format!("manifest: {reason}")));
+        }
+        ManifestEntry::Invalid(_) => {}
         ManifestEntry::Sha256(listed) => {
             let actual: [u8; 32] = Sha256::digest(&input.bytes).into();
             if &actual != listed {

@@ -180,3 +180,35 @@ impl ValidationResults {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 }
+
+/// `validation_results.json` as published: the results plus the validator's
+/// signature (hex) over their RFC 8785 canonical JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedResults {
+    #[serde(flatten)]
+    pub results: ValidationResults,
+    pub signature: String,
+}
+
+impl ValidationResults {
+    /// The bytes a validator signs: the canonical JSON of the whole document.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        // Strings, integers, booleans and finite floats only: cannot fail.
+        serde_jcs::to_vec(self).unwrap_or_default()
+    }
+}
+
+impl SignedResults {
+    /// Parses a downloaded file, refusing one over `max_bytes`.
+    pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<Self, String> {
+        if bytes.len() > max_bytes {
+            return Err(format!("results file is {} bytes, over the limit of {max_bytes}", bytes.len()));
+        }
+        serde_json::from_slice(bytes).map_err(|e| format!("results file is not valid: {e}"))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}

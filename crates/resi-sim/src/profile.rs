@@ -106,27 +106,39 @@ pub fn scrape(
     miner_seed: u64,
     scraped_ms: i64,
 ) -> Vec<Listing> {
+    let listings: Vec<Listing> = properties
+        .iter()
+        .enumerate()
+        .map(|(i, p)| p.listing(window.id, scraped_ms + i as i64 * 7))
+        .collect();
+    let population = market.zipcodes().get(&zipcode).map_or(0, |z| z.listings);
+    apply(profile, listings, zipcode, population, window, miner_seed)
+}
+
+/// Turns an accurate scrape of `zipcode` into what a miner of `profile`
+/// uploads. `population` is the number of properties the source has in the
+/// zipcode (invented zpids are numbered after it, so they cannot exist).
+pub fn apply(
+    profile: Profile,
+    mut listings: Vec<Listing>,
+    zipcode: Zipcode,
+    population: u64,
+    window: &EpochWindow,
+    miner_seed: u64,
+) -> Vec<Listing> {
     let mut d = Draw::new(&[
         b"scrape",
         &miner_seed.to_le_bytes(),
         zipcode.as_str().as_bytes(),
         &window.start_unix.to_le_bytes(),
     ]);
-    let ts = |i: usize| scraped_ms + i as i64 * 7;
-    let mut listings: Vec<Listing> = properties
-        .iter()
-        .enumerate()
-        .map(|(i, p)| p.listing(window.id, ts(i)))
-        .collect();
     let n = listings.len();
     match profile {
         Profile::HonestFast | Profile::HonestSlow | Profile::Copier => {}
         Profile::Lazy => listings.truncate(n * 6 / 10),
         Profile::Fabricator => {
-            let count = market.zipcodes().get(&zipcode).map_or(0, |z| z.listings);
             for (i, listing) in listings.iter_mut().enumerate().filter(|(i, _)| i % 5 != 0) {
-                let fake_index = count + i as u64;
-                let zpid = Market::zpid(zipcode, fake_index);
+                let zpid = Market::zpid(zipcode, population + i as u64);
                 listing.zpid = zpid.clone();
                 listing.mls_id = Some(format!("MLS{:08}", d.below(100_000_000)));
                 listing.address = Some(format!("{} Imaginary Ln, {}", 100 + d.below(9_000), zipcode));

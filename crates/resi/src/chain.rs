@@ -12,7 +12,7 @@ use resi_core::Hotkey;
 pub enum ChainCommand {
     /// Register a neuron in a local metagraph file (next free uid); prints the uid.
     Register(RegisterArgs),
-    /// Print the neurons of a local metagraph file.
+    /// Print the neurons of a local metagraph file and the weight ledger beside it.
     Show(ShowArgs),
 }
 
@@ -56,6 +56,15 @@ pub fn run(cmd: ChainCommand) -> anyhow::Result<ExitCode> {
         ChainCommand::Show(args) => {
             let metagraph = read(&args.metagraph)?;
             print!("{}", metagraph.table(args.validator_min_stake));
+            let ledger_path = resi_chain::ledger::beside(&args.metagraph);
+            let records = resi_chain::ledger::read(&ledger_path)?;
+            println!();
+            if records.is_empty() {
+                println!("weights: none set yet ({})", ledger_path.display());
+            } else {
+                println!("weights ({} set, {}):", records.len(), ledger_path.display());
+                print!("{}", resi_chain::ledger::table(&records));
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

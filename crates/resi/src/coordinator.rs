@@ -291,6 +291,7 @@ async fn serve(config: CoordinatorConfig, store: Store, options: &Options) -> an
         max_upload_bytes: config.max_upload_bytes,
         validator_min_stake: config.validator_min_stake,
         read_url_ttl: Duration::from_secs(3_600),
+        rate_limit_multiplier: config.rate_limit_multiplier,
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -1,0 +1,444 @@
+//! The miner's loop: follow the current assignment, scrape every zipcode
+//! (bounded concurrency), self-check, store, upload each zipcode as soon as
+//! it is ready, keep the signed manifest current, report status, prune.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::{self, StreamExt};
+use resi_auth::Keypair;
+use resi_coordinator::client::{ClientError, CoordinatorClient, UploadAccess};
+use resi_core::examine::Precheck;
+use resi_core::manifest::{Manifest, ManifestFile};
+use resi_core::schema::encode_listings;
+use resi_core::{
+    examine, AssignedZipcode, Assignment, EpochContext, EpochId, EpochWindow, Hotkey, ManifestEntry, SubmissionInput,
+    ValidationConfig, Zipcode,
+};
+use resi_storage::{ObjectKey, S3Client, StorageError};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+use crate::config::SelfCheck;
+use crate::scraper::{Deadline, ZipcodeScraper};
+use crate::state::{MinerState, StateError, ZipcodeRow, ZipcodeState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MinerError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("coordinator: {0}")]
+    Coordinator(#[from] ClientError),
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("assignment: {0}")]
+    Assignment(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// How the daemon behaves, besides its scraper.
+#[derive(Clone, Debug)]
+pub struct MinerSettings {
+    pub max_concurrent_scrapes: usize,
+    pub retention_epochs: u32,
+    pub self_check: SelfCheck,
+    pub retry: Duration,
+    /// The rules the self-check applies (the validators' defaults).
+    pub validation: ValidationConfig,
+}
+
+impl Default for MinerSettings {
+    fn default() -> Self {
+        Self {
+            max_concurrent_scrapes: 4,
+            retention_epochs: 6,
+            self_check: SelfCheck::Enforce,
+            retry: Duration::from_secs(15),
+            validation: ValidationConfig::default(),
+        }
+    }
+}
+
+/// What one epoch came to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EpochSummary {
+    pub epoch_id: Option<EpochId>,
+    pub assigned: usize,
+    pub uploaded: usize,
+    pub listings_uploaded: u64,
+    /// Zipcode → why it was not uploaded.
+    pub not_uploaded: BTreeMap<Zipcode, String>,
+}
+
+/// A miner: one hotkey, one scraper, one state database.
+pub struct Miner<S> {
+    key: Arc<Keypair>,
+    coldkey: Hotkey,
+    client: CoordinatorClient,
+    s3: S3Client,
+    state: MinerState,
+    scraper: Arc<S>,
+    settings: MinerSettings,
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The epoch's upload policy, fetched on first need and shared by the tasks.
+struct Access<'a> {
+    client: &'a CoordinatorClient,
+    coldkey: &'a Hotkey,
+    epoch: EpochId,
+    cached: Mutex<Option<UploadAccess>>,
+}
+
+impl Access<'_> {
+    async fn get(&self) -> Result<UploadAccess, MinerError> {
+        let mut slot = self.cached.lock().await;
+        if let Some(a) = slot.as_ref() {
+            return Ok(a.clone());
+        }
+        let access = self.client.upload_access(self.coldkey).await?;
+        if access.epoch_id != self.epoch {
+            return Err(MinerError::Other(format!(
+                "epoch {} is over: the coordinator now hands out access for {}",
+                self.epoch, access.epoch_id
+            )));
+        }
+        *slot = Some(access.clone());
+        Ok(access)
+    }
+}
+
+impl<S: ZipcodeScraper> Miner<S> {
+    pub fn new(
+        key: Arc<Keypair>,
+        coldkey: Hotkey,
+        client: CoordinatorClient,
+        s3: S3Client,
+        state: MinerState,
+        scraper: Arc<S>,
+        settings: MinerSettings,
+    ) -> Self {
+        Self {
+            key,
+            coldkey,
+            client,
+            s3,
+            state,
+            scraper,
+            settings,
+        }
+    }
+
+    pub fn hotkey(&self) -> Hotkey {
+        self.key.hotkey()
+    }
+
+    /// Runs until the task is dropped: each epoch once, then sleeps until the next.
+    pub async fn run(&self) {
+        let mut done: Option<EpochId> = None;
+        loop {
+            let assignment = match self.client.current_assignment().await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(hotkey = %self.hotkey(), "no assignment: {e}; retrying in {:?}", self.settings.retry);
+                    tokio::time::sleep(self.settings.retry).await;
+                    continue;
+                }
+            };
+            let window = match assignment.window() {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::error!("unusable assignment: {e}");
+                    tokio::time::sleep(self.settings.retry).await;
+                    continue;
+                }
+            };
+            if done != Some(window.id) {
+                match self.run_epoch(&assignment, &window).await {
+                    Ok(s) => tracing::info!(
+                        hotkey = %self.hotkey(), epoch = %window.id, uploaded = s.uploaded, assigned = s.assigned,
+                        listings = s.listings_uploaded, "epoch done"
+                    ),
+                    Err(e) => tracing::error!(hotkey = %self.hotkey(), epoch = %window.id, "epoch failed: {e}"),
+                }
+                done = Some(window.id);
+            }
+            let next_ms = window.deadline_ms() + 250;
+            let wait = (next_ms - now_ms()).max(250) as u64;
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+        }
+    }
+
+    /// Works one epoch to the end (or to its deadline). Safe to call again
+    /// after a crash: finished zipcodes are skipped, scraped ones uploaded
+    /// from the database.
+    pub async fn run_epoch(&self, assignment: &Assignment, window: &EpochWindow) -> Result<EpochSummary, MinerError> {
+        let epoch = window.id;
+        self.state.begin_epoch(assignment, window, now_ms() / 1000).await?;
+        self.prune(window).await;
+        let deadline = Deadline { epoch: *window };
+        let access = Access {
+            client: &self.client,
+            coldkey: &self.coldkey,
+            epoch,
+            cached: Mutex::new(None),
+        };
+        let manifest_lock = Mutex::new(());
+        let rows = self.state.zipcodes(&epoch).await?;
+        if rows.iter().any(|r| r.state == ZipcodeState::Uploaded) && now_ms() < deadline.at_ms() {
+            // A restart: the last manifest upload may not have happened.
+            if let Err(e) = self.publish_manifest(assignment, &access, &manifest_lock).await {
+                tracing::warn!(%epoch, "manifest: {e}");
+            }
+        }
+        let by_zipcode: BTreeMap<Zipcode, &AssignedZipcode> =
+            assignment.zipcodes.iter().map(|z| (z.zipcode, z)).collect();
+        let todo: Vec<(ZipcodeRow, &AssignedZipcode)> = rows
+            .into_iter()
+            .filter(|r| !r.state.is_final())
+            .filter_map(|r| by_zipcode.get(&r.zipcode).map(|z| (r, *z)))
+            .collect();
+        stream::iter(todo)
+            .for_each_concurrent(self.settings.max_concurrent_scrapes, |(row, assigned)| {
+                let (access, lock) = (&access, &manifest_lock);
+                async move {
+                    if let Err(e) = self.zipcode(assignment, window, assigned, row.state, access, lock).await {
+                        tracing::warn!(%epoch, zipcode = %assigned.zipcode, "not uploaded: {e}");
+                        let _ = self
+                            .state
+                            .mark_not_uploaded(&epoch, assigned.zipcode, ZipcodeState::Failed, &e.to_string(), None)
+                            .await;
+                    }
+                }
+            })
+            .await;
+        let summary = self.summary(&epoch, assignment.zipcodes.len()).await?;
+        if !self.state.status_reported(&epoch).await? {
+            match self.report(&epoch, &summary).await {
+                Ok(()) => self.state.mark_status_reported(&epoch).await?,
+                Err(e) => tracing::warn!(%epoch, "status report: {e}"),
+            }
+        }
+        Ok(summary)
+    }
+
+    async fn zipcode(
+        &self,
+        assignment: &Assignment,
+        window: &EpochWindow,
+        assigned: &AssignedZipcode,
+        state: ZipcodeState,
+        access: &Access<'_>,
+        manifest_lock: &Mutex<()>,
+    ) -> Result<(), MinerError> {
+        let epoch = window.id;
+        let zipcode = assigned.zipcode;
+        let deadline = Deadline { epoch: *window };
+        let stored = match state {
+            ZipcodeState::Scraped => self.state.parquet(&epoch, zipcode).await?,
+            _ => None,
+        };
+        let bytes = match stored {
+            Some(b) => b,
+            None => match self.scrape_and_check(assignment, window, assigned).await? {
+                Some(b) => b,
+                None => return Ok(()),
+            },
+        };
+        if now_ms() >= deadline.at_ms() {
+            return Err(MinerError::Other("the deadline passed before the upload".into()));
+        }
+        let form = access.get().await?;
+        let key = ObjectKey::listings(self.hotkey(), epoch, zipcode).as_key();
+        let etag = self.s3.post_form(&form.upload, &key, Bytes::from(bytes)).await?;
+        self.state.mark_uploaded(&epoch, zipcode, &key, &etag, now_ms()).await?;
+        tracing::info!(%epoch, %zipcode, %key, %etag, "uploaded");
+        self.publish_manifest(assignment, access, manifest_lock).await
+    }
+
+    /// Scrapes, self-checks and stores one zipcode; `None` when it must not be uploaded.
+    async fn scrape_and_check(
+        &self,
+        assignment: &Assignment,
+        window: &EpochWindow,
+        assigned: &AssignedZipcode,
+    ) -> Result<Option<Vec<u8>>, MinerError> {
+        let (epoch, zipcode) = (window.id, assigned.zipcode);
+        let deadline = Deadline { epoch: *window };
+        let mut attempt = 0u32;
+        let listings = loop {
+            attempt += 1;
+            let left = deadline.remaining_ms(now_ms());
+            if left == 0 {
+                return Err(MinerError::Other("the deadline passed before the scrape finished".into()));
+            }
+            let scrape = self.scraper.scrape(assigned, assigned.expected_listings, deadline);
+            match tokio::time::timeout(Duration::from_millis(left), scrape).await {
+                Ok(Ok(listings)) => break listings,
+                Ok(Err(e)) if attempt < 3 => {
+                    tracing::warn!(%epoch, %zipcode, attempt, "scrape failed: {e}; retrying");
+                    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+                }
+                Ok(Err(e)) => return Err(MinerError::Other(format!("scrape failed {attempt} times: {e}"))),
+                Err(_) => return Err(MinerError::Other("the deadline passed while scraping".into())),
+            }
+        };
+        let scraped_at = now_ms();
+        let bytes = encode_listings(&listings).map_err(|e| MinerError::Other(format!("writing Parquet: {e}")))?;
+        let count = listings.len() as u64;
+        let verdict = self_check(assignment, window, zipcode, &self.hotkey(), &bytes, &self.settings.validation);
+        if let Some(reason) = &verdict {
+            match self.settings.self_check {
+                SelfCheck::Enforce => {
+                    tracing::warn!(%epoch, %zipcode, "self-check: not uploading: {reason}");
+                    self.state
+                        .mark_not_uploaded(&epoch, zipcode, ZipcodeState::Rejected, reason, Some(count))
+                        .await?;
+                    return Ok(None);
+                }
+                SelfCheck::Warn => tracing::warn!(%epoch, %zipcode, "self-check would fail ({reason}); uploading anyway"),
+            }
+        }
+        let sha = hex::encode(Sha256::digest(&bytes));
+        self.state
+            .mark_scraped(&epoch, zipcode, &bytes, &sha, count, scraped_at, verdict.as_deref())
+            .await?;
+        Ok(Some(bytes))
+    }
+
+    /// Signs and uploads a manifest of every zipcode uploaded so far.
+    async fn publish_manifest(
+        &self,
+        assignment: &Assignment,
+        access: &Access<'_>,
+        lock: &Mutex<()>,
+    ) -> Result<(), MinerError> {
+        let _one_at_a_time = lock.lock().await;
+        let epoch = assignment.epoch_id;
+        let files: Vec<ManifestFile> = self
+            .state
+            .zipcodes(&epoch)
+            .await?
+            .into_iter()
+            .filter(|r| r.state == ZipcodeState::Uploaded)
+            .filter_map(|r| {
+                Some(ManifestFile {
+                    zipcode: r.zipcode,
+                    key: r.s3_key?,
+                    sha256: r.sha256?,
+                    listing_count: r.listing_count?,
+                })
+            })
+            .collect();
+        let manifest = Manifest {
+            epoch_id: epoch,
+            nonce: assignment.nonce.clone(),
+            hotkey: self.hotkey(),
+            scraper: self.scraper.info(),
+            files,
+        };
+        let signed = resi_auth::manifest::sign(&self.key, manifest);
+        let body = serde_json::to_vec_pretty(&signed).map_err(|e| MinerError::Other(e.to_string()))?;
+        let form = access.get().await?;
+        let key = ObjectKey::Manifest {
+            hotkey: self.hotkey(),
+            epoch,
+        }
+        .as_key();
+        self.s3.post_form(&form.upload, &key, Bytes::from(body)).await?;
+        Ok(())
+    }
+
+    async fn summary(&self, epoch: &EpochId, assigned: usize) -> Result<EpochSummary, MinerError> {
+        let rows = self.state.zipcodes(epoch).await?;
+        let mut s = EpochSummary {
+            epoch_id: Some(*epoch),
+            assigned,
+            ..EpochSummary::default()
+        };
+        for r in rows {
+            if r.state == ZipcodeState::Uploaded {
+                s.uploaded += 1;
+                s.listings_uploaded += r.listing_count.unwrap_or(0);
+            } else {
+                let why = r.reason.unwrap_or_else(|| format!("{} when the epoch ended", r.state.as_str()));
+                s.not_uploaded.insert(r.zipcode, why);
+            }
+        }
+        Ok(s)
+    }
+
+    async fn report(&self, epoch: &EpochId, s: &EpochSummary) -> Result<(), MinerError> {
+        let info = self.scraper.info();
+        let not_uploaded: Vec<_> = s
+            .not_uploaded
+            .iter()
+            .map(|(z, why)| json!({"zipcode": z, "reason": why}))
+            .collect();
+        let report = json!({
+            "zipcodesAssigned": s.assigned,
+            "zipcodesUploaded": s.uploaded,
+            "listingsUploaded": s.listings_uploaded,
+            "notUploaded": not_uploaded,
+            "scraper": {"name": info.name, "version": info.version},
+        });
+        self.client.report_status(epoch, report).await?;
+        Ok(())
+    }
+
+    async fn prune(&self, window: &EpochWindow) {
+        let length = window.end_unix - window.start_unix;
+        let keep_from = window.start_unix - length * i64::from(self.settings.retention_epochs.saturating_sub(1));
+        match self.state.prune_before(keep_from).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(epochs = n, "pruned old epochs"),
+            Err(e) => tracing::warn!("pruning: {e}"),
+        }
+    }
+}
+
+/// The validators' tiers 0–2 on our own file: `Some(reason)` if it would fail.
+/// (The copy check and tier 3 need other miners' files and the validation
+/// seed; they cannot be run here.)
+pub fn self_check(
+    assignment: &Assignment,
+    window: &EpochWindow,
+    zipcode: Zipcode,
+    hotkey: &Hotkey,
+    bytes: &[u8],
+    config: &ValidationConfig,
+) -> Option<String> {
+    let config = ValidationConfig {
+        require_manifest: false,
+        ..config.clone()
+    };
+    let ctx = match EpochContext::new(
+        *window,
+        assignment.nonce.clone(),
+        "self-check",
+        assignment.expected_by_zipcode(),
+        config,
+    ) {
+        Ok(c) => c,
+        Err(e) => return Some(e.to_string()),
+    };
+    let input = SubmissionInput {
+        hotkey: hotkey.clone(),
+        zipcode,
+        submitted_at_ms: now_ms().min(window.deadline_ms()),
+        bytes: Bytes::copy_from_slice(bytes),
+        manifest: ManifestEntry::Missing,
+    };
+    match examine(&ctx, input).precheck {
+        Precheck::Passed => None,
+        Precheck::Failed { tier, reason } => Some(format!("tier {tier}: {reason}")),
+        Precheck::Late(reason) => Some(reason),
+    }
+}

@@ -1,0 +1,129 @@
+//! The `sim` scraper: reads the simulated market over HTTP (`resi sim
+//! serve`), then behaves like one of the miner profiles of `resi_sim` — so
+//! the devnet can field honest miners and every kind of cheater.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use resi_core::manifest::ScraperInfo;
+use resi_core::schema::{decode_listings, DecodeLimits};
+use resi_core::{AssignedZipcode, Listing};
+use resi_sim::http::MarketSearch;
+use resi_sim::{profile, Profile};
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+use crate::scraper::{Deadline, ScrapeError, ZipcodeScraper};
+use crate::state::MinerState;
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The `sim` scraper of one miner.
+pub struct SimScraper {
+    search: MarketSearch,
+    source: String,
+    profile: Profile,
+    miner_seed: u64,
+    /// For `copier`: the database of the miner whose uploads it copies.
+    copy_of: Option<PathBuf>,
+    copied: OnceCell<MinerState>,
+}
+
+impl SimScraper {
+    /// `identity` (e.g. the hotkey) varies the details between miners of one profile.
+    pub fn new(market: url::Url, profile: Profile, identity: &str, copy_of: Option<PathBuf>) -> Result<Self, String> {
+        if profile == Profile::Copier && copy_of.is_none() {
+            return Err("the copier profile needs copy_of: the database of the miner it copies".into());
+        }
+        let digest = Sha256::digest(identity.as_bytes());
+        let mut seed = [0u8; 8];
+        seed.copy_from_slice(&digest[..8]);
+        Ok(Self {
+            search: MarketSearch::new(market.clone(), 4, Duration::from_millis(200))?,
+            source: market.to_string(),
+            profile,
+            miner_seed: u64::from_le_bytes(seed),
+            copy_of,
+            copied: OnceCell::new(),
+        })
+    }
+
+    /// Waits until `fraction` of the epoch has passed: how long this profile
+    /// takes to scrape (cheating is quick, honest-slow takes most of the epoch).
+    async fn pace(&self, deadline: Deadline) {
+        let w = deadline.epoch;
+        let finish_ms = w.start_ms() + ((w.deadline_ms() - w.start_ms()) as f64 * self.profile.finish_fraction()) as i64;
+        let wait = finish_ms - now_ms();
+        if wait > 0 {
+            tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+        }
+    }
+
+    /// The copied miner's Parquet for the zipcode, once it has uploaded it.
+    async fn copy(&self, zipcode: &AssignedZipcode, deadline: Deadline) -> Result<Vec<Listing>, ScrapeError> {
+        let path = self
+            .copy_of
+            .as_ref()
+            .ok_or_else(|| ScrapeError::Other("no copy_of database".into()))?;
+        let state = self
+            .copied
+            .get_or_try_init(|| MinerState::open_read_only(path))
+            .await
+            .map_err(|e| ScrapeError::Unavailable(format!("{}: {e}", path.display())))?;
+        loop {
+            let found = state
+                .uploaded_parquet(&deadline.epoch.id, zipcode.zipcode)
+                .await
+                .map_err(|e| ScrapeError::Unavailable(e.to_string()))?;
+            if let Some(bytes) = found {
+                let limits = DecodeLimits::default();
+                let columns = decode_listings(bytes.into(), &limits).map_err(|e| ScrapeError::Other(e.to_string()))?;
+                return Ok(columns.to_listings());
+            }
+            if now_ms() >= deadline.at_ms() {
+                return Err(ScrapeError::Unavailable("the copied miner uploaded nothing in time".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl ZipcodeScraper for SimScraper {
+    fn info(&self) -> ScraperInfo {
+        ScraperInfo {
+            name: "sim".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            source: self.source.clone(),
+        }
+    }
+
+    async fn scrape(&self, zipcode: &AssignedZipcode, _target: u64, deadline: Deadline) -> Result<Vec<Listing>, ScrapeError> {
+        if self.profile == Profile::Copier {
+            return self.copy(zipcode, deadline).await;
+        }
+        self.pace(deadline).await;
+        let (population, properties) = self.search.all(zipcode.zipcode).await.map_err(|e| {
+            if e.contains("HTTP 404") {
+                ScrapeError::UnknownZipcode(e)
+            } else {
+                ScrapeError::Unavailable(e)
+            }
+        })?;
+        let started = now_ms();
+        let listings: Vec<Listing> = properties
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p.listing(deadline.epoch.id, started + i as i64 / 50))
+            .collect();
+        Ok(profile::apply(
+            self.profile,
+            listings,
+            zipcode.zipcode,
+            population,
+            &deadline.epoch,
+            self.miner_seed,
+        ))
+    }
+}
