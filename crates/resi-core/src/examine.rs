@@ -129,6 +129,36 @@ impl Examined {
     }
 }
 
+/// The outcome for a file that was not downloaded because it is larger than
+/// `max_file_bytes` (tier 0, unreadable), or late: what [`examine`] would say
+/// without the bytes.
+pub fn examine_oversized(ctx: &EpochContext, hotkey: Hotkey, zipcode: Zipcode, submitted_at_ms: i64, size: u64) -> Examined {
+    let input = SubmissionInput {
+        hotkey,
+        zipcode,
+        submitted_at_ms,
+        bytes: Bytes::new(),
+        manifest: ManifestEntry::Missing,
+    };
+    let precheck = if submitted_at_ms > ctx.deadline_ms {
+        Precheck::Late(format!(
+            "modified at {submitted_at_ms} ms, after the deadline {} ms: ignored",
+            ctx.deadline_ms
+        ))
+    } else {
+        Precheck::Failed {
+            tier: 0,
+            reason: format!(
+                "unreadable: file is {size} bytes, over the limit of {} bytes",
+                ctx.config.max_file_bytes
+            ),
+        }
+    };
+    let mut out = Examined::bare(&input, precheck);
+    out.size_bytes = size;
+    out
+}
+
 /// Runs every per-submission rule on `input`.
 pub fn examine(ctx: &EpochContext, input: SubmissionInput) -> Examined {
     let config = &ctx.config;

@@ -1,0 +1,166 @@
+//! `validator.toml`: what a validator operator configures.
+
+use std::path::{Path, PathBuf};
+
+use resi_core::ValidationConfig;
+use serde::{Deserialize, Serialize};
+
+/// `validator.toml`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorConfig {
+    /// The coordinator's base URL.
+    pub coordinator: url::Url,
+    /// The validator's hotkey: a Bittensor wallet hotkey file.
+    pub hotkey_file: PathBuf,
+    /// Directory for results, consensus reports and the per-epoch journal.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Tier-3 property source: base URL of a service answering
+    /// `GET /api/v1/properties/{zpid}` (the simulated market in development).
+    pub property_source: url::Url,
+    /// Seconds after an epoch's deadline before validating it.
+    #[serde(default = "default_grace")]
+    pub grace_seconds: u64,
+    /// Submissions downloaded and examined at the same time; with the
+    /// largest file allowed this bounds memory.
+    #[serde(default = "default_downloads")]
+    pub max_concurrent_downloads: usize,
+    /// How long to wait for the other validators' results before deciding consensus.
+    #[serde(default = "default_consensus_wait")]
+    pub consensus_wait_seconds: u64,
+    /// Seconds between tries when something failed (coordinator, storage).
+    #[serde(default = "default_retry")]
+    pub retry_seconds: u64,
+    /// Stake (rao) that makes a neuron a validator without a permit; 0 = permits only.
+    #[serde(default)]
+    pub validator_min_stake: u64,
+    /// Share of the weights burnt to the owner uid, in basis points.
+    #[serde(default)]
+    pub burn_bps: u64,
+    #[serde(default)]
+    pub burn_owner_uid: Option<u16>,
+    /// Chain backend (`local`) and its metagraph file.
+    #[serde(default)]
+    pub chain: ChainSection,
+    /// Validation thresholds; the defaults are the protocol's. Changing them
+    /// changes the consensus hash: every validator must use the same.
+    #[serde(default)]
+    pub validation: ValidationConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainSection {
+    pub backend: String,
+    pub metagraph: PathBuf,
+}
+
+impl Default for ChainSection {
+    fn default() -> Self {
+        Self {
+            backend: "local".into(),
+            metagraph: PathBuf::from("metagraph.json"),
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("validator-data")
+}
+fn default_grace() -> u64 {
+    60
+}
+fn default_downloads() -> usize {
+    8
+}
+fn default_consensus_wait() -> u64 {
+    600
+}
+fn default_retry() -> u64 {
+    30
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error("validator configuration: {0}")]
+    Invalid(String),
+}
+
+impl ValidatorConfig {
+    /// Reads a TOML file; unknown keys are errors; relative paths are
+    /// relative to the file's directory.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config: Self = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if let Some(dir) = path.parent() {
+            for p in [&mut config.hotkey_file, &mut config.data_dir, &mut config.chain.metagraph] {
+                if p.is_relative() {
+                    *p = dir.join(&*p);
+                }
+            }
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.max_concurrent_downloads == 0 {
+            return Err(ConfigError::Invalid("max_concurrent_downloads must be at least 1".into()));
+        }
+        if self.burn_bps > 10_000 {
+            return Err(ConfigError::Invalid(format!("burn_bps {} is over 10000", self.burn_bps)));
+        }
+        if self.burn_bps > 0 && self.burn_owner_uid.is_none() {
+            return Err(ConfigError::Invalid("burn_bps needs burn_owner_uid".into()));
+        }
+        if self.chain.backend != "local" {
+            return Err(ConfigError::Invalid(format!(
+                "chain backend {:?} is not available yet; use \"local\"",
+                self.chain.backend
+            )));
+        }
+        self.validation
+            .check()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_file_gets_protocol_defaults() {
+        let text = r#"
+coordinator = "http://127.0.0.1:8080"
+hotkey_file = "wallets/validator/hotkeys/default"
+property_source = "http://127.0.0.1:8090"
+[chain]
+metagraph = "metagraph.json"
+[validation]
+spotCheckMax = 12
+"#;
+        let c: ValidatorConfig = toml::from_str(text).unwrap();
+        c.check().unwrap();
+        assert_eq!(c.grace_seconds, 60);
+        assert_eq!(c.validation.spot_check_max, 12);
+        assert_eq!(c.validation.spot_check_min, ValidationConfig::default().spot_check_min);
+        let c: ValidatorConfig = toml::from_str(&text.replace("[chain]", "burn_bps = 100\n[chain]")).unwrap();
+        assert!(c.check().unwrap_err().to_string().contains("burn_owner_uid"));
+    }
+}

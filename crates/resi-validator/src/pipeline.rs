@@ -1,0 +1,547 @@
+//! One validator: for each finished epoch, the whole pipeline of DESIGN §5–§8.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use resi_auth::Keypair;
+use resi_chain::{Chain, ChainError, WeightRecord};
+use resi_coordinator::client::{ClientError, CoordinatorClient, ReadObject};
+use resi_core::consensus::{evaluate, ConsensusReport, ConsensusStatus, PublishedHash};
+use resi_core::examine::examine_oversized;
+use resi_core::manifest::{Manifest, SignedManifest};
+use resi_core::results::{SignedResults, Status};
+use resi_core::verify::{PropertySource, SourceVerifier};
+use resi_core::weights::{scores_to_weights, BurnPolicy, WeightError};
+use resi_core::{
+    examine, Assignment, EpochContext, EpochId, EpochValidation, Examined, Hotkey, ManifestEntry, SubmissionInput,
+    ValidationConfig, ValidationResults, Zipcode,
+};
+use resi_storage::{ObjectKey, S3Client, StorageError};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::journal::{EpochJournal, JournalError};
+
+/// Largest manifest read.
+const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
+/// Largest results file of another validator read.
+const MAX_RESULTS_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ValidatorError {
+    #[error("coordinator: {0}")]
+    Coordinator(#[from] ClientError),
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("chain: {0}")]
+    Chain(#[from] ChainError),
+    #[error("journal: {0}")]
+    Journal(#[from] JournalError),
+    #[error("weights: {0}")]
+    Weights(#[from] WeightError),
+    #[error("epoch {0}: the validation seed is not revealed yet")]
+    SeedNotRevealed(EpochId),
+    #[error("epoch {epoch}: the revealed validation seed does not match its commitment {commitment}; refusing to validate")]
+    SeedMismatch { epoch: EpochId, commitment: String },
+    #[error("epoch {0}: {1}")]
+    Assignment(EpochId, String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// How the validator behaves.
+#[derive(Clone, Debug)]
+pub struct ValidatorSettings {
+    pub grace: Duration,
+    pub max_concurrent_downloads: usize,
+    pub consensus_wait: Duration,
+    /// Pause between looks for the other validators' results.
+    pub consensus_poll: Duration,
+    pub retry: Duration,
+    pub validator_min_stake: u64,
+    pub burn: BurnPolicy,
+    pub validation: ValidationConfig,
+    /// Epochs before this one are never validated (a devnet's first epoch).
+    pub first_epoch: Option<EpochId>,
+}
+
+impl Default for ValidatorSettings {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(60),
+            max_concurrent_downloads: 8,
+            consensus_wait: Duration::from_secs(600),
+            consensus_poll: Duration::from_secs(15),
+            retry: Duration::from_secs(30),
+            validator_min_stake: 0,
+            burn: BurnPolicy::default(),
+            validation: ValidationConfig::default(),
+            first_epoch: None,
+        }
+    }
+}
+
+/// What one epoch came to, for logs and the devnet's leaderboard.
+#[derive(Clone, Debug)]
+pub struct EpochReport {
+    pub validator: Hotkey,
+    pub results: ValidationResults,
+    pub consensus: ConsensusReport,
+    /// Other validators' results that were refused, with why.
+    pub rejected_peers: Vec<(Hotkey, String)>,
+    pub weights: Option<WeightRecord>,
+    pub weights_skipped: Option<String>,
+}
+
+/// A validator: one hotkey, its chain, its property source and its data directory.
+pub struct Validator<S> {
+    key: Arc<Keypair>,
+    client: CoordinatorClient,
+    s3: S3Client,
+    chain: Arc<dyn Chain>,
+    source: S,
+    settings: ValidatorSettings,
+    data_dir: PathBuf,
+    reports: Option<UnboundedSender<EpochReport>>,
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The listings files and manifests of one epoch, by miner.
+#[derive(Default)]
+struct EpochObjects {
+    listings: Vec<(Hotkey, Zipcode, ReadObject)>,
+    manifests: BTreeMap<Hotkey, ReadObject>,
+}
+
+impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        key: Arc<Keypair>,
+        client: CoordinatorClient,
+        s3: S3Client,
+        chain: Arc<dyn Chain>,
+        source: S,
+        settings: ValidatorSettings,
+        data_dir: PathBuf,
+        reports: Option<UnboundedSender<EpochReport>>,
+    ) -> Self {
+        Self {
+            key,
+            client,
+            s3,
+            chain,
+            source,
+            settings,
+            data_dir,
+            reports,
+        }
+    }
+
+    pub fn hotkey(&self) -> Hotkey {
+        self.key.hotkey()
+    }
+
+    /// Runs until the task is dropped: after each epoch's deadline plus the
+    /// grace period, validates it (once: the journal remembers).
+    pub async fn run(&self) {
+        loop {
+            let window = match self.client.current_assignment().await.map(|a| a.window()) {
+                Ok(Ok(w)) => w,
+                Ok(Err(e)) => {
+                    tracing::error!("unusable assignment: {e}");
+                    tokio::time::sleep(self.settings.retry).await;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(validator = %self.hotkey(), "no current epoch: {e}");
+                    tokio::time::sleep(self.settings.retry).await;
+                    continue;
+                }
+            };
+            let length = window.end_unix - window.start_unix;
+            let previous = EpochId::from_start_unix(window.start_unix - length).ok();
+            let wanted = previous.filter(|p| self.settings.first_epoch.is_none_or(|first| *p >= first));
+            if let Some(epoch) = wanted {
+                let done = EpochJournal::new(&self.data_dir, &epoch).entry().is_ok_and(|e| e.done);
+                if !done {
+                    let ready_ms = window.start_ms() + self.settings.grace.as_millis() as i64;
+                    let wait = ready_ms - now_ms();
+                    if wait > 0 {
+                        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+                    }
+                    match self.validate_epoch(epoch).await {
+                        Ok(report) => {
+                            if let Some(tx) = &self.reports {
+                                let _ = tx.send(report);
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(validator = %self.hotkey(), %epoch, "epoch not finished, retrying: {e}");
+                            tokio::time::sleep(self.settings.retry).await;
+                            continue;
+                        }
+                    }
+                }
+            }
+            let next_ms = window.deadline_ms() + self.settings.grace.as_millis() as i64;
+            let wait = (next_ms - now_ms()).max(100) as u64;
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+        }
+    }
+
+    /// Everything for one finished epoch; each step is journaled and skipped
+    /// when already done, so calling it again after a crash finishes the epoch once.
+    pub async fn validate_epoch(&self, epoch: EpochId) -> Result<EpochReport, ValidatorError> {
+        let journal = EpochJournal::new(&self.data_dir, &epoch);
+        let mut entry = journal.entry()?;
+        let signed = match journal.results()? {
+            Some(r) => r,
+            None => {
+                let results = self.compute(epoch).await?;
+                let signed = resi_auth::results::sign(&self.key, results);
+                journal.save_results(&signed)?;
+                signed
+            }
+        };
+        if !entry.uploaded {
+            self.upload(epoch, &signed).await?;
+            entry.uploaded = true;
+            journal.save(&entry)?;
+        }
+        let mut rejected_peers = Vec::new();
+        let consensus = match entry.consensus.clone() {
+            Some(c) => c,
+            None => {
+                let (c, rejected) = self.consensus(epoch, &signed.results).await?;
+                rejected_peers = rejected;
+                journal.save_consensus(&c)?;
+                entry.consensus = Some(c.clone());
+                journal.save(&entry)?;
+                c
+            }
+        };
+        let me = self.hotkey();
+        match consensus.status {
+            ConsensusStatus::PerfectConsensus => tracing::info!(validator = %me, %epoch, "consensus: PERFECT_CONSENSUS"),
+            status => tracing::warn!(validator = %me, %epoch, ?status, outliers = ?consensus.outliers, "consensus"),
+        }
+        if entry.weights.is_none() && entry.weights_skipped.is_none() {
+            let metagraph = self.chain.metagraph()?;
+            let weights = scores_to_weights(
+                &signed.results.miner_scores,
+                metagraph.neurons(),
+                &me,
+                self.settings.validator_min_stake,
+                self.settings.burn,
+            )?;
+            if !weights.unmapped.is_empty() {
+                tracing::warn!(%epoch, unmapped = ?weights.unmapped, "scored hotkeys no longer registered: not paid");
+            }
+            if weights.uids.is_empty() {
+                entry.weights_skipped = Some("nothing scored and no burn: no weights set".into());
+            } else {
+                let record = self.chain.set_weights(&me, &epoch, &weights, now_ms() / 1000)?;
+                tracing::info!(validator = %me, %epoch, block = record.block, uids = ?record.uids, weights = ?record.weights, "weights set");
+                entry.weights = Some(record);
+            }
+            journal.save(&entry)?;
+        }
+        entry.done = true;
+        journal.save(&entry)?;
+        Ok(EpochReport {
+            validator: me,
+            results: signed.results,
+            consensus,
+            rejected_peers,
+            weights: entry.weights,
+            weights_skipped: entry.weights_skipped,
+        })
+    }
+
+    /// The epoch's assignment with its seed, checked against the commitment.
+    async fn revealed(&self, epoch: EpochId) -> Result<(Assignment, String), ValidatorError> {
+        let assignment = self.client.epoch(&epoch).await?;
+        let seed = assignment
+            .validation_seed
+            .clone()
+            .ok_or(ValidatorError::SeedNotRevealed(epoch))?;
+        let digest = hex::encode(Sha256::digest(seed.as_bytes()));
+        if !digest.eq_ignore_ascii_case(&assignment.validation_seed_commitment) {
+            return Err(ValidatorError::SeedMismatch {
+                epoch,
+                commitment: assignment.validation_seed_commitment.clone(),
+            });
+        }
+        Ok((assignment, seed))
+    }
+
+    /// Every object of `kind` for the epoch, following continuation tokens.
+    async fn read_all(&self, epoch: EpochId, kind: &str) -> Result<Vec<ReadObject>, ValidatorError> {
+        let mut objects = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self.client.validator_read(&epoch, kind, token.as_deref()).await?;
+            objects.extend(page.objects);
+            match page.next_continuation_token {
+                Some(t) => token = Some(t),
+                None => return Ok(objects),
+            }
+        }
+    }
+
+    async fn epoch_objects(&self, epoch: EpochId) -> Result<EpochObjects, ValidatorError> {
+        let mut out = EpochObjects::default();
+        for object in self.read_all(epoch, "data").await? {
+            match ObjectKey::parse(&object.key) {
+                Ok(ObjectKey::Listings {
+                    hotkey,
+                    epoch: e,
+                    zipcode,
+                }) if e == epoch => out.listings.push((hotkey, zipcode, object)),
+                Ok(ObjectKey::Manifest { hotkey, epoch: e }) if e == epoch => {
+                    out.manifests.insert(hotkey, object);
+                }
+                _ => tracing::debug!(key = %object.key, "skipping an object outside the epoch's layout"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Downloads and checks one miner's manifest: `Err(reason)` when it is refused.
+    async fn manifest(
+        &self,
+        hotkey: &Hotkey,
+        object: &ReadObject,
+        assignment: &Assignment,
+    ) -> Result<Result<Manifest, String>, ValidatorError> {
+        let bytes = match self.s3.get(&object.url, &object.key, MAX_MANIFEST_BYTES).await {
+            Ok(b) => b,
+            Err(e) if matches!(e.kind, resi_storage::client::FailureKind::TooLarge { .. }) => {
+                return Ok(Err(format!("manifest is over {MAX_MANIFEST_BYTES} bytes")))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let signed = match SignedManifest::parse(&bytes, MAX_MANIFEST_BYTES as usize) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let manifest = match resi_auth::manifest::verify(&signed) {
+            Ok(m) => m.clone(),
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        if &manifest.hotkey != hotkey {
+            return Ok(Err(format!(
+                "manifest is for hotkey {}, stored under {hotkey}",
+                manifest.hotkey
+            )));
+        }
+        if manifest.epoch_id != assignment.epoch_id || manifest.nonce != assignment.nonce {
+            return Ok(Err(format!(
+                "manifest is for epoch {} nonce {}, not epoch {} nonce {}",
+                manifest.epoch_id, manifest.nonce, assignment.epoch_id, assignment.nonce
+            )));
+        }
+        Ok(Ok(manifest))
+    }
+
+    /// Downloads, examines, ranks and scores the epoch.
+    async fn compute(&self, epoch: EpochId) -> Result<ValidationResults, ValidatorError> {
+        let (assignment, seed) = self.revealed(epoch).await?;
+        let window = assignment
+            .window()
+            .map_err(|e| ValidatorError::Assignment(epoch, e))?;
+        let config = self.settings.validation.clone();
+        let ctx = Arc::new(
+            EpochContext::new(window, assignment.nonce.clone(), seed, assignment.expected_by_zipcode(), config.clone())
+                .map_err(|e| ValidatorError::Other(e.to_string()))?,
+        );
+        let objects = self.epoch_objects(epoch).await?;
+        let assignment = &assignment;
+        let manifests: BTreeMap<Hotkey, Result<Manifest, String>> = stream::iter(objects.manifests.iter())
+            .map(|(hotkey, object)| async move {
+                let m = self.manifest(hotkey, object, assignment).await?;
+                if let Err(reason) = &m {
+                    tracing::info!(%epoch, miner = %hotkey, "manifest refused: {reason}");
+                }
+                Ok::<_, ValidatorError>((hotkey.clone(), m))
+            })
+            .buffer_unordered(self.settings.max_concurrent_downloads)
+            .try_collect()
+            .await?;
+        let max_bytes = config.max_file_bytes;
+        let examined: Vec<Examined> = stream::iter(objects.listings)
+            .map(|(hotkey, zipcode, object)| {
+                let ctx = Arc::clone(&ctx);
+                let entry = match manifests.get(&hotkey) {
+                    None => ManifestEntry::Missing,
+                    Some(Ok(m)) => m.entry_for(zipcode),
+                    Some(Err(reason)) => ManifestEntry::Invalid(reason.clone()),
+                };
+                async move {
+                    if object.size > max_bytes {
+                        return Ok(examine_oversized(&ctx, hotkey, zipcode, object.last_modified, object.size));
+                    }
+                    let bytes = match self.s3.get(&object.url, &object.key, max_bytes).await {
+                        Ok(b) => b,
+                        Err(e) if matches!(e.kind, resi_storage::client::FailureKind::TooLarge { .. }) => {
+                            return Ok(examine_oversized(&ctx, hotkey, zipcode, object.last_modified, object.size))
+                        }
+                        Err(e) => return Err(ValidatorError::from(e)),
+                    };
+                    let input = SubmissionInput {
+                        hotkey,
+                        zipcode,
+                        submitted_at_ms: object.last_modified,
+                        bytes,
+                        manifest: entry,
+                    };
+                    // Decoding and the tiers are CPU work: keep them off the I/O threads.
+                    tokio::task::spawn_blocking(move || examine(&ctx, input))
+                        .await
+                        .map_err(|e| ValidatorError::Other(format!("examining {}: {e}", object.key)))
+                }
+            })
+            .buffer_unordered(self.settings.max_concurrent_downloads)
+            .try_collect()
+            .await?;
+        let mut engine = EpochValidation::new(&ctx);
+        for e in examined {
+            engine.insert(e).map_err(|e| ValidatorError::Other(e.to_string()))?;
+        }
+        let verifier = SourceVerifier::new(self.source.clone(), &config);
+        let results = engine.finish(&verifier).await;
+        for z in &results.zipcodes {
+            let count = |s: Status| z.submissions.iter().filter(|r| r.status == s).count();
+            tracing::info!(
+                %epoch,
+                zipcode = %z.zipcode,
+                expected = z.expected_listings,
+                submissions = z.submissions.len(),
+                winners = ?z.winners.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+                participants = z.participants.len(),
+                failed = count(Status::Failed),
+                undetermined = count(Status::Undetermined),
+                ignored = count(Status::Ignored),
+                weight_ppb = z.weight_ppb,
+                "zipcode decided"
+            );
+        }
+        tracing::info!(%epoch, hash = %results.consensus_hash, submissions = results.totals.submissions, "epoch validated");
+        Ok(results)
+    }
+
+    async fn upload(&self, epoch: EpochId, signed: &SignedResults) -> Result<(), ValidatorError> {
+        let access = self.client.validator_upload(&epoch).await?;
+        let key = ObjectKey::Results {
+            validator: self.hotkey(),
+            epoch,
+        }
+        .as_key();
+        self.s3
+            .post_form(&access.upload, &key, bytes::Bytes::from(signed.to_json()))
+            .await?;
+        tracing::info!(%epoch, %key, "results published");
+        Ok(())
+    }
+
+    /// Waits (up to `consensus_wait`) for the other validators' results, checks
+    /// each, and evaluates the stake-weighted consensus.
+    async fn consensus(
+        &self,
+        epoch: EpochId,
+        own: &ValidationResults,
+    ) -> Result<(ConsensusReport, Vec<(Hotkey, String)>), ValidatorError> {
+        let me = self.hotkey();
+        let give_up = tokio::time::Instant::now() + self.settings.consensus_wait;
+        let mut published: BTreeMap<Hotkey, String> = BTreeMap::new();
+        let mut rejected: BTreeMap<Hotkey, String> = BTreeMap::new();
+        published.insert(me.clone(), own.consensus_hash.clone());
+        loop {
+            let metagraph = self.chain.metagraph()?;
+            let validators: Vec<Hotkey> = metagraph
+                .neurons()
+                .iter()
+                .filter(|n| n.is_validator(self.settings.validator_min_stake))
+                .map(|n| n.hotkey.clone())
+                .collect();
+            for object in self.read_all(epoch, "validators").await? {
+                let Ok(ObjectKey::Results { validator, epoch: e }) = ObjectKey::parse(&object.key) else {
+                    continue;
+                };
+                if e != epoch || published.contains_key(&validator) || rejected.contains_key(&validator) {
+                    continue;
+                }
+                if !validators.contains(&validator) {
+                    rejected.insert(validator, "not a validator on the metagraph".into());
+                    continue;
+                }
+                match self.peer_results(&object, &validator, own).await? {
+                    Ok(hash) => {
+                        published.insert(validator, hash);
+                    }
+                    Err(reason) => {
+                        tracing::warn!(%epoch, peer = %validator, "results refused: {reason}");
+                        rejected.insert(validator, reason);
+                    }
+                }
+            }
+            let waiting: Vec<&Hotkey> = validators
+                .iter()
+                .filter(|v| !published.contains_key(*v) && !rejected.contains_key(*v))
+                .collect();
+            if waiting.is_empty() || tokio::time::Instant::now() >= give_up {
+                if !waiting.is_empty() {
+                    tracing::warn!(%epoch, missing = ?waiting, "deciding consensus without every validator's results");
+                }
+                let stakes: BTreeMap<&Hotkey, u64> = metagraph.neurons().iter().map(|n| (&n.hotkey, n.stake)).collect();
+                let hashes: Vec<PublishedHash> = published
+                    .iter()
+                    .map(|(v, h)| PublishedHash {
+                        validator: v.clone(),
+                        stake: stakes.get(v).copied().unwrap_or(0),
+                        consensus_hash: h.clone(),
+                    })
+                    .collect();
+                return Ok((evaluate(&hashes), rejected.into_iter().collect()));
+            }
+            tokio::time::sleep(self.settings.consensus_poll).await;
+        }
+    }
+
+    /// One peer's results: its consensus hash, or why it is refused.
+    async fn peer_results(
+        &self,
+        object: &ReadObject,
+        validator: &Hotkey,
+        own: &ValidationResults,
+    ) -> Result<Result<String, String>, ValidatorError> {
+        let bytes = match self.s3.get(&object.url, &object.key, MAX_RESULTS_BYTES).await {
+            Ok(b) => b,
+            Err(e) if matches!(e.kind, resi_storage::client::FailureKind::TooLarge { .. }) => {
+                return Ok(Err(format!("results file over {MAX_RESULTS_BYTES} bytes")))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let signed = match SignedResults::parse(&bytes, MAX_RESULTS_BYTES as usize) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e)),
+        };
+        let results = match resi_auth::results::verify(&signed, validator) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        if results.epoch_id != own.epoch_id || results.nonce != own.nonce {
+            return Ok(Err(format!(
+                "results are for epoch {} nonce {}",
+                results.epoch_id, results.nonce
+            )));
+        }
+        Ok(Ok(results.consensus_hash.clone()))
+    }
+}
