@@ -69,12 +69,24 @@ pub fn beside(metagraph: &Path) -> PathBuf {
 }
 
 /// Appends a record, giving it the next block (at least `at / 12`, and after
-/// the last block in the file). One `write` per line, with `O_APPEND`.
+/// the last block in the file). The file is locked while the last block is
+/// read and the line written, so writers in several processes never share a
+/// block; one `write` per line, with `O_APPEND`.
 pub fn append(path: &Path, mut record: WeightRecord) -> Result<WeightRecord, LedgerError> {
     let io = |source| LedgerError::Io {
         path: path.to_owned(),
         source,
     };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?;
+    file.lock().map_err(io)?;
     let last = read(path)?.last().map_or(0, |r| r.block);
     record.block = (record.at.max(0) / BLOCK_SECS) as u64;
     if record.block <= last {
@@ -86,16 +98,9 @@ pub fn append(path: &Path, mut record: WeightRecord) -> Result<WeightRecord, Led
         reason: e.to_string(),
     })?;
     line.push('\n');
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(io)?;
     file.write_all(line.as_bytes()).map_err(io)?;
     file.sync_data().map_err(io)?;
+    // Dropping the file releases the lock.
     Ok(record)
 }
 

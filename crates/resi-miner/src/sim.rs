@@ -54,7 +54,10 @@ impl SimScraper {
     /// takes to scrape (cheating is quick, honest-slow takes most of the epoch).
     async fn pace(&self, deadline: Deadline) {
         let w = deadline.epoch;
-        let finish_ms = w.start_ms() + ((w.deadline_ms() - w.start_ms()) as f64 * self.profile.finish_fraction()) as i64;
+        // Miners of one profile do not finish in the same millisecond.
+        let jitter = (self.miner_seed % 1_000) as i64;
+        let finish_ms =
+            w.start_ms() + ((w.deadline_ms() - w.start_ms()) as f64 * self.profile.finish_fraction()) as i64 + jitter;
         let wait = finish_ms - now_ms();
         if wait > 0 {
             tokio::time::sleep(Duration::from_millis(wait as u64)).await;
@@ -111,12 +114,21 @@ impl ZipcodeScraper for SimScraper {
                 ScrapeError::Unavailable(e)
             }
         })?;
+        // Each listing is stamped when it was read: a few milliseconds apart,
+        // with this miner's own pace (so two honest miners never share stamps).
         let started = now_ms();
+        let step = 1 + (self.miner_seed >> 32) % 3;
         let listings: Vec<Listing> = properties
             .iter()
             .enumerate()
-            .map(|(i, p)| p.listing(deadline.epoch.id, started + i as i64 / 50))
+            .map(|(i, p)| p.listing(deadline.epoch.id, started + (i as u64 * step) as i64))
             .collect();
+        // Reading them takes that long: return only once the last stamp is past.
+        let done_ms = started + (properties.len() as u64 * step) as i64;
+        let wait = (done_ms - now_ms()).min(deadline.at_ms() - now_ms());
+        if wait > 0 {
+            tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+        }
         Ok(profile::apply(
             self.profile,
             listings,

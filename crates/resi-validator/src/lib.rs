@@ -17,3 +17,60 @@ pub mod pipeline;
 
 pub use config::ValidatorConfig;
 pub use pipeline::{EpochReport, Validator, ValidatorError, ValidatorSettings};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use resi_sim::http::HttpPropertySource;
+use tokio::sync::mpsc::UnboundedSender;
+
+impl ValidatorConfig {
+    /// The daemon's settings from this file.
+    pub fn settings(&self) -> ValidatorSettings {
+        ValidatorSettings {
+            grace: Duration::from_secs(self.grace_seconds),
+            max_concurrent_downloads: self.max_concurrent_downloads,
+            consensus_wait: Duration::from_secs(self.consensus_wait_seconds),
+            consensus_poll: Duration::from_secs((self.consensus_wait_seconds / 20).clamp(1, 15)),
+            retry: Duration::from_secs(self.retry_seconds.max(1)),
+            validator_min_stake: self.validator_min_stake,
+            burn: resi_core::weights::BurnPolicy {
+                burn_bps: self.burn_bps,
+                owner_uid: self.burn_owner_uid,
+            },
+            validation: self.validation.clone(),
+            first_epoch: None,
+        }
+    }
+}
+
+/// A validator built from its configuration (with `settings`, usually
+/// [`ValidatorConfig::settings`]): reads the hotkey, opens the local chain,
+/// connects the coordinator and the property source.
+pub fn build(
+    config: &ValidatorConfig,
+    settings: ValidatorSettings,
+    reports: Option<UnboundedSender<EpochReport>>,
+) -> Result<Validator<HttpPropertySource>, ValidatorError> {
+    config.check().map_err(|e| ValidatorError::Other(e.to_string()))?;
+    let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
+        .map_err(|e| ValidatorError::Other(format!("hotkey {}: {e}", config.hotkey_file.display())))?;
+    let key = Arc::new(key);
+    let client = resi_coordinator::client::CoordinatorClient::new(config.coordinator.clone(), Arc::clone(&key))?;
+    let s3 = resi_storage::S3Client::new(resi_storage::RetryPolicy::default())?;
+    let chain: Arc<dyn resi_chain::Chain> = Arc::new(resi_chain::LocalChain::open(&config.chain.metagraph)?);
+    let source = HttpPropertySource::new(config.property_source.clone(), 4, Duration::from_millis(250))
+        .map_err(ValidatorError::Other)?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| ValidatorError::Other(format!("{}: {e}", config.data_dir.display())))?;
+    Ok(Validator::new(
+        key,
+        client,
+        s3,
+        chain,
+        source,
+        settings,
+        config.data_dir.clone(),
+        reports,
+    ))
+}

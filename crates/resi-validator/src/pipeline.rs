@@ -20,7 +20,6 @@ use resi_core::{
     ValidationConfig, ValidationResults, Zipcode,
 };
 use resi_storage::{ObjectKey, S3Client, StorageError};
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::journal::{EpochJournal, JournalError};
@@ -271,8 +270,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
             .validation_seed
             .clone()
             .ok_or(ValidatorError::SeedNotRevealed(epoch))?;
-        let digest = hex::encode(Sha256::digest(seed.as_bytes()));
-        if !digest.eq_ignore_ascii_case(&assignment.validation_seed_commitment) {
+        if !resi_coordinator::selection::seed_matches_commitment(&seed, &assignment.validation_seed_commitment) {
             return Err(ValidatorError::SeedMismatch {
                 epoch,
                 commitment: assignment.validation_seed_commitment.clone(),
@@ -363,13 +361,13 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         );
         let objects = self.epoch_objects(epoch).await?;
         let assignment = &assignment;
-        let manifests: BTreeMap<Hotkey, Result<Manifest, String>> = stream::iter(objects.manifests.iter())
-            .map(|(hotkey, object)| async move {
-                let m = self.manifest(hotkey, object, assignment).await?;
+        let manifests: BTreeMap<Hotkey, Result<Manifest, String>> = stream::iter(objects.manifests)
+            .map(move |(hotkey, object)| async move {
+                let m = self.manifest(&hotkey, &object, assignment).await?;
                 if let Err(reason) = &m {
                     tracing::info!(%epoch, miner = %hotkey, "manifest refused: {reason}");
                 }
-                Ok::<_, ValidatorError>((hotkey.clone(), m))
+                Ok::<_, ValidatorError>((hotkey, m))
             })
             .buffer_unordered(self.settings.max_concurrent_downloads)
             .try_collect()

@@ -2,6 +2,8 @@
 
 mod chain;
 mod coordinator;
+mod daemons;
+mod devnet;
 mod keys;
 mod listings;
 mod s3;
@@ -32,6 +34,12 @@ enum Command {
     Listings(listings::ListingsCommand),
     /// Run the coordinator: epochs, zipcode assignments, signed API, S3 access brokering.
     Coordinator(Box<coordinator::CoordinatorArgs>),
+    /// Run a miner: follow assignments, scrape, self-check, upload.
+    Miner(daemons::MinerArgs),
+    /// Run a validator: validate finished epochs, publish results, set weights.
+    Validator(daemons::ValidatorArgs),
+    /// Run the whole network locally for a few epochs and judge the incentive.
+    Devnet(devnet::DevnetArgs),
     /// The chain's metagraph (local backend).
     #[command(subcommand)]
     Chain(chain::ChainCommand),
@@ -75,8 +83,9 @@ struct ValidateArgs {
 }
 
 fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    // The devnet prints its own report; its daemons' logs would drown it.
+    init_tracing(if matches!(cli.command, Command::Devnet(_)) { "error" } else { "info" });
     let outcome = match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Listings(cmd) => listings::run(cmd),
@@ -84,6 +93,9 @@ fn main() -> ExitCode {
         Command::Sim(cmd) => sim::run(cmd),
         Command::Chain(cmd) => chain::run(cmd),
         Command::Coordinator(args) => coordinator::run(*args),
+        Command::Miner(args) => daemons::miner(args),
+        Command::Validator(args) => daemons::validator(args),
+        Command::Devnet(args) => devnet::run(args),
         Command::Bench(BenchCommand::Validate(args)) => bench_validate(args),
     };
     match outcome {
@@ -95,9 +107,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing() {
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RESI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

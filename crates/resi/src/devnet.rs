@@ -1,0 +1,82 @@
+//! `resi devnet`: the whole network in one process (see `resi-devnet`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use resi_devnet::DevnetOptions;
+use resi_sim::Profile;
+
+#[derive(Args)]
+pub struct DevnetArgs {
+    /// Epochs to run and judge.
+    #[arg(long, default_value_t = 3)]
+    epochs: u32,
+    /// Length of an epoch in seconds.
+    #[arg(long, default_value_t = 30)]
+    epoch_seconds: u64,
+    /// Number of validators.
+    #[arg(long, default_value_t = 2)]
+    validators: usize,
+    /// Miner profiles, comma-separated (default: one of each profile plus
+    /// three more honest miners). A copier copies the first honest-fast miner.
+    #[arg(long, value_delimiter = ',')]
+    miners: Option<Vec<Profile>>,
+    /// Expected listings per epoch.
+    #[arg(long, default_value_t = 3_000)]
+    target_listings: u64,
+    /// Seed of the simulated market.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Keep every file (wallets, configs, databases, S3 objects, results,
+    /// metagraph and weight ledger) in this directory.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// After the verdict, keep the coordinator, S3 and the market up until Ctrl-C.
+    #[arg(long)]
+    keep_running: bool,
+}
+
+pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
+    let defaults = DevnetOptions::default();
+    let options = DevnetOptions {
+        epochs: args.epochs,
+        epoch_seconds: args.epoch_seconds,
+        validators: args.validators,
+        miners: args.miners.unwrap_or(defaults.miners),
+        target_listings: args.target_listings,
+        seed: args.seed,
+        data_dir: args.data_dir,
+        ..defaults
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let (devnet, outcome) = resi_devnet::run(options).await?;
+        println!();
+        if !outcome.hashes_agree {
+            println!("devnet: validators published different consensus hashes");
+        }
+        if outcome.missing_epochs > 0 {
+            println!("devnet: {} epoch(s) did not finish in time", outcome.missing_epochs);
+        }
+        println!("{}", outcome.verdict());
+        if args.keep_running {
+            println!("coordinator: {}", devnet.coordinator_url());
+            println!("market:      {}", devnet.market_url());
+            if let (Some(endpoint), Some((access, secret))) = (devnet.s3_endpoint(), devnet.s3_credentials()) {
+                println!("S3:          {endpoint} (bucket resi, access key {access}, secret key {secret})");
+            }
+            println!("metagraph:   {}", devnet.metagraph.display());
+            println!("data:        {}", devnet.dir.display());
+            println!("running until Ctrl-C");
+            crate::s3::shutdown_signal().await;
+        }
+        devnet.shutdown().await;
+        Ok(if outcome.passed() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    })
+}
