@@ -1,0 +1,209 @@
+//! End to end: a small devnet (real S3, market, coordinator, miners and
+//! validators in this process) for one short epoch; then restarts of a
+//! validator and a miner against the same running network.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use resi_core::consensus::ConsensusStatus;
+use resi_core::manifest::ScraperInfo;
+use resi_core::{AssignedZipcode, Listing};
+use resi_devnet::{DevnetOptions, DevnetOutcome};
+use resi_miner::{Deadline, MinerSettings, MinerState, ScrapeError, ZipcodeScraper, ZipcodeState};
+use resi_sim::Profile;
+use resi_validator::journal::EpochJournal;
+use resi_validator::ValidatorConfig;
+
+const EPOCH_SECONDS: u64 = 15;
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_small_devnet_pays_the_honest_and_nobody_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = DevnetOptions {
+        epochs: 1,
+        epoch_seconds: EPOCH_SECONDS,
+        validators: 2,
+        miners: vec![Profile::HonestFast, Profile::HonestSlow, Profile::Fabricator, Profile::Copier],
+        market_zipcodes: 40,
+        target_listings: 1_200,
+        seed: 11,
+        data_dir: Some(dir.path().to_owned()),
+    };
+    let (devnet, outcome) = resi_devnet::run(options).await.expect("devnet runs");
+    println!("{}", outcome.verdict());
+    check_outcome(&outcome);
+    validator_restart_finishes_the_epoch_once(&devnet, &outcome).await;
+    miner_killed_mid_epoch_resumes_without_reuploading(&devnet).await;
+    devnet.shutdown().await;
+}
+
+fn check_outcome(outcome: &DevnetOutcome) {
+    assert_eq!(outcome.missing_epochs, 0, "every validator finished the epoch");
+    assert_eq!(outcome.consensus, ConsensusStatus::PerfectConsensus);
+    assert!(outcome.hashes_agree);
+    assert_eq!((outcome.honest_rewarded, outcome.honest_total), (2, 2));
+    assert_eq!((outcome.cheaters_rewarded, outcome.cheaters_total), (0, 2));
+    assert!(outcome.passed());
+    assert!(outcome.verdict().starts_with("devnet: 1 epochs, consensus PERFECT_CONSENSUS, honest rewarded 2/2, cheaters rewarded 0/2"));
+
+    // Both validators set the same weights, once each, and only honest uids carry weight.
+    let epoch = outcome.epochs[0].epoch;
+    let set: Vec<_> = outcome.ledger.iter().filter(|r| r.epoch_id == epoch).collect();
+    assert_eq!(set.len(), 2, "one ledger line per validator");
+    assert_ne!(set[0].validator, set[1].validator);
+    assert_eq!((&set[0].uids, &set[0].weights), (&set[1].uids, &set[1].weights));
+    assert_ne!(set[0].block, set[1].block, "blocks are distinct");
+    for m in &outcome.miners {
+        let weight = set[0]
+            .uids
+            .iter()
+            .zip(&set[0].weights)
+            .find(|(u, _)| **u == m.uid)
+            .map_or(0, |(_, w)| *w);
+        assert_eq!(weight > 0, m.profile.is_honest(), "{} ({}) weight {weight}", m.name, m.profile);
+    }
+
+    // The cheaters failed for the right reason.
+    let results = &outcome.epochs[0].reports[0].results;
+    let reason_of = |profile: Profile| -> Vec<String> {
+        let hotkey = &outcome.miners.iter().find(|m| m.profile == profile).unwrap().hotkey;
+        results
+            .zipcodes
+            .iter()
+            .flat_map(|z| z.submissions.iter())
+            .filter(|s| &s.hotkey == hotkey)
+            .map(|s| s.reason.clone())
+            .collect()
+    };
+    let fabricated = reason_of(Profile::Fabricator);
+    assert!(!fabricated.is_empty());
+    assert!(fabricated.iter().all(|r| r.starts_with("tier 3")), "{fabricated:?}");
+    let copied = reason_of(Profile::Copier);
+    assert!(!copied.is_empty());
+    assert!(copied.iter().all(|r| r.starts_with("tier 0: copy")), "{copied:?}");
+}
+
+async fn validator_restart_finishes_the_epoch_once(devnet: &resi_devnet::Devnet, outcome: &DevnetOutcome) {
+    let epoch = outcome.epochs[0].epoch;
+    let config = ValidatorConfig::from_file(&devnet.dir.join("validators/validator-1/validator.toml")).unwrap();
+    let journal = EpochJournal::new(&config.data_dir, &epoch);
+    let results_before = std::fs::read(journal.results_path()).unwrap();
+    let ledger_path = resi_chain::ledger::beside(&devnet.metagraph);
+    let lines = || resi_chain::ledger::read(&ledger_path).unwrap().len();
+    let before = lines();
+
+    // Finished already: a restarted validator does nothing again.
+    let validator = resi_validator::build(&config, config.settings(), None).unwrap();
+    let report = validator.validate_epoch(epoch).await.unwrap();
+    assert_eq!(lines(), before);
+    assert_eq!(report.results.consensus_hash, outcome.epochs[0].reports[0].results.consensus_hash);
+
+    // Killed after publishing but before setting weights: it sets them once, and reuses its results.
+    let mut entry = journal.entry().unwrap();
+    entry.weights = None;
+    entry.done = false;
+    journal.save(&entry).unwrap();
+    validator.validate_epoch(epoch).await.unwrap();
+    assert_eq!(lines(), before + 1);
+    validator.validate_epoch(epoch).await.unwrap();
+    assert_eq!(lines(), before + 1);
+    assert_eq!(std::fs::read(journal.results_path()).unwrap(), results_before, "results not recomputed");
+}
+
+/// The sim scraper, counting calls per zipcode.
+struct Counting {
+    inner: resi_miner::sim::SimScraper,
+    calls: Arc<AtomicUsize>,
+}
+
+impl ZipcodeScraper for Counting {
+    fn info(&self) -> ScraperInfo {
+        self.inner.info()
+    }
+    async fn scrape(&self, zipcode: &AssignedZipcode, target: u64, deadline: Deadline) -> Result<Vec<Listing>, ScrapeError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.scrape(zipcode, target, deadline).await
+    }
+}
+
+async fn miner_killed_mid_epoch_resumes_without_reuploading(devnet: &resi_devnet::Devnet) {
+    let key = Arc::new(resi_auth::Keypair::generate().unwrap());
+    let cold = resi_auth::Keypair::generate().unwrap().hotkey();
+    resi_chain::local::register(&devnet.metagraph, key.hotkey(), cold.clone(), 0, false).unwrap();
+    let db = devnet.dir.join("resume-miner.db");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let make = |state: MinerState| {
+        let scraper = Counting {
+            inner: resi_miner::sim::SimScraper::new(devnet.market_url(), Profile::HonestFast, "resume", None).unwrap(),
+            calls: Arc::clone(&calls),
+        };
+        let client = resi_coordinator::client::CoordinatorClient::new(devnet.coordinator_url(), Arc::clone(&key)).unwrap();
+        let settings = MinerSettings {
+            // One zipcode at a time, so the kill lands between two of them.
+            max_concurrent_scrapes: 1,
+            ..MinerSettings::default()
+        };
+        let s3 = resi_storage::S3Client::new(resi_storage::RetryPolicy::default()).unwrap();
+        Arc::new(resi_miner::Miner::new(Arc::clone(&key), cold.clone(), client, s3, state, Arc::new(scraper), settings))
+    };
+
+    // Start at an epoch boundary so the whole epoch is ahead.
+    let length = EPOCH_SECONDS as i64 * 1000;
+    let next = (now_ms() / length + 1) * length;
+    tokio::time::sleep(Duration::from_millis((next - now_ms() + 50) as u64)).await;
+
+    let state = MinerState::open(&db).await.unwrap();
+    let miner = make(state.clone());
+    let client = resi_coordinator::client::CoordinatorClient::new(devnet.coordinator_url(), Arc::clone(&key)).unwrap();
+    let assignment = client.current_assignment().await.unwrap();
+    let window = assignment.window().unwrap();
+    let epoch = window.id;
+    let zipcodes = assignment.zipcodes.len();
+    assert!(zipcodes >= 2, "need two zipcodes to kill between them");
+
+    let running = {
+        let (miner, assignment) = (Arc::clone(&miner), assignment.clone());
+        tokio::spawn(async move { miner.run_epoch(&assignment, &window).await })
+    };
+    // Kill it as soon as one zipcode is uploaded.
+    let uploaded_before = loop {
+        let rows = state.zipcodes(&epoch).await.unwrap();
+        let done: Vec<_> = rows.into_iter().filter(|r| r.state == ZipcodeState::Uploaded).collect();
+        if !done.is_empty() {
+            running.abort();
+            break done;
+        }
+        assert!(now_ms() < window.deadline_ms(), "nothing uploaded before the deadline");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let _ = running.await;
+    let calls_before = calls.load(Ordering::SeqCst);
+    assert!(calls_before < zipcodes, "killed before scraping everything");
+
+    // Restart: a new process would open the same database.
+    drop(miner);
+    let state = MinerState::open(&db).await.unwrap();
+    let miner = make(state.clone());
+    let summary = miner.run_epoch(&assignment, &window).await.unwrap();
+    assert_eq!(summary.uploaded, zipcodes, "{:?}", summary.not_uploaded);
+    let rows = state.zipcodes(&epoch).await.unwrap();
+    for before in &uploaded_before {
+        let after = rows.iter().find(|r| r.zipcode == before.zipcode).unwrap();
+        assert_eq!(after.uploaded_at_ms, before.uploaded_at_ms, "{} was uploaded again", before.zipcode);
+        assert_eq!(after.etag, before.etag);
+    }
+    let scrapes = calls.load(Ordering::SeqCst);
+    assert!(
+        scrapes <= zipcodes + calls_before - uploaded_before.len(),
+        "uploaded zipcodes were scraped again: {scrapes} scrapes for {zipcodes} zipcodes"
+    );
+    // A third run finds nothing to do.
+    let again = miner.run_epoch(&assignment, &window).await.unwrap();
+    assert_eq!(again.uploaded, zipcodes);
+    assert_eq!(calls.load(Ordering::SeqCst), scrapes);
+}
