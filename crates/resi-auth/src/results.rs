@@ -28,7 +28,10 @@ pub fn sign(key: &Keypair, mut results: ValidationResults) -> SignedResults {
 /// Checks that the file is by `expected` (the hotkey of the folder it was
 /// read from), that its signature verifies, and that its consensus hash is
 /// the hash of its own scores.
-pub fn verify<'a>(signed: &'a SignedResults, expected: &Hotkey) -> Result<&'a ValidationResults, ResultsSignatureError> {
+pub fn verify<'a>(
+    signed: &'a SignedResults,
+    expected: &Hotkey,
+) -> Result<&'a ValidationResults, ResultsSignatureError> {
     let results = &signed.results;
     let by = results.validator.as_ref().ok_or(ResultsSignatureError::NoValidator)?;
     if by != expected {
@@ -37,7 +40,8 @@ pub fn verify<'a>(signed: &'a SignedResults, expected: &Hotkey) -> Result<&'a Va
             expected: expected.to_string(),
         });
     }
-    let signature = Signature::parse_hex(&signed.signature).map_err(|e| ResultsSignatureError::Invalid(e.to_string()))?;
+    let signature =
+        Signature::parse_hex(&signed.signature).map_err(|e| ResultsSignatureError::Invalid(e.to_string()))?;
     verify_signature(by, &results.signing_bytes(), &signature)
         .map_err(|e| ResultsSignatureError::Invalid(e.to_string()))?;
     let actual = results.recompute_consensus_hash();

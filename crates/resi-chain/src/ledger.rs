@@ -118,7 +118,11 @@ pub fn table(records: &[WeightRecord]) -> String {
             r.epoch_id,
             r.validator,
             r.validator_uid,
-            if weights.is_empty() { "(none)".to_string() } else { weights.join(" ") }
+            if weights.is_empty() {
+                "(none)".to_string()
+            } else {
+                weights.join(" ")
+            }
         ));
     }
     out

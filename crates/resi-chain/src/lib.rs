@@ -17,8 +17,8 @@ use std::sync::Mutex;
 pub use ledger::{LedgerError, WeightRecord};
 pub use local::{LocalMetagraph, MetagraphError};
 use resi_core::weights::WeightVector;
-use resi_core::{EpochId, Hotkey};
 pub use resi_core::Neuron;
+use resi_core::{EpochId, Hotkey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {

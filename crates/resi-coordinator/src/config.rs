@@ -85,17 +85,23 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// Reads a TOML configuration file of any resi daemon (coordinator, miner,
+/// validator); errors name the file, and the line and key where TOML can.
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
 impl CoordinatorConfig {
     /// Reads a TOML file; unknown keys are errors.
     pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })
+        read_toml(path)
     }
 
     /// The secret's bytes, from `secret` or `secret_file`.

@@ -132,7 +132,13 @@ impl Examined {
 /// The outcome for a file that was not downloaded because it is larger than
 /// `max_file_bytes` (tier 0, unreadable), or late: what [`examine`] would say
 /// without the bytes.
-pub fn examine_oversized(ctx: &EpochContext, hotkey: Hotkey, zipcode: Zipcode, submitted_at_ms: i64, size: u64) -> Examined {
+pub fn examine_oversized(
+    ctx: &EpochContext,
+    hotkey: Hotkey,
+    zipcode: Zipcode,
+    submitted_at_ms: i64,
+    size: u64,
+) -> Examined {
     let input = SubmissionInput {
         hotkey,
         zipcode,

@@ -203,7 +203,10 @@ impl SignedResults {
     /// Parses a downloaded file, refusing one over `max_bytes`.
     pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<Self, String> {
         if bytes.len() > max_bytes {
-            return Err(format!("results file is {} bytes, over the limit of {max_bytes}", bytes.len()));
+            return Err(format!(
+                "results file is {} bytes, over the limit of {max_bytes}",
+                bytes.len()
+            ));
         }
         serde_json::from_slice(bytes).map_err(|e| format!("results file is not valid: {e}"))
     }

@@ -426,7 +426,12 @@ fn a_late_fabricator_is_spot_checked_and_earns_nothing() {
     };
     let verifier = TableVerifier::with(invented.iter().map(|z| (z.clone(), Verdict::NotFound)));
     let results = run_with(&ctx(50), inputs(), &verifier);
-    assert_eq!(record(&results, 4).failed_tier, Some(3), "{}", record(&results, 4).reason);
+    assert_eq!(
+        record(&results, 4).failed_tier,
+        Some(3),
+        "{}",
+        record(&results, 4).reason
+    );
     assert!(results.zipcodes[0].participants.is_empty());
     assert_eq!(score(&results, 4), 0);
 
@@ -436,7 +441,11 @@ fn a_late_fabricator_is_spot_checked_and_earns_nothing() {
         ..ValidationConfig::default()
     };
     let lenient = ctx_with(&[(zip(), 50)], config);
-    let results = run_with(&lenient, inputs(), &TableVerifier::with(invented.into_iter().map(|z| (z, Verdict::NotFound))));
+    let results = run_with(
+        &lenient,
+        inputs(),
+        &TableVerifier::with(invented.into_iter().map(|z| (z, Verdict::NotFound))),
+    );
     assert_eq!(results.zipcodes[0].participants, vec![hotkey(4)]);
     assert!(score(&results, 4) > 0);
 }

@@ -151,9 +151,7 @@ impl Background {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|e| DevnetError(format!("{what}: binding a port: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| DevnetError(format!("{what}: {e}")))?;
+        let addr = listener.local_addr().map_err(|e| DevnetError(format!("{what}: {e}")))?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let service = router.into_make_service_with_connect_info::<SocketAddr>();
@@ -261,7 +259,9 @@ fn write_toml<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), DevnetE
 /// up (call [`Devnet::shutdown`], or keep it running).
 pub async fn run(options: DevnetOptions) -> Result<(Devnet, DevnetOutcome), DevnetError> {
     if options.epochs == 0 || options.validators == 0 || options.miners.is_empty() {
-        return Err(DevnetError("needs at least one epoch, one validator and one miner".into()));
+        return Err(DevnetError(
+            "needs at least one epoch, one validator and one miner".into(),
+        ));
     }
     if options.epoch_seconds < 6 {
         return Err(DevnetError("epochs must be at least 6 seconds".into()));
@@ -344,7 +344,10 @@ pub async fn run(options: DevnetOptions) -> Result<(Devnet, DevnetOutcome), Devn
         .import_universe(&universe.zipcodes, now_unix())
         .await
         .map_err(|e| err("importing the universe")(e.to_string()))?;
-    let secret: Vec<u8> = owner.seed().map(|s| s.to_vec()).unwrap_or_else(|| owner.public_key().to_vec());
+    let secret: Vec<u8> = owner
+        .seed()
+        .map(|s| s.to_vec())
+        .unwrap_or_else(|| owner.public_key().to_vec());
     let s3_config = s3.s3_config();
     let state = Arc::new(AppState {
         store,
@@ -403,7 +406,11 @@ pub async fn run(options: DevnetOptions) -> Result<(Devnet, DevnetOutcome), Devn
             scraper: ScraperConfig::Sim {
                 url: market_server.url(),
                 profile: m.profile.to_string(),
-                copy_of: if m.profile == Profile::Copier { victim.clone() } else { None },
+                copy_of: if m.profile == Profile::Copier {
+                    victim.clone()
+                } else {
+                    None
+                },
             },
         };
         write_toml(&folder.join("miner.toml"), &config)?;
@@ -447,7 +454,12 @@ pub async fn run(options: DevnetOptions) -> Result<(Devnet, DevnetOutcome), Devn
         options.epoch_seconds,
         dir.display()
     );
-    println!("devnet: coordinator {} · market {} · S3 {}", coordinator.url(), market_server.url(), s3.endpoint());
+    println!(
+        "devnet: coordinator {} · market {} · S3 {}",
+        coordinator.url(),
+        market_server.url(),
+        s3.endpoint()
+    );
     println!("devnet: waiting {} s for epoch {first} to start", first_start - now);
     let wait_ms = first_start * 1000 - now_ms() + 100;
     if wait_ms > 0 {
@@ -483,8 +495,10 @@ pub async fn run(options: DevnetOptions) -> Result<(Devnet, DevnetOutcome), Devn
     };
 
     // Collect every validator's report of every epoch, printing each epoch when complete.
-    let validators: Vec<(String, u16, Hotkey)> =
-        validator_keys.iter().map(|(n, u, h, _)| (n.clone(), *u, h.clone())).collect();
+    let validators: Vec<(String, u16, Hotkey)> = validator_keys
+        .iter()
+        .map(|(n, u, h, _)| (n.clone(), *u, h.clone()))
+        .collect();
     let epochs: Vec<EpochId> = (0..options.epochs)
         .filter_map(|k| EpochId::from_start_unix(first_start + k as i64 * options.epoch_seconds as i64).ok())
         .collect();
@@ -505,9 +519,16 @@ pub async fn run(options: DevnetOptions) -> Result<(Devnet, DevnetOutcome), Devn
             }
             _ => break,
         }
-        while printed < epochs.len() && collected.get(&epochs[printed]).is_some_and(|m| m.len() == validators.len()) {
+        while printed < epochs.len()
+            && collected
+                .get(&epochs[printed])
+                .is_some_and(|m| m.len() == validators.len())
+        {
             let reports = ordered(&collected[&epochs[printed]], &validators);
-            print!("{}", report::epoch_table(epochs[printed], &reports, &miners, &validators));
+            print!(
+                "{}",
+                report::epoch_table(epochs[printed], &reports, &miners, &validators)
+            );
             printed += 1;
         }
     }
@@ -520,7 +541,8 @@ pub async fn run(options: DevnetOptions) -> Result<(Devnet, DevnetOutcome), Devn
             (reports.len() == validators.len()).then_some(EpochOutcome { epoch: *e, reports })
         })
         .collect();
-    let ledger = resi_chain::ledger::read(&resi_chain::ledger::beside(&metagraph)).map_err(|e| DevnetError(e.to_string()))?;
+    let ledger =
+        resi_chain::ledger::read(&resi_chain::ledger::beside(&metagraph)).map_err(|e| DevnetError(e.to_string()))?;
     let outcome = judge(outcomes, epochs.len(), miners, validators, ledger);
     Ok((devnet, outcome))
 }
@@ -560,7 +582,10 @@ fn judge(
             }
         }
         let first = e.reports.first().map(|r| r.results.consensus_hash.clone());
-        hashes_agree &= e.reports.iter().all(|r| Some(&r.results.consensus_hash) == first.as_ref());
+        hashes_agree &= e
+            .reports
+            .iter()
+            .all(|r| Some(&r.results.consensus_hash) == first.as_ref());
     }
     let score_in = |e: &EpochOutcome, h: &Hotkey| -> u64 {
         e.reports

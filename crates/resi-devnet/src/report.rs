@@ -39,7 +39,10 @@ pub fn zero_reason(results: &ValidationResults, hotkey: &Hotkey) -> String {
         return "no submission".into();
     }
     let failed = records.iter().filter(|(_, s)| s.status == Status::Failed).count();
-    match records.iter().find(|(_, s)| s.status != Status::Winner && s.status != Status::Participant) {
+    match records
+        .iter()
+        .find(|(_, s)| s.status != Status::Winner && s.status != Status::Participant)
+    {
         Some((zipcode, s)) => format!("{failed}/{} failed; {zipcode}: {}", records.len(), s.reason),
         None => "passed, but nothing left to share".into(),
     }
@@ -82,8 +85,16 @@ pub fn epoch_table(
         .collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.uid.cmp(&b.0.uid)));
     for (m, score) in rows {
-        let won = results.zipcodes.iter().filter(|z| z.winners.contains(&m.hotkey)).count();
-        let part = results.zipcodes.iter().filter(|z| z.participants.contains(&m.hotkey)).count();
+        let won = results
+            .zipcodes
+            .iter()
+            .filter(|z| z.winners.contains(&m.hotkey))
+            .count();
+        let part = results
+            .zipcodes
+            .iter()
+            .filter(|z| z.participants.contains(&m.hotkey))
+            .count();
         let reason = if score == 0 {
             shorten(&zero_reason(results, &m.hotkey), 110)
         } else {
@@ -126,7 +137,13 @@ pub fn epoch_table(
         match (&r.weights, &r.weights_skipped) {
             (Some(w), _) => {
                 let list: Vec<String> = w.uids.iter().zip(&w.weights).map(|(u, x)| format!("{u}={x}")).collect();
-                let _ = writeln!(out, "weights: {name} (uid {}) at block {}: {}", w.validator_uid, w.block, list.join(" "));
+                let _ = writeln!(
+                    out,
+                    "weights: {name} (uid {}) at block {}: {}",
+                    w.validator_uid,
+                    w.block,
+                    list.join(" ")
+                );
             }
             (None, Some(why)) => {
                 let _ = writeln!(out, "weights: {name}: none ({why})");

@@ -28,9 +28,14 @@ async fn a_small_devnet_pays_the_honest_and_nobody_else() {
         epochs: 1,
         epoch_seconds: EPOCH_SECONDS,
         validators: 2,
-        miners: vec![Profile::HonestFast, Profile::HonestSlow, Profile::Fabricator, Profile::Copier],
+        miners: vec![
+            Profile::HonestFast,
+            Profile::HonestSlow,
+            Profile::Fabricator,
+            Profile::Copier,
+        ],
         market_zipcodes: 40,
-        target_listings: 1_200,
+        target_listings: 2_000,
         seed: 11,
         data_dir: Some(dir.path().to_owned()),
     };
@@ -49,7 +54,9 @@ fn check_outcome(outcome: &DevnetOutcome) {
     assert_eq!((outcome.honest_rewarded, outcome.honest_total), (2, 2));
     assert_eq!((outcome.cheaters_rewarded, outcome.cheaters_total), (0, 2));
     assert!(outcome.passed());
-    assert!(outcome.verdict().starts_with("devnet: 1 epochs, consensus PERFECT_CONSENSUS, honest rewarded 2/2, cheaters rewarded 0/2"));
+    assert!(outcome
+        .verdict()
+        .starts_with("devnet: 1 epochs, consensus PERFECT_CONSENSUS, honest rewarded 2/2, cheaters rewarded 0/2"));
 
     // Both validators set the same weights, once each, and only honest uids carry weight.
     let epoch = outcome.epochs[0].epoch;
@@ -65,7 +72,13 @@ fn check_outcome(outcome: &DevnetOutcome) {
             .zip(&set[0].weights)
             .find(|(u, _)| **u == m.uid)
             .map_or(0, |(_, w)| *w);
-        assert_eq!(weight > 0, m.profile.is_honest(), "{} ({}) weight {weight}", m.name, m.profile);
+        assert_eq!(
+            weight > 0,
+            m.profile.is_honest(),
+            "{} ({}) weight {weight}",
+            m.name,
+            m.profile
+        );
     }
 
     // The cheaters failed for the right reason.
@@ -101,7 +114,10 @@ async fn validator_restart_finishes_the_epoch_once(devnet: &resi_devnet::Devnet,
     let validator = resi_validator::build(&config, config.settings(), None).unwrap();
     let report = validator.validate_epoch(epoch).await.unwrap();
     assert_eq!(lines(), before);
-    assert_eq!(report.results.consensus_hash, outcome.epochs[0].reports[0].results.consensus_hash);
+    assert_eq!(
+        report.results.consensus_hash,
+        outcome.epochs[0].reports[0].results.consensus_hash
+    );
 
     // Killed after publishing but before setting weights: it sets them once, and reuses its results.
     let mut entry = journal.entry().unwrap();
@@ -112,7 +128,11 @@ async fn validator_restart_finishes_the_epoch_once(devnet: &resi_devnet::Devnet,
     assert_eq!(lines(), before + 1);
     validator.validate_epoch(epoch).await.unwrap();
     assert_eq!(lines(), before + 1);
-    assert_eq!(std::fs::read(journal.results_path()).unwrap(), results_before, "results not recomputed");
+    assert_eq!(
+        std::fs::read(journal.results_path()).unwrap(),
+        results_before,
+        "results not recomputed"
+    );
 }
 
 /// The sim scraper, counting calls per zipcode.
@@ -125,7 +145,12 @@ impl ZipcodeScraper for Counting {
     fn info(&self) -> ScraperInfo {
         self.inner.info()
     }
-    async fn scrape(&self, zipcode: &AssignedZipcode, target: u64, deadline: Deadline) -> Result<Vec<Listing>, ScrapeError> {
+    async fn scrape(
+        &self,
+        zipcode: &AssignedZipcode,
+        target: u64,
+        deadline: Deadline,
+    ) -> Result<Vec<Listing>, ScrapeError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.scrape(zipcode, target, deadline).await
     }
@@ -142,14 +167,23 @@ async fn miner_killed_mid_epoch_resumes_without_reuploading(devnet: &resi_devnet
             inner: resi_miner::sim::SimScraper::new(devnet.market_url(), Profile::HonestFast, "resume", None).unwrap(),
             calls: Arc::clone(&calls),
         };
-        let client = resi_coordinator::client::CoordinatorClient::new(devnet.coordinator_url(), Arc::clone(&key)).unwrap();
+        let client =
+            resi_coordinator::client::CoordinatorClient::new(devnet.coordinator_url(), Arc::clone(&key)).unwrap();
         let settings = MinerSettings {
             // One zipcode at a time, so the kill lands between two of them.
             max_concurrent_scrapes: 1,
             ..MinerSettings::default()
         };
         let s3 = resi_storage::S3Client::new(resi_storage::RetryPolicy::default()).unwrap();
-        Arc::new(resi_miner::Miner::new(Arc::clone(&key), cold.clone(), client, s3, state, Arc::new(scraper), settings))
+        Arc::new(resi_miner::Miner::new(
+            Arc::clone(&key),
+            cold.clone(),
+            client,
+            s3,
+            state,
+            Arc::new(scraper),
+            settings,
+        ))
     };
 
     // Start at an epoch boundary so the whole epoch is ahead.
@@ -164,7 +198,7 @@ async fn miner_killed_mid_epoch_resumes_without_reuploading(devnet: &resi_devnet
     let window = assignment.window().unwrap();
     let epoch = window.id;
     let zipcodes = assignment.zipcodes.len();
-    assert!(zipcodes >= 2, "need two zipcodes to kill between them");
+    assert!(zipcodes >= 3, "need several zipcodes to kill between them");
 
     let running = {
         let (miner, assignment) = (Arc::clone(&miner), assignment.clone());
@@ -179,11 +213,11 @@ async fn miner_killed_mid_epoch_resumes_without_reuploading(devnet: &resi_devnet
             break done;
         }
         assert!(now_ms() < window.deadline_ms(), "nothing uploaded before the deadline");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     };
     let _ = running.await;
     let calls_before = calls.load(Ordering::SeqCst);
-    assert!(calls_before < zipcodes, "killed before scraping everything");
+    assert!(uploaded_before.len() < zipcodes, "killed before uploading everything");
 
     // Restart: a new process would open the same database.
     drop(miner);
@@ -194,7 +228,11 @@ async fn miner_killed_mid_epoch_resumes_without_reuploading(devnet: &resi_devnet
     let rows = state.zipcodes(&epoch).await.unwrap();
     for before in &uploaded_before {
         let after = rows.iter().find(|r| r.zipcode == before.zipcode).unwrap();
-        assert_eq!(after.uploaded_at_ms, before.uploaded_at_ms, "{} was uploaded again", before.zipcode);
+        assert_eq!(
+            after.uploaded_at_ms, before.uploaded_at_ms,
+            "{} was uploaded again",
+            before.zipcode
+        );
         assert_eq!(after.etag, before.etag);
     }
     let scrapes = calls.load(Ordering::SeqCst);

@@ -83,32 +83,13 @@ fn default_retry_secs() -> u64 {
     15
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: {reason}")]
-    Parse { path: PathBuf, reason: String },
-    #[error("miner configuration: {0}")]
-    Invalid(String),
-}
+pub use resi_coordinator::config::ConfigError;
 
 impl MinerConfig {
     /// Reads a TOML file; unknown keys are errors. Relative paths in it are
     /// relative to the file's directory.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let mut config: Self = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let mut config: Self = resi_coordinator::config::read_toml(path)?;
         if let Some(dir) = path.parent() {
             config.resolve_relative_to(dir);
         }

@@ -24,7 +24,7 @@ use tokio::sync::Mutex;
 
 use crate::config::SelfCheck;
 use crate::scraper::{Deadline, ZipcodeScraper};
-use crate::state::{MinerState, StateError, ZipcodeRow, ZipcodeState};
+use crate::state::{MinerState, StateError, StoredScrape, ZipcodeRow, ZipcodeState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MinerError {
@@ -209,7 +209,10 @@ impl<S: ZipcodeScraper> Miner<S> {
             .for_each_concurrent(self.settings.max_concurrent_scrapes, |(row, assigned)| {
                 let (access, lock) = (&access, &manifest_lock);
                 async move {
-                    if let Err(e) = self.zipcode(assignment, window, assigned, row.state, access, lock).await {
+                    if let Err(e) = self
+                        .zipcode(assignment, window, assigned, row.state, access, lock)
+                        .await
+                    {
                         tracing::warn!(%epoch, zipcode = %assigned.zipcode, "not uploaded: {e}");
                         let _ = self
                             .state
@@ -277,7 +280,9 @@ impl<S: ZipcodeScraper> Miner<S> {
             attempt += 1;
             let left = deadline.remaining_ms(now_ms());
             if left == 0 {
-                return Err(MinerError::Other("the deadline passed before the scrape finished".into()));
+                return Err(MinerError::Other(
+                    "the deadline passed before the scrape finished".into(),
+                ));
             }
             let scrape = self.scraper.scrape(assigned, assigned.expected_listings, deadline);
             match tokio::time::timeout(Duration::from_millis(left), scrape).await {
@@ -293,7 +298,14 @@ impl<S: ZipcodeScraper> Miner<S> {
         let scraped_at = now_ms();
         let bytes = encode_listings(&listings).map_err(|e| MinerError::Other(format!("writing Parquet: {e}")))?;
         let count = listings.len() as u64;
-        let verdict = self_check(assignment, window, zipcode, &self.hotkey(), &bytes, &self.settings.validation);
+        let verdict = self_check(
+            assignment,
+            window,
+            zipcode,
+            &self.hotkey(),
+            &bytes,
+            &self.settings.validation,
+        );
         if let Some(reason) = &verdict {
             match self.settings.self_check {
                 SelfCheck::Enforce => {
@@ -303,13 +315,20 @@ impl<S: ZipcodeScraper> Miner<S> {
                         .await?;
                     return Ok(None);
                 }
-                SelfCheck::Warn => tracing::warn!(%epoch, %zipcode, "self-check would fail ({reason}); uploading anyway"),
+                SelfCheck::Warn => {
+                    tracing::warn!(%epoch, %zipcode, "self-check would fail ({reason}); uploading anyway")
+                }
             }
         }
         let sha = hex::encode(Sha256::digest(&bytes));
-        self.state
-            .mark_scraped(&epoch, zipcode, &bytes, &sha, count, scraped_at, verdict.as_deref())
-            .await?;
+        let scrape = StoredScrape {
+            parquet: &bytes,
+            sha256: &sha,
+            listing_count: count,
+            scraped_at_ms: scraped_at,
+            warning: verdict.as_deref(),
+        };
+        self.state.mark_scraped(&epoch, zipcode, &scrape).await?;
         Ok(Some(bytes))
     }
 
@@ -368,7 +387,9 @@ impl<S: ZipcodeScraper> Miner<S> {
                 s.uploaded += 1;
                 s.listings_uploaded += r.listing_count.unwrap_or(0);
             } else {
-                let why = r.reason.unwrap_or_else(|| format!("{} when the epoch ended", r.state.as_str()));
+                let why = r
+                    .reason
+                    .unwrap_or_else(|| format!("{} when the epoch ended", r.state.as_str()));
                 s.not_uploaded.insert(r.zipcode, why);
             }
         }

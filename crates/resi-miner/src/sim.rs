@@ -86,7 +86,9 @@ impl SimScraper {
                 return Ok(columns.to_listings());
             }
             if now_ms() >= deadline.at_ms() {
-                return Err(ScrapeError::Unavailable("the copied miner uploaded nothing in time".into()));
+                return Err(ScrapeError::Unavailable(
+                    "the copied miner uploaded nothing in time".into(),
+                ));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -102,7 +104,12 @@ impl ZipcodeScraper for SimScraper {
         }
     }
 
-    async fn scrape(&self, zipcode: &AssignedZipcode, _target: u64, deadline: Deadline) -> Result<Vec<Listing>, ScrapeError> {
+    async fn scrape(
+        &self,
+        zipcode: &AssignedZipcode,
+        _target: u64,
+        deadline: Deadline,
+    ) -> Result<Vec<Listing>, ScrapeError> {
         if self.profile == Profile::Copier {
             return self.copy(zipcode, deadline).await;
         }

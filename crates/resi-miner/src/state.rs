@@ -78,6 +78,18 @@ pub struct ZipcodeRow {
     pub reason: Option<String>,
 }
 
+/// A scrape ready to upload, as stored.
+#[derive(Clone, Copy, Debug)]
+pub struct StoredScrape<'a> {
+    pub parquet: &'a [u8],
+    /// Lowercase hex SHA-256 of `parquet`.
+    pub sha256: &'a str,
+    pub listing_count: u64,
+    pub scraped_at_ms: i64,
+    /// What the self-check said, when it is uploaded despite failing (`self_check = "warn"`).
+    pub warning: Option<&'a str>,
+}
+
 /// The miner's database.
 #[derive(Clone)]
 pub struct MinerState {
@@ -93,7 +105,10 @@ impl MinerState {
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -105,7 +120,10 @@ impl MinerState {
             .filename(path)
             .read_only(true)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
         Ok(Self { pool })
     }
 
@@ -176,20 +194,22 @@ impl MinerState {
 
     /// The stored Parquet of a scraped or uploaded zipcode.
     pub async fn parquet(&self, epoch: &EpochId, zipcode: Zipcode) -> Result<Option<Vec<u8>>, StateError> {
-        let row = sqlx::query("SELECT parquet FROM zipcodes WHERE epoch_id = ? AND zipcode = ?")
-            .bind(epoch.to_string())
-            .bind(zipcode.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(match row {
-            Some(r) => r.try_get("parquet")?,
-            None => None,
-        })
+        self.parquet_where(epoch, zipcode, "").await
     }
 
     /// The Parquet of a zipcode once it is uploaded (what a copier waits for).
     pub async fn uploaded_parquet(&self, epoch: &EpochId, zipcode: Zipcode) -> Result<Option<Vec<u8>>, StateError> {
-        let row = sqlx::query("SELECT parquet FROM zipcodes WHERE epoch_id = ? AND zipcode = ? AND state = 'uploaded'")
+        self.parquet_where(epoch, zipcode, " AND state = 'uploaded'").await
+    }
+
+    async fn parquet_where(
+        &self,
+        epoch: &EpochId,
+        zipcode: Zipcode,
+        extra: &str,
+    ) -> Result<Option<Vec<u8>>, StateError> {
+        let sql = format!("SELECT parquet FROM zipcodes WHERE epoch_id = ? AND zipcode = ?{extra}");
+        let row = sqlx::query(&sql)
             .bind(epoch.to_string())
             .bind(zipcode.as_str())
             .fetch_optional(&self.pool)
@@ -205,21 +225,17 @@ impl MinerState {
         &self,
         epoch: &EpochId,
         zipcode: Zipcode,
-        parquet: &[u8],
-        sha256: &str,
-        listing_count: u64,
-        scraped_at_ms: i64,
-        warning: Option<&str>,
+        scrape: &StoredScrape<'_>,
     ) -> Result<(), StateError> {
         sqlx::query(
             "UPDATE zipcodes SET state = 'scraped', parquet = ?, sha256 = ?, listing_count = ?, scraped_at_ms = ?, \
              reason = ? WHERE epoch_id = ? AND zipcode = ?",
         )
-        .bind(parquet)
-        .bind(sha256)
-        .bind(listing_count as i64)
-        .bind(scraped_at_ms)
-        .bind(warning)
+        .bind(scrape.parquet)
+        .bind(scrape.sha256)
+        .bind(scrape.listing_count as i64)
+        .bind(scrape.scraped_at_ms)
+        .bind(scrape.warning)
         .bind(epoch.to_string())
         .bind(zipcode.as_str())
         .execute(&self.pool)
@@ -314,5 +330,92 @@ impl MinerState {
             .await?;
         tx.commit().await?;
         Ok(done.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use resi_core::assignment::AssignmentMetadata;
+    use resi_core::EpochLength;
+
+    fn assignment(start_unix: i64, zipcodes: &[&str]) -> (Assignment, EpochWindow) {
+        let length = EpochLength::from_secs(60).unwrap();
+        let id = EpochId::from_start_unix(start_unix).unwrap();
+        let window = length.window(id).unwrap();
+        let a = Assignment {
+            epoch_id: id,
+            epoch_start: String::new(),
+            epoch_end: String::new(),
+            submission_deadline: String::new(),
+            nonce: "00112233aabbccdd".into(),
+            target_listings: 100,
+            tolerance_percent: 10,
+            validation_seed_commitment: String::new(),
+            zipcodes: zipcodes
+                .iter()
+                .map(|z| resi_core::AssignedZipcode {
+                    zipcode: Zipcode::parse(z).unwrap(),
+                    expected_listings: 50,
+                    state: "TX".into(),
+                    city: "Cypress".into(),
+                    county: "Harris County".into(),
+                    market_tier: resi_core::MarketTier::Standard,
+                    geographic_region: "south".into(),
+                })
+                .collect(),
+            metadata: AssignmentMetadata {
+                total_expected_listings: 100,
+                zipcode_count: zipcodes.len() as u64,
+                algorithm_version: "test".into(),
+                selection_seed: String::new(),
+            },
+            validation_seed: None,
+        };
+        (a, window)
+    }
+
+    #[tokio::test]
+    async fn keeps_state_across_reopen_and_prunes_old_epochs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("miner.db");
+        let (old, old_window) = assignment(1_800_000_000, &["77429", "10001"]);
+        let (new, new_window) = assignment(1_800_000_060, &["77429"]);
+        {
+            let state = MinerState::open(&path).await.unwrap();
+            state.begin_epoch(&old, &old_window, 0).await.unwrap();
+            state.begin_epoch(&new, &new_window, 0).await.unwrap();
+            let z = Zipcode::parse("77429").unwrap();
+            let scrape = StoredScrape {
+                parquet: b"PAR1",
+                sha256: "ab",
+                listing_count: 3,
+                scraped_at_ms: 5,
+                warning: None,
+            };
+            state.mark_scraped(&new.epoch_id, z, &scrape).await.unwrap();
+            state
+                .mark_uploaded(&new.epoch_id, z, "data/k", "etag", 7)
+                .await
+                .unwrap();
+            // Beginning the same epoch again changes nothing.
+            state.begin_epoch(&new, &new_window, 0).await.unwrap();
+        }
+        let state = MinerState::open(&path).await.unwrap();
+        let rows = state.zipcodes(&new.epoch_id).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].state, ZipcodeState::Uploaded);
+        assert_eq!(
+            (rows[0].etag.as_deref(), rows[0].uploaded_at_ms),
+            (Some("etag"), Some(7))
+        );
+        assert_eq!(
+            state.uploaded_parquet(&new.epoch_id, rows[0].zipcode).await.unwrap(),
+            Some(b"PAR1".to_vec())
+        );
+        assert_eq!(state.zipcodes(&old.epoch_id).await.unwrap().len(), 2);
+        assert_eq!(state.prune_before(new_window.start_unix).await.unwrap(), 1);
+        assert_eq!(state.epochs().await.unwrap(), vec![new.epoch_id]);
+        assert!(state.zipcodes(&old.epoch_id).await.unwrap().is_empty());
     }
 }

@@ -81,34 +81,19 @@ fn default_retry() -> u64 {
     30
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: {reason}")]
-    Parse { path: PathBuf, reason: String },
-    #[error("validator configuration: {0}")]
-    Invalid(String),
-}
+pub use resi_coordinator::config::ConfigError;
 
 impl ValidatorConfig {
     /// Reads a TOML file; unknown keys are errors; relative paths are
     /// relative to the file's directory.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let mut config: Self = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let mut config: Self = resi_coordinator::config::read_toml(path)?;
         if let Some(dir) = path.parent() {
-            for p in [&mut config.hotkey_file, &mut config.data_dir, &mut config.chain.metagraph] {
+            for p in [
+                &mut config.hotkey_file,
+                &mut config.data_dir,
+                &mut config.chain.metagraph,
+            ] {
                 if p.is_relative() {
                     *p = dir.join(&*p);
                 }
@@ -120,10 +105,15 @@ impl ValidatorConfig {
 
     pub fn check(&self) -> Result<(), ConfigError> {
         if self.max_concurrent_downloads == 0 {
-            return Err(ConfigError::Invalid("max_concurrent_downloads must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "max_concurrent_downloads must be at least 1".into(),
+            ));
         }
         if self.burn_bps > 10_000 {
-            return Err(ConfigError::Invalid(format!("burn_bps {} is over 10000", self.burn_bps)));
+            return Err(ConfigError::Invalid(format!(
+                "burn_bps {} is over 10000",
+                self.burn_bps
+            )));
         }
         if self.burn_bps > 0 && self.burn_owner_uid.is_none() {
             return Err(ConfigError::Invalid("burn_bps needs burn_owner_uid".into()));
@@ -134,9 +124,7 @@ impl ValidatorConfig {
                 self.chain.backend
             )));
         }
-        self.validation
-            .check()
-            .map_err(|e| ConfigError::Invalid(e.to_string()))
+        self.validation.check().map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 }
 

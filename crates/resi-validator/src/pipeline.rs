@@ -43,7 +43,9 @@ pub enum ValidatorError {
     Weights(#[from] WeightError),
     #[error("epoch {0}: the validation seed is not revealed yet")]
     SeedNotRevealed(EpochId),
-    #[error("epoch {epoch}: the revealed validation seed does not match its commitment {commitment}; refusing to validate")]
+    #[error(
+        "epoch {epoch}: the revealed validation seed does not match its commitment {commitment}; refusing to validate"
+    )]
     SeedMismatch { epoch: EpochId, commitment: String },
     #[error("epoch {0}: {1}")]
     Assignment(EpochId, String),
@@ -227,7 +229,9 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         };
         let me = self.hotkey();
         match consensus.status {
-            ConsensusStatus::PerfectConsensus => tracing::info!(validator = %me, %epoch, "consensus: PERFECT_CONSENSUS"),
+            ConsensusStatus::PerfectConsensus => {
+                tracing::info!(validator = %me, %epoch, "consensus: PERFECT_CONSENSUS")
+            }
             status => tracing::warn!(validator = %me, %epoch, ?status, outliers = ?consensus.outliers, "consensus"),
         }
         if entry.weights.is_none() && entry.weights_skipped.is_none() {
@@ -318,12 +322,9 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         object: &ReadObject,
         assignment: &Assignment,
     ) -> Result<Result<Manifest, String>, ValidatorError> {
-        let bytes = match self.s3.get(&object.url, &object.key, MAX_MANIFEST_BYTES).await {
-            Ok(b) => b,
-            Err(e) if matches!(e.kind, resi_storage::client::FailureKind::TooLarge { .. }) => {
-                return Ok(Err(format!("manifest is over {MAX_MANIFEST_BYTES} bytes")))
-            }
-            Err(e) => return Err(e.into()),
+        let bytes = match self.get_capped(object, MAX_MANIFEST_BYTES).await? {
+            Some(b) => b,
+            None => return Ok(Err(format!("manifest is over {MAX_MANIFEST_BYTES} bytes"))),
         };
         let signed = match SignedManifest::parse(&bytes, MAX_MANIFEST_BYTES as usize) {
             Ok(s) => s,
@@ -351,13 +352,17 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
     /// Downloads, examines, ranks and scores the epoch.
     async fn compute(&self, epoch: EpochId) -> Result<ValidationResults, ValidatorError> {
         let (assignment, seed) = self.revealed(epoch).await?;
-        let window = assignment
-            .window()
-            .map_err(|e| ValidatorError::Assignment(epoch, e))?;
+        let window = assignment.window().map_err(|e| ValidatorError::Assignment(epoch, e))?;
         let config = self.settings.validation.clone();
         let ctx = Arc::new(
-            EpochContext::new(window, assignment.nonce.clone(), seed, assignment.expected_by_zipcode(), config.clone())
-                .map_err(|e| ValidatorError::Other(e.to_string()))?,
+            EpochContext::new(
+                window,
+                assignment.nonce.clone(),
+                seed,
+                assignment.expected_by_zipcode(),
+                config.clone(),
+            )
+            .map_err(|e| ValidatorError::Other(e.to_string()))?,
         );
         let objects = self.epoch_objects(epoch).await?;
         let assignment = &assignment;
@@ -383,14 +388,22 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                 };
                 async move {
                     if object.size > max_bytes {
-                        return Ok(examine_oversized(&ctx, hotkey, zipcode, object.last_modified, object.size));
+                        return Ok(examine_oversized(
+                            &ctx,
+                            hotkey,
+                            zipcode,
+                            object.last_modified,
+                            object.size,
+                        ));
                     }
-                    let bytes = match self.s3.get(&object.url, &object.key, max_bytes).await {
-                        Ok(b) => b,
-                        Err(e) if matches!(e.kind, resi_storage::client::FailureKind::TooLarge { .. }) => {
-                            return Ok(examine_oversized(&ctx, hotkey, zipcode, object.last_modified, object.size))
-                        }
-                        Err(e) => return Err(ValidatorError::from(e)),
+                    let Some(bytes) = self.get_capped(&object, max_bytes).await? else {
+                        return Ok(examine_oversized(
+                            &ctx,
+                            hotkey,
+                            zipcode,
+                            object.last_modified,
+                            object.size,
+                        ));
                     };
                     let input = SubmissionInput {
                         hotkey,
@@ -512,6 +525,16 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         }
     }
 
+    /// Downloads an object of at most `max_bytes`; `None` when it is larger
+    /// (the caller's verdict), an error when storage fails (retried later).
+    async fn get_capped(&self, object: &ReadObject, max_bytes: u64) -> Result<Option<bytes::Bytes>, ValidatorError> {
+        match self.s3.get(&object.url, &object.key, max_bytes).await {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if matches!(e.kind, resi_storage::client::FailureKind::TooLarge { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// One peer's results: its consensus hash, or why it is refused.
     async fn peer_results(
         &self,
@@ -519,12 +542,9 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         validator: &Hotkey,
         own: &ValidationResults,
     ) -> Result<Result<String, String>, ValidatorError> {
-        let bytes = match self.s3.get(&object.url, &object.key, MAX_RESULTS_BYTES).await {
-            Ok(b) => b,
-            Err(e) if matches!(e.kind, resi_storage::client::FailureKind::TooLarge { .. }) => {
-                return Ok(Err(format!("results file over {MAX_RESULTS_BYTES} bytes")))
-            }
-            Err(e) => return Err(e.into()),
+        let bytes = match self.get_capped(object, MAX_RESULTS_BYTES).await? {
+            Some(b) => b,
+            None => return Ok(Err(format!("results file over {MAX_RESULTS_BYTES} bytes"))),
         };
         let signed = match SignedResults::parse(&bytes, MAX_RESULTS_BYTES as usize) {
             Ok(s) => s,

@@ -85,7 +85,11 @@ struct ValidateArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The devnet prints its own report; its daemons' logs would drown it.
-    init_tracing(if matches!(cli.command, Command::Devnet(_)) { "error" } else { "info" });
+    init_tracing(if matches!(cli.command, Command::Devnet(_)) {
+        "error"
+    } else {
+        "info"
+    });
     let outcome = match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Listings(cmd) => listings::run(cmd),

@@ -594,3 +594,74 @@ fn sim_serve_exports_and_looks_up() {
         .unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).trim().to_owned()
+}
+
+#[test]
+fn daemons_refuse_bad_configuration_with_a_readable_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.toml");
+    for role in ["miner", "validator"] {
+        let out = resi(&[role, "--config", missing.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{role}");
+        assert!(
+            stderr(&out).starts_with("error: ") && stderr(&out).contains("nope.toml"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // Unknown keys are refused, naming the key.
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(examples().join("miner.toml")).unwrap();
+    std::fs::write(&bad, format!("colour = \"blue\"\n{text}")).unwrap();
+    let out = resi(&["miner", "--config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("colour"), "{}", stderr(&out));
+    // The examples parse; they fail only because their wallets do not exist here.
+    let copy = dir.path().join("conf");
+    std::fs::create_dir_all(&copy).unwrap();
+    for role in ["miner", "validator"] {
+        let file = copy.join(format!("{role}.toml"));
+        std::fs::copy(examples().join(format!("{role}.toml")), &file).unwrap();
+        let out = resi(&[role, "--config", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{role}");
+        assert!(
+            stderr(&out).contains("hotkey") && stderr(&out).contains("wallets"),
+            "{role}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn devnet_refuses_an_empty_network() {
+    let out = resi(&["devnet", "--epochs", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("at least one epoch"), "{}", stderr(&out));
+    let out = resi(&["devnet", "--miners", "honest-fast,sneaky"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown profile"), "{}", stderr(&out));
+}
+
+#[test]
+fn chain_show_prints_the_weight_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("metagraph.json");
+    let f = file.to_str().unwrap();
+    let out = resi(&["chain", "show", "--metagraph", f]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("weights: none set yet"), "{}", stdout(&out));
+    let line = r#"{"block":149631693,"at":1795580316,"validator":"5C7mGLnCd53F8XctZyLa1wXKrxrj9YfrBarg4TXrJZTut7kN","validatorUid":1,"epochId":"2026-11-25T04-18-20","uids":[3,4],"weights":[65535,2979]}"#;
+    std::fs::write(dir.path().join("weights.jsonl"), format!("{line}\n")).unwrap();
+    let out = stdout(&resi(&["chain", "show", "--metagraph", f]));
+    assert!(
+        out.contains("weights (1 set") && out.contains("3=65535 4=2979") && out.contains("149631693"),
+        "{out}"
+    );
+}
