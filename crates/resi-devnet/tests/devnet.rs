@@ -81,6 +81,16 @@ fn check_outcome(outcome: &DevnetOutcome) {
         );
     }
 
+    // The two validators decided everything identically, not just the hash.
+    let strip = |r: &resi_validator::EpochReport| {
+        let mut results = r.results.clone();
+        results.validator = None;
+        results
+    };
+    let reports = &outcome.epochs[0].reports;
+    assert_eq!(strip(&reports[0]), strip(&reports[1]));
+    assert_eq!(strip(&reports[0]).to_json(), strip(&reports[1]).to_json());
+
     // The cheaters failed for the right reason.
     let results = &outcome.epochs[0].reports[0].results;
     let reason_of = |profile: Profile| -> Vec<String> {
