@@ -427,6 +427,7 @@ pub async fn run(options: DevnetOptions) -> Result<(Devnet, DevnetOutcome), Devn
             grace_seconds: 1,
             max_concurrent_downloads: 8,
             consensus_wait_seconds: (options.epoch_seconds / 2).max(5),
+            backfill_epochs: 3,
             retry_seconds: 2,
             validator_min_stake: 0,
             burn_bps: 0,

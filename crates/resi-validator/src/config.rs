@@ -29,6 +29,10 @@ pub struct ValidatorConfig {
     /// How long to wait for the other validators' results before deciding consensus.
     #[serde(default = "default_consensus_wait")]
     pub consensus_wait_seconds: u64,
+    /// After downtime, finished epochs this far back are still validated
+    /// (oldest first); 1 = only the last one.
+    #[serde(default = "default_backfill")]
+    pub backfill_epochs: u32,
     /// Seconds between tries when something failed (coordinator, storage).
     #[serde(default = "default_retry")]
     pub retry_seconds: u64,
@@ -76,6 +80,9 @@ fn default_downloads() -> usize {
 }
 fn default_consensus_wait() -> u64 {
     600
+}
+fn default_backfill() -> u32 {
+    3
 }
 fn default_retry() -> u64 {
     30

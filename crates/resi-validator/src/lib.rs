@@ -40,6 +40,7 @@ impl ValidatorConfig {
             },
             validation: self.validation.clone(),
             first_epoch: None,
+            backfill_epochs: self.backfill_epochs,
         }
     }
 }

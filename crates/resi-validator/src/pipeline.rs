@@ -67,6 +67,9 @@ pub struct ValidatorSettings {
     pub validation: ValidationConfig,
     /// Epochs before this one are never validated (a devnet's first epoch).
     pub first_epoch: Option<EpochId>,
+    /// How many finished epochs back a (re)started validator validates: 1 =
+    /// only the last one.
+    pub backfill_epochs: u32,
 }
 
 impl Default for ValidatorSettings {
@@ -81,6 +84,7 @@ impl Default for ValidatorSettings {
             burn: BurnPolicy::default(),
             validation: ValidationConfig::default(),
             first_epoch: None,
+            backfill_epochs: 3,
         }
     }
 }
@@ -166,29 +170,37 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                 }
             };
             let length = window.end_unix - window.start_unix;
-            let previous = EpochId::from_start_unix(window.start_unix - length).ok();
-            let wanted = previous.filter(|p| self.settings.first_epoch.is_none_or(|first| *p >= first));
-            if let Some(epoch) = wanted {
-                let done = EpochJournal::new(&self.data_dir, &epoch).entry().is_ok_and(|e| e.done);
-                if !done {
-                    let ready_ms = window.start_ms() + self.settings.grace.as_millis() as i64;
-                    let wait = ready_ms - now_ms();
-                    if wait > 0 {
-                        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+            // The finished epochs still worth validating, oldest first: after
+            // downtime a validator catches up on what it missed.
+            let wanted: Vec<EpochId> = (1..=i64::from(self.settings.backfill_epochs.max(1)))
+                .rev()
+                .filter_map(|back| EpochId::from_start_unix(window.start_unix - back * length).ok())
+                .filter(|e| self.settings.first_epoch.is_none_or(|first| *e >= first))
+                .filter(|e| !EpochJournal::new(&self.data_dir, e).entry().is_ok_and(|j| j.done))
+                .collect();
+            let mut failed = false;
+            for epoch in wanted {
+                let ready_ms = (epoch.start_unix() + length) * 1000 + self.settings.grace.as_millis() as i64;
+                let wait = ready_ms - now_ms();
+                if wait > 0 {
+                    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+                }
+                match self.validate_epoch(epoch).await {
+                    Ok(report) => {
+                        if let Some(tx) = &self.reports {
+                            let _ = tx.send(report);
+                        }
                     }
-                    match self.validate_epoch(epoch).await {
-                        Ok(report) => {
-                            if let Some(tx) = &self.reports {
-                                let _ = tx.send(report);
-                            }
-                        }
-                        Err(e) => {
-                            tracing::error!(validator = %self.hotkey(), %epoch, "epoch not finished, retrying: {e}");
-                            tokio::time::sleep(self.settings.retry).await;
-                            continue;
-                        }
+                    Err(e) => {
+                        tracing::error!(validator = %self.hotkey(), %epoch, "epoch not finished, retrying: {e}");
+                        failed = true;
+                        break;
                     }
                 }
+            }
+            if failed {
+                tokio::time::sleep(self.settings.retry).await;
+                continue;
             }
             let next_ms = window.deadline_ms() + self.settings.grace.as_millis() as i64;
             let wait = (next_ms - now_ms()).max(100) as u64;
