@@ -1,6 +1,7 @@
 //! The `local` backend's weight ledger: an append-only JSON Lines file, one
-//! line per `set_weights` call (who, for which epoch, at which simulated
-//! block, which uids and u16 weights). Nothing in it is ever rewritten.
+//! line per (validator, epoch) weights set (who, for which epoch, at which
+//! simulated block, which uids and u16 weights). Nothing in it is ever
+//! rewritten; setting an epoch's weights again returns the first record.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -87,7 +88,16 @@ pub fn append(path: &Path, mut record: WeightRecord) -> Result<WeightRecord, Led
         .open(path)
         .map_err(io)?;
     file.lock().map_err(io)?;
-    let last = read(path)?.last().map_or(0, |r| r.block);
+    let existing = read(path)?;
+    // One line per (validator, epoch): a validator killed between setting
+    // weights and recording that it did gets its first record back.
+    if let Some(done) = existing
+        .iter()
+        .find(|r| r.validator == record.validator && r.epoch_id == record.epoch_id)
+    {
+        return Ok(done.clone());
+    }
+    let last = existing.last().map_or(0, |r| r.block);
     record.block = (record.at.max(0) / BLOCK_SECS) as u64;
     if record.block <= last {
         record.block = last + 1;
@@ -151,8 +161,12 @@ mod tests {
         assert!(read(&path).unwrap().is_empty());
         let a = append(&path, record(1_200, vec![65_535, 100])).unwrap();
         assert_eq!(a.block, 100);
-        // Same second: still a later block.
-        let b = append(&path, record(1_200, vec![1, 65_535])).unwrap();
+        // The same validator and epoch again: the first record stands.
+        assert_eq!(append(&path, record(1_300, vec![1, 65_535])).unwrap(), a);
+        // Same second, another epoch: still a later block.
+        let mut other = record(1_200, vec![1, 65_535]);
+        other.epoch_id = EpochId::parse("2026-11-25T07-00-00").unwrap();
+        let b = append(&path, other).unwrap();
         assert_eq!(b.block, 101);
         let all = read(&path).unwrap();
         assert_eq!(all, vec![a, b]);

@@ -129,15 +129,40 @@ async fn validator_restart_finishes_the_epoch_once(devnet: &resi_devnet::Devnet,
         outcome.epochs[0].reports[0].results.consensus_hash
     );
 
-    // Killed after publishing but before setting weights: it sets them once, and reuses its results.
+    // Killed between setting weights and journaling it: the chain keeps one
+    // record per (validator, epoch), so nothing is set twice.
+    let mut entry = journal.entry().unwrap();
+    let recorded = entry.weights.take().unwrap();
+    entry.done = false;
+    journal.save(&entry).unwrap();
+    let report = validator.validate_epoch(epoch).await.unwrap();
+    assert_eq!(lines(), before);
+    assert_eq!(report.weights.as_ref(), Some(&recorded));
+
+    // Killed after publishing but before setting weights (the ledger has no
+    // line of this validator for the epoch yet): it sets them once, reusing its results.
+    let kept: Vec<String> = resi_chain::ledger::read(&ledger_path)
+        .unwrap()
+        .into_iter()
+        .filter(|r| !(r.validator == recorded.validator && r.epoch_id == epoch))
+        .map(|r| serde_json::to_string(&r).unwrap() + "\n")
+        .collect();
+    std::fs::write(&ledger_path, kept.concat()).unwrap();
     let mut entry = journal.entry().unwrap();
     entry.weights = None;
     entry.done = false;
     journal.save(&entry).unwrap();
     validator.validate_epoch(epoch).await.unwrap();
-    assert_eq!(lines(), before + 1);
+    assert_eq!(lines(), before);
     validator.validate_epoch(epoch).await.unwrap();
-    assert_eq!(lines(), before + 1);
+    assert_eq!(lines(), before);
+    let again = resi_chain::ledger::read(&ledger_path).unwrap();
+    let mine: Vec<_> = again
+        .iter()
+        .filter(|r| r.validator == recorded.validator && r.epoch_id == epoch)
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!((&mine[0].uids, &mine[0].weights), (&recorded.uids, &recorded.weights));
     assert_eq!(
         std::fs::read(journal.results_path()).unwrap(),
         results_before,
