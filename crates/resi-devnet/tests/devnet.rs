@@ -44,6 +44,7 @@ async fn a_small_devnet_pays_the_honest_and_nobody_else() {
     check_outcome(&outcome);
     validator_restart_finishes_the_epoch_once(&devnet, &outcome).await;
     miner_killed_mid_epoch_resumes_without_reuploading(&devnet).await;
+    miner_retries_zipcodes_whose_scrape_failed(&devnet).await;
     devnet.shutdown().await;
 }
 
@@ -170,10 +171,12 @@ async fn validator_restart_finishes_the_epoch_once(devnet: &resi_devnet::Devnet,
     );
 }
 
-/// The sim scraper, counting calls per zipcode.
+/// The sim scraper, counting calls; the first `fail_first` calls fail as if
+/// the source were down.
 struct Counting {
     inner: resi_miner::sim::SimScraper,
     calls: Arc<AtomicUsize>,
+    fail_first: usize,
 }
 
 impl ZipcodeScraper for Counting {
@@ -186,7 +189,9 @@ impl ZipcodeScraper for Counting {
         target: u64,
         deadline: Deadline,
     ) -> Result<Vec<Listing>, ScrapeError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.calls.fetch_add(1, Ordering::SeqCst) < self.fail_first {
+            return Err(ScrapeError::Unavailable("source down (test)".into()));
+        }
         self.inner.scrape(zipcode, target, deadline).await
     }
 }
@@ -201,6 +206,7 @@ async fn miner_killed_mid_epoch_resumes_without_reuploading(devnet: &resi_devnet
         let scraper = Counting {
             inner: resi_miner::sim::SimScraper::new(devnet.market_url(), Profile::HonestFast, "resume", None).unwrap(),
             calls: Arc::clone(&calls),
+            fail_first: 0,
         };
         let client =
             resi_coordinator::client::CoordinatorClient::new(devnet.coordinator_url(), Arc::clone(&key)).unwrap();
@@ -279,4 +285,67 @@ async fn miner_killed_mid_epoch_resumes_without_reuploading(devnet: &resi_devnet
     let again = miner.run_epoch(&assignment, &window).await.unwrap();
     assert_eq!(again.uploaded, zipcodes);
     assert_eq!(calls.load(Ordering::SeqCst), scrapes);
+}
+
+async fn miner_retries_zipcodes_whose_scrape_failed(devnet: &resi_devnet::Devnet) {
+    let key = Arc::new(resi_auth::Keypair::generate().unwrap());
+    let cold = resi_auth::Keypair::generate().unwrap().hotkey();
+    resi_chain::local::register(&devnet.metagraph, key.hotkey(), cold.clone(), 0, false).unwrap();
+    let length = EPOCH_SECONDS as i64 * 1000;
+    let next = (now_ms() / length + 1) * length;
+    tokio::time::sleep(Duration::from_millis((next - now_ms() + 50) as u64)).await;
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let scraper = Counting {
+        inner: resi_miner::sim::SimScraper::new(devnet.market_url(), Profile::HonestFast, "flaky", None).unwrap(),
+        calls: Arc::clone(&calls),
+        // The first zipcode's three attempts all fail.
+        fail_first: 3,
+    };
+    let client = resi_coordinator::client::CoordinatorClient::new(devnet.coordinator_url(), Arc::clone(&key)).unwrap();
+    let state = MinerState::open(&devnet.dir.join("flaky-miner.db")).await.unwrap();
+    let settings = MinerSettings {
+        max_concurrent_scrapes: 1,
+        ..MinerSettings::default()
+    };
+    let s3 = resi_storage::S3Client::new(resi_storage::RetryPolicy::default()).unwrap();
+    let miner = resi_miner::Miner::new(
+        key.clone(),
+        cold,
+        client.clone(),
+        s3,
+        state.clone(),
+        Arc::new(scraper),
+        settings,
+    );
+    let assignment = client.current_assignment().await.unwrap();
+    let window = assignment.window().unwrap();
+    let zipcodes = assignment.zipcodes.len();
+
+    let first = miner.run_epoch(&assignment, &window).await.unwrap();
+    assert_eq!(
+        (first.uploaded, first.retryable),
+        (zipcodes - 1, 1),
+        "{:?}",
+        first.not_uploaded
+    );
+    let failed: Vec<_> = state
+        .zipcodes(&window.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.state == ZipcodeState::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0].reason.as_deref().unwrap_or("").contains("source down"),
+        "{:?}",
+        failed[0].reason
+    );
+
+    // What the daemon's loop does next: run the epoch again; only the failed zipcode is scraped.
+    let before = calls.load(Ordering::SeqCst);
+    let second = miner.run_epoch(&assignment, &window).await.unwrap();
+    assert_eq!((second.uploaded, second.retryable), (zipcodes, 0));
+    assert_eq!(calls.load(Ordering::SeqCst), before + 1);
 }

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use crate::config::SelfCheck;
-use crate::scraper::{Deadline, ZipcodeScraper};
+use crate::scraper::{Deadline, ScrapeError, ZipcodeScraper};
 use crate::state::{MinerState, StateError, StoredScrape, ZipcodeRow, ZipcodeState};
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +72,9 @@ pub struct EpochSummary {
     pub listings_uploaded: u64,
     /// Zipcode → why it was not uploaded.
     pub not_uploaded: BTreeMap<Zipcode, String>,
+    /// Zipcodes not uploaded for a reason that may pass (scrape or upload
+    /// failures), as opposed to self-check rejections.
+    pub retryable: usize,
 }
 
 /// A miner: one hotkey, one scraper, one state database.
@@ -162,13 +165,30 @@ impl<S: ZipcodeScraper> Miner<S> {
             };
             if done != Some(window.id) {
                 match self.run_epoch(&assignment, &window).await {
-                    Ok(s) => tracing::info!(
-                        hotkey = %self.hotkey(), epoch = %window.id, uploaded = s.uploaded, assigned = s.assigned,
-                        listings = s.listings_uploaded, "epoch done"
-                    ),
-                    Err(e) => tracing::error!(hotkey = %self.hotkey(), epoch = %window.id, "epoch failed: {e}"),
+                    Ok(s)
+                        if s.retryable > 0
+                            && now_ms() + (self.settings.retry.as_millis() as i64) < window.deadline_ms() =>
+                    {
+                        tracing::warn!(
+                            hotkey = %self.hotkey(), epoch = %window.id, left = s.retryable,
+                            "some zipcodes failed; trying them again in {:?}", self.settings.retry
+                        );
+                        tokio::time::sleep(self.settings.retry).await;
+                        continue;
+                    }
+                    Ok(s) => {
+                        tracing::info!(
+                            hotkey = %self.hotkey(), epoch = %window.id, uploaded = s.uploaded, assigned = s.assigned,
+                            listings = s.listings_uploaded, "epoch done"
+                        );
+                        done = Some(window.id);
+                    }
+                    Err(e) => {
+                        tracing::error!(hotkey = %self.hotkey(), epoch = %window.id, "epoch interrupted, resuming in {:?}: {e}", self.settings.retry);
+                        tokio::time::sleep(self.settings.retry).await;
+                        continue;
+                    }
                 }
-                done = Some(window.id);
             }
             let next_ms = window.deadline_ms() + 250;
             let wait = (next_ms - now_ms()).max(250) as u64;
@@ -223,7 +243,10 @@ impl<S: ZipcodeScraper> Miner<S> {
             })
             .await;
         let summary = self.summary(&epoch, assignment.zipcodes.len()).await?;
-        if !self.state.status_reported(&epoch).await? {
+        // One report per epoch, once nothing is left to retry (or the deadline is near).
+        let final_round =
+            summary.retryable == 0 || now_ms() + self.settings.retry.as_millis() as i64 >= deadline.at_ms();
+        if final_round && !self.state.status_reported(&epoch).await? {
             match self.report(&epoch, &summary).await {
                 Ok(()) => self.state.mark_status_reported(&epoch).await?,
                 Err(e) => tracing::warn!(%epoch, "status report: {e}"),
@@ -287,6 +310,15 @@ impl<S: ZipcodeScraper> Miner<S> {
             let scrape = self.scraper.scrape(assigned, assigned.expected_listings, deadline);
             match tokio::time::timeout(Duration::from_millis(left), scrape).await {
                 Ok(Ok(listings)) => break listings,
+                // Asking again will not make the source know the zipcode.
+                Ok(Err(ScrapeError::UnknownZipcode(why))) => {
+                    let reason = format!("the scraper's source does not have it: {why}");
+                    tracing::warn!(%epoch, %zipcode, "not uploading: {reason}");
+                    self.state
+                        .mark_not_uploaded(&epoch, zipcode, ZipcodeState::Rejected, &reason, None)
+                        .await?;
+                    return Ok(None);
+                }
                 Ok(Err(e)) if attempt < 3 => {
                     tracing::warn!(%epoch, %zipcode, attempt, "scrape failed: {e}; retrying");
                     tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
@@ -387,6 +419,9 @@ impl<S: ZipcodeScraper> Miner<S> {
                 s.uploaded += 1;
                 s.listings_uploaded += r.listing_count.unwrap_or(0);
             } else {
+                if r.state != ZipcodeState::Rejected {
+                    s.retryable += 1;
+                }
                 let why = r
                     .reason
                     .unwrap_or_else(|| format!("{} when the epoch ended", r.state.as_str()));
