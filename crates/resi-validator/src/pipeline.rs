@@ -191,10 +191,14 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                             let _ = tx.send(report);
                         }
                     }
+                    // An epoch from before the coordinator's time: nothing to validate.
+                    Err(ValidatorError::Coordinator(e)) if e.status == Some(404) => {
+                        tracing::debug!(%epoch, "not an epoch of this coordinator: {e}");
+                    }
+                    // Later epochs do not wait for one that keeps failing.
                     Err(e) => {
                         tracing::error!(validator = %self.hotkey(), %epoch, "epoch not finished, retrying: {e}");
                         failed = true;
-                        break;
                     }
                 }
             }

@@ -293,6 +293,7 @@ async fn serve(config: CoordinatorConfig, store: Store, options: &Options) -> an
         read_url_ttl: Duration::from_secs(3_600),
         rate_limit_multiplier: config.rate_limit_multiplier,
     });
+    let stop = crate::s3::shutdown_signal();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -309,7 +310,7 @@ async fn serve(config: CoordinatorConfig, store: Store, options: &Options) -> an
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(crate::s3::shutdown_signal())
+    .with_graceful_shutdown(stop)
     .await
     .context("serving")?;
     if let Some(server) = embedded {

@@ -56,11 +56,12 @@ pub fn miner(args: MinerArgs) -> anyhow::Result<ExitCode> {
     config.check()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
+        let stop = crate::s3::shutdown_signal();
         let miner = resi_miner::build(&config).await?;
         println!("miner {} following {}", miner.hotkey(), config.coordinator);
         tokio::select! {
             _ = miner.run() => {}
-            _ = crate::s3::shutdown_signal() => tracing::info!("miner stopping; the state database keeps the epoch"),
+            _ = stop => tracing::info!("miner stopping; the state database keeps the epoch"),
         }
         Ok(ExitCode::SUCCESS)
     })
@@ -86,6 +87,7 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
         .context("--once needs an epoch id like 2026-11-25T04-00-00")?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
+        let stop = crate::s3::shutdown_signal();
         let validator = resi_validator::build(&config, config.settings(), None)?;
         if let Some(epoch) = once {
             let report = validator.validate_epoch(epoch).await?;
@@ -100,7 +102,7 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
         println!("validator {} following {}", validator.hotkey(), config.coordinator);
         tokio::select! {
             _ = validator.run() => {}
-            _ = crate::s3::shutdown_signal() => tracing::info!("validator stopping; the journal keeps its progress"),
+            _ = stop => tracing::info!("validator stopping; the journal keeps its progress"),
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -52,7 +52,14 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let (devnet, outcome) = resi_devnet::run(options).await?;
+        let mut stop = Box::pin(crate::s3::shutdown_signal());
+        let (devnet, outcome) = tokio::select! {
+            run = resi_devnet::run(options) => run?,
+            _ = &mut stop => {
+                eprintln!("devnet: interrupted; stopping");
+                return Ok(ExitCode::from(130));
+            }
+        };
         println!();
         if !outcome.hashes_agree {
             println!("devnet: validators published different consensus hashes");
@@ -70,7 +77,7 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
             println!("metagraph:   {}", devnet.metagraph.display());
             println!("data:        {}", devnet.dir.display());
             println!("running until Ctrl-C");
-            crate::s3::shutdown_signal().await;
+            stop.await;
         }
         devnet.shutdown().await;
         Ok(if outcome.passed() {

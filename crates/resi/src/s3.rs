@@ -61,6 +61,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             bucket: args.bucket.clone(),
             region: args.region.clone(),
         };
+        let stop = shutdown_signal();
         let server = EmbeddedS3::start(options).await?;
         println!("S3 endpoint: {}", server.endpoint());
         println!("bucket:      {}", args.bucket);
@@ -69,32 +70,41 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         println!("secret key:  {secret_key}");
         println!("data dir:    {}", args.data_dir.display());
         println!("path-style addressing; stop with Ctrl-C");
-        shutdown_signal().await;
+        stop.await;
         tracing::info!("shutting down");
         server.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled: call it before a server
+/// announces itself, so that a signal sent right after the announcement stops
+/// it gracefully instead of killing it.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {},
+                        _ = int.recv() => {},
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-        };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -48,6 +48,7 @@ pub fn run(cmd: SimCommand) -> anyhow::Result<ExitCode> {
             clock: Arc::new(|| time::OffsetDateTime::now_utc().unix_timestamp()),
         });
         let addr = SocketAddr::new(args.address, args.port);
+        let stop = crate::s3::shutdown_signal();
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("listening on {addr}"))?;
@@ -55,7 +56,7 @@ pub fn run(cmd: SimCommand) -> anyhow::Result<ExitCode> {
         println!("market: http://{local} ({count} zipcodes, seed {})", args.seed);
         println!("import: curl http://{local}/api/v1/zipcodes.csv > zipcodes.csv");
         axum::serve(listener, router(state))
-            .with_graceful_shutdown(crate::s3::shutdown_signal())
+            .with_graceful_shutdown(stop)
             .await
             .context("serving")?;
         Ok(ExitCode::SUCCESS)
