@@ -55,17 +55,8 @@ pub struct DevnetOptions {
 
 impl Default for DevnetOptions {
     fn default() -> Self {
-        let mut miners = vec![
-            Profile::HonestFast,
-            Profile::HonestSlow,
-            Profile::Lazy,
-            Profile::Fabricator,
-            Profile::Duplicator,
-            Profile::Copier,
-            Profile::Stale,
-            Profile::WrongZipcode,
-            Profile::Unreasonable,
-        ];
+        // One of every profile, then more honest miners.
+        let mut miners = Profile::ALL.to_vec();
         miners.extend([Profile::HonestFast, Profile::HonestFast, Profile::HonestSlow]);
         Self {
             epochs: 3,

@@ -116,6 +116,13 @@ async fn property(State(state): State<Arc<SimState>>, Path(zpid): Path<String>) 
     }
 }
 
+fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 /// Looks properties up at a market (or any service with the same
 /// `GET {base}/api/v1/properties/{zpid}` contract): 200 is found, 404 not
 /// found; anything else is retried, then reported as unavailable (which
@@ -130,10 +137,7 @@ pub struct HttpPropertySource {
 
 impl HttpPropertySource {
     pub fn new(base: url::Url, attempts: u32, backoff: Duration) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let http = http_client(Duration::from_secs(10))?;
         Ok(Self {
             base,
             http,
@@ -198,10 +202,7 @@ impl MarketSearch {
         if base.cannot_be_a_base() {
             return Err(format!("market URL {base} cannot take a path"));
         }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let http = http_client(Duration::from_secs(30))?;
         Ok(Self {
             base,
             http,
