@@ -47,6 +47,8 @@ pub struct Verified {
     pub hotkey: Hotkey,
     pub timestamp: i64,
     pub neuron: Neuron,
+    /// The signature in one spelling (lowercase hex), for replay records.
+    pub signature: String,
 }
 
 /// Parses the hotkey and timestamp (400 when malformed).
@@ -82,7 +84,8 @@ pub fn check(
     validator_min_stake: u64,
 ) -> Result<Verified, AuthError> {
     let (hotkey, timestamp, signature) = parse_fields(fields)?;
-    if (now_unix - timestamp).abs() > TIMESTAMP_WINDOW_SECS {
+    // abs_diff cannot overflow, whatever timestamp a caller sends.
+    if now_unix.abs_diff(timestamp) > TIMESTAMP_WINDOW_SECS as u64 {
         return Err(refuse(
             401,
             format!(
@@ -105,6 +108,7 @@ pub fn check(
         hotkey,
         timestamp,
         neuron,
+        signature: signature.to_hex(),
     })
 }
 
@@ -224,6 +228,15 @@ mod tests {
                 .status,
             400
         );
+        // Timestamps that overflow a naive `now - ts` are refused, not wrapped.
+        for extreme in [i64::MIN, i64::MIN + 1, now - (1 << 62) - (1 << 62), i64::MAX] {
+            let far = fields(&miner, extreme, &current_assignment(extreme));
+            assert_eq!(
+                check(&far, commit, now, &m, Caller::Registered, 0).unwrap_err().status,
+                401,
+                "{extreme}"
+            );
+        }
         let mut text_ts = fields(&miner, now, &current_assignment(now));
         text_ts.timestamp = Some(serde_json::json!(now.to_string()));
         assert!(check(&text_ts, commit, now, &m, Caller::Registered, 0).is_ok());

@@ -182,11 +182,20 @@ impl CoordinatorClient {
     /// Reports a miner's progress for an epoch.
     pub async fn report_status(&self, epoch: &EpochId, report: Value) -> Result<(), ClientError> {
         let ts = now();
-        let mut extra = report;
-        if let Some(map) = extra.as_object_mut() {
-            map.insert("epochId".into(), json!(epoch));
-        }
-        let message = commitment::miner_status(&self.key.hotkey(), epoch, ts);
+        let mut extra = match report {
+            Value::Object(map) => map,
+            other => {
+                return Err(ClientError {
+                    endpoint: "status",
+                    status: None,
+                    message: format!("a status report is a JSON object, not {other}"),
+                })
+            }
+        };
+        let body_hash = commitment::status_body_sha256(&extra);
+        extra.insert("epochId".into(), json!(epoch));
+        let extra = Value::Object(extra);
+        let message = commitment::miner_status(&self.key.hotkey(), epoch, ts, &body_hash);
         let _: Value = self
             .post_signed("status", "api/v1/zipcode-assignments/status", &message, ts, extra)
             .await?;
@@ -233,7 +242,7 @@ impl CoordinatorClient {
         self.post_signed(
             "validator upload",
             "api/v1/s3-access/validator-upload",
-            &commitment::validator_upload_access(ts),
+            &commitment::validator_upload_access(epoch, ts),
             ts,
             extra,
         )

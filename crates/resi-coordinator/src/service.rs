@@ -15,13 +15,13 @@ use axum::{Json, Router};
 use resi_auth::commitment;
 use resi_chain::{LocalMetagraph, Metagraph};
 use resi_core::{EpochId, Hotkey};
-use resi_storage::layout::{miner_epoch_prefix, validator_epoch_prefix, ObjectKey, DATA_PREFIX, VALIDATORS_PREFIX};
+use resi_storage::layout::{miner_epoch_prefix, validator_epoch_prefix, ObjectKey};
 use resi_storage::{Presigner, S3Client};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::auth::{check, Caller, SignedFields, Verified};
+use crate::auth::{check, Caller, SignedFields, Verified, TIMESTAMP_WINDOW_SECS};
 use crate::epochs::{assignment, current, existing, EpochError, EpochPolicy};
 use crate::ratelimit::{Decision, Limit, RateLimiter};
 use crate::store::Store;
@@ -168,27 +168,36 @@ fn limit(
     }
 }
 
-fn verify(
+async fn verify(
     state: &AppState,
     fields: &SignedFields,
     commitment: impl FnOnce(&Hotkey, i64) -> String,
     caller: Caller,
 ) -> Result<Verified, ApiError> {
     let metagraph = state.metagraph()?;
-    check(
-        fields,
-        commitment,
-        state.now(),
-        &metagraph,
-        caller,
-        state.validator_min_stake,
-    )
-    .map_err(|e| {
+    let now = state.now();
+    let who = check(fields, commitment, now, &metagraph, caller, state.validator_min_stake).map_err(|e| {
         ApiError::new(
             StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
             e.message,
         )
-    })
+    })?;
+    // Each signed request is accepted once: a captured request cannot be
+    // replayed within the window, on this coordinator or any other sharing
+    // the database.
+    let expires_at = who.timestamp.saturating_add(TIMESTAMP_WINDOW_SECS);
+    let fresh = state
+        .store
+        .record_signature(who.hotkey.as_str(), &who.signature, expires_at, now)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if !fresh {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "this signed request was already used: sign every request anew",
+        ));
+    }
+    Ok(who)
 }
 
 fn parse_epoch(text: &str) -> Result<EpochId, ApiError> {
@@ -201,10 +210,17 @@ fn required_epoch(field: Option<&str>) -> Result<EpochId, ApiError> {
 }
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+type QueryFields = Result<Query<SignedFields>, axum::extract::rejection::QueryRejection>;
 
-/// A JSON body, or a 400 that says what is wrong with it.
+/// A JSON body, or the rejection's status (400, 413, 415, 422) with what is wrong with it.
 fn json_body<T>(body: JsonBody<T>) -> Result<T, ApiError> {
-    body.map(|Json(b)| b)
+    body.map(|Json(b)| b).map_err(|e| ApiError::new(e.status(), e.body_text()))
+}
+
+/// The signed fields of a query string, or a 400 that says what is wrong.
+fn query_fields(fields: QueryFields) -> Result<SignedFields, ApiError> {
+    fields
+        .map(|Query(f)| f)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
 }
 
@@ -224,8 +240,43 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/s3-access/validator-read", post(validator_read))
         .route("/api/v1/s3-access/validator-upload", post(validator_upload))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "this endpoint does not take that method")
+        })
+        .layer(axum::middleware::from_fn(request_limits))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// Longest request target (path and query) answered.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Most header bytes (names and values) answered.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuses oversized request targets and headers with the JSON error body
+/// (the HTTP layer's own refusals, past its far larger buffer, have none).
+async fn request_limits(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let uri = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri > MAX_URI_BYTES {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            format!("request target of {uri} bytes is over {MAX_URI_BYTES}"),
+        )
+        .into_response();
+    }
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers > MAX_HEADER_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("headers of {headers} bytes are over {MAX_HEADER_BYTES}"),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// One log line per request: method, path (never the query: it carries signatures), status, time.
@@ -258,14 +309,16 @@ async fn healthcheck(State(state): State<Arc<AppState>>) -> Response {
 
 async fn current_assignment(
     State(state): State<Arc<AppState>>,
-    Query(fields): Query<SignedFields>,
+    fields: QueryFields,
 ) -> Result<Response, ApiError> {
+    let fields = query_fields(fields)?;
     let who = verify(
         &state,
         &fields,
         |_, ts| commitment::current_assignment(ts),
         Caller::Registered,
-    )?;
+    )
+    .await?;
     let rate = limit(&state, "current", who.hotkey.as_str(), 10, MINUTE)?;
     let now = state.now();
     let epoch = current(&state.store, &state.policy, now).await?;
@@ -275,15 +328,17 @@ async fn current_assignment(
 async fn epoch_assignment(
     State(state): State<Arc<AppState>>,
     Path(epoch_id): Path<String>,
-    Query(fields): Query<SignedFields>,
+    fields: QueryFields,
 ) -> Result<Response, ApiError> {
+    let fields = query_fields(fields)?;
     let epoch_id = parse_epoch(&epoch_id)?;
     let who = verify(
         &state,
         &fields,
         |_, ts| commitment::epoch_assignment(&epoch_id, ts),
         Caller::Validator,
-    )?;
+    )
+    .await?;
     let rate = limit(&state, "epoch", who.hotkey.as_str(), 30, MINUTE)?;
     let now = state.now();
     // The current epoch is created on first use; past epochs must exist.
@@ -301,25 +356,22 @@ async fn epoch_assignment(
     Ok(ok(to_value(&assignment(&epoch, now))?, Some(rate)))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StatusBody {
-    #[serde(flatten)]
-    signed: SignedFields,
-    epoch_id: Option<String>,
-    #[serde(flatten)]
-    rest: BTreeMap<String, Value>,
-}
-
-async fn miner_status(State(state): State<Arc<AppState>>, body: JsonBody<StatusBody>) -> Result<Response, ApiError> {
+async fn miner_status(
+    State(state): State<Arc<AppState>>,
+    body: JsonBody<serde_json::Map<String, Value>>,
+) -> Result<Response, ApiError> {
     let body = json_body(body)?;
-    let epoch_id = required_epoch(body.epoch_id.as_deref())?;
+    let epoch_id = required_epoch(body.get("epochId").and_then(Value::as_str))?;
+    let signed: SignedFields = serde_json::from_value(Value::Object(body.clone()))
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("signed fields: {e}")))?;
+    let body_hash = commitment::status_body_sha256(&body);
     let who = verify(
         &state,
-        &body.signed,
-        |h, ts| commitment::miner_status(h, &epoch_id, ts),
+        &signed,
+        |h, ts| commitment::miner_status(h, &epoch_id, ts, &body_hash),
         Caller::Registered,
-    )?;
+    )
+    .await?;
     let rate = limit(&state, "status", who.hotkey.as_str(), 5, MINUTE)?;
     if !state
         .store
@@ -332,8 +384,10 @@ async fn miner_status(State(state): State<Arc<AppState>>, body: JsonBody<StatusB
             format!("unknown epoch {epoch_id}"),
         ));
     }
-    let mut report = body.rest.clone();
-    report.retain(|k, _| !matches!(k.as_str(), "hotkey" | "signature" | "timestamp"));
+    let report: BTreeMap<&String, &Value> = body
+        .iter()
+        .filter(|(k, _)| !commitment::STATUS_ENVELOPE_FIELDS.contains(&k.as_str()))
+        .collect();
     let text = serde_json::to_string(&report).map_err(|e| ApiError::internal(e.to_string()))?;
     if text.len() > 64 * 1024 {
         return Err(ApiError::new(
@@ -417,7 +471,8 @@ async fn folder_access(
         &body.signed,
         |h, ts| commitment::miner_upload_access(&coldkey, h, ts),
         Caller::Registered,
-    )?;
+    )
+    .await?;
     if who.neuron.coldkey != coldkey {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -428,6 +483,12 @@ async fn folder_access(
     let now = state.now();
     let epoch = current(&state.store, &state.policy, now).await?;
     let prefix = miner_epoch_prefix(&who.hotkey, &epoch.epoch_id);
+    // Validators list the folders of the hotkeys given access, never the bucket.
+    state
+        .store
+        .record_grant(&epoch.epoch_id, GRANT_DATA, who.hotkey.as_str(), now)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let form = state
         .presigner
         .post_policy(&prefix, state.max_upload_bytes, unix(now)?, unix(epoch.end_unix)?)
@@ -464,7 +525,8 @@ async fn validator_read(
         &body.signed,
         |_, ts| commitment::validator_read_access(&epoch_id, ts),
         Caller::Validator,
-    )?;
+    )
+    .await?;
     let rate = limit(&state, "validator-read", who.hotkey.as_str(), 30, MINUTE)?;
     let epoch = existing(&state.store, &epoch_id)
         .await?
@@ -479,9 +541,8 @@ async fn validator_read(
             ),
         ));
     }
-    let prefix = match body.kind.as_deref().unwrap_or("data") {
-        "data" => DATA_PREFIX,
-        "validators" => VALIDATORS_PREFIX,
+    let kind = match body.kind.as_deref().unwrap_or(GRANT_DATA) {
+        k @ (GRANT_DATA | GRANT_VALIDATORS) => k,
         other => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -489,46 +550,119 @@ async fn validator_read(
             ))
         }
     };
-    let list_url = state
-        .presigner
-        .list(
-            prefix,
-            body.continuation_token.as_deref(),
-            Some(1_000),
-            unix(now)?,
-            Duration::from_secs(300),
-        )
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let page = state
-        .s3
-        .list_page(&list_url, prefix)
+    let cursor = ReadCursor::parse(body.continuation_token.as_deref())?;
+    // The epoch's folders are those of the hotkeys given write access for it:
+    // a listing costs one S3 call per folder with objects of this epoch, never
+    // a walk over every epoch in the bucket.
+    let grants = state
+        .store
+        .grants(&epoch_id, kind)
         .await
-        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, format!("storage: {e}")))?;
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let start = match &cursor.hotkey {
+        Some(c) => grants.partition_point(|h| h < c),
+        None => 0,
+    };
     let mut objects = Vec::new();
-    for object in page.objects {
-        // Only this epoch's keys, in resi's layout; anything else in the bucket is skipped.
-        let Ok(key) = ObjectKey::parse(&object.key) else {
+    let mut next: Option<String> = None;
+    let mut s3_token = cursor.s3_token;
+    let mut calls = 0;
+    for hotkey in &grants[start..] {
+        if calls == READ_FOLDERS_PER_PAGE || objects.len() >= READ_OBJECTS_PER_PAGE {
+            next = Some(ReadCursor::encode(hotkey, None));
+            break;
+        }
+        calls += 1;
+        let Ok(owner) = Hotkey::parse(hotkey) else {
             continue;
         };
-        if key.epoch() != epoch_id {
-            continue;
-        }
-        let url = state
+        let prefix = if kind == GRANT_DATA {
+            miner_epoch_prefix(&owner, &epoch_id)
+        } else {
+            validator_epoch_prefix(&owner, &epoch_id)
+        };
+        let list_url = state
             .presigner
-            .get(&object.key, unix(now)?, state.read_url_ttl)
+            .list(&prefix, s3_token.take().as_deref(), Some(1_000), unix(now)?, Duration::from_secs(300))
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        objects.push(json!({
-            "key": object.key,
-            "url": url,
-            "size": object.size,
-            "etag": object.etag,
-            "lastModified": object.last_modified_ms,
-        }));
+        let page = state
+            .s3
+            .list_page(&list_url, &prefix)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, format!("storage: {e}")))?;
+        for object in page.objects {
+            // Only this epoch's keys in resi's layout; anything else is skipped.
+            let Ok(key) = ObjectKey::parse(&object.key) else {
+                continue;
+            };
+            if key.epoch() != epoch_id {
+                continue;
+            }
+            let url = state
+                .presigner
+                .get(&object.key, unix(now)?, state.read_url_ttl)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            objects.push(json!({
+                "key": object.key,
+                "url": url,
+                "size": object.size,
+                "etag": object.etag,
+                "lastModified": object.last_modified_ms,
+            }));
+        }
+        if let Some(token) = page.next_continuation_token {
+            next = Some(ReadCursor::encode(hotkey, Some(&token)));
+            break;
+        }
     }
     Ok(ok(
-        json!({"epochId": epoch_id, "objects": objects, "nextContinuationToken": page.next_continuation_token}),
+        json!({"epochId": epoch_id, "objects": objects, "nextContinuationToken": next}),
         Some(rate),
     ))
+}
+
+/// Grant kinds: miners' data folders and validators' results folders.
+const GRANT_DATA: &str = "data";
+const GRANT_VALIDATORS: &str = "validators";
+/// Folders listed per validator-read call (one S3 call each).
+const READ_FOLDERS_PER_PAGE: usize = 64;
+/// Objects per validator-read page, about.
+const READ_OBJECTS_PER_PAGE: usize = 1_000;
+
+/// Where a validator-read listing resumes: at a hotkey's folder, and inside
+/// it at an S3 continuation token. Opaque to callers: `{hotkey}` or
+/// `{hotkey}/{s3Token}`.
+struct ReadCursor {
+    hotkey: Option<String>,
+    s3_token: Option<String>,
+}
+
+impl ReadCursor {
+    fn parse(token: Option<&str>) -> Result<Self, ApiError> {
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Ok(Self {
+                hotkey: None,
+                s3_token: None,
+            });
+        };
+        let (hotkey, s3_token) = match token.split_once('/') {
+            Some((h, t)) => (h, Some(t.to_owned())),
+            None => (token, None),
+        };
+        Hotkey::parse(hotkey)
+            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "continuationToken is not one this coordinator made"))?;
+        Ok(Self {
+            hotkey: Some(hotkey.to_owned()),
+            s3_token,
+        })
+    }
+
+    fn encode(hotkey: &str, s3_token: Option<&str>) -> String {
+        match s3_token {
+            Some(t) => format!("{hotkey}/{t}"),
+            None => hotkey.to_owned(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -548,9 +682,10 @@ async fn validator_upload(
     let who = verify(
         &state,
         &body.signed,
-        |_, ts| commitment::validator_upload_access(ts),
+        |_, ts| commitment::validator_upload_access(&epoch_id, ts),
         Caller::Validator,
-    )?;
+    )
+    .await?;
     let rate = limit(&state, "validator-upload", who.hotkey.as_str(), 5, HOUR)?;
     if !state
         .store
@@ -565,6 +700,11 @@ async fn validator_upload(
     }
     let now = state.now();
     let prefix = validator_epoch_prefix(&who.hotkey, &epoch_id);
+    state
+        .store
+        .record_grant(&epoch_id, GRANT_VALIDATORS, who.hotkey.as_str(), now)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let form = state
         .presigner
         .post_policy(&prefix, 64 * 1024 * 1024, unix(now)?, unix(now + HOUR)?)

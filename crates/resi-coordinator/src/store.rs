@@ -50,6 +50,7 @@ pub struct StoredEpoch {
 pub struct Store {
     pool: AnyPool,
     backend: &'static str,
+    last_prune: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 fn tier_text(t: MarketTier) -> &'static str {
@@ -93,12 +94,80 @@ impl Store {
                 source,
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            last_prune: Default::default(),
+        })
     }
 
     /// `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
         self.backend
+    }
+
+    /// Records an accepted signed request; false when the same (hotkey,
+    /// signature) was recorded before (a replay). Expired records are pruned
+    /// now and then.
+    pub async fn record_signature(
+        &self,
+        hotkey: &str,
+        signature: &str,
+        expires_at: i64,
+        now_unix: i64,
+    ) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO seen_signatures (hotkey, signature, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (hotkey, signature) DO NOTHING",
+        )
+        .bind(hotkey)
+        .bind(signature)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        // Prune at most once a minute per process: the table stays at about
+        // one window of requests.
+        let last = self.last_prune.load(std::sync::atomic::Ordering::Relaxed);
+        if now_unix - last >= 60
+            && self
+                .last_prune
+                .compare_exchange(last, now_unix, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed)
+                .is_ok()
+        {
+            sqlx::query("DELETE FROM seen_signatures WHERE expires_at < $1")
+                .bind(now_unix)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(inserted == 1)
+    }
+
+    /// Records that `hotkey` may write `kind` (`data` or `validators`) objects for the epoch.
+    pub async fn record_grant(&self, epoch: &EpochId, kind: &str, hotkey: &str, now_unix: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO upload_grants (epoch_id, kind, hotkey, granted_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (epoch_id, kind, hotkey) DO NOTHING",
+        )
+        .bind(epoch.to_string())
+        .bind(kind)
+        .bind(hotkey)
+        .bind(now_unix)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The hotkeys given write access of `kind` for the epoch, sorted.
+    pub async fn grants(&self, epoch: &EpochId, kind: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT hotkey FROM upload_grants WHERE epoch_id = $1 AND kind = $2 ORDER BY hotkey")
+            .bind(epoch.to_string())
+            .bind(kind)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map_err(StoreError::from))
+            .collect()
     }
 
     /// True when the database answers.

@@ -290,19 +290,82 @@ async fn scenario(db_url: &str) {
         .await;
     assert_eq!(s, 404);
 
-    // Miner status.
-    let (s, b) = h
-        .post(
-            "/api/v1/zipcode-assignments/status",
-            h.body(
-                &h.miner,
-                &commitment::miner_status(&h.miner.hotkey(), &epoch, now),
-                now,
-                json!({"epochId": epoch, "uploaded": 3}),
-            ),
-        )
-        .await;
+    // Miner status: the signature covers the report.
+    let report = json!({"uploaded": 3});
+    let report_hash = commitment::status_body_sha256(report.as_object().unwrap());
+    let status_body = h.body(
+        &h.miner,
+        &commitment::miner_status(&h.miner.hotkey(), &epoch, now, &report_hash),
+        now,
+        json!({"epochId": epoch, "uploaded": 3}),
+    );
+    let (s, b) = h.post("/api/v1/zipcode-assignments/status", status_body.clone()).await;
     assert_eq!(s, 200, "{b}");
+    // The same signed request again: a replay, refused.
+    let (s, b) = h.post("/api/v1/zipcode-assignments/status", status_body.clone()).await;
+    assert_eq!(s, 401, "{b}");
+    error_shape(&b, 401);
+    assert!(b["message"][0].as_str().unwrap().contains("already used"), "{b}");
+    // A signature over one report does not carry another (a forged report).
+    let mut forged = h.body(
+        &h.miner,
+        &commitment::miner_status(&h.miner.hotkey(), &epoch, now, &report_hash),
+        now,
+        json!({"epochId": epoch, "uploaded": 3}),
+    );
+    forged["uploaded"] = json!(999);
+    let (s, b) = h.post("/api/v1/zipcode-assignments/status", forged).await;
+    assert_eq!(s, 401, "{b}");
+    // A replayed GET is refused too.
+    let query = h.signed(&h.validator, &commitment::epoch_assignment(&epoch, now), now);
+    let (s, _, b) = h.get(&path, &query).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, _, b) = h.get(&path, &query).await;
+    assert_eq!(s, 401, "{b}");
+    // Malformed queries and bodies answer JSON errors with their status.
+    let r = h
+        .http
+        .get(format!("{}/api/v1/zipcode-assignments/current?hotkey=a&hotkey=b", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    error_shape(&r.json().await.unwrap(), 400);
+    let r = h
+        .http
+        .delete(format!("{}/api/v1/zipcode-assignments/current", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    error_shape(&r.json().await.unwrap(), 405);
+    let r = h
+        .http
+        .post(format!("{}/api/v1/zipcode-assignments/status", h.base))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 3 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    error_shape(&r.json().await.unwrap(), 413);
+    let r = h
+        .http
+        .get(format!("{}/api/v1/zipcode-assignments/stats?{}", h.base, "a".repeat(20_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 414);
+    error_shape(&r.json().await.unwrap(), 414);
+    let r = h
+        .http
+        .get(format!("{}/healthcheck", h.base))
+        .header("x-big", "b".repeat(40_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 431);
+    error_shape(&r.json().await.unwrap(), 431);
 
     // Miner upload access: own prefix only, size-capped.
     let cold = h.miner_cold.hotkey();
@@ -394,13 +457,26 @@ async fn scenario(db_url: &str) {
     assert_eq!(s, 200);
     assert_eq!(e["validationSeed"].as_str().unwrap().len(), 64);
 
-    // Validator upload policy.
+    // Validator upload policy: the signature names the epoch, so it opens no other.
+    let other_epoch = EpochId::from_start_unix(epoch.start_unix() - EPOCH_SECS as i64).unwrap();
+    let (s, b) = h
+        .post(
+            "/api/v1/s3-access/validator-upload",
+            h.body(
+                &h.validator,
+                &commitment::validator_upload_access(&epoch, later),
+                later,
+                json!({"epochId": other_epoch}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 401, "{b}");
     let (s, up) = h
         .post(
             "/api/v1/s3-access/validator-upload",
             h.body(
                 &h.validator,
-                &commitment::validator_upload_access(later),
+                &commitment::validator_upload_access(&epoch, later),
                 later,
                 json!({"epochId": epoch}),
             ),

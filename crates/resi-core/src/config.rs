@@ -19,6 +19,11 @@ pub struct ValidationConfig {
     pub max_file_bytes: u64,
     /// Most rows read from one file.
     pub max_rows: u64,
+    /// Most bytes the pages of one file may declare decoded (the decoder's
+    /// memory bound, checked before decompressing).
+    pub max_decoded_bytes: u64,
+    /// Longest string value in any column of a file.
+    pub max_string_bytes: u64,
     /// Whether a file must be listed, with a matching SHA-256, in its miner's manifest.
     pub require_manifest: bool,
     /// Tier 0: a submission whose fingerprints overlap an earlier one of another
@@ -67,6 +72,8 @@ impl Default for ValidationConfig {
         Self {
             max_file_bytes: 64 * 1024 * 1024,
             max_rows: 200_000,
+            max_decoded_bytes: 128 * 1024 * 1024,
+            max_string_bytes: 2_048,
             require_manifest: true,
             copy_overlap_min_bps: 9_000,
             quantity_tolerance_bps: 1_500,
@@ -106,6 +113,8 @@ impl ValidationConfig {
         DecodeLimits {
             max_file_bytes: self.max_file_bytes,
             max_rows: self.max_rows,
+            max_decoded_bytes: self.max_decoded_bytes,
+            max_string_bytes: self.max_string_bytes,
         }
     }
 
@@ -126,6 +135,20 @@ impl ValidationConfig {
         for (name, value) in bps_fields {
             if value > BPS {
                 return Err(ConfigError(format!("{name} = {value} is over 10000 (100 %)")));
+            }
+        }
+        let ranges: [(&str, u64, u64, u64); 7] = [
+            ("maxFileBytes", self.max_file_bytes, 1024, 1 << 32),
+            ("maxRows", self.max_rows, 1, 10_000_000),
+            ("maxDecodedBytes", self.max_decoded_bytes, 1 << 20, 1 << 34),
+            ("maxStringBytes", self.max_string_bytes, 64, 1 << 20),
+            ("spotCheckMin", self.spot_check_min, 0, 1_000),
+            ("spotCheckMax", self.spot_check_max, 1, 1_000),
+            ("spotCheckMinDetermined", self.spot_check_min_determined, 0, 1_000),
+        ];
+        for (name, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError(format!("{name} = {value} is outside {min}..={max}")));
             }
         }
         let shares: u64 = self.winner_shares_bps.iter().sum::<u64>() + self.participation_bps;

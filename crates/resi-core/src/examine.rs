@@ -82,7 +82,8 @@ pub struct QualityCounts {
 /// Where a submission stands after the checks that need no other submission.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Precheck {
-    /// Modified after the deadline: not validated at all.
+    /// Modified outside the epoch's window (after the deadline, or before the
+    /// epoch started): not validated at all.
     Late(String),
     /// Failed at `tier` (0, 1 or 2) for `reason`.
     Failed { tier: u8, reason: String },
@@ -129,15 +130,34 @@ impl Examined {
     }
 }
 
-/// The outcome for a file that was not downloaded because it is larger than
-/// `max_file_bytes` (tier 0, unreadable), or late: what [`examine`] would say
-/// without the bytes.
-pub fn examine_oversized(
+/// Ignored when modified outside the epoch's window (before its start or
+/// after its deadline): such an object was not uploaded during the epoch.
+fn outside_window(ctx: &EpochContext, submitted_at_ms: i64) -> Option<Precheck> {
+    if submitted_at_ms > ctx.deadline_ms {
+        Some(Precheck::Late(format!(
+            "modified at {submitted_at_ms} ms, after the deadline {} ms: ignored",
+            ctx.deadline_ms
+        )))
+    } else if submitted_at_ms < ctx.start_ms {
+        Some(Precheck::Late(format!(
+            "modified at {submitted_at_ms} ms, before the epoch started at {} ms: ignored",
+            ctx.start_ms
+        )))
+    } else {
+        None
+    }
+}
+
+/// The outcome for a file that could not be examined (larger than
+/// `max_file_bytes`, so not downloaded; or its examination failed): tier 0,
+/// unreadable, unless it lies outside the epoch's window.
+pub fn examine_unreadable(
     ctx: &EpochContext,
     hotkey: Hotkey,
     zipcode: Zipcode,
     submitted_at_ms: i64,
     size: u64,
+    reason: String,
 ) -> Examined {
     let input = SubmissionInput {
         hotkey,
@@ -146,34 +166,35 @@ pub fn examine_oversized(
         bytes: Bytes::new(),
         manifest: ManifestEntry::Missing,
     };
-    let precheck = if submitted_at_ms > ctx.deadline_ms {
-        Precheck::Late(format!(
-            "modified at {submitted_at_ms} ms, after the deadline {} ms: ignored",
-            ctx.deadline_ms
-        ))
-    } else {
-        Precheck::Failed {
-            tier: 0,
-            reason: format!(
-                "unreadable: file is {size} bytes, over the limit of {} bytes",
-                ctx.config.max_file_bytes
-            ),
-        }
-    };
+    let precheck = outside_window(ctx, submitted_at_ms).unwrap_or(Precheck::Failed {
+        tier: 0,
+        reason: format!("unreadable: {reason}"),
+    });
     let mut out = Examined::bare(&input, precheck);
     out.size_bytes = size;
     out
 }
 
+/// [`examine_unreadable`] for a file over `max_file_bytes`.
+pub fn examine_oversized(
+    ctx: &EpochContext,
+    hotkey: Hotkey,
+    zipcode: Zipcode,
+    submitted_at_ms: i64,
+    size: u64,
+) -> Examined {
+    let reason = format!(
+        "file is {size} bytes, over the limit of {} bytes",
+        ctx.config.max_file_bytes
+    );
+    examine_unreadable(ctx, hotkey, zipcode, submitted_at_ms, size, reason)
+}
+
 /// Runs every per-submission rule on `input`.
 pub fn examine(ctx: &EpochContext, input: SubmissionInput) -> Examined {
     let config = &ctx.config;
-    if input.submitted_at_ms > ctx.deadline_ms {
-        let reason = format!(
-            "modified at {} ms, after the deadline {} ms: ignored",
-            input.submitted_at_ms, ctx.deadline_ms
-        );
-        return Examined::bare(&input, Precheck::Late(reason));
+    if let Some(late) = outside_window(ctx, input.submitted_at_ms) {
+        return Examined::bare(&input, late);
     }
     let fail = |tier: u8, reason: String| Precheck::Failed { tier, reason };
     let Some(&expected) = ctx.zipcodes.get(&input.zipcode) else {

@@ -20,6 +20,7 @@ pub mod examine;
 pub mod hotkey;
 pub mod listing;
 pub mod manifest;
+pub mod pages;
 pub mod metagraph;
 pub mod results;
 pub mod sampling;

@@ -104,11 +104,17 @@ const COLUMNS: [(&str, Kind); 14] = [
     (col::SCRAPED_TIMESTAMP, Kind::TimestampMs),
 ];
 
-/// Limits applied before a file is decoded.
+/// Limits applied before a file is decoded (see [`crate::pages`]): the
+/// memory one decode may take is about `max_file_bytes + max_decoded_bytes +
+/// 16 × max_rows × 14` bytes, whatever the file declares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DecodeLimits {
     pub max_file_bytes: u64,
     pub max_rows: u64,
+    /// The declared decoded size of every page read, added up.
+    pub max_decoded_bytes: u64,
+    /// Longest string value in any column.
+    pub max_string_bytes: u64,
 }
 
 impl Default for DecodeLimits {
@@ -116,6 +122,8 @@ impl Default for DecodeLimits {
         Self {
             max_file_bytes: 64 * 1024 * 1024,
             max_rows: 200_000,
+            max_decoded_bytes: 128 * 1024 * 1024,
+            max_string_bytes: 2_048,
         }
     }
 }
@@ -147,6 +155,17 @@ pub enum SchemaError {
     },
     #[error("corrupt Parquet data: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Pages(#[from] crate::pages::PageError),
+    #[error("column {column} row {row}: value is {len} bytes, over the limit of {max}")]
+    StringTooLong {
+        column: &'static str,
+        row: usize,
+        len: u64,
+        max: u64,
+    },
+    #[error("the Parquet decoder failed on this file: {0}")]
+    DecoderPanicked(String),
 }
 
 /// A utf8 column in whichever of Arrow's three string layouts the file used.
@@ -165,6 +184,17 @@ impl StrColumn {
             DataType::Utf8View => Some(Self::View(array.as_string_view().clone())),
             _ => None,
         }
+    }
+
+    /// The first row whose value is longer than `max` bytes, with its length.
+    fn first_longer_than(&self, max: u64) -> Option<(usize, u64)> {
+        let lengths: Box<dyn Iterator<Item = u64>> = match self {
+            Self::Utf8(a) => Box::new(a.offsets().windows(2).map(|w| (w[1] - w[0]) as u64)),
+            Self::Large(a) => Box::new(a.offsets().windows(2).map(|w| (w[1] - w[0]) as u64)),
+            // A view's low 32 bits are the value's length.
+            Self::View(a) => Box::new(a.views().iter().map(|v| u64::from(*v as u32))),
+        };
+        lengths.enumerate().find(|(_, len)| *len > max)
     }
 
     /// The value at `row`, `None` when null.
@@ -331,7 +361,22 @@ pub fn decode_raw(bytes: Bytes) -> Result<Vec<RecordBatch>, SchemaError> {
 }
 
 /// Decodes and checks a listings file against schema v1.
+///
+/// Untrusted bytes: the page headers are checked against `limits` before
+/// anything is decompressed, and a panic inside the Parquet decoder becomes
+/// [`SchemaError::DecoderPanicked`] for this file alone.
 pub fn decode_listings(bytes: Bytes, limits: &DecodeLimits) -> Result<ListingColumns, SchemaError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_checked(bytes, limits))).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic without a message".into());
+        Err(SchemaError::DecoderPanicked(message.chars().take(200).collect()))
+    })
+}
+
+fn decode_checked(bytes: Bytes, limits: &DecodeLimits) -> Result<ListingColumns, SchemaError> {
     let size = bytes.len() as u64;
     if size > limits.max_file_bytes {
         return Err(SchemaError::TooLarge {
@@ -342,8 +387,22 @@ pub fn decode_listings(bytes: Bytes, limits: &DecodeLimits) -> Result<ListingCol
     if size < 12 || !bytes.starts_with(b"PAR1") || !bytes.ends_with(b"PAR1") {
         return Err(SchemaError::NotParquet("missing PAR1 magic bytes".into()));
     }
-    let builder = open(bytes)?;
-    let num_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
+    let builder = open(bytes.clone())?;
+    let footer_rows = builder.metadata().file_metadata().num_rows();
+    let group_rows = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows())
+        .try_fold(0i64, |sum, n| if n < 0 { None } else { sum.checked_add(n) });
+    let num_rows = match group_rows {
+        Some(rows) if rows == footer_rows => rows as u64,
+        _ => {
+            return Err(SchemaError::Corrupt(format!(
+                "the footer's row count {footer_rows} is not the sum of its row groups' counts"
+            )))
+        }
+    };
     if num_rows > limits.max_rows {
         return Err(SchemaError::TooManyRows {
             rows: num_rows,
@@ -365,6 +424,16 @@ pub fn decode_listings(bytes: Bytes, limits: &DecodeLimits) -> Result<ListingCol
         }
         roots.push(index);
     }
+    let leaves: Vec<usize> = (0..builder.parquet_schema().num_columns())
+        .filter(|leaf| roots.contains(&builder.parquet_schema().get_column_root_idx(*leaf)))
+        .collect();
+    crate::pages::check_pages(
+        &bytes,
+        builder.metadata(),
+        &leaves,
+        limits.max_decoded_bytes,
+        limits.max_rows,
+    )?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
     let reader = builder
         .with_projection(mask)
@@ -384,7 +453,25 @@ pub fn decode_listings(bytes: Bytes, limits: &DecodeLimits) -> Result<ListingCol
         // than one means the footer lied.
         _ => return Err(SchemaError::Corrupt("row count differs from the file footer".into())),
     };
-    columns_from_batch(&batch)
+    let columns = columns_from_batch(&batch)?;
+    for (name, column) in [
+        (col::ZPID, &columns.zpid),
+        (col::MLS_ID, &columns.mls_id),
+        (col::ADDRESS, &columns.address),
+        (col::ZIPCODE, &columns.zipcode),
+        (col::LISTING_DATE, &columns.listing_date),
+        (col::SOURCE_URL, &columns.source_url),
+    ] {
+        if let Some((row, len)) = column.first_longer_than(limits.max_string_bytes) {
+            return Err(SchemaError::StringTooLong {
+                column: name,
+                row,
+                len,
+                max: limits.max_string_bytes,
+            });
+        }
+    }
+    Ok(columns)
 }
 
 fn projected_schema(schema: &Schema) -> Schema {

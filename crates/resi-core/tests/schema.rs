@@ -143,6 +143,7 @@ fn not_parquet_too_large_and_too_many_rows() {
     let small = DecodeLimits {
         max_file_bytes: 100,
         max_rows: 1_000,
+        ..limits()
     };
     assert!(matches!(
         decode_listings(bytes.clone(), &small),
@@ -151,6 +152,7 @@ fn not_parquet_too_large_and_too_many_rows() {
     let few = DecodeLimits {
         max_file_bytes: 1 << 20,
         max_rows: 5,
+        ..limits()
     };
     assert_eq!(
         decode_listings(bytes, &few).unwrap_err(),
@@ -186,4 +188,50 @@ fn reads_every_common_compression() {
         let decoded = decode_listings(Bytes::from(out), &limits()).unwrap_or_else(|e| panic!("{compression:?}: {e}"));
         assert_eq!(decoded.to_listings(), listings(20), "{compression:?}");
     }
+}
+
+/// The declared decoded size of the pages is checked before anything is
+/// decompressed: exactly at the limit passes, one byte under it is refused.
+#[test]
+fn decoded_size_limit_is_checked_before_decompressing() {
+    let bytes = Bytes::from(encode_listings(&listings(200)).unwrap());
+    // Find the file's declared total by probing down from a generous limit.
+    let at = |max: u64| DecodeLimits {
+        max_decoded_bytes: max,
+        ..limits()
+    };
+    let declared = match decode_listings(bytes.clone(), &at(1)) {
+        Err(SchemaError::Pages(resi_core::pages::PageError::TooLarge { declared, .. })) => declared,
+        other => panic!("expected a decoded-size refusal, got {other:?}"),
+    };
+    let mut total = declared;
+    // The first refusal names the running total where it crossed; walk up to the whole.
+    while let Err(SchemaError::Pages(resi_core::pages::PageError::TooLarge { declared, .. })) =
+        decode_listings(bytes.clone(), &at(total))
+    {
+        total = declared;
+    }
+    assert!(decode_listings(bytes.clone(), &at(total)).is_ok());
+    assert!(matches!(
+        decode_listings(bytes, &at(total - 1)),
+        Err(SchemaError::Pages(resi_core::pages::PageError::TooLarge { .. }))
+    ));
+}
+
+#[test]
+fn strings_over_the_cap_are_refused_with_column_and_row() {
+    let mut rows = listings(5);
+    rows[3].address = Some("A".repeat(2_049));
+    let bytes = Bytes::from(encode_listings(&rows).unwrap());
+    assert_eq!(
+        decode_listings(bytes.clone(), &limits()).unwrap_err(),
+        SchemaError::StringTooLong {
+            column: "address",
+            row: 3,
+            len: 2_049,
+            max: 2_048
+        }
+    );
+    rows[3].address = Some("A".repeat(2_048));
+    assert!(decode_listings(Bytes::from(encode_listings(&rows).unwrap()), &limits()).is_ok());
 }

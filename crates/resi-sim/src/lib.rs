@@ -13,6 +13,7 @@
 //! every machine. Only [`http`] talks to the network (serving the market, and
 //! looking properties up at one), with its clock injected.
 
+pub mod hostile;
 pub mod market;
 pub mod profile;
 

@@ -1,6 +1,15 @@
-//! `s3s-fs` with one gap filled: its ListObjectsV2 leaves out ETags, which
-//! validators need, so listings are completed from the ETag `s3s-fs` stores
-//! beside every object it writes.
+//! `s3s-fs` with two gaps filled.
+//!
+//! - Keys are checked before they reach the file system: `s3s-fs` maps a key
+//!   to a path, so `a/../../b` would escape the folder a POST policy's
+//!   `starts-with` condition granted (the policy compares the raw key). Keys
+//!   with an empty, `.` or `..` segment, a leading `/`, a backslash or a NUL
+//!   are refused with `InvalidArgument`, for every operation that names a key;
+//!   what remains is its own normal form, so the policy's prefix check holds.
+//! - A browser-form POST answers 204 without the ETag header AWS sends, so
+//!   uploaders could not record what they stored; it is added.
+//! - Its ListObjectsV2 leaves out ETags, which validators need, so listings are
+//!   completed from the ETag `s3s-fs` stores beside every object it writes.
 
 use std::path::PathBuf;
 
@@ -12,10 +21,10 @@ use s3s::dto::{
     DeleteObjectsInput, DeleteObjectsOutput, ETag, GetBucketLocationInput, GetBucketLocationOutput, GetObjectInput,
     GetObjectOutput, HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput, ListBucketsInput,
     ListBucketsOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output, ListPartsInput,
-    ListPartsOutput, PutObjectInput, PutObjectOutput, UploadPartCopyInput, UploadPartCopyOutput, UploadPartInput,
+    ListPartsOutput, PostObjectInput, PostObjectOutput, PutObjectInput, PutObjectOutput, UploadPartCopyInput, UploadPartCopyOutput, UploadPartInput,
     UploadPartOutput,
 };
-use s3s::{S3Request, S3Response, S3Result, S3};
+use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
 use s3s_fs::FileSystem;
 
 pub(crate) struct ListingEtags {
@@ -38,6 +47,34 @@ impl ListingEtags {
     }
 }
 
+/// Why `key` may not be stored, if it may not.
+pub fn unsafe_key_reason(key: &str) -> Option<&'static str> {
+    if key.is_empty() {
+        return Some("the key is empty");
+    }
+    if key.starts_with('/') {
+        return Some("the key starts with '/'");
+    }
+    if key.contains('\\') || key.contains('\0') {
+        return Some("the key contains a backslash or NUL");
+    }
+    if key.split('/').any(|segment| segment.is_empty() || segment == "." || segment == "..") {
+        return Some("the key has an empty, '.' or '..' segment");
+    }
+    None
+}
+
+fn check_key(key: &str) -> S3Result<()> {
+    match unsafe_key_reason(key) {
+        None => Ok(()),
+        Some(reason) => {
+            let shown: String = key.chars().take(200).collect();
+            tracing::warn!(key = %shown, "refused an object key: {reason}");
+            Err(s3_error!(InvalidArgument, "object key {shown:?} refused: {reason}"))
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl S3 for ListingEtags {
     async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
@@ -53,11 +90,26 @@ impl S3 for ListingEtags {
         Ok(response)
     }
 
+    async fn post_object(&self, req: S3Request<PostObjectInput>) -> S3Result<S3Response<PostObjectOutput>> {
+        check_key(&req.input.key)?;
+        let mut response = self.inner.post_object(req).await?;
+        if let Some(etag) = &response.output.e_tag {
+            if let Ok(value) = format!("\"{}\"", etag.value()).parse() {
+                response.headers.insert(hyper::header::ETAG, value);
+            }
+        }
+        Ok(response)
+    }
+
     async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
         self.inner.create_bucket(req).await
     }
 
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+        check_key(&req.input.key)?;
+        if let s3s::dto::CopySource::Bucket { key, .. } = &req.input.copy_source {
+            check_key(key)?;
+        }
         self.inner.copy_object(req).await
     }
 
@@ -66,10 +118,14 @@ impl S3 for ListingEtags {
     }
 
     async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        check_key(&req.input.key)?;
         self.inner.delete_object(req).await
     }
 
     async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        for object in &req.input.delete.objects {
+            check_key(&object.key)?;
+        }
         self.inner.delete_objects(req).await
     }
 
@@ -81,6 +137,7 @@ impl S3 for ListingEtags {
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        check_key(&req.input.key)?;
         self.inner.get_object(req).await
     }
 
@@ -89,6 +146,7 @@ impl S3 for ListingEtags {
     }
 
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        check_key(&req.input.key)?;
         self.inner.head_object(req).await
     }
 
@@ -101,6 +159,7 @@ impl S3 for ListingEtags {
     }
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        check_key(&req.input.key)?;
         self.inner.put_object(req).await
     }
 
@@ -108,10 +167,12 @@ impl S3 for ListingEtags {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        check_key(&req.input.key)?;
         self.inner.create_multipart_upload(req).await
     }
 
     async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        check_key(&req.input.key)?;
         self.inner.upload_part(req).await
     }
 
@@ -119,10 +180,12 @@ impl S3 for ListingEtags {
         &self,
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        check_key(&req.input.key)?;
         self.inner.upload_part_copy(req).await
     }
 
     async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        check_key(&req.input.key)?;
         self.inner.list_parts(req).await
     }
 
@@ -130,6 +193,7 @@ impl S3 for ListingEtags {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        check_key(&req.input.key)?;
         self.inner.complete_multipart_upload(req).await
     }
 
@@ -137,6 +201,7 @@ impl S3 for ListingEtags {
         &self,
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        check_key(&req.input.key)?;
         self.inner.abort_multipart_upload(req).await
     }
 }

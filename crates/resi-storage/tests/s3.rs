@@ -407,3 +407,49 @@ async fn bad_bucket_names_are_refused() {
         .unwrap();
     assert!(err.to_string().contains("invalid bucket name"));
 }
+
+/// A miner's POST policy grants `data/hotkey=ME/epoch=E/`; keys that climb out
+/// of it with `..` (or hide behind empty and `.` segments) must write nothing,
+/// anywhere.
+#[tokio::test]
+async fn traversal_keys_are_refused_and_write_nothing() {
+    let (s3, dir) = server().await;
+    let p = Presigner::new(s3.s3_config()).unwrap();
+    let c = client();
+    let epoch = "2025-10-01T16-00-00";
+    let prefix = format!("data/hotkey=ME/epoch={epoch}/");
+    let form = p
+        .post_policy(&prefix, 1_000, now(), now() + Duration::from_secs(600))
+        .unwrap();
+    for key in [
+        format!("{prefix}../../hotkey=VICTIM/epoch={epoch}/manifest.json"),
+        format!("{prefix}../../../validators/V/{epoch}/validation_results.json"),
+        format!("{prefix}../epoch=2025-10-01T17-00-00/zipcode=77429/listings.parquet"),
+        format!("{prefix}../../../root.json"),
+        format!("{prefix}./zipcode=77429/listings.parquet"),
+        format!("{prefix}/zipcode=77429/listings.parquet"),
+        format!("{prefix}zipcode=77429//listings.parquet"),
+    ] {
+        let err = c.post_form(&form, &key, Bytes::from_static(b"evil")).await.unwrap_err();
+        assert_eq!(err.status(), Some(400), "{key}: {err}");
+        assert_eq!(err.attempt, 1, "a refused key is not retried");
+    }
+    // Nothing was written: the bucket directory holds no object file at all.
+    let mut written = Vec::new();
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if !path.file_name().unwrap().to_string_lossy().starts_with(".bucket-") {
+                written.push(path);
+            }
+        }
+    }
+    assert!(written.is_empty(), "files written: {written:?}");
+    // A key inside the prefix still works, and its POST answers with the ETag.
+    let inside = format!("{prefix}zipcode=77429/listings.parquet");
+    let etag = c.post_form(&form, &inside, Bytes::from_static(b"fine")).await.unwrap();
+    assert!(!etag.is_empty(), "POST upload answered without an ETag");
+}

@@ -10,7 +10,7 @@ use resi_auth::Keypair;
 use resi_chain::{Chain, ChainError, WeightRecord};
 use resi_coordinator::client::{ClientError, CoordinatorClient, ReadObject};
 use resi_core::consensus::{evaluate, ConsensusReport, ConsensusStatus, PublishedHash};
-use resi_core::examine::examine_oversized;
+use resi_core::examine::{examine_oversized, examine_unreadable};
 use resi_core::manifest::{Manifest, SignedManifest};
 use resi_core::results::{SignedResults, Status};
 use resi_core::verify::{PropertySource, SourceVerifier};
@@ -421,17 +421,38 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                             object.size,
                         ));
                     };
+                    let size = bytes.len() as u64;
                     let input = SubmissionInput {
-                        hotkey,
+                        hotkey: hotkey.clone(),
                         zipcode,
                         submitted_at_ms: object.last_modified,
                         bytes,
                         manifest: entry,
                     };
-                    // Decoding and the tiers are CPU work: keep them off the I/O threads.
-                    tokio::task::spawn_blocking(move || examine(&ctx, input))
-                        .await
-                        .map_err(|e| ValidatorError::Other(format!("examining {}: {e}", object.key)))
+                    // Decoding and the tiers are CPU work: keep them off the I/O
+                    // threads. The bytes are a miner's: whatever happens while
+                    // examining them (a panic in a decoder included) is a verdict
+                    // on that submission alone, never the validator's failure.
+                    let task_ctx = Arc::clone(&ctx);
+                    match tokio::task::spawn_blocking(move || examine(&task_ctx, input)).await {
+                        Ok(examined) => Ok(examined),
+                        Err(e) => {
+                            let reason = if e.is_panic() {
+                                "examining the file failed inside the decoder".to_owned()
+                            } else {
+                                format!("examining the file was cancelled: {e}")
+                            };
+                            tracing::warn!(%epoch, key = %object.key, "{reason}");
+                            Ok::<_, ValidatorError>(examine_unreadable(
+                                &ctx,
+                                hotkey,
+                                zipcode,
+                                object.last_modified,
+                                size,
+                                reason,
+                            ))
+                        }
+                    }
                 }
             })
             .buffer_unordered(self.settings.max_concurrent_downloads)
