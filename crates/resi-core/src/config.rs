@@ -61,6 +61,11 @@ pub struct ValidationConfig {
     /// spot-checked, not only those walked until three winners. Without it a
     /// slow fabricator earns the participation share (see PROTOCOL.md §6).
     pub spot_check_participants: bool,
+    /// Tier 3: a property source that leaves at least this share of an
+    /// epoch's lookups unanswered (with at least `source_broken_min_lookups`
+    /// lookups) is broken: every sample of the epoch is undetermined.
+    pub source_broken_unavailable_bps: u64,
+    pub source_broken_min_lookups: u64,
     /// Scores: shares of a zipcode for ranks 1, 2, 3.
     pub winner_shares_bps: [u64; 3],
     /// Scores: share of the epoch split equally among participants.
@@ -74,6 +79,8 @@ impl Default for ValidationConfig {
             max_rows: 200_000,
             max_decoded_bytes: 128 * 1024 * 1024,
             max_string_bytes: 2_048,
+            source_broken_unavailable_bps: 5_000,
+            source_broken_min_lookups: 20,
             require_manifest: true,
             copy_overlap_min_bps: 9_000,
             quantity_tolerance_bps: 1_500,
@@ -131,6 +138,7 @@ impl ValidationConfig {
             ("spotCheckPassBps", self.spot_check_pass_bps),
             ("spotCheckToleranceBps", self.spot_check_tolerance_bps),
             ("participationBps", self.participation_bps),
+            ("sourceBrokenUnavailableBps", self.source_broken_unavailable_bps),
         ];
         for (name, value) in bps_fields {
             if value > BPS {

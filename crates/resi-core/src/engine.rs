@@ -17,7 +17,7 @@ use crate::context::EpochContext;
 use crate::examine::{Examined, Precheck, PrehashedMap};
 use crate::hotkey::Hotkey;
 use crate::results::{
-    SampleRecord, SpotCheckRecord, Status, SubmissionRecord, Totals, UnassignedRecord, ValidationResults,
+    SampleRecord, SourceHealth, SpotCheckRecord, Status, SubmissionRecord, Totals, UnassignedRecord, ValidationResults,
     ZipcodeOutcome, RESULTS_VERSION,
 };
 use crate::scoring::{score, ZipcodeRanking};
@@ -67,16 +67,45 @@ impl<'c> EpochValidation<'c> {
     }
 
     /// Copy check, ranking walk with tier 3, scores and the consensus hash.
+    ///
+    /// When the epoch's lookups show the property source broken (see
+    /// [`SourceHealth`]), the walk is decided again with every sample
+    /// undetermined: a source that cannot answer is never evidence against a
+    /// miner. Verdicts are remembered per sampled listing, so the second walk
+    /// asks the source nothing.
     pub async fn finish<V: ListingVerifier>(self, verifier: &V) -> ValidationResults {
+        let memo = Memo {
+            inner: verifier,
+            verdicts: std::sync::Mutex::new(BTreeMap::new()),
+            broken: false,
+        };
+        let first = self.decide(&memo).await;
+        let health = source_health(&first, &self.ctx.config);
+        let mut results = if health.broken {
+            let degraded = Memo {
+                inner: verifier,
+                verdicts: std::sync::Mutex::new(memo.verdicts.into_inner().unwrap_or_default()),
+                broken: true,
+            };
+            self.decide(&degraded).await
+        } else {
+            first
+        };
+        results.property_source = health;
+        results
+    }
+
+    async fn decide<V: ListingVerifier>(&self, verifier: &V) -> ValidationResults {
         let ctx = self.ctx;
         let all_miners: BTreeSet<Hotkey> = self.submissions.keys().map(|(_, h)| h.clone()).collect();
         let mut by_zipcode: BTreeMap<Zipcode, Vec<Examined>> = ctx.zipcodes.keys().map(|z| (*z, Vec::new())).collect();
         let mut unassigned = Vec::new();
-        for ((zipcode, _), examined) in self.submissions {
-            match by_zipcode.get_mut(&zipcode) {
+        for ((zipcode, _), examined) in &self.submissions {
+            let examined = examined.clone();
+            match by_zipcode.get_mut(zipcode) {
                 Some(list) => list.push(examined),
                 None => unassigned.push(UnassignedRecord {
-                    zipcode,
+                    zipcode: *zipcode,
                     submission: record_without_tier3(&examined, ctx),
                 }),
             }
@@ -136,11 +165,80 @@ impl<'c> EpochValidation<'c> {
             miner_scores,
             zipcode_weights,
             totals,
+            property_source: SourceHealth::default(),
             consensus_hash: String::new(),
         };
         results.consensus_hash = results.recompute_consensus_hash();
         results
     }
+}
+
+/// Remembers each sampled listing's verdict; once the source is judged
+/// broken, answers every lookup as undetermined.
+struct Memo<'v, V> {
+    inner: &'v V,
+    verdicts: std::sync::Mutex<BTreeMap<String, Verdict>>,
+    broken: bool,
+}
+
+/// Everything tier 3 compares, as one key.
+fn listing_key(l: &crate::listing::Listing) -> String {
+    format!(
+        "{}\u{1}{:?}\u{1}{:?}\u{1}{:?}\u{1}{:?}\u{1}{:?}\u{1}{:?}",
+        l.zpid,
+        l.zipcode,
+        l.address,
+        l.price,
+        l.bedrooms,
+        l.bathrooms.map(f64::to_bits),
+        l.sqft
+    )
+}
+
+impl<V: ListingVerifier> ListingVerifier for Memo<'_, V> {
+    async fn verify(&self, listing: &crate::listing::Listing) -> Verdict {
+        let key = listing_key(listing);
+        let known = self.verdicts.lock().ok().and_then(|m| m.get(&key).cloned());
+        let verdict = match known {
+            Some(v) => v,
+            None => {
+                let v = self.inner.verify(listing).await;
+                if let Ok(mut m) = self.verdicts.lock() {
+                    m.insert(key, v.clone());
+                }
+                v
+            }
+        };
+        match verdict {
+            Verdict::NotFound | Verdict::Mismatch(_) | Verdict::Verified if self.broken => Verdict::Unavailable(
+                "the property source was broken this epoch (most lookups unanswered): no sample counts".into(),
+            ),
+            v => v,
+        }
+    }
+}
+
+/// Counts the epoch's tier-3 verdicts (each spot-checked sample once).
+fn source_health(results: &ValidationResults, config: &crate::config::ValidationConfig) -> SourceHealth {
+    let mut h = SourceHealth::default();
+    let samples = results
+        .zipcodes
+        .iter()
+        .flat_map(|z| z.submissions.iter())
+        .filter_map(|s| s.spot_check.as_ref())
+        .flat_map(|c| c.samples.iter());
+    for sample in samples {
+        h.lookups += 1;
+        match sample.verdict {
+            Verdict::Verified => h.verified += 1,
+            Verdict::Mismatch(_) => h.mismatched += 1,
+            Verdict::NotFound => h.not_found += 1,
+            Verdict::Unavailable(_) => h.unavailable += 1,
+        }
+    }
+    h.broken = h.lookups >= config.source_broken_min_lookups.max(1)
+        && at_least(h.unavailable, h.lookups, config.source_broken_unavailable_bps);
+    h
 }
 
 /// The tie-break key of a hotkey: SHA-256 of `{validationSeed}:{hotkey}`.

@@ -131,7 +131,25 @@ pub struct ValidationResults {
     pub miner_scores: Vec<MinerScore>,
     pub zipcode_weights: Vec<ZipcodeWeight>,
     pub totals: Totals,
+    /// What the property source answered this epoch, and whether it was
+    /// judged broken (then no sample was held against a miner).
+    #[serde(default)]
+    pub property_source: SourceHealth,
     pub consensus_hash: String,
+}
+
+/// Tier-3 lookups of an epoch by verdict (each sampled listing once).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceHealth {
+    pub lookups: u64,
+    pub verified: u64,
+    pub mismatched: u64,
+    pub not_found: u64,
+    pub unavailable: u64,
+    /// At least `sourceBrokenMinLookups` lookups and at least
+    /// `sourceBrokenUnavailableBps` of them unavailable.
+    pub broken: bool,
 }
 
 /// The part of the results every validator must agree on, hashed canonically.

@@ -563,3 +563,56 @@ fn consensus_hash_is_sha256_of_the_canonical_payload() {
         hex::encode(Sha256::digest(canonical.as_bytes()))
     );
 }
+
+/// A property source that leaves half of an epoch's lookups (at least 20)
+/// unanswered is broken: every sample is undetermined, so nobody is failed on
+/// its word; one lookup fewer unanswered, and its not-founds count.
+#[test]
+fn a_broken_property_source_fails_nobody() {
+    let ctx = ctx(50);
+    let rows = |h: u8| -> Vec<resi_core::Listing> {
+        (0..50)
+            .map(|i| {
+                let mut l = listing_in(zip(), i, START_MS + i64::from(h) * 10 + i as i64);
+                l.zpid = format!("{h}{}", l.zpid);
+                l.source_url = Some(format!("https://www.zillow.com/homedetails/x/{}_zpid/", l.zpid));
+                l
+            })
+            .collect()
+    };
+    let at = |h: u8| START_MS + i64::from(h) * 10_000;
+    let files: Vec<(u8, Vec<resi_core::Listing>)> = (1..=4).map(|h| (h, rows(h))).collect();
+    let sampled: Vec<Vec<String>> = files.iter().map(|(h, r)| sampled_zpids(*h, r, at(*h))).collect();
+    assert_eq!(sampled.iter().map(Vec::len).sum::<usize>(), 20, "the threshold needs exactly 20 lookups");
+    // Miners 1 and 2: every sample not found; miners 3 and 4: `unavailable` unanswered, the rest not found.
+    let run = |unavailable: usize| {
+        let answered_by_3_and_4 = sampled[2].iter().chain(&sampled[3]).enumerate().map(|(i, z)| {
+            let v = if i < unavailable {
+                Verdict::Unavailable("HTTP 503".into())
+            } else {
+                Verdict::NotFound
+            };
+            (z.clone(), v)
+        });
+        let verdicts = sampled[0]
+            .iter()
+            .chain(&sampled[1])
+            .map(|z| (z.clone(), Verdict::NotFound))
+            .chain(answered_by_3_and_4);
+        run_with(
+            &ctx,
+            files.iter().map(|(h, r)| submission(*h, r, at(*h))).collect(),
+            &TableVerifier::with(verdicts),
+        )
+    };
+    let broken = run(10);
+    assert!(broken.property_source.broken, "{:?}", broken.property_source);
+    assert_eq!((broken.property_source.lookups, broken.property_source.unavailable), (20, 10));
+    for h in 1..=4 {
+        assert_eq!(record(&broken, h).status, Status::Undetermined, "{}", record(&broken, h).reason);
+    }
+    let working = run(9);
+    assert!(!working.property_source.broken, "{:?}", working.property_source);
+    assert_eq!(record(&working, 1).status, Status::Failed);
+    assert_eq!(record(&working, 1).failed_tier, Some(3));
+}

@@ -112,7 +112,13 @@ async fn property(State(state): State<Arc<SimState>>, Path(zpid): Path<String>) 
     };
     match state.market.lookup(&zpid, epoch) {
         Some(p) => Json(p.record()).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no property with zpid {zpid:?}")),
+        // The answer names the zpid: a client tells a real "no such property"
+        // from a 404 of a wrong URL by it.
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"statusCode": 404, "error": "Not Found", "notFound": true, "zpid": zpid})),
+        )
+            .into_response(),
     }
 }
 
@@ -163,7 +169,16 @@ impl PropertySource for HttpPropertySource {
                     Ok(record) => return Lookup::Found(record),
                     Err(e) => last = format!("attempt {attempt}: bad body: {e}"),
                 },
-                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => return Lookup::NotFound,
+                // Not found only when the source says so for this zpid; any
+                // other 404 (a wrong base URL, a proxy's page) is the
+                // source's failure, never evidence against a miner.
+                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => {
+                    let body: serde_json::Value = r.json().await.unwrap_or_default();
+                    if body["notFound"] == serde_json::Value::Bool(true) && body["zpid"].as_str() == Some(zpid) {
+                        return Lookup::NotFound;
+                    }
+                    last = format!("attempt {attempt}: HTTP 404 that is not a not-found answer for zpid {zpid} (wrong property_source URL?)");
+                }
                 Ok(r) => last = format!("attempt {attempt}: HTTP {}", r.status()),
                 Err(e) => last = format!("attempt {attempt}: {e}"),
             }

@@ -104,3 +104,17 @@ async fn an_unreachable_source_is_unavailable_not_a_failure() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A typo in the property source's URL makes every lookup a 404 from the
+/// server's fallback: that is the source failing, not every listing missing.
+#[tokio::test]
+async fn a_wrong_url_is_unavailable_and_only_a_real_not_found_is_not_found() {
+    let base = serve(Market::sample(7, 5)).await;
+    let right = HttpPropertySource::new(base.clone(), 1, Duration::from_millis(5)).unwrap();
+    assert_eq!(right.lookup("999999999").await, Lookup::NotFound);
+    let wrong = HttpPropertySource::new(base.join("typo/").unwrap(), 2, Duration::from_millis(5)).unwrap();
+    match wrong.lookup("999999999").await {
+        Lookup::Unavailable(why) => assert!(why.contains("not a not-found answer"), "{why}"),
+        other => panic!("a wrong URL must not say not-found: {other:?}"),
+    }
+}

@@ -464,6 +464,17 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         }
         let verifier = SourceVerifier::new(self.source.clone(), &config);
         let results = engine.finish(&verifier).await;
+        let health = &results.property_source;
+        if health.broken {
+            tracing::error!(
+                %epoch,
+                lookups = health.lookups,
+                unavailable = health.unavailable,
+                "THE PROPERTY SOURCE IS BROKEN: {} of {} tier-3 lookups got no answer; every sample of this epoch is undetermined and no miner is ranked. Check property_source in the configuration.",
+                health.unavailable,
+                health.lookups
+            );
+        }
         for z in &results.zipcodes {
             let count = |s: Status| z.submissions.iter().filter(|r| r.status == s).count();
             tracing::info!(
