@@ -243,7 +243,15 @@ fn write_file(path: &Path, json: &KeyFileJson, overwrite: bool) -> Result<(), Wa
         return Err(WalletError::Exists { path: path.to_owned() });
     }
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(io)?;
+        // Wallet directories are the owner's alone (btcli makes them 0700 too).
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(dir).map_err(io)?;
     }
     let text = serde_json::to_string(json).map_err(|e| WalletError::Format {
         path: path.to_owned(),

@@ -214,7 +214,8 @@ type QueryFields = Result<Query<SignedFields>, axum::extract::rejection::QueryRe
 
 /// A JSON body, or the rejection's status (400, 413, 415, 422) with what is wrong with it.
 fn json_body<T>(body: JsonBody<T>) -> Result<T, ApiError> {
-    body.map(|Json(b)| b).map_err(|e| ApiError::new(e.status(), e.body_text()))
+    body.map(|Json(b)| b)
+        .map_err(|e| ApiError::new(e.status(), e.body_text()))
 }
 
 /// The signed fields of a query string, or a 400 that says what is wrong.
@@ -241,7 +242,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/s3-access/validator-upload", post(validator_upload))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "this endpoint does not take that method")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this endpoint does not take that method",
+            )
         })
         .layer(axum::middleware::from_fn(request_limits))
         .layer(axum::middleware::from_fn(log_request))
@@ -307,10 +311,7 @@ async fn healthcheck(State(state): State<Arc<AppState>>) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn current_assignment(
-    State(state): State<Arc<AppState>>,
-    fields: QueryFields,
-) -> Result<Response, ApiError> {
+async fn current_assignment(State(state): State<Arc<AppState>>, fields: QueryFields) -> Result<Response, ApiError> {
     let fields = query_fields(fields)?;
     let who = verify(
         &state,
@@ -566,13 +567,11 @@ async fn validator_read(
     let mut objects = Vec::new();
     let mut next: Option<String> = None;
     let mut s3_token = cursor.s3_token;
-    let mut calls = 0;
-    for hotkey in &grants[start..] {
+    for (calls, hotkey) in grants[start..].iter().enumerate() {
         if calls == READ_FOLDERS_PER_PAGE || objects.len() >= READ_OBJECTS_PER_PAGE {
             next = Some(ReadCursor::encode(hotkey, None));
             break;
         }
-        calls += 1;
         let Ok(owner) = Hotkey::parse(hotkey) else {
             continue;
         };
@@ -583,7 +582,13 @@ async fn validator_read(
         };
         let list_url = state
             .presigner
-            .list(&prefix, s3_token.take().as_deref(), Some(1_000), unix(now)?, Duration::from_secs(300))
+            .list(
+                &prefix,
+                s3_token.take().as_deref(),
+                Some(1_000),
+                unix(now)?,
+                Duration::from_secs(300),
+            )
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let page = state
             .s3
@@ -649,8 +654,12 @@ impl ReadCursor {
             Some((h, t)) => (h, Some(t.to_owned())),
             None => (token, None),
         };
-        Hotkey::parse(hotkey)
-            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "continuationToken is not one this coordinator made"))?;
+        Hotkey::parse(hotkey).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "continuationToken is not one this coordinator made",
+            )
+        })?;
         Ok(Self {
             hotkey: Some(hotkey.to_owned()),
             s3_token,

@@ -132,7 +132,12 @@ impl Store {
         if now_unix - last >= 60
             && self
                 .last_prune
-                .compare_exchange(last, now_unix, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed)
+                .compare_exchange(
+                    last,
+                    now_unix,
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
                 .is_ok()
         {
             sqlx::query("DELETE FROM seen_signatures WHERE expires_at < $1")
@@ -144,7 +149,13 @@ impl Store {
     }
 
     /// Records that `hotkey` may write `kind` (`data` or `validators`) objects for the epoch.
-    pub async fn record_grant(&self, epoch: &EpochId, kind: &str, hotkey: &str, now_unix: i64) -> Result<(), StoreError> {
+    pub async fn record_grant(
+        &self,
+        epoch: &EpochId,
+        kind: &str,
+        hotkey: &str,
+        now_unix: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO upload_grants (epoch_id, kind, hotkey, granted_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (epoch_id, kind, hotkey) DO NOTHING",

@@ -325,7 +325,10 @@ async fn scenario(db_url: &str) {
     // Malformed queries and bodies answer JSON errors with their status.
     let r = h
         .http
-        .get(format!("{}/api/v1/zipcode-assignments/current?hotkey=a&hotkey=b", h.base))
+        .get(format!(
+            "{}/api/v1/zipcode-assignments/current?hotkey=a&hotkey=b",
+            h.base
+        ))
         .send()
         .await
         .unwrap();
@@ -351,7 +354,11 @@ async fn scenario(db_url: &str) {
     error_shape(&r.json().await.unwrap(), 413);
     let r = h
         .http
-        .get(format!("{}/api/v1/zipcode-assignments/stats?{}", h.base, "a".repeat(20_000)))
+        .get(format!(
+            "{}/api/v1/zipcode-assignments/stats?{}",
+            h.base,
+            "a".repeat(20_000)
+        ))
         .send()
         .await
         .unwrap();

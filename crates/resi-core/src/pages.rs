@@ -126,7 +126,12 @@ pub fn check_pages(
                 let body_end = body_start
                     .checked_add(header.compressed as u64)
                     .filter(|e| *e <= end)
-                    .ok_or_else(|| bad(format!("page of {} bytes runs past its column chunk", header.compressed)))?;
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "page of {} bytes runs past its column chunk",
+                            header.compressed
+                        ))
+                    })?;
                 declared = declared.saturating_add(header.uncompressed as u64);
                 if declared > max_decoded_bytes {
                     return Err(PageError::TooLarge {
@@ -238,7 +243,11 @@ impl Cursor<'_> {
 
     fn skip(&mut self, n: u64) -> R<()> {
         let n = usize::try_from(n).map_err(|_| "length out of range")?;
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.bytes.len()).ok_or("truncated")?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.bytes.len())
+            .ok_or("truncated")?;
         self.pos = end;
         Ok(())
     }
@@ -401,7 +410,10 @@ mod tests {
         ];
         let (h, len) = parse_page_header(&bytes).unwrap();
         assert_eq!(len, bytes.len());
-        assert_eq!((h.page_type, h.uncompressed, h.compressed, h.num_values), (0, 100, 50, 7));
+        assert_eq!(
+            (h.page_type, h.uncompressed, h.compressed, h.num_values),
+            (0, 100, 50, 7)
+        );
     }
 
     #[test]

@@ -217,11 +217,16 @@ fn parquet_reader_never_panics_on_mutated_files() {
         "{} of {total} mutants reached a decoder panic: the pre-decode checks should catch more of them",
         crashes.len()
     );
-    assert!(refused > total / 4, "the mutations should break most files ({refused} of {total})");
+    assert!(
+        refused > total / 4,
+        "the mutations should break most files ({refused} of {total})"
+    );
 }
 
 fn xxh(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// Every input that once crashed the reader is refused with an error now.

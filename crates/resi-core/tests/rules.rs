@@ -583,7 +583,11 @@ fn a_broken_property_source_fails_nobody() {
     let at = |h: u8| START_MS + i64::from(h) * 10_000;
     let files: Vec<(u8, Vec<resi_core::Listing>)> = (1..=4).map(|h| (h, rows(h))).collect();
     let sampled: Vec<Vec<String>> = files.iter().map(|(h, r)| sampled_zpids(*h, r, at(*h))).collect();
-    assert_eq!(sampled.iter().map(Vec::len).sum::<usize>(), 20, "the threshold needs exactly 20 lookups");
+    assert_eq!(
+        sampled.iter().map(Vec::len).sum::<usize>(),
+        20,
+        "the threshold needs exactly 20 lookups"
+    );
     // Miners 1 and 2: every sample not found; miners 3 and 4: `unavailable` unanswered, the rest not found.
     let run = |unavailable: usize| {
         let answered_by_3_and_4 = sampled[2].iter().chain(&sampled[3]).enumerate().map(|(i, z)| {
@@ -607,9 +611,17 @@ fn a_broken_property_source_fails_nobody() {
     };
     let broken = run(10);
     assert!(broken.property_source.broken, "{:?}", broken.property_source);
-    assert_eq!((broken.property_source.lookups, broken.property_source.unavailable), (20, 10));
+    assert_eq!(
+        (broken.property_source.lookups, broken.property_source.unavailable),
+        (20, 10)
+    );
     for h in 1..=4 {
-        assert_eq!(record(&broken, h).status, Status::Undetermined, "{}", record(&broken, h).reason);
+        assert_eq!(
+            record(&broken, h).status,
+            Status::Undetermined,
+            "{}",
+            record(&broken, h).reason
+        );
     }
     let working = run(9);
     assert!(!working.property_source.broken, "{:?}", working.property_source);

@@ -145,12 +145,10 @@ impl Background {
         let addr = listener.local_addr().map_err(|e| DevnetError(format!("{what}: {e}")))?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let service = router.into_make_service_with_connect_info::<SocketAddr>();
-            let _ = axum::serve(listener, service)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
+            let stop = async {
+                let _ = stopped.await;
+            };
+            resi_net::serve(listener, router, resi_net::Limits::default(), stop).await;
         });
         Ok(Self {
             addr,

@@ -115,11 +115,23 @@ impl MinerConfig {
     }
 
     pub fn check(&self) -> Result<(), ConfigError> {
-        if self.max_concurrent_scrapes == 0 {
-            return Err(ConfigError::Invalid("max_concurrent_scrapes must be at least 1".into()));
+        let ranges: [(&str, u64, u64, u64); 3] = [
+            ("max_concurrent_scrapes", self.max_concurrent_scrapes as u64, 1, 1_024),
+            ("retention_epochs", u64::from(self.retention_epochs), 1, 10_000),
+            ("retry_seconds", self.retry_seconds, 1, 86_400),
+        ];
+        for (name, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} = {value} is outside {min}..={max}"
+                )));
+            }
         }
-        if self.retention_epochs == 0 {
-            return Err(ConfigError::Invalid("retention_epochs must be at least 1".into()));
+        if !matches!(self.coordinator.scheme(), "http" | "https") {
+            return Err(ConfigError::Invalid(format!(
+                "coordinator {} is not an http(s) URL",
+                self.coordinator
+            )));
         }
         if self.coldkey.is_none() && self.coldkeypub_file.is_none() {
             return Err(ConfigError::Invalid(
@@ -155,6 +167,15 @@ profile = "honest-slow"
         assert_eq!(c.self_check, SelfCheck::Enforce);
         let bad = format!("{text}\nsurprise = 1\n");
         assert!(toml::from_str::<MinerConfig>(&bad).is_err());
+        for (edit, complaint) in [
+            ("max_concurrent_scrapes = 1000000000000", "max_concurrent_scrapes"),
+            ("retry_seconds = 0", "retry_seconds = 0 is outside"),
+        ] {
+            let c: MinerConfig = toml::from_str(&text.replace("[scraper]", &format!("{edit}\n[scraper]"))).unwrap();
+            assert!(c.check().unwrap_err().to_string().contains(complaint), "{edit}");
+        }
+        let c: MinerConfig = toml::from_str(&text.replace("http://127.0.0.1:8080", "ftp://127.0.0.1:8080")).unwrap();
+        assert!(c.check().unwrap_err().to_string().contains("not an http(s) URL"));
         let bad_profile = text.replace("honest-slow", "sneaky");
         let c: MinerConfig = toml::from_str(&bad_profile).unwrap();
         assert!(c.check().unwrap_err().to_string().contains("unknown profile"));

@@ -21,8 +21,8 @@ use s3s::dto::{
     DeleteObjectsInput, DeleteObjectsOutput, ETag, GetBucketLocationInput, GetBucketLocationOutput, GetObjectInput,
     GetObjectOutput, HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput, ListBucketsInput,
     ListBucketsOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output, ListPartsInput,
-    ListPartsOutput, PostObjectInput, PostObjectOutput, PutObjectInput, PutObjectOutput, UploadPartCopyInput, UploadPartCopyOutput, UploadPartInput,
-    UploadPartOutput,
+    ListPartsOutput, PostObjectInput, PostObjectOutput, PutObjectInput, PutObjectOutput, UploadPartCopyInput,
+    UploadPartCopyOutput, UploadPartInput, UploadPartOutput,
 };
 use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
 use s3s_fs::FileSystem;
@@ -58,7 +58,10 @@ pub fn unsafe_key_reason(key: &str) -> Option<&'static str> {
     if key.contains('\\') || key.contains('\0') {
         return Some("the key contains a backslash or NUL");
     }
-    if key.split('/').any(|segment| segment.is_empty() || segment == "." || segment == "..") {
+    if key
+        .split('/')
+        .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+    {
         return Some("the key has an empty, '.' or '..' segment");
     }
     None

@@ -111,10 +111,29 @@ impl ValidatorConfig {
     }
 
     pub fn check(&self) -> Result<(), ConfigError> {
-        if self.max_concurrent_downloads == 0 {
-            return Err(ConfigError::Invalid(
-                "max_concurrent_downloads must be at least 1".into(),
-            ));
+        let ranges: [(&str, u64, u64, u64); 5] = [
+            // Memory is bounded by downloads in flight × the file and decode caps.
+            ("max_concurrent_downloads", self.max_concurrent_downloads as u64, 1, 256),
+            // Each backfilled epoch is a whole validation; a week of hourly epochs at most.
+            ("backfill_epochs", u64::from(self.backfill_epochs), 1, 168),
+            ("retry_seconds", self.retry_seconds, 1, 86_400),
+            ("grace_seconds", self.grace_seconds, 0, 86_400),
+            ("consensus_wait_seconds", self.consensus_wait_seconds, 0, 86_400),
+        ];
+        for (name, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} = {value} is outside {min}..={max}"
+                )));
+            }
+        }
+        for (name, url) in [
+            ("coordinator", &self.coordinator),
+            ("property_source", &self.property_source),
+        ] {
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(ConfigError::Invalid(format!("{name} {url} is not an http(s) URL")));
+            }
         }
         if self.burn_bps > 10_000 {
             return Err(ConfigError::Invalid(format!(
@@ -157,5 +176,21 @@ spotCheckMax = 12
         assert_eq!(c.validation.spot_check_min, ValidationConfig::default().spot_check_min);
         let c: ValidatorConfig = toml::from_str(&text.replace("[chain]", "burn_bps = 100\n[chain]")).unwrap();
         assert!(c.check().unwrap_err().to_string().contains("burn_owner_uid"));
+        for (edit, complaint) in [
+            (
+                "backfill_epochs = 4000000000",
+                "backfill_epochs = 4000000000 is outside 1..=168",
+            ),
+            ("max_concurrent_downloads = 1000000000000", "max_concurrent_downloads"),
+            ("retry_seconds = 0", "retry_seconds = 0 is outside"),
+        ] {
+            let c: ValidatorConfig = toml::from_str(&text.replace("[chain]", &format!("{edit}\n[chain]"))).unwrap();
+            assert!(c.check().unwrap_err().to_string().contains(complaint), "{edit}");
+        }
+        let c: ValidatorConfig =
+            toml::from_str(&text.replace("http://127.0.0.1:8080", "ftp://127.0.0.1:8080")).unwrap();
+        assert!(c.check().unwrap_err().to_string().contains("not an http(s) URL"));
+        let c: ValidatorConfig = toml::from_str(&text.replace("spotCheckMax = 12", "maxFileBytes = 0")).unwrap();
+        assert!(c.check().unwrap_err().to_string().contains("maxFileBytes = 0"));
     }
 }

@@ -299,12 +299,29 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         Ok((assignment, seed))
     }
 
-    /// Every object of `kind` for the epoch, following continuation tokens.
+    /// Every object of `kind` for the epoch, following continuation tokens. A
+    /// failed page is asked for again with the same token (a few times, with
+    /// backoff), so an error does not restart the listing from page 1.
     async fn read_all(&self, epoch: EpochId, kind: &str) -> Result<Vec<ReadObject>, ValidatorError> {
+        const ATTEMPTS: u32 = 4;
         let mut objects = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let page = self.client.validator_read(&epoch, kind, token.as_deref()).await?;
+            let mut attempt = 1;
+            let page = loop {
+                match self.client.validator_read(&epoch, kind, token.as_deref()).await {
+                    Ok(page) => break page,
+                    // A refusal (4xx but 429) will not change by asking again.
+                    Err(e) if e.status.is_some_and(|s| (400..500).contains(&s) && s != 429) => return Err(e.into()),
+                    Err(e) if attempt < ATTEMPTS => {
+                        tracing::warn!(%epoch, kind, attempt, "listing page failed, retrying the same page: {e}");
+                        tokio::time::sleep(self.settings.retry.min(Duration::from_secs(2)) * 2u32.pow(attempt - 1))
+                            .await;
+                        attempt += 1;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            };
             objects.extend(page.objects);
             match page.next_continuation_token {
                 Some(t) => token = Some(t),

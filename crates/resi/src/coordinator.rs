@@ -116,6 +116,8 @@ fn layered_config(o: &Options) -> anyhow::Result<CoordinatorConfig> {
     if o.dev {
         let dir = o.data_dir.as_deref().context("--dev needs --data-dir")?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        // The database holds unrevealed validation seeds; the secret makes them.
+        crate::files::restrict(dir)?;
         c.database_url = format!("sqlite://{}?mode=rwc", dir.join("coordinator.db").display());
         c.chain.metagraph = dir.join("metagraph.json");
         c.epoch_seconds = 60;
@@ -216,7 +218,7 @@ fn dev_secret(dir: &Path) -> anyhow::Result<String> {
         return Ok(text.trim().to_owned());
     }
     let (_, secret) = resi_storage::server::generate_credentials();
-    std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    crate::files::write_private(&path, secret.as_bytes())?;
     Ok(secret)
 }
 
@@ -225,6 +227,16 @@ pub fn run(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let store = Store::connect(&config.database_url).await?;
+        // A SQLite database file is created 0644 by default: it holds the
+        // unrevealed validation seeds.
+        if let Some(file) = config
+            .database_url
+            .strip_prefix("sqlite://")
+            .map(|rest| rest.split('?').next().unwrap_or(rest))
+            .filter(|f| !f.is_empty() && !f.starts_with(':'))
+        {
+            crate::files::restrict(Path::new(file))?;
+        }
         match args.command {
             Some(CoordinatorCommand::ImportZipcodes { file }) => import(&store, &file).await,
             None => serve(config, store, &args.options).await,
@@ -255,6 +267,46 @@ async fn import(store: &Store, file: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A `--dev` coordinator's S3 server keeps its port and keys across restarts
+/// (miners and validators hold URLs and policies for it), saved 0600 beside
+/// its objects. True when they were generated now.
+async fn dev_s3(dir: &std::path::Path) -> anyhow::Result<(EmbeddedS3, bool)> {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Saved {
+        port: u16,
+        access_key: String,
+        secret_key: String,
+    }
+    let path = dir.join("dev-credentials.json");
+    let mut options = EmbeddedS3Options::local(dir, "resi");
+    let saved = match std::fs::read(&path) {
+        Ok(bytes) => Some(
+            serde_json::from_slice::<Saved>(&bytes)
+                .with_context(|| format!("reading {} (delete it to start over)", path.display()))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let generated = saved.is_none();
+    if let Some(saved) = saved {
+        options.listen.set_port(saved.port);
+        options.access_key = saved.access_key;
+        options.secret_key = saved.secret_key;
+    }
+    let server = EmbeddedS3::start(options.clone())
+        .await
+        .with_context(|| format!("starting the development S3 server on {}", options.listen))?;
+    if generated {
+        let saved = Saved {
+            port: server.addr().port(),
+            access_key: options.access_key,
+            secret_key: options.secret_key,
+        };
+        crate::files::write_private(&path, &serde_json::to_vec_pretty(&saved)?)?;
+    }
+    Ok((server, generated))
+}
+
 async fn serve(config: CoordinatorConfig, store: Store, options: &Options) -> anyhow::Result<ExitCode> {
     let secret = config.secret_bytes()?;
     let length = EpochLength::from_secs(config.epoch_seconds)?;
@@ -263,9 +315,9 @@ async fn serve(config: CoordinatorConfig, store: Store, options: &Options) -> an
     let s3_config = match (&config.s3, options.dev) {
         (_, true) => {
             let dir = options.data_dir.clone().context("--dev needs --data-dir")?;
-            let server = EmbeddedS3::start(EmbeddedS3Options::local(dir.join("s3"), "resi")).await?;
+            let (server, generated) = dev_s3(&dir.join("s3")).await?;
             let c = server.s3_config();
-            embedded = Some(server);
+            embedded = Some((server, generated));
             c
         }
         (Some(c), false) => c.clone(),
@@ -300,20 +352,18 @@ async fn serve(config: CoordinatorConfig, store: Store, options: &Options) -> an
     let addr = listener.local_addr()?;
     println!("coordinator: http://{addr}");
     println!("S3 endpoint: {} (bucket {})", s3_config.endpoint, s3_config.bucket);
-    if embedded.is_some() {
-        println!("S3 access key: {}", s3_config.access_key);
-        println!("S3 secret key: {}", s3_config.secret_key);
+    match &embedded {
+        Some((_, true)) => {
+            println!("S3 access key: {}", s3_config.access_key);
+            println!("S3 secret key: {}", s3_config.secret_key);
+        }
+        Some((_, false)) => println!("S3 credentials: as before, in the data directory's s3/dev-credentials.json"),
+        None => {}
     }
     println!("metagraph:   {}", config.chain.metagraph.display());
     println!("epochs:      {} s", length.secs());
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stop)
-    .await
-    .context("serving")?;
-    if let Some(server) = embedded {
+    resi_net::serve(listener, router(state), resi_net::Limits::default(), stop).await;
+    if let Some((server, _)) = embedded {
         server.shutdown().await;
     }
     tracing::info!("coordinator stopped");

@@ -4,6 +4,7 @@ mod chain;
 mod coordinator;
 mod daemons;
 mod devnet;
+mod files;
 mod keys;
 mod listings;
 mod s3;

@@ -49,9 +49,12 @@ pub fn run(cmd: S3Command) -> anyhow::Result<ExitCode> {
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let (access_key, secret_key) = match (args.access_key, args.secret_key) {
-            (Some(a), Some(s)) => (a, s),
-            _ => generate_credentials(),
+        let (access_key, secret_key, generated) = match (args.access_key, args.secret_key) {
+            (Some(a), Some(s)) => (a, s, false),
+            _ => {
+                let (a, s) = generate_credentials();
+                (a, s, true)
+            }
         };
         let options = EmbeddedS3Options {
             data_dir: args.data_dir.clone(),
@@ -67,7 +70,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         println!("bucket:      {}", args.bucket);
         println!("region:      {}", args.region);
         println!("access key:  {access_key}");
-        println!("secret key:  {secret_key}");
+        // A secret given on the command line or in the environment is the
+        // operator's; only one made here is shown, once.
+        if generated {
+            println!("secret key:  {secret_key}");
+        } else {
+            println!("secret key:  (as given)");
+        }
         println!("data dir:    {}", args.data_dir.display());
         println!("path-style addressing; stop with Ctrl-C");
         stop.await;

@@ -55,10 +55,7 @@ pub fn run(cmd: SimCommand) -> anyhow::Result<ExitCode> {
         let local = listener.local_addr()?;
         println!("market: http://{local} ({count} zipcodes, seed {})", args.seed);
         println!("import: curl http://{local}/api/v1/zipcodes.csv > zipcodes.csv");
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(stop)
-            .await
-            .context("serving")?;
+        resi_net::serve(listener, router(state), resi_net::Limits::default(), stop).await;
         Ok(ExitCode::SUCCESS)
     })
 }

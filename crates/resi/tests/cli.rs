@@ -113,6 +113,13 @@ fn new_show_sign_verify_round_trip() {
     assert!(String::from_utf8_lossy(&new.stderr).contains("mnemonic"));
     assert!(dir.path().join("miner/coldkeypub.txt").exists());
     assert!(dir.path().join("miner/hotkeys/h1pub.txt").exists());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| std::fs::metadata(dir.path().join(p)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode("miner"), 0o700);
+        assert_eq!(mode("miner/hotkeys"), 0o700);
+        assert_eq!(mode("miner/hotkeys/h1"), 0o600);
+    }
 
     let show = resi(&[&["keys", "show"][..], &wallet].concat());
     assert!(stdout(&show).contains(&address));
@@ -445,17 +452,16 @@ fn coordinator_import_zipcodes_is_all_or_nothing() {
     assert_eq!(stdout(&out), "imported 1 zipcodes");
 }
 
-#[test]
-fn coordinator_dev_mode_serves_and_stops() {
-    use std::io::{BufRead, BufReader, Read};
+/// Starts `resi coordinator --dev` on `dir`; returns the child and its stdout lines up to the metagraph line.
+fn start_dev_coordinator(dir: &std::path::Path) -> (std::process::Child, Vec<String>) {
+    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
-    let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_resi"))
         .args([
             "coordinator",
             "--dev",
             "--data-dir",
-            dir.path().to_str().unwrap(),
+            dir.to_str().unwrap(),
             "--listen",
             "127.0.0.1:0",
         ])
@@ -464,15 +470,40 @@ fn coordinator_dev_mode_serves_and_stops() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = lines
-        .next()
-        .unwrap()
-        .unwrap()
-        .strip_prefix("coordinator: ")
-        .unwrap()
-        .to_owned();
-    let s3 = lines.next().unwrap().unwrap();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let last = line.starts_with("metagraph:");
+        seen.push(line);
+        if last {
+            break;
+        }
+    }
+    // Keep reading: a closed pipe would fail the daemon's next print.
+    std::thread::spawn(move || for _ in lines {});
+    (child, seen)
+}
+
+fn stop(child: &mut std::process::Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn coordinator_dev_mode_serves_and_stops() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, lines) = start_dev_coordinator(dir.path());
+    let url = lines[0].strip_prefix("coordinator: ").unwrap().to_owned();
+    let s3 = lines[1].clone();
     assert!(s3.starts_with("S3 endpoint: http://127.0.0.1:"), "{s3}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("S3 secret key: ")),
+        "a generated secret is shown once"
+    );
     // A plain HTTP GET without extra crates.
     let addr = url.strip_prefix("http://").unwrap();
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
@@ -485,12 +516,21 @@ fn coordinator_dev_mode_serves_and_stops() {
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("\"service\":\"resi-coordinator\""));
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    stop(&mut child);
     assert!(dir.path().join("coordinator.db").exists() && dir.path().join("secret").exists());
+    // Secrets and the database (unrevealed seeds) are the owner's alone.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for file in ["secret", "coordinator.db", "s3/dev-credentials.json"] {
+        assert_eq!(mode(&dir.path().join(file)), 0o600, "{file}");
+    }
+    assert_eq!(mode(dir.path()), 0o700);
+    // Restarted, it serves S3 on the same endpoint with the same keys (miners
+    // hold policies for it) and does not print the secret again.
+    let (mut again, lines) = start_dev_coordinator(dir.path());
+    assert_eq!(lines[1], s3, "the S3 endpoint moved");
+    assert!(!lines.iter().any(|l| l.starts_with("S3 secret key: ")), "{lines:?}");
+    stop(&mut again);
 }
 
 #[test]
