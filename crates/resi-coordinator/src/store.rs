@@ -5,6 +5,8 @@
 //! both SQLite and PostgreSQL bind positionally.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use resi_core::{EpochId, MarketTier, Zipcode};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -50,7 +52,7 @@ pub struct StoredEpoch {
 pub struct Store {
     pool: AnyPool,
     backend: &'static str,
-    last_prune: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    last_prune: Arc<AtomicI64>,
 }
 
 fn tier_text(t: MarketTier) -> &'static str {
@@ -128,16 +130,11 @@ impl Store {
         .rows_affected();
         // Prune at most once a minute per process: the table stays at about
         // one window of requests.
-        let last = self.last_prune.load(std::sync::atomic::Ordering::Relaxed);
+        let last = self.last_prune.load(Ordering::Relaxed);
         if now_unix - last >= 60
             && self
                 .last_prune
-                .compare_exchange(
-                    last,
-                    now_unix,
-                    std::sync::atomic::Ordering::Relaxed,
-                    std::sync::atomic::Ordering::Relaxed,
-                )
+                .compare_exchange(last, now_unix, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
             sqlx::query("DELETE FROM seen_signatures WHERE expires_at < $1")

@@ -71,23 +71,17 @@ impl<'c> EpochValidation<'c> {
     /// When the epoch's lookups show the property source broken (see
     /// [`SourceHealth`]), the walk is decided again with every sample
     /// undetermined: a source that cannot answer is never evidence against a
-    /// miner. Verdicts are remembered per sampled listing, so the second walk
-    /// asks the source nothing.
+    /// miner. Verdicts are remembered per sampled listing, so a listing that
+    /// several miners share is looked up once; the second walk asks nothing.
     pub async fn finish<V: ListingVerifier>(self, verifier: &V) -> ValidationResults {
         let memo = Memo {
             inner: verifier,
             verdicts: std::sync::Mutex::new(BTreeMap::new()),
-            broken: false,
         };
         let first = self.decide(&memo).await;
         let health = source_health(&first, &self.ctx.config);
         let mut results = if health.broken {
-            let degraded = Memo {
-                inner: verifier,
-                verdicts: std::sync::Mutex::new(memo.verdicts.into_inner().unwrap_or_default()),
-                broken: true,
-            };
-            self.decide(&degraded).await
+            self.decide(&BrokenSource).await
         } else {
             first
         };
@@ -98,15 +92,14 @@ impl<'c> EpochValidation<'c> {
     async fn decide<V: ListingVerifier>(&self, verifier: &V) -> ValidationResults {
         let ctx = self.ctx;
         let all_miners: BTreeSet<Hotkey> = self.submissions.keys().map(|(_, h)| h.clone()).collect();
-        let mut by_zipcode: BTreeMap<Zipcode, Vec<Examined>> = ctx.zipcodes.keys().map(|z| (*z, Vec::new())).collect();
+        let mut by_zipcode: BTreeMap<Zipcode, Vec<&Examined>> = ctx.zipcodes.keys().map(|z| (*z, Vec::new())).collect();
         let mut unassigned = Vec::new();
         for ((zipcode, _), examined) in &self.submissions {
-            let examined = examined.clone();
             match by_zipcode.get_mut(zipcode) {
                 Some(list) => list.push(examined),
                 None => unassigned.push(UnassignedRecord {
                     zipcode: *zipcode,
-                    submission: record_without_tier3(&examined, ctx),
+                    submission: record_without_tier3(examined, ctx),
                 }),
             }
         }
@@ -173,12 +166,21 @@ impl<'c> EpochValidation<'c> {
     }
 }
 
-/// Remembers each sampled listing's verdict; once the source is judged
-/// broken, answers every lookup as undetermined.
+/// Remembers each sampled listing's verdict, so the source is asked once per listing.
 struct Memo<'v, V> {
     inner: &'v V,
     verdicts: std::sync::Mutex<BTreeMap<String, Verdict>>,
-    broken: bool,
+}
+
+/// The verifier of an epoch whose property source was judged broken.
+struct BrokenSource;
+
+impl ListingVerifier for BrokenSource {
+    async fn verify(&self, _: &crate::listing::Listing) -> Verdict {
+        Verdict::Unavailable(
+            "the property source was broken this epoch (most lookups unanswered): no sample counts".into(),
+        )
+    }
 }
 
 /// Everything tier 3 compares, as one key.
@@ -198,23 +200,14 @@ fn listing_key(l: &crate::listing::Listing) -> String {
 impl<V: ListingVerifier> ListingVerifier for Memo<'_, V> {
     async fn verify(&self, listing: &crate::listing::Listing) -> Verdict {
         let key = listing_key(listing);
-        let known = self.verdicts.lock().ok().and_then(|m| m.get(&key).cloned());
-        let verdict = match known {
-            Some(v) => v,
-            None => {
-                let v = self.inner.verify(listing).await;
-                if let Ok(mut m) = self.verdicts.lock() {
-                    m.insert(key, v.clone());
-                }
-                v
-            }
-        };
-        match verdict {
-            Verdict::NotFound | Verdict::Mismatch(_) | Verdict::Verified if self.broken => Verdict::Unavailable(
-                "the property source was broken this epoch (most lookups unanswered): no sample counts".into(),
-            ),
-            v => v,
+        if let Some(known) = self.verdicts.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return known;
         }
+        let verdict = self.inner.verify(listing).await;
+        if let Ok(mut m) = self.verdicts.lock() {
+            m.insert(key, verdict.clone());
+        }
+        verdict
     }
 }
 
@@ -276,7 +269,7 @@ fn record_without_tier3(e: &Examined, _ctx: &EpochContext) -> SubmissionRecord {
 async fn walk_zipcode<V: ListingVerifier>(
     ctx: &EpochContext,
     zipcode: Zipcode,
-    mut list: Vec<Examined>,
+    mut list: Vec<&Examined>,
     verifier: &V,
 ) -> ZipcodeOutcome {
     let expected = ctx.zipcodes.get(&zipcode).copied().unwrap_or(0);
@@ -342,7 +335,7 @@ async fn walk_zipcode<V: ListingVerifier>(
 /// submission of another hotkey (the earliest such one is named). Exact
 /// intersection counts through an index from fingerprint to the earlier
 /// submissions holding it, so the work is linear in the fingerprints.
-fn copy_check(ctx: &EpochContext, list: &[Examined]) -> Vec<Option<String>> {
+fn copy_check(ctx: &EpochContext, list: &[&Examined]) -> Vec<Option<String>> {
     let mut first_owner: PrehashedMap<u64, u32> = PrehashedMap::default();
     let mut more_owners: PrehashedMap<u64, Vec<u32>> = PrehashedMap::default();
     let mut verdicts = vec![None; list.len()];
