@@ -27,6 +27,11 @@ pub struct UploadAccess {
     pub epoch_id: EpochId,
     pub folder: String,
     pub upload: PostForm,
+    /// A presigned ListObjectsV2 URL for `folder` (one page of up to 1,000
+    /// keys), valid until the epoch's deadline: what a miner reads after a
+    /// restart to find uploads it made but did not record.
+    #[serde(default)]
+    pub list_url: Option<Url>,
 }
 
 /// One object a validator may read.

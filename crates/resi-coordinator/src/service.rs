@@ -494,8 +494,16 @@ async fn folder_access(
         .presigner
         .post_policy(&prefix, state.max_upload_bytes, unix(now)?, unix(epoch.end_unix)?)
         .map_err(|e| ApiError::internal(e.to_string()))?;
+    // Read access to its own folder, so a restarted miner can see what it
+    // uploaded without recording it (one page: a folder holds one object per
+    // assigned zipcode and the manifest).
+    let list_ttl = Duration::from_secs((epoch.end_unix - now).max(1) as u64);
+    let list_url = state
+        .presigner
+        .list(&prefix, None, Some(1_000), unix(now)?, list_ttl)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(ok(
-        json!({"epochId": epoch.epoch_id, "folder": prefix, "upload": form}),
+        json!({"epochId": epoch.epoch_id, "folder": prefix, "upload": form, "listUrl": list_url}),
         Some(rate),
     ))
 }

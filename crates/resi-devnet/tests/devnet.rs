@@ -310,6 +310,7 @@ async fn miner_retries_zipcodes_whose_scrape_failed(devnet: &resi_devnet::Devnet
         ..MinerSettings::default()
     };
     let s3 = resi_storage::S3Client::new(resi_storage::RetryPolicy::default()).unwrap();
+    let cold_key = cold.clone();
     let miner = resi_miner::Miner::new(
         key.clone(),
         cold,
@@ -349,4 +350,57 @@ async fn miner_retries_zipcodes_whose_scrape_failed(devnet: &resi_devnet::Devnet
     let second = miner.run_epoch(&assignment, &window).await.unwrap();
     assert_eq!((second.uploaded, second.retryable), (zipcodes, 0));
     assert_eq!(calls.load(Ordering::SeqCst), before + 1);
+
+    // A miner killed between the S3 write and its database write: the row
+    // still says "scraped". The restart finds the object in its own folder
+    // (the presigned list URL) and records it instead of uploading again.
+    let epoch = window.id;
+    let rows = state.zipcodes(&epoch).await.unwrap();
+    let victim = rows.iter().find(|r| r.state == ZipcodeState::Uploaded).unwrap().clone();
+    let bytes = state.parquet(&epoch, victim.zipcode).await.unwrap().unwrap();
+    state
+        .mark_scraped(
+            &epoch,
+            victim.zipcode,
+            &resi_miner::state::StoredScrape {
+                parquet: &bytes,
+                sha256: victim.sha256.as_deref().unwrap(),
+                listing_count: victim.listing_count.unwrap(),
+                scraped_at_ms: victim.scraped_at_ms.unwrap(),
+                warning: None,
+            },
+        )
+        .await
+        .unwrap();
+    let access = client.upload_access(&cold_key).await.unwrap();
+    let list_url = access.list_url.expect("folder access carries a list URL");
+    let s3 = resi_storage::S3Client::new(resi_storage::RetryPolicy::default()).unwrap();
+    let key = victim.s3_key.clone().unwrap();
+    let modified = |objects: Vec<resi_storage::client::ObjectInfo>| {
+        objects
+            .into_iter()
+            .find(|o| o.key == key)
+            .map(|o| (o.etag, o.last_modified_ms))
+    };
+    let before_restart = modified(s3.list_page(&list_url, &access.folder).await.unwrap().objects).unwrap();
+    let scrapes = calls.load(Ordering::SeqCst);
+    let third = miner.run_epoch(&assignment, &window).await.unwrap();
+    assert_eq!(third.uploaded, zipcodes);
+    assert_eq!(calls.load(Ordering::SeqCst), scrapes, "nothing scraped again");
+    let after_restart = modified(s3.list_page(&list_url, &access.folder).await.unwrap().objects).unwrap();
+    assert_eq!(after_restart, before_restart, "the object was uploaded again");
+    let row = state
+        .zipcodes(&epoch)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.zipcode == victim.zipcode)
+        .unwrap();
+    assert_eq!(row.state, ZipcodeState::Uploaded);
+    assert_eq!(row.etag.as_deref(), Some(before_restart.0.as_str()));
+    assert_eq!(
+        row.uploaded_at_ms,
+        Some(before_restart.1),
+        "recorded at the object's LastModified"
+    );
 }

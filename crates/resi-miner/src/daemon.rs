@@ -116,6 +116,12 @@ impl Access<'_> {
         *slot = Some(access.clone());
         Ok(access)
     }
+
+    /// Drops the cached policy: after a failed upload the next one asks the
+    /// coordinator again (its storage may have moved, or the policy be stale).
+    async fn forget(&self) {
+        *self.cached.lock().await = None;
+    }
 }
 
 impl<S: ZipcodeScraper> Miner<S> {
@@ -211,7 +217,10 @@ impl<S: ZipcodeScraper> Miner<S> {
             cached: Mutex::new(None),
         };
         let manifest_lock = Mutex::new(());
-        let rows = self.state.zipcodes(&epoch).await?;
+        let mut rows = self.state.zipcodes(&epoch).await?;
+        if now_ms() < deadline.at_ms() && self.reconcile(&epoch, &rows, &access).await? {
+            rows = self.state.zipcodes(&epoch).await?;
+        }
         if rows.iter().any(|r| r.state == ZipcodeState::Uploaded) && now_ms() < deadline.at_ms() {
             // A restart: the last manifest upload may not have happened.
             if let Err(e) = self.publish_manifest(assignment, &access, &manifest_lock).await {
@@ -283,10 +292,62 @@ impl<S: ZipcodeScraper> Miner<S> {
         }
         let form = access.get().await?;
         let key = ObjectKey::listings(self.hotkey(), epoch, zipcode).as_key();
-        let etag = self.s3.post_form(&form.upload, &key, Bytes::from(bytes)).await?;
+        let etag = match self.s3.post_form(&form.upload, &key, Bytes::from(bytes)).await {
+            Ok(etag) => etag,
+            Err(e) => {
+                access.forget().await;
+                return Err(e.into());
+            }
+        };
         self.state.mark_uploaded(&epoch, zipcode, &key, &etag, now_ms()).await?;
         tracing::info!(%epoch, %zipcode, %key, %etag, "uploaded");
         self.publish_manifest(assignment, access, manifest_lock).await
+    }
+
+    /// Finds uploads that reached the bucket but not the database (a kill
+    /// between the two, or an answer lost in transport): a stored scrape whose
+    /// bytes are already at its key (same MD5 ETag) is recorded as uploaded at
+    /// the object's `LastModified` instead of being uploaded again, which would
+    /// only move it later in the ranking. True when a row changed.
+    async fn reconcile(&self, epoch: &EpochId, rows: &[ZipcodeRow], access: &Access<'_>) -> Result<bool, MinerError> {
+        let pending: Vec<&ZipcodeRow> = rows
+            .iter()
+            .filter(|r| matches!(r.state, ZipcodeState::Scraped | ZipcodeState::Failed))
+            .collect();
+        if pending.is_empty() {
+            return Ok(false);
+        }
+        let form = access.get().await?;
+        let Some(list_url) = &form.list_url else {
+            return Ok(false);
+        };
+        let listed = match self.s3.list_page(list_url, &form.folder).await {
+            Ok(page) => page.objects,
+            Err(e) => {
+                tracing::warn!(%epoch, "cannot list our own folder to find unrecorded uploads: {e}");
+                return Ok(false);
+            }
+        };
+        let mut changed = false;
+        for row in pending {
+            let key = ObjectKey::listings(self.hotkey(), *epoch, row.zipcode).as_key();
+            let Some(object) = listed.iter().find(|o| o.key == key) else {
+                continue;
+            };
+            let Some(bytes) = self.state.parquet(epoch, row.zipcode).await? else {
+                continue;
+            };
+            let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(&bytes));
+            if object.etag.trim_matches('"') != md5 {
+                continue;
+            }
+            self.state
+                .mark_uploaded(epoch, row.zipcode, &key, &object.etag, object.last_modified_ms)
+                .await?;
+            tracing::info!(%epoch, zipcode = %row.zipcode, %key, "found an upload that was not recorded; not uploading it again");
+            changed = true;
+        }
+        Ok(changed)
     }
 
     /// Scrapes, self-checks and stores one zipcode; `None` when it must not be uploaded.
