@@ -69,6 +69,35 @@ impl Manifest {
         serde_jcs::to_string(self).unwrap_or_default()
     }
 
+    /// Checks the manifest's claims against the epoch: every listed zipcode
+    /// was assigned (`assigned`), has a file in the bucket (`present`), and is
+    /// listed under the key the layout gives it (`key_for`). A manifest that
+    /// claims files the epoch does not have is refused with the first such claim.
+    pub fn check_files(
+        &self,
+        assigned: impl Fn(Zipcode) -> bool,
+        present: &std::collections::BTreeSet<Zipcode>,
+        key_for: impl Fn(Zipcode) -> String,
+    ) -> Result<(), String> {
+        for f in &self.files {
+            if !assigned(f.zipcode) {
+                return Err(format!("manifest lists zipcode {}, which was not assigned this epoch", f.zipcode));
+            }
+            if !present.contains(&f.zipcode) {
+                return Err(format!("manifest lists zipcode {}, but no such file was uploaded", f.zipcode));
+            }
+            let key = key_for(f.zipcode);
+            if f.key != key {
+                return Err(format!(
+                    "manifest lists zipcode {} under key {:?}, not {key:?}",
+                    f.zipcode,
+                    f.key.chars().take(200).collect::<String>()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// What the manifest says about one zipcode's file.
     pub fn entry_for(&self, zipcode: Zipcode) -> ManifestEntry {
         self.files
@@ -102,5 +131,48 @@ impl SignedManifest {
             }
         }
         Ok(signed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn manifest(zipcodes: &[&str]) -> Manifest {
+        Manifest {
+            epoch_id: EpochId::parse("2025-10-01T16-00-00").unwrap(),
+            nonce: "n".into(),
+            hotkey: Hotkey::from_public_key([1; 32]),
+            scraper: ScraperInfo {
+                name: "x".into(),
+                version: "1".into(),
+                source: "s".into(),
+            },
+            files: zipcodes
+                .iter()
+                .map(|z| ManifestFile {
+                    zipcode: Zipcode::parse(z).unwrap(),
+                    key: format!("k/{z}"),
+                    sha256: "00".repeat(32),
+                    listing_count: 1,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn claims_must_match_the_epoch() {
+        let z = |s: &str| Zipcode::parse(s).unwrap();
+        let assigned = |zip: Zipcode| zip == z("77429") || zip == z("10001");
+        let key = |zip: Zipcode| format!("k/{zip}");
+        let present = BTreeSet::from([z("77429")]);
+        assert!(manifest(&["77429"]).check_files(assigned, &present, key).is_ok());
+        let unassigned = manifest(&["77429", "90210"]).check_files(assigned, &present, key);
+        assert!(unassigned.unwrap_err().contains("90210, which was not assigned"));
+        let missing = manifest(&["10001"]).check_files(assigned, &present, key);
+        assert!(missing.unwrap_err().contains("no such file was uploaded"));
+        let elsewhere = manifest(&["77429"]).check_files(assigned, &present, |zip| format!("other/{zip}"));
+        assert!(elsewhere.unwrap_err().contains("under key"));
     }
 }

@@ -1,6 +1,6 @@
 //! One validator: for each finished epoch, the whole pipeline of DESIGN §5–§8.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -354,6 +354,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         hotkey: &Hotkey,
         object: &ReadObject,
         assignment: &Assignment,
+        present: &BTreeSet<Zipcode>,
     ) -> Result<Result<Manifest, String>, ValidatorError> {
         let bytes = match self.get_capped(object, MAX_MANIFEST_BYTES).await? {
             Some(b) => b,
@@ -379,6 +380,14 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                 manifest.epoch_id, manifest.nonce, assignment.epoch_id, assignment.nonce
             )));
         }
+        let assigned = assignment.expected_by_zipcode();
+        if let Err(reason) = manifest.check_files(
+            |z| assigned.contains_key(&z),
+            present,
+            |z| ObjectKey::listings(hotkey.clone(), assignment.epoch_id, z).as_key(),
+        ) {
+            return Ok(Err(reason));
+        }
         Ok(Ok(manifest))
     }
 
@@ -399,9 +408,17 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         );
         let objects = self.epoch_objects(epoch).await?;
         let assignment = &assignment;
+        let mut uploaded: BTreeMap<Hotkey, BTreeSet<Zipcode>> = BTreeMap::new();
+        for (hotkey, zipcode, _) in &objects.listings {
+            uploaded.entry(hotkey.clone()).or_default().insert(*zipcode);
+        }
+        let uploaded = &uploaded;
+        let nothing = BTreeSet::new();
+        let nothing = &nothing;
         let manifests: BTreeMap<Hotkey, Result<Manifest, String>> = stream::iter(objects.manifests)
             .map(move |(hotkey, object)| async move {
-                let m = self.manifest(&hotkey, &object, assignment).await?;
+                let present = uploaded.get(&hotkey).unwrap_or(nothing);
+                let m = self.manifest(&hotkey, &object, assignment, present).await?;
                 if let Err(reason) = &m {
                     tracing::info!(%epoch, miner = %hotkey, "manifest refused: {reason}");
                 }
