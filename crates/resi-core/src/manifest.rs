@@ -81,10 +81,16 @@ impl Manifest {
     ) -> Result<(), String> {
         for f in &self.files {
             if !assigned(f.zipcode) {
-                return Err(format!("manifest lists zipcode {}, which was not assigned this epoch", f.zipcode));
+                return Err(format!(
+                    "manifest lists zipcode {}, which was not assigned this epoch",
+                    f.zipcode
+                ));
             }
             if !present.contains(&f.zipcode) {
-                return Err(format!("manifest lists zipcode {}, but no such file was uploaded", f.zipcode));
+                return Err(format!(
+                    "manifest lists zipcode {}, but no such file was uploaded",
+                    f.zipcode
+                ));
             }
             let key = key_for(f.zipcode);
             if f.key != key {

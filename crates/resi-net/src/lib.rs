@@ -3,7 +3,8 @@
 //! `axum::serve` never closes a connection on its own: an idle socket, a
 //! client that sends its headers a byte a minute or a body that never ends
 //! each hold a file descriptor forever, and a few hundred of them stop a
-//! server. [`serve`] accepts at most [`Limits::max_connections`] connections
+//! server. [`serve_connections`] (any hyper service: the embedded S3 server)
+//! and [`serve`] (axum routers, feature `axum`) accept at most [`Limits::max_connections`] connections
 //! at a time (the rest wait in the kernel's backlog), closes a connection
 //! whose request headers do not arrive within [`Limits::header_read`] (idle
 //! keep-alive connections included), answers 408 to a request (body and
@@ -11,14 +12,15 @@
 //! shutdown future, letting open requests finish for a few seconds.
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
-use axum::Router;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -47,12 +49,24 @@ impl Default for Limits {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes. Handlers see the
-/// peer address as `ConnectInfo<SocketAddr>`.
-pub async fn serve(listener: TcpListener, router: Router, limits: Limits, shutdown: impl Future<Output = ()>) {
-    let router = router.layer(axum::middleware::from_fn(move |request, next| {
-        request_deadline(request, next, limits.request)
-    }));
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Serves the hyper service `service_for(peer)` makes for each connection on
+/// `listener`, within `limits`, until `shutdown` completes. A request not
+/// answered within [`Limits::request`] ends its connection.
+pub async fn serve_connections<S, B>(
+    listener: TcpListener,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+    service_for: impl Fn(SocketAddr) -> S,
+) where
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
     // HTTP/1 only: protocol detection (`auto`) would wait for the first
     // bytes without a timeout.
     let mut http = http1::Builder::new();
@@ -80,7 +94,10 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, shutdo
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(router.clone().layer(axum::Extension(ConnectInfo(peer))));
+        let service = Deadline {
+            inner: service_for(peer),
+            limit: limits.request,
+        };
         let conn = graceful.watch(http.serve_connection(TokioIo::new(socket), service));
         tokio::spawn(async move {
             let _ = conn.await;
@@ -93,6 +110,55 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, shutdo
     }
 }
 
+/// A service whose requests end (and end their connection) after `limit`.
+struct Deadline<S> {
+    inner: S,
+    limit: Duration,
+}
+
+impl<S, R> hyper::service::Service<R> for Deadline<S>
+where
+    S: hyper::service::Service<R>,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+{
+    type Response = S::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, BoxError>> + Send>>;
+
+    fn call(&self, request: R) -> Self::Future {
+        let (answer, limit) = (self.inner.call(request), self.limit);
+        Box::pin(async move {
+            match tokio::time::timeout(limit, answer).await {
+                Ok(result) => result.map_err(Into::into),
+                Err(_) => Err(format!("request not completed within {} s", limit.as_secs()).into()),
+            }
+        })
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes. Handlers see the
+/// peer address as `ConnectInfo<SocketAddr>`; a request over the deadline is
+/// answered 408 with resi's JSON error body.
+#[cfg(feature = "axum")]
+pub async fn serve(listener: TcpListener, router: axum::Router, limits: Limits, shutdown: impl Future<Output = ()>) {
+    use axum::extract::ConnectInfo;
+    use hyper_util::service::TowerToHyperService;
+    let router = router.layer(axum::middleware::from_fn(move |request, next| {
+        request_deadline(request, next, limits.request)
+    }));
+    // The router answers first (408 JSON); the connection's own deadline is a backstop.
+    let outer = Limits {
+        request: limits.request + Duration::from_secs(5),
+        ..limits
+    };
+    serve_connections(listener, outer, shutdown, move |peer| {
+        TowerToHyperService::new(router.clone().layer(axum::Extension(ConnectInfo(peer))))
+    })
+    .await;
+}
+
+#[cfg(feature = "axum")]
 async fn request_deadline(
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -110,6 +176,7 @@ async fn request_deadline(
     }
 }
 
+#[cfg(feature = "axum")]
 fn json_body(limit: Duration) -> axum::body::Bytes {
     axum::body::Bytes::from(format!(
         "{{\"statusCode\":408,\"message\":[\"request not completed within {} s\"],\"error\":\"Request Timeout\"}}",
@@ -125,8 +192,10 @@ mod tests {
     async fn start(limits: Limits) -> std::net::SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let router = Router::new().route("/", axum::routing::get(|| async { "ok" }));
-        tokio::spawn(serve(listener, router, limits, std::future::pending()));
+        let answer = |_| async { Ok::<_, std::convert::Infallible>(Response::new(String::from("ok"))) };
+        tokio::spawn(serve_connections(listener, limits, std::future::pending(), move |_| {
+            hyper::service::service_fn(answer)
+        }));
         addr
     }
 

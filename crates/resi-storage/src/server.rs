@@ -6,8 +6,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use rand::distr::{Alphanumeric, SampleString};
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
@@ -132,32 +130,20 @@ impl EmbeddedS3 {
             addr: options.listen,
             source,
         })?;
-        let (stop, mut stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let http = ConnBuilder::new(TokioExecutor::new());
-            let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-            loop {
-                let socket = tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((socket, _)) => socket,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "embedded S3: accept failed");
-                            continue;
-                        }
-                    },
-                    _ = &mut stopped => break,
-                };
-                let conn = http.serve_connection(TokioIo::new(socket), service.clone());
-                let conn = graceful.watch(conn.into_owned());
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-            }
-            tokio::select! {
-                () = graceful.shutdown() => {},
-                () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {},
-            }
-        });
+        let (stop, stopped) = oneshot::channel::<()>();
+        // Bodies of up to a file cap arrive slowly on real links: ten minutes a request.
+        let limits = resi_net::Limits {
+            request: std::time::Duration::from_secs(600),
+            ..resi_net::Limits::default()
+        };
+        let task = tokio::spawn(resi_net::serve_connections(
+            listener,
+            limits,
+            async {
+                let _ = stopped.await;
+            },
+            move |_| service.clone(),
+        ));
         tracing::info!(%addr, bucket = %options.bucket, "embedded S3 listening");
         Ok(Self {
             addr,
