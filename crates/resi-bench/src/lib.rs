@@ -13,8 +13,11 @@ use rayon::prelude::*;
 use resi_core::results::Status;
 use resi_core::schema::{decode_listings, decode_raw};
 use resi_core::verify::SourceVerifier;
-use resi_core::{examine, EpochValidation, Examined, ValidationConfig, ValidationResults};
+use resi_core::{
+    examine, EpochValidation, Examined, ManifestEntry, SubmissionInput, ValidationConfig, ValidationResults,
+};
 use resi_sim::{build_epoch, EpochSpec, MarketSource, SyntheticEpoch};
+use sha2::Digest;
 
 /// Parameters of `resi bench validate`.
 #[derive(Clone, Copy, Debug)]
@@ -26,6 +29,9 @@ pub struct ValidateBench {
     pub seed: u64,
     /// Worker threads (default: all cores).
     pub threads: Option<usize>,
+    /// Decompression bombs added to the epoch (validated like any submission;
+    /// the decode-only floor skips them, since it has no limits).
+    pub bombs: usize,
 }
 
 /// One timed stage.
@@ -56,6 +62,8 @@ pub struct ValidateReport {
     pub end_to_end: Duration,
     pub peak_rss_mib: Option<f64>,
     pub threads: usize,
+    /// Bombs in the epoch and how many were refused as unreadable at tier 0.
+    pub bombs: (usize, usize),
     pub results: ValidationResults,
 }
 
@@ -98,6 +106,32 @@ fn finish(epoch: &SyntheticEpoch, examined: Vec<Examined>) -> Result<ValidationR
     Ok(futures_executor::block_on(engine.finish(&verifier)))
 }
 
+/// `params.bombs` GZIP bombs (each about 130 MB decoded) for the epoch's
+/// first zipcode under hotkeys of their own, listed in their manifests so
+/// they reach the decoder.
+fn bomb_submissions(epoch: &SyntheticEpoch, params: ValidateBench) -> Result<Vec<SubmissionInput>, BenchError> {
+    if params.bombs == 0 {
+        return Ok(Vec::new());
+    }
+    let bytes = bytes::Bytes::from(resi_sim::hostile::gzip_bomb(70_000, 2_000).map_err(BenchError::Build)?);
+    let sha: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+    let zipcode = *epoch
+        .ctx
+        .zipcodes
+        .keys()
+        .next()
+        .ok_or_else(|| BenchError::Build("no zipcode".into()))?;
+    Ok((0..params.bombs)
+        .map(|i| SubmissionInput {
+            hotkey: resi_sim::epoch::synthetic_hotkey(params.seed ^ 0xb0b, params.miners + i),
+            zipcode,
+            submitted_at_ms: epoch.ctx.start_ms + 1_000,
+            bytes: bytes.clone(),
+            manifest: ManifestEntry::Sha256(sha),
+        })
+        .collect())
+}
+
 /// `resi bench validate`.
 pub fn run_validate(params: ValidateBench) -> Result<ValidateReport, BenchError> {
     let mut pool = rayon::ThreadPoolBuilder::new();
@@ -118,8 +152,9 @@ fn run_validate_in_pool(params: ValidateBench) -> Result<ValidateReport, BenchEr
         seed: params.seed,
     };
     let epoch = build_epoch(spec, ValidationConfig::default()).map_err(BenchError::Build)?;
-    let generate = t0.elapsed();
     let listings: u64 = epoch.total_listings();
+    let bombs = bomb_submissions(&epoch, params)?;
+    let generate = t0.elapsed();
 
     // Decode only: Parquet → Arrow, nothing else. The floor.
     let t = Instant::now();
@@ -162,9 +197,15 @@ fn run_validate_in_pool(params: ValidateBench) -> Result<ValidateReport, BenchEr
     let examined: Vec<Examined> = epoch
         .submissions
         .par_iter()
+        .chain(bombs.par_iter())
         .map(|s| examine(&epoch.ctx, s.clone()))
         .collect();
     let examine_elapsed = t.elapsed();
+    let refused_bombs = examined
+        .iter()
+        .filter(|e| bombs.iter().any(|b| b.hotkey == e.hotkey))
+        .filter(|e| matches!(&e.precheck, resi_core::examine::Precheck::Failed { tier: 0, reason } if reason.starts_with("unreadable")))
+        .count();
     let t = Instant::now();
     let results = finish(&epoch, examined)?;
     let finish_elapsed = t.elapsed();
@@ -189,6 +230,7 @@ fn run_validate_in_pool(params: ValidateBench) -> Result<ValidateReport, BenchEr
         end_to_end: examine_elapsed + finish_elapsed,
         peak_rss_mib: peak_rss_mib(),
         threads: rayon::current_num_threads(),
+        bombs: (bombs.len(), refused_bombs),
         results,
     })
 }
@@ -233,6 +275,12 @@ impl ValidateReport {
             "failures by tier: 0: {}, 1: {}, 2: {}, 3: {}\nconsensus hash: {}\n",
             by_tier[0], by_tier[1], by_tier[2], by_tier[3], self.results.consensus_hash
         ));
+        if self.bombs.0 > 0 {
+            out.push_str(&format!(
+                "decompression bombs: {} in the epoch, {} refused as unreadable at tier 0\n",
+                self.bombs.0, self.bombs.1
+            ));
+        }
         let secs = self.end_to_end.as_secs_f64();
         out.push_str(&format!(
             "bench validate: {} listings in {:.3} s = {:.0} listings/s, peak RSS {}",

@@ -81,6 +81,9 @@ struct ValidateArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Decompression bombs (about 130 MB decoded each) added to the epoch.
+    #[arg(long, default_value_t = 0)]
+    bombs: usize,
 }
 
 fn main() -> ExitCode {
@@ -133,6 +136,7 @@ fn bench_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         cheater_percent: args.cheaters as usize,
         seed: args.seed,
         threads: args.threads,
+        bombs: args.bombs,
     })?;
     println!("{}", report.render());
     Ok(ExitCode::SUCCESS)
