@@ -90,7 +90,14 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
         let stop = crate::s3::shutdown_signal();
         let validator = resi_validator::build(&config, config.settings(), None)?;
         if let Some(epoch) = once {
-            let report = validator.validate_epoch(epoch).await?;
+            // SIGTERM ends a one-off validation too; the journal keeps what was done.
+            let report = tokio::select! {
+                report = validator.validate_epoch(epoch) => report?,
+                _ = stop => {
+                    eprintln!("validator stopped before epoch {epoch} was finished; run again to finish it");
+                    return Ok(ExitCode::from(130));
+                }
+            };
             println!(
                 "epoch {epoch}: hash {} consensus {:?}; results in {}",
                 report.results.consensus_hash,

@@ -705,3 +705,73 @@ fn chain_show_prints_the_weight_ledger() {
         "{out}"
     );
 }
+
+/// SIGTERM stops a validator whatever it is doing: following epochs, or in
+/// the middle of a one-off `--once` validation whose coordinator never answers.
+#[test]
+fn validator_honours_sigterm_even_mid_validation() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let wallets = dir.path().join("wallets");
+    let out = resi(&[
+        "keys",
+        "new",
+        "--wallet-path",
+        wallets.to_str().unwrap(),
+        "--wallet",
+        "validator",
+        "--hotkey",
+        "default",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A coordinator that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let config = dir.path().join("validator.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "coordinator = \"http://{}\"\nhotkey_file = \"wallets/validator/hotkeys/default\"\n\
+             data_dir = \"data\"\nproperty_source = \"http://127.0.0.1:9\"\n[chain]\nmetagraph = \"metagraph.json\"\n",
+            silent.local_addr().unwrap()
+        ),
+    )
+    .unwrap();
+    let term = |child: &std::process::Child| {
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+    };
+    let wait = |child: &mut std::process::Child| {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(std::time::Instant::now() < until, "still running 10 s after SIGTERM");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let cfg = config.to_str().unwrap();
+    let mut once = Command::new(env!("CARGO_BIN_EXE_resi"))
+        .args(["validator", "--config", cfg, "--once", "2026-11-25T04-00-00"])
+        .env("RESI_LOG", "error")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    assert!(once.try_wait().unwrap().is_none(), "the silent coordinator should keep it waiting");
+    term(&once);
+    assert_eq!(wait(&mut once), Some(130));
+    let mut following = Command::new(env!("CARGO_BIN_EXE_resi"))
+        .args(["validator", "--config", cfg])
+        .env("RESI_LOG", "error")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(following.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    assert!(first.starts_with("validator "), "{first}");
+    term(&following);
+    assert_eq!(wait(&mut following), Some(0));
+}
