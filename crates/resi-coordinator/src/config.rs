@@ -104,6 +104,23 @@ impl CoordinatorConfig {
         read_toml(path)
     }
 
+    /// Checks that the settings make sense (after every layer is applied).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        resi_core::config::check_ranges(&[
+            ("epoch_seconds", self.epoch_seconds, 1, resi_core::EpochLength::MAX_SECS),
+            ("max_upload_bytes", self.max_upload_bytes, 1_024, 1 << 32),
+            ("rate_limit_multiplier", u64::from(self.rate_limit_multiplier), 1, 1_000),
+        ])
+        .map_err(ConfigError::Invalid)?;
+        if self.chain.backend != "local" {
+            return Err(ConfigError::Invalid(format!(
+                "chain backend {:?} is not available yet; use \"local\"",
+                self.chain.backend
+            )));
+        }
+        Ok(())
+    }
+
     /// The secret's bytes, from `secret` or `secret_file`.
     pub fn secret_bytes(&self) -> Result<Vec<u8>, ConfigError> {
         let text = match (&self.secret, &self.secret_file) {
@@ -166,5 +183,15 @@ metagraph = "/var/lib/resi/metagraph.json"
         }
         .secret_bytes()
         .is_err());
+        c.check().unwrap();
+        for (edit, complaint) in [
+            ("max_upload_bytes = 0", "max_upload_bytes = 0 is outside"),
+            ("rate_limit_multiplier = 0", "rate_limit_multiplier = 0 is outside"),
+            ("epoch_seconds = 0", "epoch_seconds = 0 is outside"),
+        ] {
+            let text = text.replace("epoch_seconds = 600", edit);
+            let c: CoordinatorConfig = toml::from_str(&text).unwrap();
+            assert!(c.check().unwrap_err().to_string().contains(complaint), "{edit}");
+        }
     }
 }

@@ -154,11 +154,7 @@ impl ValidationConfig {
             ("spotCheckMax", self.spot_check_max, 1, 1_000),
             ("spotCheckMinDetermined", self.spot_check_min_determined, 0, 1_000),
         ];
-        for (name, value, min, max) in ranges {
-            if !(min..=max).contains(&value) {
-                return Err(ConfigError(format!("{name} = {value} is outside {min}..={max}")));
-            }
-        }
+        check_ranges(&ranges).map_err(ConfigError)?;
         let shares: u64 = self.winner_shares_bps.iter().sum::<u64>() + self.participation_bps;
         if shares > BPS {
             return Err(ConfigError(format!(
@@ -184,6 +180,16 @@ impl ValidationConfig {
             return Err(ConfigError("scrapeLookbackMs must not be negative".into()));
         }
         Ok(())
+    }
+}
+
+/// Checks `(name, value, min, max)` settings, inclusive; the first value out
+/// of its range is named (`retry_seconds = 0 is outside 1..=86400`). Every
+/// daemon's configuration check uses it.
+pub fn check_ranges(ranges: &[(&str, u64, u64, u64)]) -> Result<(), String> {
+    match ranges.iter().find(|(_, value, min, max)| !(min..=max).contains(&value)) {
+        Some((name, value, min, max)) => Err(format!("{name} = {value} is outside {min}..={max}")),
+        None => Ok(()),
     }
 }
 

@@ -107,7 +107,7 @@ pub struct EpochLength {
 
 impl EpochLength {
     pub const PRODUCTION: EpochLength = EpochLength { secs: 4 * 3600 };
-    const MAX_SECS: u64 = 7 * 24 * 3600;
+    pub const MAX_SECS: u64 = 7 * 24 * 3600;
 
     pub fn from_secs(secs: u64) -> Result<Self, EpochError> {
         if secs == 0 || secs > Self::MAX_SECS {

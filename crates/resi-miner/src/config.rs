@@ -120,13 +120,7 @@ impl MinerConfig {
             ("retention_epochs", u64::from(self.retention_epochs), 1, 10_000),
             ("retry_seconds", self.retry_seconds, 1, 86_400),
         ];
-        for (name, value, min, max) in ranges {
-            if !(min..=max).contains(&value) {
-                return Err(ConfigError::Invalid(format!(
-                    "{name} = {value} is outside {min}..={max}"
-                )));
-            }
-        }
+        resi_core::config::check_ranges(&ranges).map_err(ConfigError::Invalid)?;
         if !matches!(self.coordinator.scheme(), "http" | "https") {
             return Err(ConfigError::Invalid(format!(
                 "coordinator {} is not an http(s) URL",

@@ -120,13 +120,7 @@ impl ValidatorConfig {
             ("grace_seconds", self.grace_seconds, 0, 86_400),
             ("consensus_wait_seconds", self.consensus_wait_seconds, 0, 86_400),
         ];
-        for (name, value, min, max) in ranges {
-            if !(min..=max).contains(&value) {
-                return Err(ConfigError::Invalid(format!(
-                    "{name} = {value} is outside {min}..={max}"
-                )));
-            }
-        }
+        resi_core::config::check_ranges(&ranges).map_err(ConfigError::Invalid)?;
         for (name, url) in [
             ("coordinator", &self.coordinator),
             ("property_source", &self.property_source),

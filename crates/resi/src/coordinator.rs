@@ -202,12 +202,7 @@ fn layered_config(o: &Options) -> anyhow::Result<CoordinatorConfig> {
     if let Some(v) = o.cooldown_secs {
         c.selection.cooldown_secs = v;
     }
-    if c.chain.backend != "local" {
-        bail!(
-            "chain backend {:?} is not available yet; use \"local\"",
-            c.chain.backend
-        );
-    }
+    c.check()?;
     Ok(c)
 }
 

@@ -761,7 +761,10 @@ fn validator_honours_sigterm_even_mid_validation() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1_500));
-    assert!(once.try_wait().unwrap().is_none(), "the silent coordinator should keep it waiting");
+    assert!(
+        once.try_wait().unwrap().is_none(),
+        "the silent coordinator should keep it waiting"
+    );
     term(&once);
     assert_eq!(wait(&mut once), Some(130));
     let mut following = Command::new(env!("CARGO_BIN_EXE_resi"))
@@ -770,7 +773,11 @@ fn validator_honours_sigterm_even_mid_validation() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let first = BufReader::new(following.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    let first = BufReader::new(following.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
     assert!(first.starts_with("validator "), "{first}");
     term(&following);
     assert_eq!(wait(&mut following), Some(0));
