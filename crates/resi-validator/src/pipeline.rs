@@ -354,6 +354,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         hotkey: &Hotkey,
         object: &ReadObject,
         assignment: &Assignment,
+        assigned: &BTreeMap<Zipcode, u64>,
         present: &BTreeSet<Zipcode>,
     ) -> Result<Result<Manifest, String>, ValidatorError> {
         let bytes = match self.get_capped(object, MAX_MANIFEST_BYTES).await? {
@@ -380,7 +381,6 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                 manifest.epoch_id, manifest.nonce, assignment.epoch_id, assignment.nonce
             )));
         }
-        let assigned = assignment.expected_by_zipcode();
         if let Err(reason) = manifest.check_files(
             |z| assigned.contains_key(&z),
             present,
@@ -412,13 +412,12 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         for (hotkey, zipcode, _) in &objects.listings {
             uploaded.entry(hotkey.clone()).or_default().insert(*zipcode);
         }
-        let uploaded = &uploaded;
-        let nothing = BTreeSet::new();
-        let nothing = &nothing;
+        let (uploaded, assigned) = (&uploaded, &ctx.zipcodes);
+        const NOTHING: &BTreeSet<Zipcode> = &BTreeSet::new();
         let manifests: BTreeMap<Hotkey, Result<Manifest, String>> = stream::iter(objects.manifests)
             .map(move |(hotkey, object)| async move {
-                let present = uploaded.get(&hotkey).unwrap_or(nothing);
-                let m = self.manifest(&hotkey, &object, assignment, present).await?;
+                let present = uploaded.get(&hotkey).unwrap_or(NOTHING);
+                let m = self.manifest(&hotkey, &object, assignment, assigned, present).await?;
                 if let Err(reason) = &m {
                     tracing::info!(%epoch, miner = %hotkey, "manifest refused: {reason}");
                 }
