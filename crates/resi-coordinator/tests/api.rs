@@ -18,8 +18,9 @@ use resi_coordinator::service::{router, AppState};
 use resi_coordinator::store::Store;
 use resi_coordinator::universe::UniverseZipcode;
 use resi_core::{EpochId, EpochLength, MarketTier, Zipcode};
-use resi_storage::{EmbeddedS3, EmbeddedS3Options, PostForm, RetryPolicy, S3Client};
+use resi_storage::{EmbeddedS3, EmbeddedS3Options, PostForm, Presigner, RetryPolicy, S3Client};
 use serde_json::{json, Value};
+use time::OffsetDateTime;
 
 const T0: i64 = 1_759_334_400;
 /// Short epochs on the real clock: presigned URLs and policies are checked by
@@ -440,6 +441,23 @@ async fn scenario(db_url: &str) {
             json!({"epochId": epoch}),
         )
     };
+    // An object in the epoch's layout under a hotkey that was never given
+    // access (written here with the bucket's own credentials) is not one of
+    // the epoch's folders: validators are not shown it.
+    let planted = format!(
+        "data/hotkey={}/epoch={epoch}/zipcode={zipcode}/listings.parquet",
+        h.stranger.hotkey()
+    );
+    let bucket = Presigner::new(h._s3_server.s3_config()).unwrap();
+    h.s3.put(
+        &bucket
+            .put(&planted, OffsetDateTime::now_utc(), Duration::from_secs(60))
+            .unwrap(),
+        &planted,
+        bytes::Bytes::from_static(b"PAR1 planted PAR1"),
+    )
+    .await
+    .unwrap();
     let (s, b) = h.post("/api/v1/s3-access/validator-read", read(h.now())).await;
     assert_eq!(s, 409, "{b}");
     error_shape(&b, 409);

@@ -514,6 +514,21 @@ fn late_and_unassigned_submissions() {
     assert_eq!(results.miner_scores.len(), 3);
 }
 
+/// An object modified before the epoch started (planted in a future epoch's
+/// folder) is ignored, whatever its rank would be; at the start it counts.
+#[test]
+fn objects_from_before_the_epoch_are_ignored() {
+    let ctx = ctx(10);
+    let planted = submission(1, &listings(10), START_MS - 1);
+    let at_start = submission(2, &listings(10), START_MS);
+    let results = run(&ctx, vec![planted, at_start]);
+    let r1 = record(&results, 1);
+    assert_eq!(r1.status, Status::Ignored);
+    assert!(r1.reason.contains("before the epoch started"), "{}", r1.reason);
+    assert_eq!(record(&results, 2).status, Status::Winner);
+    assert_eq!(record(&results, 2).rank, Some(1));
+}
+
 #[test]
 fn nothing_scored_means_all_zero() {
     let ctx = ctx(10);
