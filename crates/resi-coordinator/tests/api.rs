@@ -484,28 +484,23 @@ async fn scenario(db_url: &str) {
 
     // Validator upload policy: the signature names the epoch, so it opens no other.
     let other_epoch = EpochId::from_start_unix(epoch.start_unix() - EPOCH_SECS as i64).unwrap();
+    let upload_signed_for_epoch = |body_epoch: EpochId| {
+        h.body(
+            &h.validator,
+            &commitment::validator_upload_access(&epoch, later),
+            later,
+            json!({"epochId": body_epoch}),
+        )
+    };
     let (s, b) = h
         .post(
             "/api/v1/s3-access/validator-upload",
-            h.body(
-                &h.validator,
-                &commitment::validator_upload_access(&epoch, later),
-                later,
-                json!({"epochId": other_epoch}),
-            ),
+            upload_signed_for_epoch(other_epoch),
         )
         .await;
     assert_eq!(s, 401, "{b}");
     let (s, up) = h
-        .post(
-            "/api/v1/s3-access/validator-upload",
-            h.body(
-                &h.validator,
-                &commitment::validator_upload_access(&epoch, later),
-                later,
-                json!({"epochId": epoch}),
-            ),
-        )
+        .post("/api/v1/s3-access/validator-upload", upload_signed_for_epoch(epoch))
         .await;
     assert_eq!(s, 200, "{up}");
     assert_eq!(up["folder"], format!("validators/{}/{epoch}/", h.validator.hotkey()));
