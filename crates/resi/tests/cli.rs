@@ -330,6 +330,10 @@ async fn s3_serve_speaks_s3_and_stops_on_sigterm() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let endpoint = first.strip_prefix("S3 endpoint: ").expect("endpoint line").to_owned();
+    // A secret given on the command line is the operator's: never printed.
+    let banner: Vec<String> = lines.by_ref().take(5).map(Result::unwrap).collect();
+    assert!(banner.iter().any(|l| l == "secret key:  (as given)"), "{banner:?}");
+    assert!(!banner.iter().any(|l| l.contains("testsecret")), "{banner:?}");
     let config = resi_storage::S3Config {
         endpoint: endpoint.parse().unwrap(),
         region: "us-east-1".into(),
