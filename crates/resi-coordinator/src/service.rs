@@ -731,3 +731,24 @@ async fn validator_upload(
         Some(rate),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: &str = "5Hp5FnteUfPFizXsKtxa6aXP3jfzWApSHJ3yeVRxoRGJV4wT";
+
+    #[test]
+    fn read_cursors_round_trip_and_refuse_strangers() {
+        // S3 continuation tokens are opaque and may hold '/': only the first one splits.
+        for s3 in [None, Some("abc"), Some("a/b+c==")] {
+            let cursor = ReadCursor::parse(Some(&ReadCursor::encode(H, s3))).unwrap();
+            assert_eq!(cursor.hotkey.as_deref(), Some(H));
+            assert_eq!(cursor.s3_token.as_deref(), s3);
+        }
+        let start = ReadCursor::parse(Some("")).unwrap();
+        assert!(start.hotkey.is_none() && start.s3_token.is_none());
+        let refused = ReadCursor::parse(Some("data/hotkey=x/")).err().unwrap();
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    }
+}
