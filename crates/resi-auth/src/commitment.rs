@@ -18,6 +18,13 @@ pub fn miner_status(hotkey: &Hotkey, epoch: &EpochId, timestamp: i64, body_sha25
     format!("miner:status:{hotkey}:{epoch}:{timestamp}:{body_sha256}")
 }
 
+/// `miner:status:{hotkey}:{epochId}:{timestamp}`: what the original API's
+/// clients sign. Accepted for compatibility; the report itself is then not
+/// covered by the signature (reports never affect rewards).
+pub fn legacy_miner_status(hotkey: &Hotkey, epoch: &EpochId, timestamp: i64) -> String {
+    format!("miner:status:{hotkey}:{epoch}:{timestamp}")
+}
+
 /// The fields of a status body that are not the report itself.
 pub const STATUS_ENVELOPE_FIELDS: [&str; 4] = ["hotkey", "timestamp", "signature", "epochId"];
 
@@ -48,6 +55,12 @@ pub fn validator_read_access(epoch: &EpochId, timestamp: i64) -> String {
 /// `s3:validator:upload:{epochId}:{timestamp}`: one signature opens one epoch's folder.
 pub fn validator_upload_access(epoch: &EpochId, timestamp: i64) -> String {
     format!("s3:validator:upload:{epoch}:{timestamp}")
+}
+
+/// `s3:validator:upload:{timestamp}`: what the original API's validators
+/// sign. Accepted for compatibility; the signature is still single-use.
+pub fn legacy_validator_upload_access(timestamp: i64) -> String {
+    format!("s3:validator:upload:{timestamp}")
 }
 
 #[cfg(test)]

@@ -97,7 +97,7 @@ pub fn assignment(epoch: &StoredEpoch, now_unix: i64) -> Assignment {
         nonce: epoch.nonce.clone(),
         target_listings: epoch.target_listings,
         tolerance_percent: epoch.tolerance_percent,
-        validation_seed_commitment: epoch.seed_commitment.clone(),
+        validation_seed_commitment: epoch.seed_commitment,
         zipcodes: epoch
             .zipcodes
             .iter()
@@ -117,6 +117,6 @@ pub fn assignment(epoch: &StoredEpoch, now_unix: i64) -> Assignment {
             algorithm_version: epoch.algorithm_version.clone(),
             selection_seed: epoch.selection_seed.clone(),
         },
-        validation_seed: (now_unix >= epoch.end_unix).then(|| epoch.validation_seed.clone()),
+        validation_seed: (now_unix >= epoch.end_unix).then_some(epoch.validation_seed),
     }
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use hmac::{Hmac, Mac};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
-use resi_core::{EpochId, Zipcode};
+use resi_core::{EpochId, SeedCommitment, ValidationSeed, Zipcode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -16,43 +16,7 @@ use crate::universe::UniverseZipcode;
 /// Version of the selection algorithm, published in every assignment.
 pub const ALGORITHM_VERSION: &str = "resi-selection-v1";
 
-/// Selection parameters (operator configuration).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", default, deny_unknown_fields)]
-pub struct SelectionParams {
-    /// Expected listings summed over the selected zipcodes.
-    pub target_listings: u64,
-    /// Allowed deviation from the target, in percent.
-    pub tolerance_percent: u64,
-    /// Only zipcodes whose expected listings lie in [min, max] are drawn.
-    pub min_expected: u64,
-    pub max_expected: u64,
-    /// A zipcode assigned within this many seconds is not drawn again.
-    pub cooldown_secs: i64,
-    /// State weights in thousandths (1000 = 1.0); unlisted states weigh 1000.
-    pub state_priority_milli: BTreeMap<String, u64>,
-    /// Add one low-volume zipcode (expected listings at most `honeypot_max_expected`).
-    pub honeypot: bool,
-    pub honeypot_max_expected: u64,
-    /// Never select more zipcodes than this.
-    pub max_zipcodes: usize,
-}
-
-impl Default for SelectionParams {
-    fn default() -> Self {
-        Self {
-            target_listings: 10_000,
-            tolerance_percent: 10,
-            min_expected: 100,
-            max_expected: 2_000,
-            cooldown_secs: 24 * 3600,
-            state_priority_milli: BTreeMap::new(),
-            honeypot: false,
-            honeypot_max_expected: 60,
-            max_zipcodes: 100,
-        }
-    }
-}
+pub use resi_core::selection::SelectionParams;
 
 /// An epoch's selection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,10 +36,10 @@ pub struct Selection {
 pub struct EpochSeeds {
     /// First 16 hex digits of HMAC-SHA256(secret, "{epochId}:{z1},{z2},…") over the sorted zipcodes.
     pub nonce: String,
-    /// Hex of HMAC-SHA256(secret, "validation{epochId}"); revealed after the deadline.
-    pub validation_seed: String,
-    /// Hex of SHA-256 over the 32 bytes of the validation seed; published in advance.
-    pub validation_seed_commitment: String,
+    /// HMAC-SHA256(secret, "validation{epochId}"); revealed after the deadline.
+    pub validation_seed: ValidationSeed,
+    /// SHA-256 over the 32 bytes of the validation seed; published in advance.
+    pub validation_seed_commitment: SeedCommitment,
 }
 
 fn hmac(secret: &[u8], message: &[u8]) -> [u8; 32] {
@@ -91,19 +55,11 @@ pub fn epoch_seeds(secret: &[u8], epoch: &EpochId, zipcodes: &[Zipcode]) -> Epoc
     sorted.sort_unstable();
     let nonce_input = format!("{epoch}:{}", sorted.join(","));
     let nonce = hex::encode(&hmac(secret, nonce_input.as_bytes())[..8]);
-    let seed = hmac(secret, format!("validation{epoch}").as_bytes());
+    let seed = ValidationSeed::from_bytes(hmac(secret, format!("validation{epoch}").as_bytes()));
     EpochSeeds {
         nonce,
-        validation_seed: hex::encode(seed),
-        validation_seed_commitment: hex::encode(Sha256::digest(seed)),
-    }
-}
-
-/// Checks a revealed seed against its commitment (what validators do).
-pub fn seed_matches_commitment(validation_seed_hex: &str, commitment_hex: &str) -> bool {
-    match hex::decode(validation_seed_hex) {
-        Ok(bytes) => hex::encode(Sha256::digest(bytes)).eq_ignore_ascii_case(commitment_hex),
-        Err(_) => false,
+        validation_seed: seed,
+        validation_seed_commitment: seed.commitment(),
     }
 }
 
@@ -274,14 +230,10 @@ mod tests {
         let b = epoch_seeds(b"secret", &epoch(0), &[z[1], z[0]]);
         assert_eq!(a, b, "order of zipcodes does not matter");
         assert_eq!(a.nonce.len(), 16);
-        assert!(seed_matches_commitment(
-            &a.validation_seed,
-            &a.validation_seed_commitment
-        ));
-        assert!(!seed_matches_commitment(
-            &epoch_seeds(b"x", &epoch(0), &z).validation_seed,
-            &a.validation_seed_commitment
-        ));
+        assert!(a.validation_seed_commitment.is_commitment_to(&a.validation_seed));
+        assert!(!a
+            .validation_seed_commitment
+            .is_commitment_to(&epoch_seeds(b"x", &epoch(0), &z).validation_seed));
         assert_ne!(a.nonce, epoch_seeds(b"secret", &epoch(0), &z[..1]).nonce);
     }
 }

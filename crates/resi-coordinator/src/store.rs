@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use resi_core::{EpochId, MarketTier, Zipcode};
+use resi_core::{EpochId, MarketTier, SeedCommitment, ValidationSeed, Zipcode};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
@@ -37,8 +37,8 @@ pub struct StoredEpoch {
     pub start_unix: i64,
     pub end_unix: i64,
     pub nonce: String,
-    pub validation_seed: String,
-    pub seed_commitment: String,
+    pub validation_seed: ValidationSeed,
+    pub seed_commitment: SeedCommitment,
     pub selection_seed: String,
     pub target_listings: u64,
     pub tolerance_percent: u64,
@@ -258,8 +258,8 @@ impl Store {
         .bind(epoch.start_unix)
         .bind(epoch.end_unix)
         .bind(epoch.nonce.clone())
-        .bind(epoch.validation_seed.clone())
-        .bind(epoch.seed_commitment.clone())
+        .bind(epoch.validation_seed.to_hex())
+        .bind(epoch.seed_commitment.to_hex())
         .bind(epoch.selection_seed.clone())
         .bind(epoch.target_listings as i64)
         .bind(epoch.tolerance_percent as i64)
@@ -332,8 +332,10 @@ impl Store {
             start_unix: int("start_unix")?,
             end_unix: int("end_unix")?,
             nonce: text("nonce")?,
-            validation_seed: text("validation_seed")?,
-            seed_commitment: text("seed_commitment")?,
+            validation_seed: ValidationSeed::parse(&text("validation_seed")?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            seed_commitment: SeedCommitment::parse(&text("seed_commitment")?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             selection_seed: text("selection_seed")?,
             target_listings: int("target_listings")?.max(0) as u64,
             tolerance_percent: int("tolerance_percent")?.max(0) as u64,

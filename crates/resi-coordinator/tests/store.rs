@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use resi_coordinator::epochs::{assignment, current, existing, EpochPolicy};
-use resi_coordinator::selection::{seed_matches_commitment, SelectionParams};
+use resi_coordinator::selection::SelectionParams;
 use resi_coordinator::store::Store;
 use resi_coordinator::universe::UniverseZipcode;
 use resi_core::{EpochLength, MarketTier, Zipcode};
@@ -79,8 +79,8 @@ async fn scenario(url: &str) {
     let before = assignment(&first, first.end_unix - 1);
     assert!(before.validation_seed.is_none());
     let after = assignment(&first, first.end_unix);
-    let seed = after.validation_seed.clone().unwrap();
-    assert!(seed_matches_commitment(&seed, &after.validation_seed_commitment));
+    let seed = after.validation_seed.unwrap();
+    assert!(after.validation_seed_commitment.is_commitment_to(&seed));
     assert_eq!(after.metadata.zipcode_count as usize, first.zipcodes.len());
 
     // The next epoch cools down the previous zipcodes.

@@ -4,10 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::epoch::{EpochId, EpochWindow};
 use crate::hotkey::Hotkey;
+use crate::seed::{SeedCommitment, ValidationSeed};
 use crate::zipcode::Zipcode;
 
 /// A zipcode's market tier; it weighs selection (premium 1.5, standard 1.0, emerging 0.8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum MarketTier {
     Premium,
@@ -37,8 +39,10 @@ impl MarketTier {
 
 /// One zipcode of an assignment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AssignedZipcode {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "77429"))]
     pub zipcode: Zipcode,
     pub expected_listings: u64,
     pub state: String,
@@ -49,6 +53,7 @@ pub struct AssignedZipcode {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AssignmentMetadata {
     pub total_expected_listings: u64,
@@ -59,8 +64,10 @@ pub struct AssignmentMetadata {
 
 /// An epoch's assignment, as served to miners and validators.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Assignment {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2025-10-01T16-00-00"))]
     pub epoch_id: EpochId,
     /// RFC 3339, UTC.
     pub epoch_start: String,
@@ -71,12 +78,14 @@ pub struct Assignment {
     pub target_listings: u64,
     pub tolerance_percent: u64,
     /// Hex SHA-256 of the validation seed.
-    pub validation_seed_commitment: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub validation_seed_commitment: SeedCommitment,
     pub zipcodes: Vec<AssignedZipcode>,
     pub metadata: AssignmentMetadata,
     /// Only present once the deadline has passed.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub validation_seed: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub validation_seed: Option<ValidationSeed>,
 }
 
 impl Assignment {

@@ -357,7 +357,7 @@ mod tests {
             nonce: "00112233aabbccdd".into(),
             target_listings: 100,
             tolerance_percent: 10,
-            validation_seed_commitment: String::new(),
+            validation_seed_commitment: resi_core::ValidationSeed::from_bytes([0; 32]).commitment(),
             zipcodes: zipcodes
                 .iter()
                 .map(|z| resi_core::AssignedZipcode {

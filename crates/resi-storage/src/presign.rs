@@ -58,8 +58,10 @@ pub enum PresignError {
 /// `url` with every field of `fields`, a `key` field under `key_prefix`, and
 /// the file last as `file`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PostForm {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub url: Url,
     pub key_prefix: String,
     pub max_bytes: u64,

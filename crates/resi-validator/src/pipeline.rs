@@ -288,15 +288,14 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         let assignment = self.client.epoch(&epoch).await?;
         let seed = assignment
             .validation_seed
-            .clone()
             .ok_or(ValidatorError::SeedNotRevealed(epoch))?;
-        if !resi_coordinator::selection::seed_matches_commitment(&seed, &assignment.validation_seed_commitment) {
+        if !assignment.validation_seed_commitment.is_commitment_to(&seed) {
             return Err(ValidatorError::SeedMismatch {
                 epoch,
-                commitment: assignment.validation_seed_commitment.clone(),
+                commitment: assignment.validation_seed_commitment.to_hex(),
             });
         }
-        Ok((assignment, seed))
+        Ok((assignment, seed.to_hex()))
     }
 
     /// Every object of `kind` for the epoch, following continuation tokens. A

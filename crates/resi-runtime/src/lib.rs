@@ -1,0 +1,26 @@
+//! resi-runtime: what every resi daemon (coordinator, miner, validator)
+//! shares and nothing else.
+//!
+//! - [`Clock`]: the one way to ask for the time. Daemons take it as a
+//!   dependency, so tests and the devnet can move it.
+//! - [`Shutdown`]: a stop request the daemons check between journaled steps,
+//!   so a stop finishes the step in hand instead of aborting it.
+//! - [`daemon_span`]: one tracing span per daemon carrying its role and hotkey.
+//! - [`config`]: reading a daemon's TOML file and the `RESI_*` environment
+//!   layer, with errors that name the file, the variable and the key.
+//!
+//! Architecture invariant: no protocol rules and no knowledge of any one
+//! daemon; the only clock read in the daemons is [`SystemClock`].
+
+pub mod clock;
+pub mod config;
+pub mod shutdown;
+
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use config::ConfigError;
+pub use shutdown::Shutdown;
+
+/// The span every line a daemon logs is inside: its role and, once known, its hotkey.
+pub fn daemon_span(role: &'static str, hotkey: &str) -> tracing::Span {
+    tracing::info_span!("daemon", role, hotkey = %hotkey)
+}
