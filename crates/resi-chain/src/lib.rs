@@ -12,7 +12,7 @@ pub mod ledger;
 pub mod local;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub use ledger::{LedgerError, WeightRecord};
 pub use local::{LocalMetagraph, MetagraphError};
@@ -30,10 +30,14 @@ pub enum ChainError {
     NotRegistered(Hotkey),
 }
 
-/// What validators need from the chain.
-pub trait Chain: Send + Sync {
-    /// The current metagraph.
-    fn metagraph(&self) -> Result<Metagraph, ChainError>;
+/// The chain's read side: what the coordinator and miners need.
+pub trait MetagraphSource: Send + Sync {
+    /// The current metagraph, shared: reading it copies nothing.
+    fn metagraph(&self) -> Result<Arc<Metagraph>, ChainError>;
+}
+
+/// What validators need from the chain: the metagraph and setting weights.
+pub trait Chain: MetagraphSource {
     /// Sets `validator`'s weights (already converted to u16) for `epoch`.
     fn set_weights(
         &self,
@@ -66,12 +70,14 @@ impl LocalChain {
     }
 }
 
-impl Chain for LocalChain {
-    fn metagraph(&self) -> Result<Metagraph, ChainError> {
+impl MetagraphSource for LocalChain {
+    fn metagraph(&self) -> Result<Arc<Metagraph>, ChainError> {
         let mut live = self.metagraph.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(live.current()?.clone())
+        Ok(live.current()?)
     }
+}
 
+impl Chain for LocalChain {
     fn set_weights(
         &self,
         validator: &Hotkey,

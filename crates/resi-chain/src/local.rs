@@ -1,6 +1,7 @@
 //! The `local` backend: a JSON file of neurons that any process may edit
 //! (`resi chain register`), reloaded by readers when it changes on disk.
 
+use std::sync::Arc;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -37,7 +38,7 @@ struct MetagraphFile {
 /// A metagraph file, cached in memory and reloaded when its mtime or size changes.
 pub struct LocalMetagraph {
     path: PathBuf,
-    cached: Metagraph,
+    cached: Arc<Metagraph>,
     seen: Option<(SystemTime, u64)>,
 }
 
@@ -122,7 +123,7 @@ impl LocalMetagraph {
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, MetagraphError> {
         let path = path.into();
         let seen = stamp(&path);
-        let cached = read(&path)?;
+        let cached = Arc::new(read(&path)?);
         Ok(Self { path, cached, seen })
     }
 
@@ -132,14 +133,14 @@ impl LocalMetagraph {
 
     /// The current metagraph, reloading the file if it changed. A file that
     /// became unreadable keeps the last good metagraph and reports the error.
-    pub fn current(&mut self) -> Result<&Metagraph, MetagraphError> {
+    pub fn current(&mut self) -> Result<Arc<Metagraph>, MetagraphError> {
         let now = stamp(&self.path);
         if now != self.seen {
             let fresh = read(&self.path)?;
-            self.cached = fresh;
+            self.cached = Arc::new(fresh);
             self.seen = now;
         }
-        Ok(&self.cached)
+        Ok(Arc::clone(&self.cached))
     }
 }
 

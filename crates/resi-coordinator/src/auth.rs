@@ -2,29 +2,13 @@
 //! its status: 400 malformed, 401 stale timestamp or bad signature, 403 not
 //! registered or not a validator.
 
+pub use resi_api::{Caller, SignedFields};
 use resi_auth::{verify, Signature};
 use resi_chain::Metagraph;
 use resi_core::{Hotkey, Neuron};
 
 /// How far a request's timestamp may be from the server's clock.
 pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
-
-/// The three signed fields of a request, as received.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-pub struct SignedFields {
-    pub hotkey: Option<String>,
-    pub timestamp: Option<serde_json::Value>,
-    pub signature: Option<String>,
-}
-
-/// Who may call an endpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Caller {
-    /// Any hotkey registered on the subnet.
-    Registered,
-    /// A registered hotkey with a validator permit (or enough stake).
-    Validator,
-}
 
 /// A refused request: the HTTP status and a message for the caller.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +33,9 @@ pub struct Verified {
     pub neuron: Neuron,
     /// The signature in one spelling (lowercase hex), for replay records.
     pub signature: String,
+    /// True when the caller signed the original API's commitment rather
+    /// than resi's (see `resi_api::Endpoint::commitment_templates`).
+    pub legacy_commitment: bool,
 }
 
 /// Parses the hotkey and timestamp (400 when malformed).
@@ -73,11 +60,11 @@ pub fn parse_fields(fields: &SignedFields) -> Result<(Hotkey, i64, &str), AuthEr
     Ok((hotkey, timestamp, signature))
 }
 
-/// Verifies a request: `commitment(hotkey, timestamp)` builds the exact string
-/// the caller must have signed.
+/// Verifies a request: `commitments(hotkey, timestamp)` builds the exact
+/// strings the caller may have signed, resi's own first.
 pub fn check(
     fields: &SignedFields,
-    commitment: impl FnOnce(&Hotkey, i64) -> String,
+    commitments: impl FnOnce(&Hotkey, i64) -> Vec<String>,
     now_unix: i64,
     metagraph: &Metagraph,
     caller: Caller,
@@ -94,9 +81,17 @@ pub fn check(
         ));
     }
     let signature = Signature::parse_hex(signature).map_err(|e| refuse(401, format!("invalid signature: {e}")))?;
-    let message = commitment(&hotkey, timestamp);
-    verify(&hotkey, message.as_bytes(), &signature)
-        .map_err(|e| refuse(401, format!("invalid signature for {message:?}: {e}")))?;
+    let messages = commitments(&hotkey, timestamp);
+    let Some(matched) = messages
+        .iter()
+        .position(|m| verify(&hotkey, m.as_bytes(), &signature).is_ok())
+    else {
+        let expected = messages.first().map(String::as_str).unwrap_or_default();
+        return Err(refuse(
+            401,
+            format!("invalid signature: expected {hotkey}'s signature of {expected:?}"),
+        ));
+    };
     let neuron = metagraph
         .by_hotkey(&hotkey)
         .cloned()
@@ -109,6 +104,7 @@ pub fn check(
         timestamp,
         neuron,
         signature: signature.to_hex(),
+        legacy_commitment: matched > 0,
     })
 }
 
@@ -145,7 +141,7 @@ mod tests {
     fn each_failure_has_its_status() {
         let (miner, validator, m) = setup();
         let now = 1_700_000_000;
-        let commit = |_: &Hotkey, ts: i64| current_assignment(ts);
+        let commit = |_: &Hotkey, ts: i64| vec![current_assignment(ts)];
         let ok = check(
             &fields(&miner, now, &current_assignment(now)),
             commit,

@@ -1,5 +1,5 @@
-//! Coordinator configuration: a TOML file, then `RESI_*` environment variables
-//! and command-line flags on top (the binary applies those).
+//! Coordinator configuration: defaults (here, once), then a TOML file, then
+//! `RESI_*` environment variables and command-line flags on top.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,6 +30,8 @@ pub struct CoordinatorConfig {
     pub validator_min_stake: u64,
     /// Multiplies every per-route rate limit (1 = the limits of DESIGN §3).
     pub rate_limit_multiplier: u32,
+    /// How long the presigned GET URLs handed to validators live, seconds.
+    pub read_url_ttl_secs: u64,
     pub selection: SelectionParams,
     pub s3: Option<S3Config>,
     pub chain: ChainConfig,
@@ -64,6 +66,7 @@ impl Default for CoordinatorConfig {
             max_upload_bytes: 64 * 1024 * 1024,
             validator_min_stake: 0,
             rate_limit_multiplier: 1,
+            read_url_ttl_secs: 3_600,
             selection: SelectionParams::default(),
             s3: None,
             chain: ChainConfig::default(),
@@ -71,34 +74,90 @@ impl Default for CoordinatorConfig {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: {reason}")]
-    Parse { path: PathBuf, reason: String },
-    #[error("configuration: {0}")]
-    Invalid(String),
-}
+pub use resi_runtime::config::{read_toml, ConfigError};
 
-/// Reads a TOML configuration file of any resi daemon (coordinator, miner,
-/// validator); errors name the file, and the line and key where TOML can.
-pub fn read_toml<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })
+/// Overrides from the environment and the command line (the binary's
+/// `RESI_*` variables and flags): the last layers, applied by
+/// [`CoordinatorConfig::apply`].
+#[derive(Clone, Debug, Default)]
+pub struct CoordinatorFlags {
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<String>,
+    pub epoch_seconds: Option<u64>,
+    pub secret: Option<String>,
+    pub metagraph: Option<PathBuf>,
+    pub chain: Option<String>,
+    pub max_upload_bytes: Option<u64>,
+    pub validator_min_stake: Option<u64>,
+    pub target_listings: Option<u64>,
+    pub tolerance_percent: Option<u64>,
+    pub min_expected: Option<u64>,
+    pub max_expected: Option<u64>,
+    pub cooldown_secs: Option<i64>,
+    pub honeypot: Option<bool>,
+    pub s3_endpoint: Option<url::Url>,
+    pub s3_region: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_access_key: Option<String>,
+    pub s3_secret_key: Option<String>,
+    pub s3_path_style: Option<bool>,
 }
 
 impl CoordinatorConfig {
+    /// Applies `flags` on top of this configuration. S3 settings merge key
+    /// by key with `[s3]`; a partial S3 setting with no `[s3]` to complete
+    /// it is an error naming what is missing.
+    pub fn apply(&mut self, f: &CoordinatorFlags) -> Result<(), ConfigError> {
+        use resi_runtime::config::layer;
+        layer(&mut self.listen, f.listen);
+        layer(&mut self.database_url, f.database_url.clone());
+        layer(&mut self.epoch_seconds, f.epoch_seconds);
+        if f.secret.is_some() {
+            self.secret = f.secret.clone();
+        }
+        layer(&mut self.chain.metagraph, f.metagraph.clone());
+        layer(&mut self.chain.backend, f.chain.clone());
+        layer(&mut self.max_upload_bytes, f.max_upload_bytes);
+        layer(&mut self.validator_min_stake, f.validator_min_stake);
+        let sel = &mut self.selection;
+        layer(&mut sel.target_listings, f.target_listings);
+        layer(&mut sel.tolerance_percent, f.tolerance_percent);
+        layer(&mut sel.min_expected, f.min_expected);
+        layer(&mut sel.max_expected, f.max_expected);
+        layer(&mut sel.cooldown_secs, f.cooldown_secs);
+        layer(&mut sel.honeypot, f.honeypot);
+        let any_s3 = f.s3_endpoint.is_some()
+            || f.s3_bucket.is_some()
+            || f.s3_access_key.is_some()
+            || f.s3_secret_key.is_some()
+            || f.s3_region.is_some()
+            || f.s3_path_style.is_some();
+        if any_s3 || self.s3.is_some() {
+            let base = self.s3.take();
+            let missing = |what: &str| ConfigError::Invalid(format!("S3 {what} missing: set it in [s3] or with --s3-{what}"));
+            let pick = |flag: &Option<String>, from_file: Option<String>, what: &str| {
+                flag.clone().or(from_file).ok_or_else(|| missing(what))
+            };
+            self.s3 = Some(S3Config {
+                endpoint: f
+                    .s3_endpoint
+                    .clone()
+                    .or(base.as_ref().map(|b| b.endpoint.clone()))
+                    .ok_or_else(|| missing("endpoint"))?,
+                region: pick(
+                    &f.s3_region,
+                    Some(base.as_ref().map_or_else(|| "us-east-1".to_owned(), |b| b.region.clone())),
+                    "region",
+                )?,
+                bucket: pick(&f.s3_bucket, base.as_ref().map(|b| b.bucket.clone()), "bucket")?,
+                access_key: pick(&f.s3_access_key, base.as_ref().map(|b| b.access_key.clone()), "access-key")?,
+                secret_key: pick(&f.s3_secret_key, base.as_ref().map(|b| b.secret_key.clone()), "secret-key")?,
+                path_style: f.s3_path_style.or(base.as_ref().map(|b| b.path_style)).unwrap_or(false),
+            });
+        }
+        Ok(())
+    }
+
     /// Reads a TOML file; unknown keys are errors.
     pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
         read_toml(path)
@@ -110,6 +169,7 @@ impl CoordinatorConfig {
             ("epoch_seconds", self.epoch_seconds, 1, resi_core::EpochLength::MAX_SECS),
             ("max_upload_bytes", self.max_upload_bytes, 1_024, 1 << 32),
             ("rate_limit_multiplier", u64::from(self.rate_limit_multiplier), 1, 1_000),
+            ("read_url_ttl_secs", self.read_url_ttl_secs, 60, 7 * 24 * 3_600),
         ])
         .map_err(ConfigError::Invalid)?;
         if self.chain.backend != "local" {

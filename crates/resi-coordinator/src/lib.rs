@@ -4,14 +4,18 @@
 //! zipcode universe ([`universe`], CSV import with line-numbered errors),
 //! deterministic weighted zipcode selection and the epoch's nonce and
 //! validation seed ([`selection`]), and the signed-request checks
-//! ([`auth`]). The HTTP API, persistence and S3 brokering build on these.
+//! ([`auth`]). The HTTP API ([`service`], on `resi-api`'s types),
+//! persistence ([`store`]) and S3 brokering build on these; [`app::App`]
+//! builds and runs the whole service the same way for the binary, the
+//! devnet and the tests.
 //!
 //! Architecture invariant: every value an epoch publishes is a pure function
 //! of (secret, epochId, universe, cooldown set, parameters); no wall clock
-//! inside, callers pass `now`.
+//! inside (the clock is a dependency); the chain is read through
+//! `resi_chain::MetagraphSource` only.
 
+pub mod app;
 pub mod auth;
-pub mod client;
 pub mod config;
 pub mod epochs;
 pub mod ratelimit;
@@ -19,3 +23,5 @@ pub mod selection;
 pub mod service;
 pub mod store;
 pub mod universe;
+
+pub use app::{App, AppError, Deps};

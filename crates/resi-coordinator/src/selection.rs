@@ -8,8 +8,7 @@ use hmac::{Hmac, Mac};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use resi_core::{EpochId, SeedCommitment, ValidationSeed, Zipcode};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::universe::UniverseZipcode;
 

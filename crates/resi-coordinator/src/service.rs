@@ -1,10 +1,11 @@
-//! The coordinator's HTTP API (DESIGN §3), on axum.
+//! The coordinator's HTTP API (DESIGN §3), on axum. Handlers read and
+//! write exactly the types of `resi-api`.
 //!
 //! Every refusal is JSON: `{"statusCode":400,"message":["…"],"error":"Bad Request"}`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -12,17 +13,20 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use resi_api::endpoint::Signing;
+use resi_api::{routes, *};
 use resi_auth::commitment;
-use resi_chain::{LocalMetagraph, Metagraph};
+use resi_chain::{Metagraph, MetagraphSource};
 use resi_core::{EpochId, Hotkey};
+use resi_runtime::SharedClock;
 use resi_storage::layout::{miner_epoch_prefix, validator_epoch_prefix, ObjectKey};
 use resi_storage::{Presigner, S3Client};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::auth::{check, Caller, SignedFields, Verified, TIMESTAMP_WINDOW_SECS};
+use crate::auth::{check, SignedFields, Verified, TIMESTAMP_WINDOW_SECS};
 use crate::epochs::{assignment, current, existing, EpochError, EpochPolicy};
+use crate::store::StoredEpoch;
 use crate::ratelimit::{Decision, Limit, RateLimiter};
 use crate::store::Store;
 
@@ -30,13 +34,14 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Store,
     pub policy: EpochPolicy,
-    pub metagraph: Mutex<LocalMetagraph>,
+    /// The chain's read side: who is registered, who is a validator.
+    pub chain: Arc<dyn MetagraphSource>,
     pub presigner: Presigner,
     pub s3: S3Client,
     pub limiter: RateLimiter,
     pub started: Instant,
-    /// The clock, injectable so tests can move past a deadline.
-    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// The clock, injected so tests can move past a deadline.
+    pub clock: SharedClock,
     /// Largest object a miner may upload, in bytes.
     pub max_upload_bytes: u64,
     pub validator_min_stake: u64,
@@ -49,16 +54,12 @@ pub struct AppState {
 
 impl AppState {
     fn now(&self) -> i64 {
-        (self.clock)()
+        self.clock.now_unix()
     }
 
-    fn metagraph(&self) -> Result<Metagraph, ApiError> {
-        let mut live = self
-            .metagraph
-            .lock()
-            .map_err(|_| ApiError::internal("metagraph lock poisoned"))?;
-        live.current()
-            .cloned()
+    fn metagraph(&self) -> Result<Arc<Metagraph>, ApiError> {
+        self.chain
+            .metagraph()
             .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("metagraph unavailable: {e}")))
     }
 }
@@ -69,6 +70,8 @@ pub struct ApiError {
     status: StatusCode,
     message: String,
     rate: Option<Decision>,
+    /// Seconds until a refused caller may retry (429 only).
+    retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -77,6 +80,7 @@ impl ApiError {
             status,
             message: message.into(),
             rate: None,
+            retry_after: None,
         }
     }
     fn internal(message: impl Into<String>) -> Self {
@@ -101,22 +105,18 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(status = %self.status, message = %self.message, "request failed");
         }
-        let body = json!({
-            "statusCode": self.status.as_u16(),
-            "message": [self.message],
-            "error": self.status.canonical_reason().unwrap_or("Error"),
-        });
+        let body = ErrorBody {
+            status_code: self.status.as_u16(),
+            message: vec![self.message],
+            error: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+        };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(d) = &self.rate {
             rate_headers(response.headers_mut(), d);
-            if !d.allowed {
-                if let Ok(v) = HeaderValue::from_str(
-                    &(d.reset_unix - OffsetDateTime::now_utc().unix_timestamp())
-                        .max(1)
-                        .to_string(),
-                ) {
-                    response.headers_mut().insert("retry-after", v);
-                }
+        }
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+                response.headers_mut().insert("retry-after", v);
             }
         }
         response
@@ -135,8 +135,8 @@ impl From<EpochError> for ApiError {
 }
 
 /// A successful JSON answer with its rate-limit headers.
-fn ok(value: Value, rate: Option<Decision>) -> Response {
-    let mut response = Json(value).into_response();
+fn ok<T: serde::Serialize>(body: T, rate: Option<Decision>) -> Response {
+    let mut response = Json(body).into_response();
     if let Some(d) = &rate {
         rate_headers(response.headers_mut(), d);
     }
@@ -154,9 +154,8 @@ fn limit(
     window_secs: i64,
 ) -> Result<Decision, ApiError> {
     let limit = limit.saturating_mul(state.rate_limit_multiplier.max(1));
-    let d = state
-        .limiter
-        .check(route, caller, Limit { limit, window_secs }, state.now());
+    let now = state.now();
+    let d = state.limiter.check(route, caller, Limit { limit, window_secs }, now);
     if d.allowed {
         Ok(d)
     } else {
@@ -164,19 +163,17 @@ fn limit(
             status: StatusCode::TOO_MANY_REQUESTS,
             message: format!("rate limit of {limit} requests per {window_secs} s exceeded"),
             rate: Some(d),
+            retry_after: Some(d.reset_unix - now),
         })
     }
 }
 
-async fn verify(
-    state: &AppState,
-    fields: &SignedFields,
-    commitment: impl FnOnce(&Hotkey, i64) -> String,
-    caller: Caller,
-) -> Result<Verified, ApiError> {
+async fn verify(state: &AppState, fields: &SignedFields, signing: Signing<'_>) -> Result<Verified, ApiError> {
     let metagraph = state.metagraph()?;
     let now = state.now();
-    let who = check(fields, commitment, now, &metagraph, caller, state.validator_min_stake).map_err(|e| {
+    let caller = signing.endpoint().caller();
+    let commitments = |signer: &Hotkey, ts: i64| signing.accepted(signer, ts);
+    let who = check(fields, commitments, now, &metagraph, caller, state.validator_min_stake).map_err(|e| {
         ApiError::new(
             StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
             e.message,
@@ -225,21 +222,18 @@ fn query_fields(fields: QueryFields) -> Result<SignedFields, ApiError> {
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
 }
 
-fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, ApiError> {
-    serde_json::to_value(v).map_err(|e| ApiError::internal(e.to_string()))
-}
-
 /// The router with every endpoint of DESIGN §3.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/healthcheck", get(healthcheck))
-        .route("/api/v1/zipcode-assignments/current", get(current_assignment))
-        .route("/api/v1/zipcode-assignments/epoch/{epoch_id}", get(epoch_assignment))
-        .route("/api/v1/zipcode-assignments/status", post(miner_status))
-        .route("/api/v1/zipcode-assignments/stats", get(stats))
-        .route("/get-folder-access", post(folder_access))
-        .route("/api/v1/s3-access/validator-read", post(validator_read))
-        .route("/api/v1/s3-access/validator-upload", post(validator_upload))
+        .route(routes::HEALTHCHECK, get(healthcheck))
+        .route(routes::CURRENT_ASSIGNMENT, get(current_assignment))
+        .route(routes::EPOCH_ASSIGNMENT, get(epoch_assignment))
+        .route(routes::MINER_STATUS, post(miner_status))
+        .route(routes::STATS, get(stats))
+        .route(routes::FOLDER_ACCESS, post(folder_access))
+        .route(routes::VALIDATOR_READ, post(validator_read))
+        .route(routes::VALIDATOR_UPLOAD, post(validator_upload))
+        .route(routes::OPENAPI, get(openapi))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -293,16 +287,32 @@ async fn log_request(request: axum::extract::Request, next: axum::middleware::Ne
     response
 }
 
+/// The OpenAPI document, generated from `resi-api`'s types once per process.
+async fn openapi() -> Response {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = DOCUMENT.get_or_init(resi_api::openapi::document_json);
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], text.clone()).into_response()
+}
+
 async fn healthcheck(State(state): State<Arc<AppState>>) -> Response {
     let database = state.store.ping().await;
-    let body = json!({
-        "status": if database { "ok" } else { "degraded" },
-        "timestamp": state.now(),
-        "uptime": state.started.elapsed().as_secs(),
-        "database": { "backend": state.store.backend(), "connected": database },
-        "version": env!("CARGO_PKG_VERSION"),
-        "service": "resi-coordinator",
-    });
+    let body = HealthResponse {
+        success: database,
+        message: if database {
+            "coordinator is up".into()
+        } else {
+            "the database does not answer".into()
+        },
+        status: if database { "ok" } else { "degraded" }.into(),
+        timestamp: state.now(),
+        uptime: state.started.elapsed().as_secs(),
+        database: DatabaseHealth {
+            backend: state.store.backend().into(),
+            connected: database,
+        },
+        version: env!("CARGO_PKG_VERSION").into(),
+        service: "resi-coordinator".into(),
+    };
     let status = if database {
         StatusCode::OK
     } else {
@@ -311,19 +321,26 @@ async fn healthcheck(State(state): State<Arc<AppState>>) -> Response {
     (status, Json(body)).into_response()
 }
 
+fn assignment_response(epoch: &StoredEpoch, now: i64) -> AssignmentResponse {
+    let assignment = assignment(epoch, now);
+    AssignmentResponse {
+        success: true,
+        message: format!(
+            "epoch {}: {} zipcodes",
+            assignment.epoch_id,
+            assignment.zipcodes.len()
+        ),
+        assignment,
+    }
+}
+
 async fn current_assignment(State(state): State<Arc<AppState>>, fields: QueryFields) -> Result<Response, ApiError> {
     let fields = query_fields(fields)?;
-    let who = verify(
-        &state,
-        &fields,
-        |_, ts| commitment::current_assignment(ts),
-        Caller::Registered,
-    )
-    .await?;
+    let who = verify(&state, &fields, Signing::CurrentAssignment).await?;
     let rate = limit(&state, "current", who.hotkey.as_str(), 10, MINUTE)?;
     let now = state.now();
     let epoch = current(&state.store, &state.policy, now).await?;
-    Ok(ok(to_value(&assignment(&epoch, now))?, Some(rate)))
+    Ok(ok(assignment_response(&epoch, now), Some(rate)))
 }
 
 async fn epoch_assignment(
@@ -333,13 +350,7 @@ async fn epoch_assignment(
 ) -> Result<Response, ApiError> {
     let fields = query_fields(fields)?;
     let epoch_id = parse_epoch(&epoch_id)?;
-    let who = verify(
-        &state,
-        &fields,
-        |_, ts| commitment::epoch_assignment(&epoch_id, ts),
-        Caller::Validator,
-    )
-    .await?;
+    let who = verify(&state, &fields, Signing::EpochAssignment { epoch: &epoch_id }).await?;
     let rate = limit(&state, "epoch", who.hotkey.as_str(), 30, MINUTE)?;
     let now = state.now();
     // The current epoch is created on first use; past epochs must exist.
@@ -354,38 +365,52 @@ async fn epoch_assignment(
         existing(&state.store, &epoch_id).await?
     };
     let epoch = epoch.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("unknown epoch {epoch_id}")))?;
-    Ok(ok(to_value(&assignment(&epoch, now))?, Some(rate)))
+    Ok(ok(assignment_response(&epoch, now), Some(rate)))
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, message)
 }
 
 async fn miner_status(
     State(state): State<Arc<AppState>>,
     body: JsonBody<serde_json::Map<String, Value>>,
 ) -> Result<Response, ApiError> {
-    let body = json_body(body)?;
-    let epoch_id = required_epoch(body.get("epochId").and_then(Value::as_str))?;
-    let signed: SignedFields = serde_json::from_value(Value::Object(body.clone()))
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("signed fields: {e}")))?;
-    let body_hash = commitment::status_body_sha256(&body);
+    let raw = json_body(body)?;
+    // The signature covers the raw report (every field but the envelope),
+    // so it is hashed as received, before any field is interpreted.
+    let body_hash = commitment::status_body_sha256(&raw);
+    let request: MinerStatusRequest = serde_json::from_value(Value::Object(raw.clone()))
+        .map_err(|e| bad_request(format!("status report: {e}")))?;
+    let epoch_id = required_epoch(request.epoch_id.as_deref())?;
     let who = verify(
         &state,
-        &signed,
-        |h, ts| commitment::miner_status(h, &epoch_id, ts, &body_hash),
-        Caller::Registered,
+        &request.signed,
+        Signing::MinerStatus {
+            epoch: &epoch_id,
+            body_sha256: &body_hash,
+        },
     )
     .await?;
     let rate = limit(&state, "status", who.hotkey.as_str(), 5, MINUTE)?;
-    if !state
-        .store
-        .epoch_exists(&epoch_id)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
-    {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("unknown epoch {epoch_id}"),
-        ));
+    request.report.check().map_err(bad_request)?;
+    let epoch = existing(&state.store, &epoch_id)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("unknown epoch {epoch_id}")))?;
+    if let Some(nonce) = &request.report.nonce {
+        if !nonce.eq_ignore_ascii_case(&epoch.nonce) {
+            return Err(bad_request(format!("nonce {nonce} is not epoch {epoch_id}'s nonce")));
+        }
     }
-    let report: BTreeMap<&String, &Value> = body
+    for done in request.report.zipcodes_completed.iter().flatten() {
+        if !epoch.zipcodes.iter().any(|(z, _)| z.zipcode == done.zipcode) {
+            return Err(bad_request(format!(
+                "zipcode {} is not assigned in epoch {epoch_id}",
+                done.zipcode
+            )));
+        }
+    }
+    let report: BTreeMap<&String, &Value> = raw
         .iter()
         .filter(|(k, _)| !commitment::STATUS_ENVELOPE_FIELDS.contains(&k.as_str()))
         .collect();
@@ -396,13 +421,21 @@ async fn miner_status(
             "status report over 64 KiB",
         ));
     }
+    let now = state.now();
     state
         .store
-        .put_miner_status(&epoch_id, who.hotkey.as_str(), &text, state.now())
+        .put_miner_status(&epoch_id, who.hotkey.as_str(), &text, now)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(ok(
-        json!({"success": true, "epochId": epoch_id, "hotkey": who.hotkey}),
+        MinerStatusResponse {
+            success: true,
+            message: "status recorded".into(),
+            epoch_id,
+            hotkey: who.hotkey,
+            status: request.report.status,
+            timestamp: rfc3339(now),
+        },
         Some(rate),
     ))
 }
@@ -427,53 +460,65 @@ async fn stats(
         .recent_epoch_ids(10)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let body = json!({
-        "currentEpoch": {
-            "epochId": epoch.epoch_id,
-            "epochStart": epoch.start_unix,
-            "epochEnd": epoch.end_unix,
-            "secondsRemaining": (epoch.end_unix - now).max(0),
-            "zipcodeCount": epoch.zipcodes.len(),
-            "totalExpectedListings": epoch.zipcodes.iter().map(|(z, _)| z.expected_listings).sum::<u64>(),
+    let total_expected: u64 = epoch.zipcodes.iter().map(|(z, _)| z.expected_listings).sum();
+    let zipcode_count = epoch.zipcodes.len() as u64;
+    let remaining = (epoch.end_unix - now).max(0);
+    let body = StatsResponse {
+        success: true,
+        message: format!("epoch {} is active", epoch.epoch_id),
+        current_time: rfc3339(now),
+        system_status: "operational".into(),
+        epoch_status: EpochStatus {
+            current_epoch: EpochStatusCurrent {
+                id: epoch.epoch_id,
+                status: "ACTIVE".into(),
+                start_time: rfc3339(epoch.start_unix),
+                end_time: rfc3339(epoch.end_unix),
+                nonce: epoch.nonce.clone(),
+                zipcode_count,
+                target_listings: epoch.target_listings,
+                actual_expected: total_expected,
+            },
+            timing: EpochTiming {
+                time_until_epoch_end: remaining,
+                time_until_next_epoch: remaining,
+                epoch_duration_hours: state.policy.length.secs() as f64 / 3_600.0,
+            },
+            next_epoch: NextEpoch {
+                start_time: rfc3339(epoch.end_unix),
+            },
         },
-        "zipcodesByState": by_state,
-        "zipcodesByTier": by_tier,
-        "configuration": {
-            "epochLengthSeconds": state.policy.length.secs(),
-            "selection": state.policy.selection,
-            "maxUploadBytes": state.max_upload_bytes,
+        current_epoch: CurrentEpochStats {
+            epoch_id: epoch.epoch_id,
+            epoch_start: epoch.start_unix,
+            epoch_end: epoch.end_unix,
+            seconds_remaining: remaining,
+            zipcode_count,
+            total_expected_listings: total_expected,
         },
-        "recentEpochs": recent,
-    });
+        zipcodes_by_state: by_state,
+        zipcodes_by_tier: by_tier,
+        configuration: StatsConfiguration {
+            epoch_length_seconds: state.policy.length.secs(),
+            selection: state.policy.selection.clone(),
+            max_upload_bytes: state.max_upload_bytes,
+        },
+        recent_epochs: recent,
+    };
     Ok(ok(body, Some(rate)))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct FolderAccessBody {
-    #[serde(flatten)]
-    signed: SignedFields,
-    coldkey: Option<String>,
 }
 
 async fn folder_access(
     State(state): State<Arc<AppState>>,
-    body: JsonBody<FolderAccessBody>,
+    body: JsonBody<FolderAccessRequest>,
 ) -> Result<Response, ApiError> {
     let body = json_body(body)?;
     let coldkey = body
         .coldkey
         .as_deref()
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "coldkey is required"))?;
-    let coldkey =
-        Hotkey::parse(coldkey).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("coldkey: {e}")))?;
-    let who = verify(
-        &state,
-        &body.signed,
-        |h, ts| commitment::miner_upload_access(&coldkey, h, ts),
-        Caller::Registered,
-    )
-    .await?;
+        .ok_or_else(|| bad_request("coldkey is required"))?;
+    let coldkey = Hotkey::parse(coldkey).map_err(|e| bad_request(format!("coldkey: {e}")))?;
+    let who = verify(&state, &body.signed, Signing::FolderAccess { coldkey: &coldkey }).await?;
     if who.neuron.coldkey != coldkey {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -503,39 +548,29 @@ async fn folder_access(
         .list(&prefix, None, Some(1_000), unix(now)?, list_ttl)
         .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(ok(
-        json!({"epochId": epoch.epoch_id, "folder": prefix, "upload": form, "listUrl": list_url}),
+        UploadAccessResponse::new(epoch.epoch_id, prefix, form, Some(list_url)),
         Some(rate),
     ))
+}
+
+fn rfc3339(unix_secs: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix_secs)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
 }
 
 fn unix(t: i64) -> Result<OffsetDateTime, ApiError> {
     OffsetDateTime::from_unix_timestamp(t).map_err(|e| ApiError::internal(e.to_string()))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ValidatorReadBody {
-    #[serde(flatten)]
-    signed: SignedFields,
-    epoch_id: Option<String>,
-    continuation_token: Option<String>,
-    /// `data` (miner submissions, default) or `validators` (published results).
-    kind: Option<String>,
-}
-
 async fn validator_read(
     State(state): State<Arc<AppState>>,
-    body: JsonBody<ValidatorReadBody>,
+    body: JsonBody<ValidatorReadRequest>,
 ) -> Result<Response, ApiError> {
     let body = json_body(body)?;
     let epoch_id = required_epoch(body.epoch_id.as_deref())?;
-    let who = verify(
-        &state,
-        &body.signed,
-        |_, ts| commitment::validator_read_access(&epoch_id, ts),
-        Caller::Validator,
-    )
-    .await?;
+    let who = verify(&state, &body.signed, Signing::ValidatorRead { epoch: &epoch_id }).await?;
     let rate = limit(&state, "validator-read", who.hotkey.as_str(), 30, MINUTE)?;
     let epoch = existing(&state.store, &epoch_id)
         .await?
@@ -615,13 +650,13 @@ async fn validator_read(
                 .presigner
                 .get(&object.key, unix(now)?, state.read_url_ttl)
                 .map_err(|e| ApiError::internal(e.to_string()))?;
-            objects.push(json!({
-                "key": object.key,
-                "url": url,
-                "size": object.size,
-                "etag": object.etag,
-                "lastModified": object.last_modified_ms,
-            }));
+            objects.push(ReadObject {
+                key: object.key,
+                url,
+                size: object.size,
+                etag: object.etag,
+                last_modified: object.last_modified_ms,
+            });
         }
         if let Some(token) = page.next_continuation_token {
             next = Some(ReadCursor::encode(hotkey, Some(&token)));
@@ -629,7 +664,13 @@ async fn validator_read(
         }
     }
     Ok(ok(
-        json!({"epochId": epoch_id, "objects": objects, "nextContinuationToken": next}),
+        ReadPage {
+            success: true,
+            message: format!("{} objects", objects.len()),
+            epoch_id,
+            objects,
+            next_continuation_token: next,
+        },
         Some(rate),
     ))
 }
@@ -682,27 +723,13 @@ impl ReadCursor {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ValidatorUploadBody {
-    #[serde(flatten)]
-    signed: SignedFields,
-    epoch_id: Option<String>,
-}
-
 async fn validator_upload(
     State(state): State<Arc<AppState>>,
-    body: JsonBody<ValidatorUploadBody>,
+    body: JsonBody<ValidatorUploadRequest>,
 ) -> Result<Response, ApiError> {
     let body = json_body(body)?;
     let epoch_id = required_epoch(body.epoch_id.as_deref())?;
-    let who = verify(
-        &state,
-        &body.signed,
-        |_, ts| commitment::validator_upload_access(&epoch_id, ts),
-        Caller::Validator,
-    )
-    .await?;
+    let who = verify(&state, &body.signed, Signing::ValidatorUpload { epoch: &epoch_id }).await?;
     let rate = limit(&state, "validator-upload", who.hotkey.as_str(), 5, HOUR)?;
     if !state
         .store
@@ -726,10 +753,7 @@ async fn validator_upload(
         .presigner
         .post_policy(&prefix, 64 * 1024 * 1024, unix(now)?, unix(now + HOUR)?)
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(ok(
-        json!({"epochId": epoch_id, "folder": prefix, "upload": form}),
-        Some(rate),
-    ))
+    Ok(ok(UploadAccessResponse::new(epoch_id, prefix, form, None), Some(rate)))
 }
 
 #[cfg(test)]

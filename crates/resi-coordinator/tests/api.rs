@@ -4,21 +4,21 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use resi_auth::{commitment, Keypair};
 use resi_chain::local::register;
-use resi_chain::LocalMetagraph;
-use resi_coordinator::epochs::EpochPolicy;
-use resi_coordinator::ratelimit::RateLimiter;
+use resi_chain::LocalChain;
+use resi_coordinator::config::CoordinatorConfig;
 use resi_coordinator::selection::SelectionParams;
-use resi_coordinator::service::{router, AppState};
 use resi_coordinator::store::Store;
+use resi_coordinator::{App, Deps};
+use resi_runtime::{Shutdown, SystemClock};
+use resi_s3_server::{EmbeddedS3, EmbeddedS3Options};
 use resi_coordinator::universe::UniverseZipcode;
 use resi_core::{EpochId, EpochLength, MarketTier, Zipcode};
-use resi_storage::{EmbeddedS3, EmbeddedS3Options, PostForm, Presigner, RetryPolicy, S3Client};
+use resi_storage::{PostForm, Presigner, RetryPolicy, S3Client};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -86,37 +86,27 @@ async fn start(db_url: &str) -> Harness {
     );
     register(&metagraph_path, miner.hotkey(), miner_cold.hotkey(), 0, false).unwrap();
     register(&metagraph_path, validator.hotkey(), miner_cold.hotkey(), 1_000, true).unwrap();
-    let state = Arc::new(AppState {
-        store,
-        policy: EpochPolicy {
-            length: EpochLength::from_secs(EPOCH_SECS).unwrap(),
-            secret: b"api test".to_vec(),
-            selection: SelectionParams {
-                target_listings: 2_000,
-                ..Default::default()
-            },
-        },
-        metagraph: Mutex::new(LocalMetagraph::open(&metagraph_path).unwrap()),
-        presigner: resi_storage::Presigner::new(s3_server.s3_config()).unwrap(),
-        s3: S3Client::new(RetryPolicy::default()).unwrap(),
-        limiter: RateLimiter::default(),
-        started: Instant::now(),
-        clock: Arc::new(wall),
+    let config = CoordinatorConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: db_url.to_owned(),
+        epoch_seconds: EPOCH_SECS,
+        secret: Some("api test secret, long enough".into()),
         max_upload_bytes: 10_000,
-        validator_min_stake: 0,
-        read_url_ttl: Duration::from_secs(600),
-        rate_limit_multiplier: 1,
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+        read_url_ttl_secs: 600,
+        selection: SelectionParams {
+            target_listings: 2_000,
+            ..Default::default()
+        },
+        s3: Some(s3_server.s3_config()),
+        ..CoordinatorConfig::default()
+    };
+    let deps = Deps {
+        clock: SystemClock::shared(),
+        chain: Arc::new(LocalChain::open(&metagraph_path).unwrap()),
+    };
+    let app = App::build_with_store(&config, deps, store).await.unwrap();
+    let addr = app.addr();
+    tokio::spawn(app.run(Shutdown::new()));
     Harness {
         base: format!("http://{addr}"),
         miner,
@@ -524,7 +514,7 @@ async fn api_on_postgres() {
 
 #[tokio::test]
 async fn the_client_speaks_every_endpoint() {
-    use resi_coordinator::client::CoordinatorClient;
+    use resi_api::{CoordinatorClient, StatusReport};
     let dir = tempfile::tempdir().unwrap();
     let h = start(&format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display())).await;
     sleep_until((wall() / EPOCH_SECS as i64 + 1) * EPOCH_SECS as i64).await;
@@ -532,16 +522,23 @@ async fn the_client_speaks_every_endpoint() {
     let miner = CoordinatorClient::new(
         base.clone(),
         Arc::new(Keypair::from_seed(h.miner.seed().unwrap()).unwrap()),
+        SystemClock::shared(),
     )
     .unwrap();
     let validator = CoordinatorClient::new(
         base.clone(),
         Arc::new(Keypair::from_seed(h.validator.seed().unwrap()).unwrap()),
+        SystemClock::shared(),
     )
     .unwrap();
     let a = miner.current_assignment().await.unwrap();
     assert!(!a.zipcodes.is_empty());
-    miner.report_status(&a.epoch_id, json!({"uploaded": 1})).await.unwrap();
+    let report = StatusReport {
+        zipcodes_uploaded: Some(1),
+        ..StatusReport::default()
+    };
+    let stored = miner.report_status(&a.epoch_id, report).await.unwrap();
+    assert!(stored.success);
     let access = miner.upload_access(&h.miner_cold.hotkey()).await.unwrap();
     let key = format!("{}zipcode={}/listings.parquet", access.folder, a.zipcodes[0].zipcode);
     h.s3.post_form(&access.upload, &key, bytes::Bytes::from_static(b"x"))

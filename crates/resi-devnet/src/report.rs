@@ -2,20 +2,13 @@
 
 use std::fmt::Write as _;
 
-use resi_core::consensus::ConsensusStatus;
 use resi_core::results::Status;
 use resi_core::{EpochId, Hotkey, ValidationResults};
 use resi_validator::EpochReport;
 
-use crate::network::MinerInfo;
+use crate::outcome::MinerInfo;
 
-pub fn status_text(status: ConsensusStatus) -> &'static str {
-    match status {
-        ConsensusStatus::PerfectConsensus => "PERFECT_CONSENSUS",
-        ConsensusStatus::MajorityConsensus => "MAJORITY_CONSENSUS",
-        ConsensusStatus::ConsensusFailed => "CONSENSUS_FAILED",
-    }
-}
+pub use crate::outcome::status_text;
 
 fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {

@@ -1,52 +1,130 @@
-//! End to end: a small devnet (real S3, market, coordinator, miners and
-//! validators in this process) for one short epoch; then restarts of a
-//! validator and a miner against the same running network.
+//! End to end: one small devnet (real S3, market, coordinator, miners and
+//! validators in this process) runs one short epoch; then each scenario
+//! below uses that same running network: the verdict, a validator restarted
+//! at every journaled step, a miner killed mid-epoch, a miner whose scrapes
+//! fail, a miner stopped gracefully. The scenarios run in parallel.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use resi_api::CoordinatorClient;
 use resi_core::consensus::ConsensusStatus;
 use resi_core::manifest::ScraperInfo;
-use resi_core::{AssignedZipcode, Listing};
-use resi_devnet::{DevnetOptions, DevnetOutcome};
+use resi_core::{AssignedZipcode, Hotkey, Listing};
+use resi_devnet::{Devnet, DevnetOptions, DevnetOutcome};
 use resi_miner::{Deadline, MinerSettings, MinerState, ScrapeError, ZipcodeScraper, ZipcodeState};
+use resi_runtime::{Clock, SharedClock, Shutdown, SystemClock};
 use resi_sim::Profile;
 use resi_validator::journal::EpochJournal;
 use resi_validator::ValidatorConfig;
 
 const EPOCH_SECONDS: u64 = 15;
 
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+/// The network every scenario shares, on a runtime that outlives each test.
+struct Network {
+    runtime: tokio::runtime::Runtime,
+    devnet: Devnet,
+    outcome: DevnetOutcome,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_small_devnet_pays_the_honest_and_nobody_else() {
-    let dir = tempfile::tempdir().unwrap();
-    let options = DevnetOptions {
-        epochs: 1,
-        epoch_seconds: EPOCH_SECONDS,
-        validators: 2,
-        miners: vec![
-            Profile::HonestFast,
-            Profile::HonestSlow,
-            Profile::Fabricator,
-            Profile::Copier,
-        ],
-        market_zipcodes: 40,
-        // Market zipcodes hold at most 900 listings: 3,000 ± 15 % is at least three zipcodes.
-        target_listings: 3_000,
-        seed: 11,
-        data_dir: Some(dir.path().to_owned()),
-    };
-    let (devnet, outcome) = resi_devnet::run(options).await.expect("devnet runs");
-    println!("{}", outcome.verdict());
-    check_outcome(&outcome);
-    validator_restart_finishes_the_epoch_once(&devnet, &outcome).await;
-    miner_killed_mid_epoch_resumes_without_reuploading(&devnet).await;
-    miner_retries_zipcodes_whose_scrape_failed(&devnet).await;
-    devnet.shutdown().await;
+fn network() -> &'static Network {
+    static NETWORK: OnceLock<Network> = OnceLock::new();
+    NETWORK.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .unwrap();
+        // Statics are never dropped: the data lives under the target dir, one per process.
+        let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("devnet-scenarios");
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = root.join(std::process::id().to_string());
+        let options = DevnetOptions {
+            epochs: 1,
+            epoch_seconds: EPOCH_SECONDS,
+            validators: 2,
+            miners: vec![
+                Profile::HonestFast,
+                Profile::HonestSlow,
+                Profile::Fabricator,
+                Profile::Copier,
+            ],
+            market_zipcodes: 40,
+            // Market zipcodes hold at most 900 listings: 3,000 ± 15 % is at least three zipcodes.
+            target_listings: 3_000,
+            seed: 11,
+            data_dir: Some(dir),
+        };
+        let (devnet, outcome) = runtime
+            .block_on(resi_devnet::run(options, |_| {}))
+            .expect("devnet runs");
+        println!("{}", outcome.verdict());
+        Network {
+            runtime,
+            devnet,
+            outcome,
+        }
+    })
+}
+
+fn clock() -> SharedClock {
+    SystemClock::shared()
+}
+
+fn now_ms() -> i64 {
+    SystemClock.now_ms()
+}
+
+/// Registers a new miner hotkey (one writer of the metagraph file at a time).
+fn register_miner(devnet: &Devnet) -> (Arc<resi_auth::Keypair>, Hotkey) {
+    static METAGRAPH: Mutex<()> = Mutex::new(());
+    let _one = METAGRAPH.lock().unwrap_or_else(|p| p.into_inner());
+    let key = Arc::new(resi_auth::Keypair::generate().unwrap());
+    let cold = resi_auth::Keypair::generate().unwrap().hotkey();
+    resi_chain::local::register(&devnet.metagraph, key.hotkey(), cold.clone(), 0, false).unwrap();
+    (key, cold)
+}
+
+fn client(devnet: &Devnet, key: &Arc<resi_auth::Keypair>) -> CoordinatorClient {
+    CoordinatorClient::new(devnet.coordinator_url(), Arc::clone(key), clock()).unwrap()
+}
+
+/// Sleeps until just after the next epoch boundary, so a whole epoch is ahead.
+async fn next_epoch() {
+    let length = EPOCH_SECONDS as i64 * 1000;
+    let next = (now_ms() / length + 1) * length;
+    tokio::time::sleep(Duration::from_millis((next - now_ms() + 50) as u64)).await;
+}
+
+#[test]
+fn the_devnet_pays_the_honest_and_nobody_else() {
+    check_outcome(&network().outcome);
+}
+
+#[test]
+fn a_restarted_validator_finishes_the_epoch_once() {
+    let n = network();
+    n.runtime
+        .block_on(validator_restart_finishes_the_epoch_once(&n.devnet, &n.outcome));
+}
+
+#[test]
+fn a_miner_killed_mid_epoch_resumes_without_reuploading() {
+    let n = network();
+    n.runtime.block_on(miner_killed_mid_epoch_resumes_without_reuploading(&n.devnet));
+}
+
+#[test]
+fn a_miner_retries_zipcodes_whose_scrape_failed() {
+    let n = network();
+    n.runtime.block_on(miner_retries_zipcodes_whose_scrape_failed(&n.devnet));
+}
+
+#[test]
+fn a_stopped_miner_finishes_the_zipcode_in_hand_and_exits() {
+    let n = network();
+    n.runtime.block_on(miner_stops_gracefully(&n.devnet));
 }
 
 fn check_outcome(outcome: &DevnetOutcome) {
@@ -113,7 +191,7 @@ fn check_outcome(outcome: &DevnetOutcome) {
     assert!(copied.iter().all(|r| r.starts_with("tier 0: copy")), "{copied:?}");
 }
 
-async fn validator_restart_finishes_the_epoch_once(devnet: &resi_devnet::Devnet, outcome: &DevnetOutcome) {
+async fn validator_restart_finishes_the_epoch_once(devnet: &Devnet, outcome: &DevnetOutcome) {
     let epoch = outcome.epochs[0].epoch;
     let config = ValidatorConfig::from_file(&devnet.dir.join("validators/validator-1/validator.toml")).unwrap();
     let journal = EpochJournal::new(&config.data_dir, &epoch);
@@ -123,7 +201,7 @@ async fn validator_restart_finishes_the_epoch_once(devnet: &resi_devnet::Devnet,
     let before = lines();
 
     // Finished already: a restarted validator does nothing again.
-    let validator = resi_validator::build(&config, config.settings(), None).unwrap();
+    let validator = resi_validator::build(&config, config.settings(), None, clock(), Shutdown::new()).unwrap();
     let report = validator.validate_epoch(epoch).await.unwrap();
     assert_eq!(lines(), before);
     assert_eq!(
@@ -197,20 +275,18 @@ impl ZipcodeScraper for Counting {
     }
 }
 
-async fn miner_killed_mid_epoch_resumes_without_reuploading(devnet: &resi_devnet::Devnet) {
-    let key = Arc::new(resi_auth::Keypair::generate().unwrap());
-    let cold = resi_auth::Keypair::generate().unwrap().hotkey();
-    resi_chain::local::register(&devnet.metagraph, key.hotkey(), cold.clone(), 0, false).unwrap();
+async fn miner_killed_mid_epoch_resumes_without_reuploading(devnet: &Devnet) {
+    let (key, cold) = register_miner(devnet);
     let db = devnet.dir.join("resume-miner.db");
     let calls = Arc::new(AtomicUsize::new(0));
     let make = |state: MinerState| {
         let scraper = Counting {
-            inner: resi_miner::sim::SimScraper::new(devnet.market_url(), Profile::HonestFast, "resume", None).unwrap(),
+            inner: resi_miner::sim::SimScraper::new(devnet.market_url(), Profile::HonestFast, "resume", None, clock())
+                .unwrap(),
             calls: Arc::clone(&calls),
             fail_first: 0,
         };
-        let client =
-            resi_coordinator::client::CoordinatorClient::new(devnet.coordinator_url(), Arc::clone(&key)).unwrap();
+        let client = client(devnet, &key);
         let settings = MinerSettings {
             // One zipcode at a time, so the kill lands between two of them.
             max_concurrent_scrapes: 1,
@@ -225,17 +301,15 @@ async fn miner_killed_mid_epoch_resumes_without_reuploading(devnet: &resi_devnet
             state,
             Arc::new(scraper),
             settings,
+            clock(),
+            Shutdown::new(),
         ))
     };
 
-    // Start at an epoch boundary so the whole epoch is ahead.
-    let length = EPOCH_SECONDS as i64 * 1000;
-    let next = (now_ms() / length + 1) * length;
-    tokio::time::sleep(Duration::from_millis((next - now_ms() + 50) as u64)).await;
-
+    next_epoch().await;
     let state = MinerState::open(&db).await.unwrap();
     let miner = make(state.clone());
-    let client = resi_coordinator::client::CoordinatorClient::new(devnet.coordinator_url(), Arc::clone(&key)).unwrap();
+    let client = client(devnet, &key);
     let assignment = client.current_assignment().await.unwrap();
     let window = assignment.window().unwrap();
     let epoch = window.id;
@@ -288,22 +362,19 @@ async fn miner_killed_mid_epoch_resumes_without_reuploading(devnet: &resi_devnet
     assert_eq!(calls.load(Ordering::SeqCst), scrapes);
 }
 
-async fn miner_retries_zipcodes_whose_scrape_failed(devnet: &resi_devnet::Devnet) {
-    let key = Arc::new(resi_auth::Keypair::generate().unwrap());
-    let cold = resi_auth::Keypair::generate().unwrap().hotkey();
-    resi_chain::local::register(&devnet.metagraph, key.hotkey(), cold.clone(), 0, false).unwrap();
-    let length = EPOCH_SECONDS as i64 * 1000;
-    let next = (now_ms() / length + 1) * length;
-    tokio::time::sleep(Duration::from_millis((next - now_ms() + 50) as u64)).await;
+async fn miner_retries_zipcodes_whose_scrape_failed(devnet: &Devnet) {
+    let (key, cold) = register_miner(devnet);
+    next_epoch().await;
 
     let calls = Arc::new(AtomicUsize::new(0));
     let scraper = Counting {
-        inner: resi_miner::sim::SimScraper::new(devnet.market_url(), Profile::HonestFast, "flaky", None).unwrap(),
+        inner: resi_miner::sim::SimScraper::new(devnet.market_url(), Profile::HonestFast, "flaky", None, clock())
+            .unwrap(),
         calls: Arc::clone(&calls),
         // The first zipcode's three attempts all fail.
         fail_first: 3,
     };
-    let client = resi_coordinator::client::CoordinatorClient::new(devnet.coordinator_url(), Arc::clone(&key)).unwrap();
+    let client = client(devnet, &key);
     let state = MinerState::open(&devnet.dir.join("flaky-miner.db")).await.unwrap();
     let settings = MinerSettings {
         max_concurrent_scrapes: 1,
@@ -319,6 +390,8 @@ async fn miner_retries_zipcodes_whose_scrape_failed(devnet: &resi_devnet::Devnet
         state.clone(),
         Arc::new(scraper),
         settings,
+        clock(),
+        Shutdown::new(),
     );
     let assignment = client.current_assignment().await.unwrap();
     let window = assignment.window().unwrap();
@@ -403,4 +476,75 @@ async fn miner_retries_zipcodes_whose_scrape_failed(devnet: &resi_devnet::Devnet
         Some(before_restart.1),
         "recorded at the object's LastModified"
     );
+}
+
+/// A stop asked for mid-epoch: the zipcode in hand is uploaded and
+/// recorded, no new one is started, `run` returns, and a restart finishes
+/// the epoch without scraping an uploaded zipcode again.
+async fn miner_stops_gracefully(devnet: &Devnet) {
+    let (key, cold) = register_miner(devnet);
+    let db = devnet.dir.join("graceful-miner.db");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let make = |state: MinerState, shutdown: Shutdown| {
+        let scraper = Counting {
+            inner: resi_miner::sim::SimScraper::new(devnet.market_url(), Profile::HonestFast, "graceful", None, clock())
+                .unwrap(),
+            calls: Arc::clone(&calls),
+            fail_first: 0,
+        };
+        let settings = MinerSettings {
+            max_concurrent_scrapes: 1,
+            ..MinerSettings::default()
+        };
+        let s3 = resi_storage::S3Client::new(resi_storage::RetryPolicy::default()).unwrap();
+        Arc::new(resi_miner::Miner::new(
+            Arc::clone(&key),
+            cold.clone(),
+            client(devnet, &key),
+            s3,
+            state,
+            Arc::new(scraper),
+            settings,
+            clock(),
+            shutdown,
+        ))
+    };
+    next_epoch().await;
+    let state = MinerState::open(&db).await.unwrap();
+    let shutdown = Shutdown::new();
+    let miner = make(state.clone(), shutdown.clone());
+    let assignment = client(devnet, &key).current_assignment().await.unwrap();
+    let window = assignment.window().unwrap();
+    let zipcodes = assignment.zipcodes.len();
+    let running = {
+        let miner = Arc::clone(&miner);
+        tokio::spawn(async move { miner.run().await })
+    };
+    loop {
+        let rows = state.zipcodes(&window.id).await.unwrap();
+        if rows.iter().any(|r| r.state == ZipcodeState::Uploaded) {
+            shutdown.trigger();
+            break;
+        }
+        assert!(now_ms() < window.deadline_ms(), "nothing uploaded before the deadline");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("run returns after a stop")
+        .unwrap();
+    let rows = state.zipcodes(&window.id).await.unwrap();
+    let uploaded = rows.iter().filter(|r| r.state == ZipcodeState::Uploaded).count();
+    assert!(uploaded < zipcodes, "stopped before the end of the epoch");
+    assert!(
+        rows.iter().all(|r| r.state == ZipcodeState::Uploaded || r.state == ZipcodeState::Pending),
+        "every zipcode is either finished or untouched: {:?}",
+        rows.iter().map(|r| r.state).collect::<Vec<_>>()
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), uploaded, "no scrape was started after the stop");
+
+    let resumed = make(state.clone(), Shutdown::new());
+    let summary = resumed.run_epoch(&assignment, &window).await.unwrap();
+    assert_eq!(summary.uploaded, zipcodes, "{:?}", summary.not_uploaded);
+    assert_eq!(calls.load(Ordering::SeqCst), zipcodes, "uploaded zipcodes were not scraped again");
 }

@@ -1,5 +1,6 @@
-//! `miner.toml`: what a miner operator configures. The binary layers
-//! `RESI_*` environment variables and flags on top.
+//! `miner.toml`: what a miner operator configures. Defaults live here
+//! (serde defaults); [`MinerConfig::load`] layers the file, `RESI_*`
+//! environment variables and flags in that order.
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,14 @@ pub enum ScraperConfig {
 
 fn default_profile() -> String {
     "honest-fast".into()
+}
+
+/// Command-line overrides, the last layer.
+#[derive(Clone, Debug, Default)]
+pub struct MinerFlags {
+    pub coordinator: Option<url::Url>,
+    pub data_dir: Option<PathBuf>,
+    pub max_concurrent_scrapes: Option<usize>,
 }
 
 /// `miner.toml`.
@@ -83,13 +92,14 @@ fn default_retry_secs() -> u64 {
     15
 }
 
-pub use resi_coordinator::config::ConfigError;
+pub use resi_runtime::config::ConfigError;
+use resi_runtime::config::{env_var, layer};
 
 impl MinerConfig {
     /// Reads a TOML file; unknown keys are errors. Relative paths in it are
     /// relative to the file's directory.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let mut config: Self = resi_coordinator::config::read_toml(path)?;
+        let mut config: Self = resi_runtime::config::read_toml(path)?;
         if let Some(dir) = path.parent() {
             config.resolve_relative_to(dir);
         }
@@ -132,11 +142,31 @@ impl MinerConfig {
                 "set coldkey (SS58) or coldkeypub_file: the coordinator checks that the coldkey owns the hotkey".into(),
             ));
         }
-        let ScraperConfig::Sim { profile, .. } = &self.scraper;
-        profile
-            .parse::<resi_sim::Profile>()
-            .map_err(|e| ConfigError::Invalid(format!("scraper.profile: {e}")))?;
+        #[cfg(feature = "sim")]
+        {
+            let ScraperConfig::Sim { profile, .. } = &self.scraper;
+            profile
+                .parse::<resi_sim::Profile>()
+                .map_err(|e| ConfigError::Invalid(format!("scraper.profile: {e}")))?;
+        }
         Ok(())
+    }
+
+    /// The file, then `RESI_COORDINATOR`, `RESI_DATA_DIR` and
+    /// `RESI_MAX_CONCURRENT_SCRAPES`, then `flags`; checked once at the end.
+    pub fn load(path: &Path, flags: MinerFlags) -> Result<Self, ConfigError> {
+        let mut config: Self = resi_runtime::config::read_toml(path)?;
+        if let Some(dir) = path.parent() {
+            config.resolve_relative_to(dir);
+        }
+        layer(&mut config.coordinator, env_var("COORDINATOR")?);
+        layer(&mut config.data_dir, env_var("DATA_DIR")?);
+        layer(&mut config.max_concurrent_scrapes, env_var("MAX_CONCURRENT_SCRAPES")?);
+        layer(&mut config.coordinator, flags.coordinator);
+        layer(&mut config.data_dir, flags.data_dir);
+        layer(&mut config.max_concurrent_scrapes, flags.max_concurrent_scrapes);
+        config.check()?;
+        Ok(config)
     }
 }
 

@@ -9,7 +9,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use resi_auth::Keypair;
-use resi_coordinator::client::{ClientError, CoordinatorClient, UploadAccess};
+use resi_api::{
+    ClientError, CompletedZipcode, CoordinatorClient, MiningStatus, NotUploaded, ScraperName, StatusReport,
+    UploadAccessResponse as UploadAccess,
+};
 use resi_core::examine::Precheck;
 use resi_core::manifest::{Manifest, ManifestFile};
 use resi_core::schema::encode_listings;
@@ -18,7 +21,7 @@ use resi_core::{
     ValidationConfig, Zipcode,
 };
 use resi_storage::{ObjectKey, S3Client, StorageError};
-use serde_json::json;
+use resi_runtime::{SharedClock, Shutdown};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
@@ -36,6 +39,8 @@ pub enum MinerError {
     Storage(#[from] StorageError),
     #[error("assignment: {0}")]
     Assignment(String),
+    #[error("stopping: the rest of the epoch resumes from the state database")]
+    Stopped,
     #[error("{0}")]
     Other(String),
 }
@@ -86,10 +91,8 @@ pub struct Miner<S> {
     state: MinerState,
     scraper: Arc<S>,
     settings: MinerSettings,
-}
-
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+    clock: SharedClock,
+    shutdown: Shutdown,
 }
 
 /// The epoch's upload policy, fetched on first need and shared by the tasks.
@@ -133,6 +136,8 @@ impl<S: ZipcodeScraper> Miner<S> {
         state: MinerState,
         scraper: Arc<S>,
         settings: MinerSettings,
+        clock: SharedClock,
+        shutdown: Shutdown,
     ) -> Self {
         Self {
             key,
@@ -142,22 +147,35 @@ impl<S: ZipcodeScraper> Miner<S> {
             state,
             scraper,
             settings,
+            clock,
+            shutdown,
         }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     pub fn hotkey(&self) -> Hotkey {
         self.key.hotkey()
     }
 
-    /// Runs until the task is dropped: each epoch once, then sleeps until the next.
+    /// Runs until its shutdown handle is triggered: each epoch once, then
+    /// sleeps until the next. A stop lets the zipcodes in hand finish their
+    /// step (scrape stored, upload recorded) and starts no new ones.
     pub async fn run(&self) {
+        let span = resi_runtime::daemon_span("miner", self.hotkey().as_str());
+        tracing::Instrument::instrument(self.follow(), span).await
+    }
+
+    async fn follow(&self) {
         let mut done: Option<EpochId> = None;
-        loop {
+        while !self.shutdown.is_triggered() {
             let assignment = match self.client.current_assignment().await {
                 Ok(a) => a,
                 Err(e) => {
-                    tracing::warn!(hotkey = %self.hotkey(), "no assignment: {e}; retrying in {:?}", self.settings.retry);
-                    tokio::time::sleep(self.settings.retry).await;
+                    tracing::warn!("no assignment: {e}; retrying in {:?}", self.settings.retry);
+                    self.shutdown.sleep(self.settings.retry).await;
                     continue;
                 }
             };
@@ -165,7 +183,7 @@ impl<S: ZipcodeScraper> Miner<S> {
                 Ok(w) => w,
                 Err(e) => {
                     tracing::error!("unusable assignment: {e}");
-                    tokio::time::sleep(self.settings.retry).await;
+                    self.shutdown.sleep(self.settings.retry).await;
                     continue;
                 }
             };
@@ -173,33 +191,35 @@ impl<S: ZipcodeScraper> Miner<S> {
                 match self.run_epoch(&assignment, &window).await {
                     Ok(s)
                         if s.retryable > 0
-                            && now_ms() + (self.settings.retry.as_millis() as i64) < window.deadline_ms() =>
+                            && self.now_ms() + (self.settings.retry.as_millis() as i64) < window.deadline_ms() =>
                     {
                         tracing::warn!(
-                            hotkey = %self.hotkey(), epoch = %window.id, left = s.retryable,
+                            epoch = %window.id, left = s.retryable,
                             "some zipcodes failed; trying them again in {:?}", self.settings.retry
                         );
-                        tokio::time::sleep(self.settings.retry).await;
+                        self.shutdown.sleep(self.settings.retry).await;
                         continue;
                     }
                     Ok(s) => {
                         tracing::info!(
-                            hotkey = %self.hotkey(), epoch = %window.id, uploaded = s.uploaded, assigned = s.assigned,
+                            epoch = %window.id, uploaded = s.uploaded, assigned = s.assigned,
                             listings = s.listings_uploaded, "epoch done"
                         );
                         done = Some(window.id);
                     }
+                    Err(MinerError::Stopped) => break,
                     Err(e) => {
-                        tracing::error!(hotkey = %self.hotkey(), epoch = %window.id, "epoch interrupted, resuming in {:?}: {e}", self.settings.retry);
-                        tokio::time::sleep(self.settings.retry).await;
+                        tracing::error!(epoch = %window.id, "epoch interrupted, resuming in {:?}: {e}", self.settings.retry);
+                        self.shutdown.sleep(self.settings.retry).await;
                         continue;
                     }
                 }
             }
             let next_ms = window.deadline_ms() + 250;
-            let wait = (next_ms - now_ms()).max(250) as u64;
-            tokio::time::sleep(Duration::from_millis(wait)).await;
+            let wait = (next_ms - self.now_ms()).max(250) as u64;
+            self.shutdown.sleep(Duration::from_millis(wait)).await;
         }
+        tracing::info!("miner stopped; the state database keeps the epoch");
     }
 
     /// Works one epoch to the end (or to its deadline). Safe to call again
@@ -207,7 +227,7 @@ impl<S: ZipcodeScraper> Miner<S> {
     /// from the database.
     pub async fn run_epoch(&self, assignment: &Assignment, window: &EpochWindow) -> Result<EpochSummary, MinerError> {
         let epoch = window.id;
-        self.state.begin_epoch(assignment, window, now_ms() / 1000).await?;
+        self.state.begin_epoch(assignment, window, self.now_ms() / 1000).await?;
         self.prune(window).await;
         let deadline = Deadline { epoch: *window };
         let access = Access {
@@ -218,10 +238,10 @@ impl<S: ZipcodeScraper> Miner<S> {
         };
         let manifest_lock = Mutex::new(());
         let mut rows = self.state.zipcodes(&epoch).await?;
-        if now_ms() < deadline.at_ms() && self.reconcile(&epoch, &rows, &access).await? {
+        if self.now_ms() < deadline.at_ms() && self.reconcile(&epoch, &rows, &access).await? {
             rows = self.state.zipcodes(&epoch).await?;
         }
-        if rows.iter().any(|r| r.state == ZipcodeState::Uploaded) && now_ms() < deadline.at_ms() {
+        if rows.iter().any(|r| r.state == ZipcodeState::Uploaded) && self.now_ms() < deadline.at_ms() {
             // A restart: the last manifest upload may not have happened.
             if let Err(e) = self.publish_manifest(assignment, &access, &manifest_lock).await {
                 tracing::warn!(%epoch, "manifest: {e}");
@@ -238,6 +258,10 @@ impl<S: ZipcodeScraper> Miner<S> {
             .for_each_concurrent(self.settings.max_concurrent_scrapes, |(row, assigned)| {
                 let (access, lock) = (&access, &manifest_lock);
                 async move {
+                    // A stop starts no new zipcode; the ones in hand finish their step.
+                    if self.shutdown.is_triggered() {
+                        return;
+                    }
                     if let Err(e) = self
                         .zipcode(assignment, window, assigned, row.state, access, lock)
                         .await
@@ -251,12 +275,15 @@ impl<S: ZipcodeScraper> Miner<S> {
                 }
             })
             .await;
+        if self.shutdown.is_triggered() {
+            return Err(MinerError::Stopped);
+        }
         let summary = self.summary(&epoch, assignment.zipcodes.len()).await?;
         // One report per epoch, once nothing is left to retry (or the deadline is near).
         let final_round =
-            summary.retryable == 0 || now_ms() + self.settings.retry.as_millis() as i64 >= deadline.at_ms();
+            summary.retryable == 0 || self.now_ms() + self.settings.retry.as_millis() as i64 >= deadline.at_ms();
         if final_round && !self.state.status_reported(&epoch).await? {
-            match self.report(&epoch, &summary).await {
+            match self.report(assignment, &summary).await {
                 Ok(()) => self.state.mark_status_reported(&epoch).await?,
                 Err(e) => tracing::warn!(%epoch, "status report: {e}"),
             }
@@ -287,7 +314,7 @@ impl<S: ZipcodeScraper> Miner<S> {
                 None => return Ok(()),
             },
         };
-        if now_ms() >= deadline.at_ms() {
+        if self.now_ms() >= deadline.at_ms() {
             return Err(MinerError::Other("the deadline passed before the upload".into()));
         }
         let form = access.get().await?;
@@ -299,7 +326,7 @@ impl<S: ZipcodeScraper> Miner<S> {
                 return Err(e.into());
             }
         };
-        self.state.mark_uploaded(&epoch, zipcode, &key, &etag, now_ms()).await?;
+        self.state.mark_uploaded(&epoch, zipcode, &key, &etag, self.now_ms()).await?;
         tracing::info!(%epoch, %zipcode, %key, %etag, "uploaded");
         self.publish_manifest(assignment, access, manifest_lock).await
     }
@@ -362,7 +389,7 @@ impl<S: ZipcodeScraper> Miner<S> {
         let mut attempt = 0u32;
         let listings = loop {
             attempt += 1;
-            let left = deadline.remaining_ms(now_ms());
+            let left = deadline.remaining_ms(self.now_ms());
             if left == 0 {
                 return Err(MinerError::Other(
                     "the deadline passed before the scrape finished".into(),
@@ -388,7 +415,7 @@ impl<S: ZipcodeScraper> Miner<S> {
                 Err(_) => return Err(MinerError::Other("the deadline passed while scraping".into())),
             }
         };
-        let scraped_at = now_ms();
+        let scraped_at = self.now_ms();
         let bytes = encode_listings(&listings).map_err(|e| MinerError::Other(format!("writing Parquet: {e}")))?;
         let count = listings.len() as u64;
         let verdict = self_check(
@@ -398,6 +425,7 @@ impl<S: ZipcodeScraper> Miner<S> {
             &self.hotkey(),
             &bytes,
             &self.settings.validation,
+            scraped_at,
         );
         if let Some(reason) = &verdict {
             match self.settings.self_check {
@@ -492,21 +520,49 @@ impl<S: ZipcodeScraper> Miner<S> {
         Ok(s)
     }
 
-    async fn report(&self, epoch: &EpochId, s: &EpochSummary) -> Result<(), MinerError> {
+    async fn report(&self, assignment: &Assignment, s: &EpochSummary) -> Result<(), MinerError> {
         let info = self.scraper.info();
-        let not_uploaded: Vec<_> = s
-            .not_uploaded
+        let rows = self.state.zipcodes(&assignment.epoch_id).await?;
+        let completed: Vec<CompletedZipcode> = rows
             .iter()
-            .map(|(z, why)| json!({"zipcode": z, "reason": why}))
+            .filter(|r| r.state == ZipcodeState::Uploaded)
+            .map(|r| CompletedZipcode {
+                zipcode: r.zipcode,
+                listings_scraped: r.listing_count,
+                completed_at: r.uploaded_at_ms.and_then(rfc3339_ms),
+            })
             .collect();
-        let report = json!({
-            "zipcodesAssigned": s.assigned,
-            "zipcodesUploaded": s.uploaded,
-            "listingsUploaded": s.listings_uploaded,
-            "notUploaded": not_uploaded,
-            "scraper": {"name": info.name, "version": info.version},
-        });
-        self.client.report_status(epoch, report).await?;
+        let report = StatusReport {
+            nonce: Some(assignment.nonce.clone()),
+            status: Some(if s.uploaded == s.assigned {
+                MiningStatus::Completed
+            } else if s.uploaded > 0 {
+                MiningStatus::InProgress
+            } else {
+                MiningStatus::Failed
+            }),
+            listings_scraped: Some(s.listings_uploaded),
+            zipcodes_completed: Some(completed),
+            s3_upload_complete: Some(s.uploaded > 0),
+            s3_upload_timestamp: rfc3339_ms(self.now_ms()),
+            zipcodes_assigned: Some(s.assigned as u64),
+            zipcodes_uploaded: Some(s.uploaded as u64),
+            listings_uploaded: Some(s.listings_uploaded),
+            not_uploaded: Some(
+                s.not_uploaded
+                    .iter()
+                    .map(|(z, why)| NotUploaded {
+                        zipcode: *z,
+                        reason: why.clone(),
+                    })
+                    .collect(),
+            ),
+            scraper: Some(ScraperName {
+                name: info.name,
+                version: info.version,
+            }),
+        };
+        self.client.report_status(&assignment.epoch_id, report).await?;
         Ok(())
     }
 
@@ -531,6 +587,7 @@ pub fn self_check(
     hotkey: &Hotkey,
     bytes: &[u8],
     config: &ValidationConfig,
+    now_ms: i64,
 ) -> Option<String> {
     let config = ValidationConfig {
         require_manifest: false,
@@ -549,7 +606,7 @@ pub fn self_check(
     let input = SubmissionInput {
         hotkey: hotkey.clone(),
         zipcode,
-        submitted_at_ms: now_ms().min(window.deadline_ms()),
+        submitted_at_ms: now_ms.min(window.deadline_ms()),
         bytes: Bytes::copy_from_slice(bytes),
         manifest: ManifestEntry::Missing,
     };
@@ -558,4 +615,12 @@ pub fn self_check(
         Precheck::Failed { tier, reason } => Some(format!("tier {tier}: {reason}")),
         Precheck::Late(reason) => Some(reason),
     }
+}
+
+/// Unix milliseconds as RFC 3339 (UTC), for status reports.
+fn rfc3339_ms(ms: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
 }

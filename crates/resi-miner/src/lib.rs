@@ -8,17 +8,18 @@
 //! keeps a signed `manifest.json` current, and reports status. Killed and
 //! restarted, it resumes the epoch from the database.
 //!
-//! Scrapers: [`sim::SimScraper`] (the simulated market, with behaviour
-//! profiles for testing the incentive). Write your own by implementing
-//! [`ZipcodeScraper`].
+//! Scrapers: `sim::SimScraper` (feature `sim`: the simulated market, with
+//! behaviour profiles for testing the incentive). Write your own by
+//! implementing [`ZipcodeScraper`].
 
 pub mod config;
 pub mod daemon;
 pub mod scraper;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;
 
-pub use config::{MinerConfig, ScraperConfig, SelfCheck};
+pub use config::{MinerConfig, MinerFlags, ScraperConfig, SelfCheck};
 pub use daemon::{EpochSummary, Miner, MinerError, MinerSettings};
 pub use scraper::{Deadline, ScrapeError, ZipcodeScraper};
 pub use state::{MinerState, ZipcodeState};
@@ -26,9 +27,68 @@ pub use state::{MinerState, ZipcodeState};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A miner with the `sim` scraper, built from its configuration: reads the
-/// hotkey, opens the state database, connects the coordinator client.
-pub async fn build(config: &MinerConfig) -> Result<Miner<sim::SimScraper>, MinerError> {
+use resi_core::manifest::ScraperInfo;
+use resi_core::{AssignedZipcode, Listing};
+use resi_runtime::{SharedClock, Shutdown};
+
+/// The scrapers compiled into this build, chosen by `[scraper] kind`.
+pub enum AnyScraper {
+    #[cfg(feature = "sim")]
+    Sim(sim::SimScraper),
+    /// Keeps the enum inhabited-by-type in a build with no scraper features.
+    #[doc(hidden)]
+    None(std::convert::Infallible),
+}
+
+impl ZipcodeScraper for AnyScraper {
+    fn info(&self) -> ScraperInfo {
+        match self {
+            #[cfg(feature = "sim")]
+            AnyScraper::Sim(s) => s.info(),
+            AnyScraper::None(never) => match *never {},
+        }
+    }
+
+    async fn scrape(
+        &self,
+        zipcode: &AssignedZipcode,
+        target: u64,
+        deadline: Deadline,
+    ) -> Result<Vec<Listing>, ScrapeError> {
+        match self {
+            #[cfg(feature = "sim")]
+            AnyScraper::Sim(s) => s.scrape(zipcode, target, deadline).await,
+            AnyScraper::None(never) => {
+                let _ = (zipcode, target, deadline);
+                match *never {}
+            }
+        }
+    }
+}
+
+/// The scraper `config` names, if this build has it.
+fn scraper(config: &MinerConfig, identity: &str, clock: &SharedClock) -> Result<AnyScraper, MinerError> {
+    match &config.scraper {
+        #[cfg(feature = "sim")]
+        ScraperConfig::Sim { url, profile, copy_of } => {
+            let profile: resi_sim::Profile = profile.parse().map_err(MinerError::Other)?;
+            let s = sim::SimScraper::new(url.clone(), profile, identity, copy_of.clone(), Arc::clone(clock))
+                .map_err(MinerError::Other)?;
+            Ok(AnyScraper::Sim(s))
+        }
+        #[cfg(not(feature = "sim"))]
+        ScraperConfig::Sim { .. } => {
+            let _ = (identity, clock);
+            Err(MinerError::Other(
+                "this build has no `sim` scraper (build resi-miner with the `sim` feature)".into(),
+            ))
+        }
+    }
+}
+
+/// A miner built from its configuration: reads the hotkey, opens the state
+/// database, connects the coordinator client and the configured scraper.
+pub async fn build(config: &MinerConfig, clock: SharedClock, shutdown: Shutdown) -> Result<Miner<AnyScraper>, MinerError> {
     config.check().map_err(|e| MinerError::Other(e.to_string()))?;
     let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
         .map_err(|e| MinerError::Other(format!("hotkey {}: {e}", config.hotkey_file.display())))?;
@@ -43,12 +103,9 @@ pub async fn build(config: &MinerConfig) -> Result<Miner<sim::SimScraper>, Miner
         .map_err(|e| MinerError::Other(format!("{}: {e}", config.data_dir.display())))?;
     let state = MinerState::open(&config.data_dir.join("miner.db")).await?;
     let key = Arc::new(key);
-    let client = resi_coordinator::client::CoordinatorClient::new(config.coordinator.clone(), Arc::clone(&key))?;
+    let client = resi_api::CoordinatorClient::new(config.coordinator.clone(), Arc::clone(&key), Arc::clone(&clock))?;
     let s3 = resi_storage::S3Client::new(resi_storage::RetryPolicy::default())?;
-    let ScraperConfig::Sim { url, profile, copy_of } = &config.scraper;
-    let profile: resi_sim::Profile = profile.parse().map_err(MinerError::Other)?;
-    let scraper = sim::SimScraper::new(url.clone(), profile, key.hotkey().as_str(), copy_of.clone())
-        .map_err(MinerError::Other)?;
+    let scraper = scraper(config, key.hotkey().as_str(), &clock)?;
     let settings = MinerSettings {
         max_concurrent_scrapes: config.max_concurrent_scrapes,
         retention_epochs: config.retention_epochs,
@@ -56,5 +113,15 @@ pub async fn build(config: &MinerConfig) -> Result<Miner<sim::SimScraper>, Miner
         retry: Duration::from_secs(config.retry_seconds.max(1)),
         validation: resi_core::ValidationConfig::default(),
     };
-    Ok(Miner::new(key, coldkey, client, s3, state, Arc::new(scraper), settings))
+    Ok(Miner::new(
+        key,
+        coldkey,
+        client,
+        s3,
+        state,
+        Arc::new(scraper),
+        settings,
+        clock,
+        shutdown,
+    ))
 }

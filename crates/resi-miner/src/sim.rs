@@ -8,7 +8,8 @@ use std::time::Duration;
 use resi_core::manifest::ScraperInfo;
 use resi_core::schema::{decode_listings, DecodeLimits};
 use resi_core::{AssignedZipcode, Listing};
-use resi_sim::http::MarketSearch;
+use resi_runtime::SharedClock;
+use resi_sim::search::MarketSearch;
 use resi_sim::{profile, Profile};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
@@ -16,9 +17,6 @@ use tokio::sync::OnceCell;
 use crate::scraper::{Deadline, ScrapeError, ZipcodeScraper};
 use crate::state::MinerState;
 
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
 
 /// The `sim` scraper of one miner.
 pub struct SimScraper {
@@ -29,11 +27,18 @@ pub struct SimScraper {
     /// For `copier`: the database of the miner whose uploads it copies.
     copy_of: Option<PathBuf>,
     copied: OnceCell<MinerState>,
+    clock: SharedClock,
 }
 
 impl SimScraper {
     /// `identity` (e.g. the hotkey) varies the details between miners of one profile.
-    pub fn new(market: url::Url, profile: Profile, identity: &str, copy_of: Option<PathBuf>) -> Result<Self, String> {
+    pub fn new(
+        market: url::Url,
+        profile: Profile,
+        identity: &str,
+        copy_of: Option<PathBuf>,
+        clock: SharedClock,
+    ) -> Result<Self, String> {
         if profile == Profile::Copier && copy_of.is_none() {
             return Err("the copier profile needs copy_of: the database of the miner it copies".into());
         }
@@ -47,6 +52,7 @@ impl SimScraper {
             miner_seed: u64::from_le_bytes(seed),
             copy_of,
             copied: OnceCell::new(),
+            clock,
         })
     }
 
@@ -58,7 +64,7 @@ impl SimScraper {
         let jitter = (self.miner_seed % 1_000) as i64;
         let finish_ms =
             w.start_ms() + ((w.deadline_ms() - w.start_ms()) as f64 * self.profile.finish_fraction()) as i64 + jitter;
-        let wait = finish_ms - now_ms();
+        let wait = finish_ms - self.clock.now_ms();
         if wait > 0 {
             tokio::time::sleep(Duration::from_millis(wait as u64)).await;
         }
@@ -85,7 +91,7 @@ impl SimScraper {
                 let columns = decode_listings(bytes.into(), &limits).map_err(|e| ScrapeError::Other(e.to_string()))?;
                 return Ok(columns.to_listings());
             }
-            if now_ms() >= deadline.at_ms() {
+            if self.clock.now_ms() >= deadline.at_ms() {
                 return Err(ScrapeError::Unavailable(
                     "the copied miner uploaded nothing in time".into(),
                 ));
@@ -123,7 +129,7 @@ impl ZipcodeScraper for SimScraper {
         })?;
         // Each listing is stamped when it was read: a few milliseconds apart,
         // with this miner's own pace (so two honest miners never share stamps).
-        let started = now_ms();
+        let started = self.clock.now_ms();
         let step = 1 + (self.miner_seed >> 32) % 3;
         let listings: Vec<Listing> = properties
             .iter()
@@ -132,7 +138,7 @@ impl ZipcodeScraper for SimScraper {
             .collect();
         // Reading them takes that long: return only once the last stamp is past.
         let done_ms = started + (properties.len() as u64 * step) as i64;
-        let wait = (done_ms - now_ms()).min(deadline.at_ms() - now_ms());
+        let wait = (done_ms - self.clock.now_ms()).min(deadline.at_ms() - self.clock.now_ms());
         if wait > 0 {
             tokio::time::sleep(Duration::from_millis(wait as u64)).await;
         }

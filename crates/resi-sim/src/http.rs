@@ -1,16 +1,14 @@
 //! The market over HTTP (`resi sim serve`): miners' `sim` scraper searches it
-//! by zipcode, validators' tier 3 looks properties up by zpid. And the client
-//! side of the lookup, a [`PropertySource`] with retries.
+//! by zipcode ([`crate::search::MarketSearch`]), validators' tier 3 looks
+//! properties up by zpid (`resi_sources::HttpPropertySource`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use resi_core::verify::{Lookup, PropertyRecord, PropertySource};
 use resi_core::{EpochLength, Zipcode};
 use serde::Deserialize;
 use serde_json::json;
@@ -22,7 +20,7 @@ use crate::market::Market;
 pub struct SimState {
     pub market: Market,
     pub length: EpochLength,
-    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    pub clock: resi_runtime::SharedClock,
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -70,7 +68,7 @@ struct Page {
     page_size: Option<u64>,
 }
 
-const MAX_PAGE_SIZE: u64 = 500;
+pub use crate::search::MAX_PAGE_SIZE;
 
 async fn search(State(state): State<Arc<SimState>>, Path(zipcode): Path<String>, Query(page): Query<Page>) -> Response {
     let zipcode = match Zipcode::parse(&zipcode) {
@@ -88,7 +86,7 @@ async fn search(State(state): State<Arc<SimState>>, Path(zipcode): Path<String>,
         return error(StatusCode::BAD_REQUEST, format!("pageSize must be 1..={MAX_PAGE_SIZE}"));
     }
     let number = page.page.unwrap_or(0);
-    let Ok(epoch) = state.length.epoch_containing((state.clock)()) else {
+    let Ok(epoch) = state.length.epoch_containing(state.clock.now_unix()) else {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "clock out of range");
     };
     let start = number.saturating_mul(size);
@@ -107,7 +105,7 @@ async fn search(State(state): State<Arc<SimState>>, Path(zipcode): Path<String>,
 }
 
 async fn property(State(state): State<Arc<SimState>>, Path(zpid): Path<String>) -> Response {
-    let Ok(epoch) = state.length.epoch_containing((state.clock)()) else {
+    let Ok(epoch) = state.length.epoch_containing(state.clock.now_unix()) else {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "clock out of range");
     };
     match state.market.lookup(&zpid, epoch) {
@@ -122,157 +120,3 @@ async fn property(State(state): State<Arc<SimState>>, Path(zpid): Path<String>) 
     }
 }
 
-fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-/// Looks properties up at a market (or any service with the same
-/// `GET {base}/api/v1/properties/{zpid}` contract): 200 is found, 404 not
-/// found; anything else is retried, then reported as unavailable (which
-/// validators never count against a miner).
-#[derive(Clone, Debug)]
-pub struct HttpPropertySource {
-    base: url::Url,
-    http: reqwest::Client,
-    attempts: u32,
-    backoff: Duration,
-}
-
-impl HttpPropertySource {
-    pub fn new(base: url::Url, attempts: u32, backoff: Duration) -> Result<Self, String> {
-        let http = http_client(Duration::from_secs(10))?;
-        Ok(Self {
-            base,
-            http,
-            attempts: attempts.max(1),
-            backoff,
-        })
-    }
-}
-
-impl PropertySource for HttpPropertySource {
-    async fn lookup(&self, zpid: &str) -> Lookup {
-        let mut url = self.base.clone();
-        match url.path_segments_mut() {
-            Ok(mut segments) => {
-                segments.pop_if_empty().extend(["api", "v1", "properties", zpid]);
-            }
-            Err(()) => return Lookup::Unavailable(format!("base URL {} cannot take a path", self.base)),
-        }
-        let mut last = String::new();
-        for attempt in 1..=self.attempts {
-            match self.http.get(url.clone()).send().await {
-                Ok(r) if r.status() == reqwest::StatusCode::OK => match r.json::<PropertyRecord>().await {
-                    Ok(record) => return Lookup::Found(record),
-                    Err(e) => last = format!("attempt {attempt}: bad body: {e}"),
-                },
-                // Not found only when the source says so for this zpid; any
-                // other 404 (a wrong base URL, a proxy's page) is the
-                // source's failure, never evidence against a miner.
-                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => {
-                    let body: serde_json::Value = r.json().await.unwrap_or_default();
-                    if body["notFound"] == serde_json::Value::Bool(true) && body["zpid"].as_str() == Some(zpid) {
-                        return Lookup::NotFound;
-                    }
-                    last = format!("attempt {attempt}: HTTP 404 that is not a not-found answer for zpid {zpid} (wrong property_source URL?)");
-                }
-                Ok(r) => last = format!("attempt {attempt}: HTTP {}", r.status()),
-                Err(e) => last = format!("attempt {attempt}: {e}"),
-            }
-            if attempt < self.attempts {
-                tokio::time::sleep(self.backoff * 2u32.saturating_pow(attempt - 1)).await;
-            }
-        }
-        Lookup::Unavailable(format!("property {zpid}: {last}"))
-    }
-}
-
-/// One page of a zipcode search, as the market serves it.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SearchPage {
-    pub zipcode: Zipcode,
-    pub epoch_id: resi_core::EpochId,
-    pub total: u64,
-    pub listings: Vec<crate::market::Property>,
-}
-
-/// Searches a market (`GET {base}/api/v1/zipcodes/{zipcode}/listings`) page
-/// by page, retrying each page; what the `sim` scraper of miners uses.
-#[derive(Clone, Debug)]
-pub struct MarketSearch {
-    base: url::Url,
-    http: reqwest::Client,
-    attempts: u32,
-    backoff: Duration,
-}
-
-const SEARCH_PAGE_SIZE: u64 = MAX_PAGE_SIZE;
-
-impl MarketSearch {
-    pub fn new(base: url::Url, attempts: u32, backoff: Duration) -> Result<Self, String> {
-        if base.cannot_be_a_base() {
-            return Err(format!("market URL {base} cannot take a path"));
-        }
-        let http = http_client(Duration::from_secs(30))?;
-        Ok(Self {
-            base,
-            http,
-            attempts: attempts.max(1),
-            backoff,
-        })
-    }
-
-    async fn page(&self, zipcode: Zipcode, page: u64) -> Result<SearchPage, String> {
-        let mut url = self.base.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments
-                .pop_if_empty()
-                .extend(["api", "v1", "zipcodes", zipcode.as_str(), "listings"]);
-        }
-        url.query_pairs_mut()
-            .append_pair("page", &page.to_string())
-            .append_pair("pageSize", &SEARCH_PAGE_SIZE.to_string());
-        let mut last = String::new();
-        for attempt in 1..=self.attempts {
-            match self.http.get(url.clone()).send().await {
-                Ok(r) if r.status().is_success() => match r.json::<SearchPage>().await {
-                    Ok(p) => return Ok(p),
-                    Err(e) => last = format!("attempt {attempt}: bad body: {e}"),
-                },
-                // A 4xx will not get better by asking again.
-                Ok(r) if r.status().is_client_error() => {
-                    let status = r.status();
-                    let body = r.text().await.unwrap_or_default();
-                    return Err(format!("search {zipcode} page {page}: HTTP {status}: {body}"));
-                }
-                Ok(r) => last = format!("attempt {attempt}: HTTP {}", r.status()),
-                Err(e) => last = format!("attempt {attempt}: {e}"),
-            }
-            if attempt < self.attempts {
-                tokio::time::sleep(self.backoff * 2u32.saturating_pow(attempt - 1)).await;
-            }
-        }
-        Err(format!("search {zipcode} page {page}: {last}"))
-    }
-
-    /// Every property listed in `zipcode` now, with the market's total.
-    pub async fn all(&self, zipcode: Zipcode) -> Result<(u64, Vec<crate::market::Property>), String> {
-        let first = self.page(zipcode, 0).await?;
-        let total = first.total;
-        let mut all = first.listings;
-        let mut page = 1;
-        while (all.len() as u64) < total && page * SEARCH_PAGE_SIZE < total {
-            let next = self.page(zipcode, page).await?;
-            if next.listings.is_empty() {
-                break;
-            }
-            all.extend(next.listings);
-            page += 1;
-        }
-        Ok((total, all))
-    }
-}

@@ -10,8 +10,9 @@
 //!
 //! Architecture invariant: the market, the profiles and the synthetic epochs
 //! do no I/O and read no clock; the same inputs give the same listings on
-//! every machine. Only [`http`] talks to the network (serving the market, and
-//! looking properties up at one), with its clock injected.
+//! every machine. Only `http` (feature `server`: serving the market, with
+//! its clock injected) and [`search`] (reading it, for the miner's `sim`
+//! scraper) talk to the network.
 
 pub mod hostile;
 pub mod market;
@@ -23,4 +24,6 @@ pub mod source;
 pub use source::MarketSource;
 pub mod epoch;
 pub use epoch::{build as build_epoch, EpochSpec, MinerKind, SyntheticEpoch};
+#[cfg(feature = "server")]
 pub mod http;
+pub mod search;

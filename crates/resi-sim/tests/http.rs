@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use resi_core::verify::{Lookup, PropertySource, SourceVerifier};
 use resi_core::{EpochLength, ListingVerifier, ValidationConfig, Verdict};
-use resi_sim::http::{router, HttpPropertySource, SimState};
+use resi_sim::http::{router, SimState};
+use resi_sources::HttpPropertySource;
 use resi_sim::Market;
 use serde_json::Value;
 
@@ -15,7 +16,7 @@ async fn serve(market: Market) -> url::Url {
     let state = Arc::new(SimState {
         market,
         length: EpochLength::PRODUCTION,
-        clock: Arc::new(|| NOW),
+        clock: resi_runtime::ManualClock::at_unix(NOW),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

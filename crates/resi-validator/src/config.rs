@@ -5,6 +5,14 @@ use std::path::{Path, PathBuf};
 use resi_core::ValidationConfig;
 use serde::{Deserialize, Serialize};
 
+/// Command-line overrides, the last layer.
+#[derive(Clone, Debug, Default)]
+pub struct ValidatorFlags {
+    pub coordinator: Option<url::Url>,
+    pub data_dir: Option<PathBuf>,
+    pub property_source: Option<url::Url>,
+}
+
 /// `validator.toml`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -88,13 +96,34 @@ fn default_retry() -> u64 {
     30
 }
 
-pub use resi_coordinator::config::ConfigError;
+pub use resi_runtime::config::ConfigError;
+use resi_runtime::config::{env_var, layer};
 
 impl ValidatorConfig {
     /// Reads a TOML file; unknown keys are errors; relative paths are
     /// relative to the file's directory.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let mut config: Self = resi_coordinator::config::read_toml(path)?;
+        let config = Self::read(path)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The file, then `RESI_COORDINATOR`, `RESI_DATA_DIR` and
+    /// `RESI_PROPERTY_SOURCE`, then `flags`; checked once at the end.
+    pub fn load(path: &Path, flags: ValidatorFlags) -> Result<Self, ConfigError> {
+        let mut config = Self::read(path)?;
+        layer(&mut config.coordinator, env_var("COORDINATOR")?);
+        layer(&mut config.data_dir, env_var("DATA_DIR")?);
+        layer(&mut config.property_source, env_var("PROPERTY_SOURCE")?);
+        layer(&mut config.coordinator, flags.coordinator);
+        layer(&mut config.data_dir, flags.data_dir);
+        layer(&mut config.property_source, flags.property_source);
+        config.check()?;
+        Ok(config)
+    }
+
+    fn read(path: &Path) -> Result<Self, ConfigError> {
+        let mut config: Self = resi_runtime::config::read_toml(path)?;
         if let Some(dir) = path.parent() {
             for p in [
                 &mut config.hotkey_file,
@@ -106,7 +135,6 @@ impl ValidatorConfig {
                 }
             }
         }
-        config.check()?;
         Ok(config)
     }
 

@@ -15,13 +15,14 @@ pub mod config;
 pub mod journal;
 pub mod pipeline;
 
-pub use config::ValidatorConfig;
+pub use config::{ValidatorConfig, ValidatorFlags};
 pub use pipeline::{EpochReport, Validator, ValidatorError, ValidatorSettings};
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use resi_sim::http::HttpPropertySource;
+use resi_runtime::{SharedClock, Shutdown};
+use resi_sources::HttpPropertySource;
 use tokio::sync::mpsc::UnboundedSender;
 
 impl ValidatorConfig {
@@ -52,16 +53,17 @@ pub fn build(
     config: &ValidatorConfig,
     settings: ValidatorSettings,
     reports: Option<UnboundedSender<EpochReport>>,
+    clock: SharedClock,
+    shutdown: Shutdown,
 ) -> Result<Validator<HttpPropertySource>, ValidatorError> {
     config.check().map_err(|e| ValidatorError::Other(e.to_string()))?;
     let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
         .map_err(|e| ValidatorError::Other(format!("hotkey {}: {e}", config.hotkey_file.display())))?;
     let key = Arc::new(key);
-    let client = resi_coordinator::client::CoordinatorClient::new(config.coordinator.clone(), Arc::clone(&key))?;
+    let client = resi_api::CoordinatorClient::new(config.coordinator.clone(), Arc::clone(&key), Arc::clone(&clock))?;
     let s3 = resi_storage::S3Client::new(resi_storage::RetryPolicy::default())?;
     let chain: Arc<dyn resi_chain::Chain> = Arc::new(resi_chain::LocalChain::open(&config.chain.metagraph)?);
-    let source = HttpPropertySource::new(config.property_source.clone(), 4, Duration::from_millis(250))
-        .map_err(ValidatorError::Other)?;
+    let source = HttpPropertySource::new(config.property_source.clone(), 4, Duration::from_millis(250))?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| ValidatorError::Other(format!("{}: {e}", config.data_dir.display())))?;
     Ok(Validator::new(
@@ -73,5 +75,7 @@ pub fn build(
         settings,
         config.data_dir.clone(),
         reports,
+        clock,
+        shutdown,
     ))
 }

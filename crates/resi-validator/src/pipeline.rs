@@ -8,7 +8,8 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use resi_auth::Keypair;
 use resi_chain::{Chain, ChainError, WeightRecord};
-use resi_coordinator::client::{ClientError, CoordinatorClient, ReadObject};
+use resi_api::{ClientError, CoordinatorClient, ReadObject};
+use resi_runtime::{SharedClock, Shutdown};
 use resi_core::consensus::{evaluate, ConsensusReport, ConsensusStatus, PublishedHash};
 use resi_core::examine::{examine_oversized, examine_unreadable};
 use resi_core::manifest::{Manifest, SignedManifest};
@@ -49,6 +50,10 @@ pub enum ValidatorError {
     SeedMismatch { epoch: EpochId, commitment: String },
     #[error("epoch {0}: {1}")]
     Assignment(EpochId, String),
+    #[error("property source: {0}")]
+    Source(#[from] resi_sources::SourceError),
+    #[error("stopping: the journal resumes this epoch at its next step")]
+    Stopped,
     #[error("{0}")]
     Other(String),
 }
@@ -111,10 +116,8 @@ pub struct Validator<S> {
     settings: ValidatorSettings,
     data_dir: PathBuf,
     reports: Option<UnboundedSender<EpochReport>>,
-}
-
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+    clock: SharedClock,
+    shutdown: Shutdown,
 }
 
 /// The listings files and manifests of one epoch, by miner.
@@ -135,6 +138,8 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         settings: ValidatorSettings,
         data_dir: PathBuf,
         reports: Option<UnboundedSender<EpochReport>>,
+        clock: SharedClock,
+        shutdown: Shutdown,
     ) -> Self {
         Self {
             key,
@@ -145,6 +150,22 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
             settings,
             data_dir,
             reports,
+            clock,
+            shutdown,
+        }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Between journaled steps: a stop requested now ends the epoch here;
+    /// the journal resumes it at the next step.
+    fn step_boundary(&self) -> Result<(), ValidatorError> {
+        if self.shutdown.is_triggered() {
+            Err(ValidatorError::Stopped)
+        } else {
+            Ok(())
         }
     }
 
@@ -152,20 +173,27 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         self.key.hotkey()
     }
 
-    /// Runs until the task is dropped: after each epoch's deadline plus the
-    /// grace period, validates it (once: the journal remembers).
+    /// Runs until its shutdown handle is triggered: after each epoch's
+    /// deadline plus the grace period, validates it (once: the journal
+    /// remembers). A stop finishes the journaled step in hand.
     pub async fn run(&self) {
-        loop {
+        let span = resi_runtime::daemon_span("validator", self.hotkey().as_str());
+        tracing::Instrument::instrument(self.follow(), span).await;
+        tracing::info!(validator = %self.hotkey(), "validator stopped; the journal keeps its place");
+    }
+
+    async fn follow(&self) {
+        while !self.shutdown.is_triggered() {
             let window = match self.client.current_assignment().await.map(|a| a.window()) {
                 Ok(Ok(w)) => w,
                 Ok(Err(e)) => {
                     tracing::error!("unusable assignment: {e}");
-                    tokio::time::sleep(self.settings.retry).await;
+                    self.shutdown.sleep(self.settings.retry).await;
                     continue;
                 }
                 Err(e) => {
                     tracing::warn!(validator = %self.hotkey(), "no current epoch: {e}");
-                    tokio::time::sleep(self.settings.retry).await;
+                    self.shutdown.sleep(self.settings.retry).await;
                     continue;
                 }
             };
@@ -181,9 +209,9 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
             let mut failed = false;
             for epoch in wanted {
                 let ready_ms = (epoch.start_unix() + length) * 1000 + self.settings.grace.as_millis() as i64;
-                let wait = ready_ms - now_ms();
-                if wait > 0 {
-                    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+                let wait = ready_ms - self.now_ms();
+                if wait > 0 && self.shutdown.sleep(Duration::from_millis(wait as u64)).await {
+                    return;
                 }
                 match self.validate_epoch(epoch).await {
                     Ok(report) => {
@@ -191,6 +219,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                             let _ = tx.send(report);
                         }
                     }
+                    Err(ValidatorError::Stopped) => return,
                     // An epoch from before the coordinator's time: nothing to validate.
                     Err(ValidatorError::Coordinator(e)) if e.status == Some(404) => {
                         tracing::debug!(%epoch, "not an epoch of this coordinator: {e}");
@@ -203,12 +232,12 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                 }
             }
             if failed {
-                tokio::time::sleep(self.settings.retry).await;
+                self.shutdown.sleep(self.settings.retry).await;
                 continue;
             }
             let next_ms = window.deadline_ms() + self.settings.grace.as_millis() as i64;
-            let wait = (next_ms - now_ms()).max(100) as u64;
-            tokio::time::sleep(Duration::from_millis(wait)).await;
+            let wait = (next_ms - self.now_ms()).max(100) as u64;
+            self.shutdown.sleep(Duration::from_millis(wait)).await;
         }
     }
 
@@ -226,11 +255,13 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                 signed
             }
         };
+        self.step_boundary()?;
         if !entry.uploaded {
             self.upload(epoch, &signed).await?;
             entry.uploaded = true;
             journal.save(&entry)?;
         }
+        self.step_boundary()?;
         let mut rejected_peers = Vec::new();
         let consensus = match entry.consensus.clone() {
             Some(c) => c,
@@ -250,6 +281,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
             }
             status => tracing::warn!(validator = %me, %epoch, ?status, outliers = ?consensus.outliers, "consensus"),
         }
+        self.step_boundary()?;
         if entry.weights.is_none() && entry.weights_skipped.is_none() {
             let metagraph = self.chain.metagraph()?;
             let weights = scores_to_weights(
@@ -265,7 +297,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
             if weights.uids.is_empty() {
                 entry.weights_skipped = Some("nothing scored and no burn: no weights set".into());
             } else {
-                let record = self.chain.set_weights(&me, &epoch, &weights, now_ms() / 1000)?;
+                let record = self.chain.set_weights(&me, &epoch, &weights, self.now_ms() / 1000)?;
                 tracing::info!(validator = %me, %epoch, block = record.block, uids = ?record.uids, weights = ?record.weights, "weights set");
                 entry.weights = Some(record);
             }
@@ -601,7 +633,9 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                     .collect();
                 return Ok((evaluate(&hashes), rejected.into_iter().collect()));
             }
-            tokio::time::sleep(self.settings.consensus_poll).await;
+            if self.shutdown.sleep(self.settings.consensus_poll).await {
+                return Err(ValidatorError::Stopped);
+            }
         }
     }
 

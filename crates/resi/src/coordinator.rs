@@ -4,20 +4,17 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use resi_chain::LocalMetagraph;
-use resi_coordinator::config::CoordinatorConfig;
-use resi_coordinator::epochs::EpochPolicy;
-use resi_coordinator::ratelimit::RateLimiter;
-use resi_coordinator::service::{router, AppState};
+use resi_chain::LocalChain;
+use resi_coordinator::config::{CoordinatorConfig, CoordinatorFlags};
 use resi_coordinator::store::Store;
 use resi_coordinator::universe::{parse_csv, sample_universe};
-use resi_core::EpochLength;
-use resi_storage::{EmbeddedS3, EmbeddedS3Options, Presigner, RetryPolicy, S3Client};
+use resi_coordinator::{App, Deps};
+use resi_runtime::{Clock, Shutdown, SystemClock};
+use resi_s3_server::{EmbeddedS3, EmbeddedS3Options};
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = false)]
@@ -108,6 +105,35 @@ struct Options {
     s3_path_style: Option<bool>,
 }
 
+impl Options {
+    fn flags(&self) -> CoordinatorFlags {
+        CoordinatorFlags {
+            listen: self.listen,
+            database_url: self.database_url.clone(),
+            epoch_seconds: self.epoch_seconds,
+            secret: self.secret.clone(),
+            metagraph: self.metagraph.clone(),
+            chain: self.chain.clone(),
+            max_upload_bytes: self.max_upload_bytes,
+            validator_min_stake: self.validator_min_stake,
+            target_listings: self.target_listings,
+            tolerance_percent: self.tolerance_percent,
+            min_expected: self.min_expected,
+            max_expected: self.max_expected,
+            cooldown_secs: self.cooldown_secs,
+            honeypot: self.honeypot,
+            s3_endpoint: self.s3_endpoint.clone(),
+            s3_region: self.s3_region.clone(),
+            s3_bucket: self.s3_bucket.clone(),
+            s3_access_key: self.s3_access_key.clone(),
+            s3_secret_key: self.s3_secret_key.clone(),
+            s3_path_style: self.s3_path_style,
+        }
+    }
+}
+
+/// The file (or the defaults), then `--dev`'s settings, then the `RESI_*`
+/// variables and flags (clap reads both; a flag wins).
 fn layered_config(o: &Options) -> anyhow::Result<CoordinatorConfig> {
     let mut c = match &o.config {
         Some(path) => CoordinatorConfig::from_file(path)?,
@@ -123,84 +149,10 @@ fn layered_config(o: &Options) -> anyhow::Result<CoordinatorConfig> {
         c.epoch_seconds = 60;
         c.secret = Some(dev_secret(dir)?);
     }
-    if let Some(v) = o.listen {
-        c.listen = v;
-    }
-    if let Some(v) = &o.database_url {
-        c.database_url = v.clone();
-    }
-    if let Some(v) = o.epoch_seconds {
-        c.epoch_seconds = v;
-    }
-    if let Some(v) = &o.secret {
-        c.secret = Some(v.clone());
-    }
-    if let Some(v) = &o.metagraph {
-        c.chain.metagraph = v.clone();
-    }
-    if let Some(v) = &o.chain {
-        c.chain.backend = v.clone();
-    }
-    if let Some(v) = o.max_upload_bytes {
-        c.max_upload_bytes = v;
-    }
-    if let Some(v) = o.validator_min_stake {
-        c.validator_min_stake = v;
-    }
-    let sel = &mut c.selection;
-    for (target, value) in [
-        (&mut sel.target_listings, o.target_listings),
-        (&mut sel.tolerance_percent, o.tolerance_percent),
-        (&mut sel.min_expected, o.min_expected),
-        (&mut sel.max_expected, o.max_expected),
-    ] {
-        if let Some(v) = value {
-            *target = v;
-        }
-    }
-    if let Some(v) = o.honeypot {
-        sel.honeypot = v;
-    }
-    let any_s3 =
-        o.s3_endpoint.is_some() || o.s3_bucket.is_some() || o.s3_access_key.is_some() || o.s3_secret_key.is_some();
-    if any_s3 || c.s3.is_some() {
-        let base = c.s3.take();
-        let pick = |flag: &Option<String>, from_file: Option<String>, what: &str| -> anyhow::Result<String> {
-            flag.clone()
-                .or(from_file)
-                .with_context(|| format!("S3 {what} missing: set it in [s3] or with --s3-{what}"))
-        };
-        c.s3 = Some(resi_storage::S3Config {
-            endpoint: match (&o.s3_endpoint, base.as_ref()) {
-                (Some(u), _) => u.clone(),
-                (None, Some(b)) => b.endpoint.clone(),
-                (None, None) => bail!("S3 endpoint missing: set it in [s3] or with --s3-endpoint"),
-            },
-            region: pick(
-                &o.s3_region,
-                base.as_ref().map(|b| b.region.clone()).or(Some("us-east-1".into())),
-                "region",
-            )?,
-            bucket: pick(&o.s3_bucket, base.as_ref().map(|b| b.bucket.clone()), "bucket")?,
-            access_key: pick(
-                &o.s3_access_key,
-                base.as_ref().map(|b| b.access_key.clone()),
-                "access-key",
-            )?,
-            secret_key: pick(
-                &o.s3_secret_key,
-                base.as_ref().map(|b| b.secret_key.clone()),
-                "secret-key",
-            )?,
-            path_style: o.s3_path_style.or(base.as_ref().map(|b| b.path_style)).unwrap_or(false),
-        });
-    }
-    if o.dev {
+    c.apply(&o.flags())?;
+    if o.dev && o.cooldown_secs.is_none() {
         // A day of cooldown would exhaust the sample universe with minute-long epochs.
         c.selection.cooldown_secs = (c.epoch_seconds as i64).saturating_mul(5);
-    }
-    if let Some(v) = o.cooldown_secs {
-        c.selection.cooldown_secs = v;
     }
     c.check()?;
     Ok(c)
@@ -212,7 +164,7 @@ fn dev_secret(dir: &Path) -> anyhow::Result<String> {
     if let Ok(text) = std::fs::read_to_string(&path) {
         return Ok(text.trim().to_owned());
     }
-    let (_, secret) = resi_storage::server::generate_credentials();
+    let (_, secret) = resi_s3_server::generate_credentials();
     crate::files::write_private(&path, secret.as_bytes())?;
     Ok(secret)
 }
@@ -240,7 +192,7 @@ pub fn run(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn now_unix() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    SystemClock.now_unix()
 }
 
 async fn import(store: &Store, file: &Path) -> anyhow::Result<ExitCode> {
@@ -302,50 +254,32 @@ async fn dev_s3(dir: &std::path::Path) -> anyhow::Result<(EmbeddedS3, bool)> {
     Ok((server, generated))
 }
 
-async fn serve(config: CoordinatorConfig, store: Store, options: &Options) -> anyhow::Result<ExitCode> {
-    let secret = config.secret_bytes()?;
-    let length = EpochLength::from_secs(config.epoch_seconds)?;
+async fn serve(mut config: CoordinatorConfig, store: Store, options: &Options) -> anyhow::Result<ExitCode> {
     // --dev brings its own S3 server; otherwise the configured one.
     let mut embedded = None;
-    let s3_config = match (&config.s3, options.dev) {
-        (_, true) => {
-            let dir = options.data_dir.clone().context("--dev needs --data-dir")?;
-            let (server, generated) = dev_s3(&dir.join("s3")).await?;
-            let c = server.s3_config();
-            embedded = Some((server, generated));
-            c
-        }
-        (Some(c), false) => c.clone(),
-        (None, false) => bail!("no [s3] section in the configuration (or use --dev)"),
-    };
+    if options.dev {
+        let dir = options.data_dir.clone().context("--dev needs --data-dir")?;
+        let (server, generated) = dev_s3(&dir.join("s3")).await?;
+        config.s3 = Some(server.s3_config());
+        embedded = Some((server, generated));
+    } else if config.s3.is_none() {
+        bail!("no [s3] section in the configuration (or use --dev)");
+    }
     if options.dev && store.universe().await?.is_empty() {
         let n = store.import_universe(&sample_universe(300), now_unix()).await?;
         tracing::info!(zipcodes = n, "imported the built-in sample universe");
     }
-    let state = Arc::new(AppState {
-        store,
-        policy: EpochPolicy {
-            length,
-            secret,
-            selection: config.selection.clone(),
-        },
-        metagraph: Mutex::new(LocalMetagraph::open(&config.chain.metagraph)?),
-        presigner: Presigner::new(s3_config.clone())?,
-        s3: S3Client::new(RetryPolicy::default())?,
-        limiter: RateLimiter::default(),
-        started: Instant::now(),
-        clock: Arc::new(now_unix),
-        max_upload_bytes: config.max_upload_bytes,
-        validator_min_stake: config.validator_min_stake,
-        read_url_ttl: Duration::from_secs(3_600),
-        rate_limit_multiplier: config.rate_limit_multiplier,
-    });
-    let stop = crate::s3::shutdown_signal();
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
-    let addr = listener.local_addr()?;
-    println!("coordinator: http://{addr}");
+    let chain = Arc::new(
+        LocalChain::open(&config.chain.metagraph)
+            .with_context(|| format!("opening the metagraph {}", config.chain.metagraph.display()))?,
+    );
+    let deps = Deps {
+        clock: SystemClock::shared(),
+        chain,
+    };
+    let app = App::build_with_store(&config, deps, store).await?;
+    let s3_config = config.s3.clone().context("no S3 configuration")?;
+    println!("coordinator: {}", app.url());
     println!("S3 endpoint: {} (bucket {})", s3_config.endpoint, s3_config.bucket);
     match &embedded {
         Some((_, true)) => {
@@ -356,8 +290,10 @@ async fn serve(config: CoordinatorConfig, store: Store, options: &Options) -> an
         None => {}
     }
     println!("metagraph:   {}", config.chain.metagraph.display());
-    println!("epochs:      {} s", length.secs());
-    resi_net::serve(listener, router(state), resi_net::Limits::default(), stop).await;
+    println!("epochs:      {} s", config.epoch_seconds);
+    let shutdown = Shutdown::new();
+    shutdown.trigger_on(crate::s3::shutdown_signal());
+    app.run(shutdown).await;
     if let Some((server, _)) = embedded {
         server.shutdown().await;
     }

@@ -1,25 +1,26 @@
 //! `resi miner` and `resi validator`: the two daemons, from a TOML file with
-//! `RESI_*` variables and flags on top.
+//! `RESI_*` variables and flags on top (merged by each daemon's config module).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use resi_runtime::{Shutdown, SystemClock};
 
 #[derive(Args)]
 pub struct MinerArgs {
     /// The miner's TOML file (see examples/miner.toml).
     #[arg(long, env = "RESI_CONFIG")]
     config: PathBuf,
-    /// Overrides `coordinator`.
-    #[arg(long, env = "RESI_COORDINATOR")]
+    /// Overrides `coordinator` (and RESI_COORDINATOR).
+    #[arg(long)]
     coordinator: Option<url::Url>,
-    /// Overrides `data_dir`.
-    #[arg(long, env = "RESI_DATA_DIR")]
+    /// Overrides `data_dir` (and RESI_DATA_DIR).
+    #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Overrides `max_concurrent_scrapes`.
-    #[arg(long, env = "RESI_MAX_CONCURRENT_SCRAPES")]
+    /// Overrides `max_concurrent_scrapes` (and RESI_MAX_CONCURRENT_SCRAPES).
+    #[arg(long)]
     max_concurrent_scrapes: Option<usize>,
 }
 
@@ -28,57 +29,51 @@ pub struct ValidatorArgs {
     /// The validator's TOML file (see examples/validator.toml).
     #[arg(long, env = "RESI_CONFIG")]
     config: PathBuf,
-    /// Overrides `coordinator`.
-    #[arg(long, env = "RESI_COORDINATOR")]
+    /// Overrides `coordinator` (and RESI_COORDINATOR).
+    #[arg(long)]
     coordinator: Option<url::Url>,
-    /// Overrides `data_dir`.
-    #[arg(long, env = "RESI_DATA_DIR")]
+    /// Overrides `data_dir` (and RESI_DATA_DIR).
+    #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Overrides `property_source`.
-    #[arg(long, env = "RESI_PROPERTY_SOURCE")]
+    /// Overrides `property_source` (and RESI_PROPERTY_SOURCE).
+    #[arg(long)]
     property_source: Option<url::Url>,
     /// Validate this one epoch now (after its deadline), then exit.
     #[arg(long)]
     once: Option<String>,
 }
 
+/// A shutdown handle triggered by Ctrl-C or SIGTERM.
+fn signal_shutdown() -> Shutdown {
+    let shutdown = Shutdown::new();
+    shutdown.trigger_on(crate::s3::shutdown_signal());
+    shutdown
+}
+
 pub fn miner(args: MinerArgs) -> anyhow::Result<ExitCode> {
-    let mut config = resi_miner::MinerConfig::from_file(&args.config)?;
-    if let Some(v) = args.coordinator {
-        config.coordinator = v;
-    }
-    if let Some(v) = args.data_dir {
-        config.data_dir = v;
-    }
-    if let Some(v) = args.max_concurrent_scrapes {
-        config.max_concurrent_scrapes = v;
-    }
-    config.check()?;
+    let flags = resi_miner::MinerFlags {
+        coordinator: args.coordinator,
+        data_dir: args.data_dir,
+        max_concurrent_scrapes: args.max_concurrent_scrapes,
+    };
+    let config = resi_miner::MinerConfig::load(&args.config, flags)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let stop = crate::s3::shutdown_signal();
-        let miner = resi_miner::build(&config).await?;
+        let shutdown = signal_shutdown();
+        let miner = resi_miner::build(&config, SystemClock::shared(), shutdown).await?;
         println!("miner {} following {}", miner.hotkey(), config.coordinator);
-        tokio::select! {
-            _ = miner.run() => {}
-            _ = stop => tracing::info!("miner stopping; the state database keeps the epoch"),
-        }
+        miner.run().await;
         Ok(ExitCode::SUCCESS)
     })
 }
 
 pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
-    let mut config = resi_validator::ValidatorConfig::from_file(&args.config)?;
-    if let Some(v) = args.coordinator {
-        config.coordinator = v;
-    }
-    if let Some(v) = args.data_dir {
-        config.data_dir = v;
-    }
-    if let Some(v) = args.property_source {
-        config.property_source = v;
-    }
-    config.check()?;
+    let flags = resi_validator::ValidatorFlags {
+        coordinator: args.coordinator,
+        data_dir: args.data_dir,
+        property_source: args.property_source,
+    };
+    let config = resi_validator::ValidatorConfig::load(&args.config, flags)?;
     let once = args
         .once
         .as_deref()
@@ -87,16 +82,19 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
         .context("--once needs an epoch id like 2026-11-25T04-00-00")?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let stop = crate::s3::shutdown_signal();
-        let validator = resi_validator::build(&config, config.settings(), None)?;
+        let shutdown = signal_shutdown();
+        let validator =
+            resi_validator::build(&config, config.settings(), None, SystemClock::shared(), shutdown.clone())?;
         if let Some(epoch) = once {
-            // SIGTERM ends a one-off validation too; the journal keeps what was done.
-            let report = tokio::select! {
-                report = validator.validate_epoch(epoch) => report?,
-                _ = stop => {
+            // SIGTERM ends a one-off validation too, at a journaled step; the
+            // journal keeps what was done.
+            let report = match validator.validate_epoch(epoch).await {
+                Ok(report) => report,
+                Err(resi_validator::ValidatorError::Stopped) => {
                     eprintln!("validator stopped before epoch {epoch} was finished; run again to finish it");
                     return Ok(ExitCode::from(130));
                 }
+                Err(e) => return Err(e.into()),
             };
             println!(
                 "epoch {epoch}: hash {} consensus {:?}; results in {}",
@@ -107,10 +105,7 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         println!("validator {} following {}", validator.hotkey(), config.coordinator);
-        tokio::select! {
-            _ = validator.run() => {}
-            _ = stop => tracing::info!("validator stopping; the journal keeps its progress"),
-        }
+        validator.run().await;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use resi_devnet::DevnetOptions;
+use resi_devnet::{DevnetEvent, DevnetOptions};
 use resi_sim::Profile;
 
 #[derive(Args)]
@@ -54,7 +54,7 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let mut stop = Box::pin(crate::s3::shutdown_signal());
         let (devnet, outcome) = tokio::select! {
-            run = resi_devnet::run(options) => run?,
+            run = resi_devnet::run(options, print_event) => run?,
             _ = &mut stop => {
                 eprintln!("devnet: interrupted; stopping");
                 return Ok(ExitCode::from(130));
@@ -86,4 +86,37 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
             ExitCode::from(1)
         })
     })
+}
+
+/// What the devnet reports, for people.
+fn print_event(event: DevnetEvent) {
+    match event {
+        DevnetEvent::Ready {
+            miners,
+            validators,
+            epochs,
+            epoch_seconds,
+            dir,
+            coordinator,
+            market,
+            s3,
+            first,
+            starts_in_secs,
+        } => {
+            println!(
+                "devnet: {miners} miners, {validators} validators, {epochs} epochs of {epoch_seconds} s; data in {}",
+                dir.display()
+            );
+            println!("devnet: coordinator {coordinator} · market {market} · S3 {s3}");
+            println!("devnet: waiting {starts_in_secs} s for epoch {first} to start");
+        }
+        DevnetEvent::EpochFinished {
+            outcome,
+            miners,
+            validators,
+        } => print!(
+            "{}",
+            resi_devnet::report::epoch_table(outcome.epoch, &outcome.reports, &miners, &validators)
+        ),
+    }
 }

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use resi_storage::server::generate_credentials;
-use resi_storage::{EmbeddedS3, EmbeddedS3Options};
+use resi_s3_server::{generate_credentials, EmbeddedS3, EmbeddedS3Options};
 
 #[derive(Subcommand)]
 pub enum S3Command {

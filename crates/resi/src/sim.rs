@@ -45,7 +45,7 @@ pub fn run(cmd: SimCommand) -> anyhow::Result<ExitCode> {
         let state = Arc::new(SimState {
             market,
             length,
-            clock: Arc::new(|| time::OffsetDateTime::now_utc().unix_timestamp()),
+            clock: resi_runtime::SystemClock::shared(),
         });
         let addr = SocketAddr::new(args.address, args.port);
         let stop = crate::s3::shutdown_signal();

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use resi_storage::client::FailureKind;
-use resi_storage::{EmbeddedS3, EmbeddedS3Options, Presigner, RetryPolicy, S3Client, S3Config};
+use resi_s3_server::{EmbeddedS3, EmbeddedS3Options};
+use resi_storage::{Presigner, RetryPolicy, S3Client, S3Config};
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 use crate::etag_fs::ListingEtags;
-use crate::presign::S3Config;
+use resi_storage::S3Config;
 
 /// How to start the embedded server.
 #[derive(Clone, Debug)]

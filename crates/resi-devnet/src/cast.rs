@@ -1,0 +1,192 @@
+//! The cast of a devnet: keys and wallets for the owner, validators and
+//! miners, their registrations on the local metagraph, and each daemon's
+//! TOML configuration written into its folder.
+
+use std::path::{Path, PathBuf};
+
+use resi_auth::wallet::{write_keypair, write_public};
+use resi_auth::Keypair;
+use resi_core::Hotkey;
+use resi_miner::{MinerConfig, ScraperConfig, SelfCheck};
+use resi_sim::Profile;
+use resi_validator::ValidatorConfig;
+
+use crate::outcome::MinerInfo;
+use crate::DevnetError;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct DevnetOptions {
+    /// Epochs to run and judge.
+    pub epochs: u32,
+    pub epoch_seconds: u64,
+    pub validators: usize,
+    /// One miner per entry. A `copier` copies the first `honest-fast` miner.
+    pub miners: Vec<Profile>,
+    /// Zipcodes in the simulated market.
+    pub market_zipcodes: usize,
+    /// Expected listings per epoch (the coordinator's selection target).
+    pub target_listings: u64,
+    pub seed: u64,
+    /// Keep everything here (otherwise a temporary directory, removed at the end).
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Default for DevnetOptions {
+    fn default() -> Self {
+        // One of every profile, then more honest miners.
+        let mut miners = Profile::ALL.to_vec();
+        miners.extend([Profile::HonestFast, Profile::HonestFast, Profile::HonestSlow]);
+        Self {
+            epochs: 3,
+            epoch_seconds: 30,
+            validators: 2,
+            miners,
+            market_zipcodes: 80,
+            target_listings: 3_000,
+            seed: 7,
+            data_dir: None,
+        }
+    }
+}
+
+
+/// Writes a wallet hotkey file for `key` under `dir/wallets/{name}`; returns its path.
+fn write_wallet(dir: &Path, name: &str, key: &Keypair, coldkey: &Hotkey) -> Result<PathBuf, DevnetError> {
+    let wallet = dir.join("wallets").join(name);
+    let hotkey_file = wallet.join("hotkeys").join("default");
+    write_keypair(&hotkey_file, key, true).map_err(|e| DevnetError(format!("wallet {name}: {e}")))?;
+    write_public(&wallet.join("coldkeypub.txt"), coldkey, true)
+        .map_err(|e| DevnetError(format!("wallet {name}: {e}")))?;
+    Ok(hotkey_file)
+}
+
+fn write_toml<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), DevnetError> {
+    let text = toml::to_string_pretty(value).map_err(|e| DevnetError(format!("{}: {e}", path.display())))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| DevnetError(format!("{}: {e}", dir.display())))?;
+    }
+    std::fs::write(path, text).map_err(|e| DevnetError(format!("{}: {e}", path.display())))
+}
+
+
+/// Everyone on the devnet, registered, with their configurations.
+pub struct Cast {
+    pub miners: Vec<MinerInfo>,
+    pub miner_configs: Vec<MinerConfig>,
+    pub validators: Vec<(String, u16, Hotkey)>,
+    pub validator_configs: Vec<ValidatorConfig>,
+}
+
+/// Creates the owner (uid 0), the validators and the miners on the (fresh)
+/// metagraph, and writes their wallets and configurations under `dir`.
+pub fn cast(
+    options: &DevnetOptions,
+    dir: &Path,
+    metagraph: &Path,
+    coordinator: &url::Url,
+    market: &url::Url,
+) -> Result<Cast, DevnetError> {
+    let register = |hotkey: Hotkey, coldkey: Hotkey, stake: u64, permit: bool| {
+        resi_chain::local::register(metagraph, hotkey, coldkey, stake, permit)
+            .map(|n| n.uid)
+            .map_err(|e| DevnetError(format!("metagraph: {e}")))
+    };
+    let new_key = || Keypair::generate().map_err(|e| DevnetError(format!("generating a key: {e}")));
+    let owner = new_key()?;
+    let owner_cold = new_key()?;
+    write_wallet(dir, "owner", &owner, &owner_cold.hotkey())?;
+    register(owner.hotkey(), owner_cold.hotkey(), 0, false)?;
+
+    let mut validators = Vec::new();
+    let mut validator_configs = Vec::new();
+    for i in 0..options.validators {
+        let (key, cold) = (new_key()?, new_key()?);
+        let name = format!("validator-{}", i + 1);
+        let file = write_wallet(dir, &name, &key, &cold.hotkey())?;
+        let uid = register(key.hotkey(), cold.hotkey(), 1_000_000_000_000, true)?;
+        let folder = dir.join("validators").join(&name);
+        let config = ValidatorConfig {
+            coordinator: coordinator.clone(),
+            hotkey_file: file,
+            data_dir: folder.join("data"),
+            property_source: market.clone(),
+            grace_seconds: 1,
+            max_concurrent_downloads: 8,
+            consensus_wait_seconds: (options.epoch_seconds / 2).max(5),
+            backfill_epochs: 3,
+            retry_seconds: 2,
+            validator_min_stake: 0,
+            burn_bps: 0,
+            burn_owner_uid: None,
+            chain: resi_validator::config::ChainSection {
+                backend: "local".into(),
+                metagraph: metagraph.to_owned(),
+            },
+            validation: resi_core::ValidationConfig::default(),
+        };
+        write_toml(&folder.join("validator.toml"), &config)?;
+        validators.push((name, uid, key.hotkey()));
+        validator_configs.push(config);
+    }
+
+    let mut miners = Vec::new();
+    let mut keys = Vec::new();
+    for (i, profile) in options.miners.iter().enumerate() {
+        let (key, cold) = (new_key()?, new_key()?);
+        let name = format!("miner-{:02}-{profile}", i + 1);
+        let file = write_wallet(dir, &name, &key, &cold.hotkey())?;
+        let uid = register(key.hotkey(), cold.hotkey(), 0, false)?;
+        miners.push(MinerInfo {
+            name,
+            uid,
+            hotkey: key.hotkey(),
+            profile: *profile,
+        });
+        keys.push((file, cold.hotkey()));
+    }
+    let victim = miners
+        .iter()
+        .find(|m| m.profile == Profile::HonestFast)
+        .map(|m| dir.join("miners").join(&m.name).join("data").join("miner.db"));
+    let mut miner_configs = Vec::new();
+    for (m, (file, cold)) in miners.iter().zip(keys) {
+        let folder = dir.join("miners").join(&m.name);
+        if m.profile == Profile::Copier && victim.is_none() {
+            return Err(DevnetError("a copier needs an honest-fast miner to copy".into()));
+        }
+        let config = MinerConfig {
+            coordinator: coordinator.clone(),
+            hotkey_file: file,
+            coldkey: Some(cold.to_string()),
+            coldkeypub_file: None,
+            data_dir: folder.join("data"),
+            max_concurrent_scrapes: 4,
+            retention_epochs: 6,
+            // Cheaters upload what they have: that is what validators must catch.
+            self_check: if m.profile.is_honest() {
+                SelfCheck::Enforce
+            } else {
+                SelfCheck::Warn
+            },
+            retry_seconds: 2,
+            scraper: ScraperConfig::Sim {
+                url: market.clone(),
+                profile: m.profile.to_string(),
+                copy_of: if m.profile == Profile::Copier {
+                    victim.clone()
+                } else {
+                    None
+                },
+            },
+        };
+        write_toml(&folder.join("miner.toml"), &config)?;
+        miner_configs.push(config);
+    }
+    Ok(Cast {
+        miners,
+        miner_configs,
+        validators,
+        validator_configs,
+    })
+}

@@ -1,0 +1,142 @@
+//! What a devnet run came to, and the judgement of it: pure data, no I/O.
+
+use resi_chain::WeightRecord;
+use resi_core::consensus::ConsensusStatus;
+use resi_core::{EpochId, Hotkey};
+use resi_sim::Profile;
+use resi_validator::EpochReport;
+
+pub fn status_text(status: ConsensusStatus) -> &'static str {
+    match status {
+        ConsensusStatus::PerfectConsensus => "PERFECT_CONSENSUS",
+        ConsensusStatus::MajorityConsensus => "MAJORITY_CONSENSUS",
+        ConsensusStatus::ConsensusFailed => "CONSENSUS_FAILED",
+    }
+}
+
+/// One miner of the devnet.
+#[derive(Clone, Debug)]
+pub struct MinerInfo {
+    pub name: String,
+    pub uid: u16,
+    pub hotkey: Hotkey,
+    pub profile: Profile,
+}
+
+/// One epoch as the validators saw it.
+#[derive(Clone, Debug)]
+pub struct EpochOutcome {
+    pub epoch: EpochId,
+    /// One report per validator, in validator order.
+    pub reports: Vec<EpochReport>,
+}
+
+/// How the run went.
+#[derive(Clone, Debug)]
+pub struct DevnetOutcome {
+    pub epochs: Vec<EpochOutcome>,
+    pub miners: Vec<MinerInfo>,
+    pub validators: Vec<(String, u16, Hotkey)>,
+    /// Worst consensus status any validator reported in any epoch.
+    pub consensus: ConsensusStatus,
+    /// Every validator of every epoch published the same consensus hash.
+    pub hashes_agree: bool,
+    pub honest_rewarded: usize,
+    pub honest_total: usize,
+    pub cheaters_rewarded: usize,
+    pub cheaters_total: usize,
+    pub ledger: Vec<WeightRecord>,
+    /// Epochs that did not finish in time (no report from some validator).
+    pub missing_epochs: usize,
+}
+
+impl DevnetOutcome {
+    /// Validators agreed, no cheater was paid, every epoch finished.
+    pub fn passed(&self) -> bool {
+        self.consensus == ConsensusStatus::PerfectConsensus
+            && self.hashes_agree
+            && self.cheaters_rewarded == 0
+            && self.missing_epochs == 0
+    }
+
+    /// `devnet: <K> epochs, consensus <STATUS>, honest rewarded a/b, cheaters rewarded c/d`.
+    pub fn verdict(&self) -> String {
+        format!(
+            "devnet: {} epochs, consensus {}, honest rewarded {}/{}, cheaters rewarded {}/{}",
+            self.epochs.len() + self.missing_epochs,
+            status_text(self.consensus),
+            self.honest_rewarded,
+            self.honest_total,
+            self.cheaters_rewarded,
+            self.cheaters_total
+        )
+    }
+}
+
+fn rank(status: ConsensusStatus) -> u8 {
+    match status {
+        ConsensusStatus::PerfectConsensus => 0,
+        ConsensusStatus::MajorityConsensus => 1,
+        ConsensusStatus::ConsensusFailed => 2,
+    }
+}
+
+pub(crate) fn judge(
+    epochs: Vec<EpochOutcome>,
+    wanted: usize,
+    miners: Vec<MinerInfo>,
+    validators: Vec<(String, u16, Hotkey)>,
+    ledger: Vec<WeightRecord>,
+) -> DevnetOutcome {
+    let mut consensus = if epochs.is_empty() {
+        ConsensusStatus::ConsensusFailed
+    } else {
+        ConsensusStatus::PerfectConsensus
+    };
+    let mut hashes_agree = true;
+    for e in &epochs {
+        for r in &e.reports {
+            if rank(r.consensus.status) > rank(consensus) {
+                consensus = r.consensus.status;
+            }
+        }
+        let first = e.reports.first().map(|r| r.results.consensus_hash.clone());
+        hashes_agree &= e
+            .reports
+            .iter()
+            .all(|r| Some(&r.results.consensus_hash) == first.as_ref());
+    }
+    let score_in = |e: &EpochOutcome, h: &Hotkey| -> u64 {
+        e.reports
+            .first()
+            .and_then(|r| r.results.miner_scores.iter().find(|s| &s.hotkey == h))
+            .map_or(0, |s| s.score_ppb)
+    };
+    let weight_of = |uid: u16| -> bool {
+        ledger
+            .iter()
+            .any(|r| r.uids.iter().zip(&r.weights).any(|(u, w)| *u == uid && *w > 0))
+    };
+    let (honest, cheaters): (Vec<&MinerInfo>, Vec<&MinerInfo>) = miners.iter().partition(|m| m.profile.is_honest());
+    let honest_rewarded = honest
+        .iter()
+        .filter(|m| !epochs.is_empty() && epochs.iter().all(|e| score_in(e, &m.hotkey) > 0))
+        .count();
+    let cheaters_rewarded = cheaters
+        .iter()
+        .filter(|m| epochs.iter().any(|e| score_in(e, &m.hotkey) > 0) || weight_of(m.uid))
+        .count();
+    DevnetOutcome {
+        missing_epochs: wanted - epochs.len(),
+        honest_total: honest.len(),
+        cheaters_total: cheaters.len(),
+        epochs,
+        consensus,
+        hashes_agree,
+        honest_rewarded,
+        cheaters_rewarded,
+        miners,
+        validators,
+        ledger,
+    }
+}

@@ -1,0 +1,12 @@
+//! resi-sources: where listings are read from, over the network: the
+//! property sources validators check tier 3 against (and, as they arrive,
+//! the listing sources miners' scrapers read). Shared by the validator and
+//! the miner so both speak to a source the same way.
+//!
+//! Architecture invariant: no protocol rules (a lookup's answer is judged by
+//! `resi-core`); a source that cannot answer says "unavailable", which is
+//! never counted against a miner.
+
+pub mod lookup;
+
+pub use lookup::{HttpPropertySource, SourceError};
