@@ -39,6 +39,10 @@ pub enum MinerError {
     Storage(#[from] StorageError),
     #[error("assignment: {0}")]
     Assignment(String),
+    #[error("configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("manifest: {0}")]
+    Manifest(#[source] serde_json::Error),
     #[error("stopping: the rest of the epoch resumes from the state database")]
     Stopped,
     #[error("{0}")]
@@ -485,7 +489,7 @@ impl<S: ZipcodeScraper> Miner<S> {
             files,
         };
         let signed = resi_auth::manifest::sign(&self.key, manifest);
-        let body = serde_json::to_vec_pretty(&signed).map_err(|e| MinerError::Other(e.to_string()))?;
+        let body = serde_json::to_vec_pretty(&signed).map_err(MinerError::Manifest)?;
         let form = access.get().await?;
         let key = ObjectKey::Manifest {
             hotkey: self.hotkey(),

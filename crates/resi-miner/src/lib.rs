@@ -89,7 +89,7 @@ fn scraper(config: &MinerConfig, identity: &str, clock: &SharedClock) -> Result<
 /// A miner built from its configuration: reads the hotkey, opens the state
 /// database, connects the coordinator client and the configured scraper.
 pub async fn build(config: &MinerConfig, clock: SharedClock, shutdown: Shutdown) -> Result<Miner<AnyScraper>, MinerError> {
-    config.check().map_err(|e| MinerError::Other(e.to_string()))?;
+    config.check()?;
     let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
         .map_err(|e| MinerError::Other(format!("hotkey {}: {e}", config.hotkey_file.display())))?;
     let coldkey = match (&config.coldkey, &config.coldkeypub_file) {

@@ -56,7 +56,7 @@ pub fn build(
     clock: SharedClock,
     shutdown: Shutdown,
 ) -> Result<Validator<HttpPropertySource>, ValidatorError> {
-    config.check().map_err(|e| ValidatorError::Other(e.to_string()))?;
+    config.check()?;
     let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
         .map_err(|e| ValidatorError::Other(format!("hotkey {}: {e}", config.hotkey_file.display())))?;
     let key = Arc::new(key);

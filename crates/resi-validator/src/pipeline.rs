@@ -52,6 +52,16 @@ pub enum ValidatorError {
     Assignment(EpochId, String),
     #[error("property source: {0}")]
     Source(#[from] resi_sources::SourceError),
+    #[error("configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("epoch {epoch}: validation rules: {source}")]
+    Rules {
+        epoch: EpochId,
+        #[source]
+        source: resi_core::config::ConfigError,
+    },
+    #[error(transparent)]
+    Duplicate(#[from] resi_core::engine::DuplicateSubmission),
     #[error("stopping: the journal resumes this epoch at its next step")]
     Stopped,
     #[error("{0}")]
@@ -435,7 +445,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                 assignment.expected_by_zipcode(),
                 config.clone(),
             )
-            .map_err(|e| ValidatorError::Other(e.to_string()))?,
+            .map_err(|source| ValidatorError::Rules { epoch, source })?,
         );
         let objects = self.epoch_objects(epoch).await?;
         let assignment = &assignment;
@@ -524,7 +534,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
             .await?;
         let mut engine = EpochValidation::new(&ctx);
         for e in examined {
-            engine.insert(e).map_err(|e| ValidatorError::Other(e.to_string()))?;
+            engine.insert(e)?;
         }
         let verifier = SourceVerifier::new(self.source.clone(), &config);
         let results = engine.finish(&verifier).await;

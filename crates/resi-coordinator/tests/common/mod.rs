@@ -1,9 +1,12 @@
-//! A throw-away PostgreSQL database for a test.
+//! A throw-away PostgreSQL database for a test, and the API harness.
+
+pub mod harness;
 
 use std::future::Future;
 
 use sqlx::Executor;
 
+#[allow(dead_code)]
 /// Runs `scenario` against a fresh database on the server at
 /// `RESI_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`),
 /// dropping it afterwards. Unreachable server: skipped with a message, unless

@@ -1,0 +1,164 @@
+//! ARCHITECTURE.md's dependency rules, enforced (as rust-analyzer's tidy
+//! does): the rules block of that file is parsed and every rule is checked
+//! against the real dependency graph (`cargo tree` for what a crate pulls
+//! in with its own features, `cargo metadata` for what it declares), and
+//! against the sources (only `resi-runtime` reads the wall clock).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn cargo(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("cargo prints UTF-8")
+}
+
+/// Every package `krate` depends on (normal edges only, its own default
+/// features), itself excluded.
+fn closure(krate: &str) -> BTreeSet<String> {
+    cargo(&[
+        "tree",
+        "--offline",
+        "-p",
+        krate,
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+    ])
+    .lines()
+    .filter_map(|l| l.split_whitespace().next())
+    .filter(|name| *name != krate)
+    .map(str::to_owned)
+    .collect()
+}
+
+/// One rule line: `crate: !forbidden !forbidden …`.
+struct Rule {
+    krate: String,
+    forbidden: Vec<String>,
+}
+
+fn rules() -> Vec<Rule> {
+    let text = std::fs::read_to_string(root().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let start = text
+        .find("<!-- dependency-rules -->")
+        .expect("ARCHITECTURE.md has a dependency-rules block");
+    let block = &text[start..];
+    let end = block.find("<!-- /dependency-rules -->").expect("the block ends");
+    block[..end]
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim().trim_start_matches("- ").trim_matches('`');
+            let (krate, rest) = line.split_once(':')?;
+            let forbidden: Vec<String> = rest
+                .split_whitespace()
+                .filter_map(|w| w.trim_matches('`').strip_prefix('!'))
+                .map(str::to_owned)
+                .collect();
+            (!forbidden.is_empty()).then(|| Rule {
+                krate: krate.trim().to_owned(),
+                forbidden,
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn no_crate_pulls_in_what_architecture_md_forbids() {
+    let rules = rules();
+    assert!(rules.len() >= 8, "the rules block was read: {} rules", rules.len());
+    let mut broken = Vec::new();
+    for rule in &rules {
+        let deps = closure(&rule.krate);
+        assert!(!deps.is_empty(), "{} has dependencies (is the name right?)", rule.krate);
+        for f in &rule.forbidden {
+            if deps.contains(f) {
+                broken.push(format!("{} depends on {f}", rule.krate));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "ARCHITECTURE.md's rules are broken:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn only_development_paths_declare_the_embedded_s3_server_or_the_sim_server() {
+    let metadata: serde_json::Value =
+        serde_json::from_str(&cargo(&["metadata", "--offline", "--format-version", "1", "--no-deps"])).unwrap();
+    let mut declared = Vec::new();
+    for package in metadata["packages"].as_array().unwrap() {
+        let name = package["name"].as_str().unwrap();
+        for dep in package["dependencies"].as_array().unwrap() {
+            let normal = dep["kind"].is_null();
+            let dep_name = dep["name"].as_str().unwrap();
+            let sim_server = dep_name == "resi-sim"
+                && dep["features"]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|f| f == "server"));
+            if normal && (dep_name == "resi-s3-server" || sim_server) {
+                declared.push(format!("{name} -> {dep_name}"));
+            }
+        }
+    }
+    declared.sort();
+    assert_eq!(
+        declared,
+        [
+            "resi -> resi-s3-server",
+            "resi -> resi-sim",
+            "resi-devnet -> resi-s3-server",
+            "resi-devnet -> resi-sim",
+        ],
+        "only the binary and the devnet run development servers"
+    );
+}
+
+#[test]
+fn only_resi_runtime_reads_the_wall_clock() {
+    let mut offenders = Vec::new();
+    for entry in std::fs::read_dir(root().join("crates")).unwrap() {
+        let src = entry.unwrap().path().join("src");
+        let mut stack = vec![src];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|x| x != "rs") || path.ends_with("resi-runtime/src/clock.rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for needle in ["now_utc()", "SystemTime::now()"] {
+                    if text.contains(needle) {
+                        offenders.push(format!("{}: {needle}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "read the clock through resi_runtime::Clock:\n{}",
+        offenders.join("\n")
+    );
+}
