@@ -184,11 +184,16 @@ impl StatusReport {
             }
         }
         for (field, len) in [
-            ("zipcodesCompleted", self.zipcodes_completed.as_ref().map_or(0, Vec::len)),
+            (
+                "zipcodesCompleted",
+                self.zipcodes_completed.as_ref().map_or(0, Vec::len),
+            ),
             ("notUploaded", self.not_uploaded.as_ref().map_or(0, Vec::len)),
         ] {
             if len > MAX_REPORTED_ZIPCODES {
-                return Err(format!("{field} lists {len} zipcodes, more than {MAX_REPORTED_ZIPCODES}"));
+                return Err(format!(
+                    "{field} lists {len} zipcodes, more than {MAX_REPORTED_ZIPCODES}"
+                ));
             }
         }
         if let Some(t) = &self.s3_upload_timestamp {

@@ -1,8 +1,8 @@
 //! The `local` backend: a JSON file of neurons that any process may edit
 //! (`resi chain register`), reloaded by readers when it changes on disk.
 
-use std::sync::Arc;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use resi_core::{Hotkey, Neuron};

@@ -134,7 +134,8 @@ impl CoordinatorConfig {
             || f.s3_path_style.is_some();
         if any_s3 || self.s3.is_some() {
             let base = self.s3.take();
-            let missing = |what: &str| ConfigError::Invalid(format!("S3 {what} missing: set it in [s3] or with --s3-{what}"));
+            let missing =
+                |what: &str| ConfigError::Invalid(format!("S3 {what} missing: set it in [s3] or with --s3-{what}"));
             let pick = |flag: &Option<String>, from_file: Option<String>, what: &str| {
                 flag.clone().or(from_file).ok_or_else(|| missing(what))
             };
@@ -146,12 +147,23 @@ impl CoordinatorConfig {
                     .ok_or_else(|| missing("endpoint"))?,
                 region: pick(
                     &f.s3_region,
-                    Some(base.as_ref().map_or_else(|| "us-east-1".to_owned(), |b| b.region.clone())),
+                    Some(
+                        base.as_ref()
+                            .map_or_else(|| "us-east-1".to_owned(), |b| b.region.clone()),
+                    ),
                     "region",
                 )?,
                 bucket: pick(&f.s3_bucket, base.as_ref().map(|b| b.bucket.clone()), "bucket")?,
-                access_key: pick(&f.s3_access_key, base.as_ref().map(|b| b.access_key.clone()), "access-key")?,
-                secret_key: pick(&f.s3_secret_key, base.as_ref().map(|b| b.secret_key.clone()), "secret-key")?,
+                access_key: pick(
+                    &f.s3_access_key,
+                    base.as_ref().map(|b| b.access_key.clone()),
+                    "access-key",
+                )?,
+                secret_key: pick(
+                    &f.s3_secret_key,
+                    base.as_ref().map(|b| b.secret_key.clone()),
+                    "secret-key",
+                )?,
                 path_style: f.s3_path_style.or(base.as_ref().map(|b| b.path_style)).unwrap_or(false),
             });
         }

@@ -26,9 +26,9 @@ use time::OffsetDateTime;
 
 use crate::auth::{check, SignedFields, Verified, TIMESTAMP_WINDOW_SECS};
 use crate::epochs::{assignment, current, existing, EpochError, EpochPolicy};
-use crate::store::StoredEpoch;
 use crate::ratelimit::{Decision, Limit, RateLimiter};
 use crate::store::Store;
+use crate::store::StoredEpoch;
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -325,11 +325,7 @@ fn assignment_response(epoch: &StoredEpoch, now: i64) -> AssignmentResponse {
     let assignment = assignment(epoch, now);
     AssignmentResponse {
         success: true,
-        message: format!(
-            "epoch {}: {} zipcodes",
-            assignment.epoch_id,
-            assignment.zipcodes.len()
-        ),
+        message: format!("epoch {}: {} zipcodes", assignment.epoch_id, assignment.zipcodes.len()),
         assignment,
     }
 }
@@ -380,8 +376,8 @@ async fn miner_status(
     // The signature covers the raw report (every field but the envelope),
     // so it is hashed as received, before any field is interpreted.
     let body_hash = commitment::status_body_sha256(&raw);
-    let request: MinerStatusRequest = serde_json::from_value(Value::Object(raw.clone()))
-        .map_err(|e| bad_request(format!("status report: {e}")))?;
+    let request: MinerStatusRequest =
+        serde_json::from_value(Value::Object(raw.clone())).map_err(|e| bad_request(format!("status report: {e}")))?;
     let epoch_id = required_epoch(request.epoch_id.as_deref())?;
     let who = verify(
         &state,

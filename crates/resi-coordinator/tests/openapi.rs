@@ -12,10 +12,7 @@ async fn served_document_is_the_checked_in_one() {
     let h = start(&format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display())).await;
     let response = h.http.get(format!("{}/openapi.json", h.base)).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.headers()["content-type"].to_str().unwrap(),
-        "application/json"
-    );
+    assert_eq!(response.headers()["content-type"].to_str().unwrap(), "application/json");
     let served = response.text().await.unwrap();
     let document: serde_json::Value = serde_json::from_str(&served).unwrap();
     assert_eq!(document["openapi"].as_str().map(|v| &v[..2]), Some("3."));

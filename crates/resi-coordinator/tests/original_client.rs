@@ -63,7 +63,15 @@ async fn original_client(db_url: &str) {
     let epoch_id = field(&a, &["epochId"]).as_str().unwrap().to_owned();
     let nonce = field(&a, &["nonce"]).as_str().unwrap().to_owned();
     let zipcode = &field(&a, &["zipcodes"])[0];
-    for key in ["zipcode", "expectedListings", "state", "city", "county", "marketTier", "geographicRegion"] {
+    for key in [
+        "zipcode",
+        "expectedListings",
+        "state",
+        "city",
+        "county",
+        "marketTier",
+        "geographicRegion",
+    ] {
         field(zipcode, &[key]);
     }
     let first_zipcode = field(zipcode, &["zipcode"]).as_str().unwrap().to_owned();
@@ -125,7 +133,10 @@ async fn original_client(db_url: &str) {
         )
     };
     let (s, r) = h
-        .post("/api/v1/zipcode-assignments/status", status_body("COMPLETED", &nonce, now))
+        .post(
+            "/api/v1/zipcode-assignments/status",
+            status_body("COMPLETED", &nonce, now),
+        )
         .await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(field(&r, &["success"]), true);
@@ -135,7 +146,10 @@ async fn original_client(db_url: &str) {
     assert!(field(&r, &["timestamp"]).is_string());
     // The fields are checked: an unknown status or another epoch's nonce is a 400 with a reason.
     let (s, r) = h
-        .post("/api/v1/zipcode-assignments/status", status_body("DONE", &nonce, now + 1))
+        .post(
+            "/api/v1/zipcode-assignments/status",
+            status_body("DONE", &nonce, now + 1),
+        )
         .await;
     assert_eq!(s, 400, "{r}");
     error_shape(&r, 400);
@@ -176,11 +190,7 @@ async fn original_client(db_url: &str) {
     // After the deadline: the validator's calls.
     sleep_until(epoch_end(&a)).await;
     let now = h.now();
-    let query = h.signed(
-        &h.validator,
-        &format!("zipcode:assignment:epoch:{epoch_id}:{now}"),
-        now,
-    );
+    let query = h.signed(&h.validator, &format!("zipcode:assignment:epoch:{epoch_id}:{now}"), now);
     let (s, _, e) = h
         .get(&format!("/api/v1/zipcode-assignments/epoch/{epoch_id}"), &query)
         .await;

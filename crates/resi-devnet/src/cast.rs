@@ -50,7 +50,6 @@ impl Default for DevnetOptions {
     }
 }
 
-
 /// Writes a wallet hotkey file for `key` under `dir/wallets/{name}`; returns its path.
 fn write_wallet(dir: &Path, name: &str, key: &Keypair, coldkey: &Hotkey) -> Result<PathBuf, DevnetError> {
     let wallet = dir.join("wallets").join(name);
@@ -68,7 +67,6 @@ fn write_toml<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), DevnetE
     }
     std::fs::write(path, text).map_err(|e| DevnetError(format!("{}: {e}", path.display())))
 }
-
 
 /// Everyone on the devnet, registered, with their configurations.
 pub struct Cast {

@@ -37,22 +37,26 @@ use tokio::sync::mpsc;
 #[error("devnet: {0}")]
 pub struct DevnetError(pub String);
 
+/// The network is up.
+#[derive(Clone, Debug)]
+pub struct Ready {
+    pub miners: usize,
+    pub validators: usize,
+    pub epochs: u32,
+    pub epoch_seconds: u64,
+    pub dir: PathBuf,
+    pub coordinator: url::Url,
+    pub market: url::Url,
+    pub s3: url::Url,
+    pub first: EpochId,
+    pub starts_in_secs: i64,
+}
+
 /// What a running devnet tells its caller, in order.
 #[derive(Clone, Debug)]
 pub enum DevnetEvent {
     /// Everything is up; the daemons start when `first` begins.
-    Ready {
-        miners: usize,
-        validators: usize,
-        epochs: u32,
-        epoch_seconds: u64,
-        dir: PathBuf,
-        coordinator: url::Url,
-        market: url::Url,
-        s3: url::Url,
-        first: EpochId,
-        starts_in_secs: i64,
-    },
+    Ready(Box<Ready>),
     /// Every validator finished this epoch.
     EpochFinished {
         outcome: EpochOutcome,
@@ -105,7 +109,7 @@ pub async fn run(
     let current = length.epoch_containing(now).map_err(|e| DevnetError(e.to_string()))?;
     let first_start = current.start_unix() + options.epoch_seconds as i64;
     let first = EpochId::from_start_unix(first_start).map_err(|e| DevnetError(e.to_string()))?;
-    on_event(DevnetEvent::Ready {
+    on_event(DevnetEvent::Ready(Box::new(Ready {
         miners: cast.miners.len(),
         validators: options.validators,
         epochs: options.epochs,
@@ -116,7 +120,7 @@ pub async fn run(
         s3: servers.s3.endpoint(),
         first,
         starts_in_secs: first_start - now,
-    });
+    })));
     let wait_ms = first_start * 1000 - clock.now_ms() + 100;
     if wait_ms > 0 {
         tokio::time::sleep(Duration::from_millis(wait_ms as u64)).await;

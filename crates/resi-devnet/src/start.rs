@@ -35,7 +35,10 @@ impl Background {
         let stop = Shutdown::new();
         let stopped = stop.clone();
         let task = tokio::spawn(async move {
-            resi_net::serve(listener, router, resi_net::Limits::default(), async move { stopped.wait().await }).await;
+            resi_net::serve(listener, router, resi_net::Limits::default(), async move {
+                stopped.wait().await
+            })
+            .await;
         });
         Ok(Self { addr, stop, task })
     }
@@ -129,7 +132,14 @@ pub(crate) async fn servers(
         .import_universe(&universe.zipcodes, clock.now_unix())
         .await
         .map_err(|e| DevnetError(format!("importing the universe: {e}")))?;
-    Ok((Servers { s3, market, coordinator }, length))
+    Ok((
+        Servers {
+            s3,
+            market,
+            coordinator,
+        },
+        length,
+    ))
 }
 
 /// A fresh selection secret for this run (hex of 32 random bytes).

@@ -14,7 +14,7 @@ use resi_core::manifest::ScraperInfo;
 use resi_core::{AssignedZipcode, Hotkey, Listing};
 use resi_devnet::{Devnet, DevnetOptions, DevnetOutcome};
 use resi_miner::{Deadline, MinerSettings, MinerState, ScrapeError, ZipcodeScraper, ZipcodeState};
-use resi_runtime::{Clock, SharedClock, Shutdown, SystemClock};
+use resi_runtime::{Clock, Context, SharedClock, Shutdown, SystemClock};
 use resi_sim::Profile;
 use resi_validator::journal::EpochJournal;
 use resi_validator::ValidatorConfig;
@@ -112,13 +112,15 @@ fn a_restarted_validator_finishes_the_epoch_once() {
 #[test]
 fn a_miner_killed_mid_epoch_resumes_without_reuploading() {
     let n = network();
-    n.runtime.block_on(miner_killed_mid_epoch_resumes_without_reuploading(&n.devnet));
+    n.runtime
+        .block_on(miner_killed_mid_epoch_resumes_without_reuploading(&n.devnet));
 }
 
 #[test]
 fn a_miner_retries_zipcodes_whose_scrape_failed() {
     let n = network();
-    n.runtime.block_on(miner_retries_zipcodes_whose_scrape_failed(&n.devnet));
+    n.runtime
+        .block_on(miner_retries_zipcodes_whose_scrape_failed(&n.devnet));
 }
 
 #[test]
@@ -301,8 +303,7 @@ async fn miner_killed_mid_epoch_resumes_without_reuploading(devnet: &Devnet) {
             state,
             Arc::new(scraper),
             settings,
-            clock(),
-            Shutdown::new(),
+            Context::system(),
         ))
     };
 
@@ -390,8 +391,7 @@ async fn miner_retries_zipcodes_whose_scrape_failed(devnet: &Devnet) {
         state.clone(),
         Arc::new(scraper),
         settings,
-        clock(),
-        Shutdown::new(),
+        Context::system(),
     );
     let assignment = client.current_assignment().await.unwrap();
     let window = assignment.window().unwrap();
@@ -487,8 +487,14 @@ async fn miner_stops_gracefully(devnet: &Devnet) {
     let calls = Arc::new(AtomicUsize::new(0));
     let make = |state: MinerState, shutdown: Shutdown| {
         let scraper = Counting {
-            inner: resi_miner::sim::SimScraper::new(devnet.market_url(), Profile::HonestFast, "graceful", None, clock())
-                .unwrap(),
+            inner: resi_miner::sim::SimScraper::new(
+                devnet.market_url(),
+                Profile::HonestFast,
+                "graceful",
+                None,
+                clock(),
+            )
+            .unwrap(),
             calls: Arc::clone(&calls),
             fail_first: 0,
         };
@@ -505,8 +511,10 @@ async fn miner_stops_gracefully(devnet: &Devnet) {
             state,
             Arc::new(scraper),
             settings,
-            clock(),
-            shutdown,
+            Context {
+                clock: clock(),
+                shutdown,
+            },
         ))
     };
     next_epoch().await;
@@ -537,14 +545,23 @@ async fn miner_stops_gracefully(devnet: &Devnet) {
     let uploaded = rows.iter().filter(|r| r.state == ZipcodeState::Uploaded).count();
     assert!(uploaded < zipcodes, "stopped before the end of the epoch");
     assert!(
-        rows.iter().all(|r| r.state == ZipcodeState::Uploaded || r.state == ZipcodeState::Pending),
+        rows.iter()
+            .all(|r| r.state == ZipcodeState::Uploaded || r.state == ZipcodeState::Pending),
         "every zipcode is either finished or untouched: {:?}",
         rows.iter().map(|r| r.state).collect::<Vec<_>>()
     );
-    assert_eq!(calls.load(Ordering::SeqCst), uploaded, "no scrape was started after the stop");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        uploaded,
+        "no scrape was started after the stop"
+    );
 
     let resumed = make(state.clone(), Shutdown::new());
     let summary = resumed.run_epoch(&assignment, &window).await.unwrap();
     assert_eq!(summary.uploaded, zipcodes, "{:?}", summary.not_uploaded);
-    assert_eq!(calls.load(Ordering::SeqCst), zipcodes, "uploaded zipcodes were not scraped again");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        zipcodes,
+        "uploaded zipcodes were not scraped again"
+    );
 }

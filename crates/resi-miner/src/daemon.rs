@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
-use resi_auth::Keypair;
 use resi_api::{
     ClientError, CompletedZipcode, CoordinatorClient, MiningStatus, NotUploaded, ScraperName, StatusReport,
     UploadAccessResponse as UploadAccess,
 };
+use resi_auth::Keypair;
 use resi_core::examine::Precheck;
 use resi_core::manifest::{Manifest, ManifestFile};
 use resi_core::schema::encode_listings;
@@ -20,8 +20,8 @@ use resi_core::{
     examine, AssignedZipcode, Assignment, EpochContext, EpochId, EpochWindow, Hotkey, ManifestEntry, SubmissionInput,
     ValidationConfig, Zipcode,
 };
+use resi_runtime::{Context, SharedClock, Shutdown};
 use resi_storage::{ObjectKey, S3Client, StorageError};
-use resi_runtime::{SharedClock, Shutdown};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
@@ -48,6 +48,10 @@ pub enum MinerError {
     #[error("{0}")]
     Other(String),
 }
+
+/// How long a stop waits for the zipcodes in hand (scrape stored, upload
+/// recorded) before dropping them; the state database resumes them.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// How the daemon behaves, besides its scraper.
 #[derive(Clone, Debug)]
@@ -132,6 +136,7 @@ impl Access<'_> {
 }
 
 impl<S: ZipcodeScraper> Miner<S> {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         key: Arc<Keypair>,
         coldkey: Hotkey,
@@ -140,8 +145,7 @@ impl<S: ZipcodeScraper> Miner<S> {
         state: MinerState,
         scraper: Arc<S>,
         settings: MinerSettings,
-        clock: SharedClock,
-        shutdown: Shutdown,
+        context: Context,
     ) -> Self {
         Self {
             key,
@@ -151,8 +155,8 @@ impl<S: ZipcodeScraper> Miner<S> {
             state,
             scraper,
             settings,
-            clock,
-            shutdown,
+            clock: context.clock,
+            shutdown: context.shutdown,
         }
     }
 
@@ -169,7 +173,10 @@ impl<S: ZipcodeScraper> Miner<S> {
     /// step (scrape stored, upload recorded) and starts no new ones.
     pub async fn run(&self) {
         let span = resi_runtime::daemon_span("miner", self.hotkey().as_str());
-        tracing::Instrument::instrument(self.follow(), span).await
+        let work = tracing::Instrument::instrument(self.follow(), span);
+        if self.shutdown.finish_within(STOP_GRACE, work).await.is_none() {
+            tracing::warn!("the zipcodes in hand did not finish within {STOP_GRACE:?} of the stop; the state database resumes them");
+        }
     }
 
     async fn follow(&self) {
@@ -330,7 +337,9 @@ impl<S: ZipcodeScraper> Miner<S> {
                 return Err(e.into());
             }
         };
-        self.state.mark_uploaded(&epoch, zipcode, &key, &etag, self.now_ms()).await?;
+        self.state
+            .mark_uploaded(&epoch, zipcode, &key, &etag, self.now_ms())
+            .await?;
         tracing::info!(%epoch, %zipcode, %key, %etag, "uploaded");
         self.publish_manifest(assignment, access, manifest_lock).await
     }
@@ -548,7 +557,7 @@ impl<S: ZipcodeScraper> Miner<S> {
             listings_scraped: Some(s.listings_uploaded),
             zipcodes_completed: Some(completed),
             s3_upload_complete: Some(s.uploaded > 0),
-            s3_upload_timestamp: rfc3339_ms(self.now_ms()),
+            s3_upload_timestamp: (s.uploaded > 0).then(|| rfc3339_ms(self.now_ms())).flatten(),
             zipcodes_assigned: Some(s.assigned as u64),
             zipcodes_uploaded: Some(s.uploaded as u64),
             listings_uploaded: Some(s.listings_uploaded),

@@ -29,12 +29,12 @@ use std::time::Duration;
 
 use resi_core::manifest::ScraperInfo;
 use resi_core::{AssignedZipcode, Listing};
-use resi_runtime::{SharedClock, Shutdown};
+use resi_runtime::{Context, SharedClock, Shutdown};
 
 /// The scrapers compiled into this build, chosen by `[scraper] kind`.
 pub enum AnyScraper {
     #[cfg(feature = "sim")]
-    Sim(sim::SimScraper),
+    Sim(Box<sim::SimScraper>),
     /// Keeps the enum inhabited-by-type in a build with no scraper features.
     #[doc(hidden)]
     None(std::convert::Infallible),
@@ -74,7 +74,7 @@ fn scraper(config: &MinerConfig, identity: &str, clock: &SharedClock) -> Result<
             let profile: resi_sim::Profile = profile.parse().map_err(MinerError::Other)?;
             let s = sim::SimScraper::new(url.clone(), profile, identity, copy_of.clone(), Arc::clone(clock))
                 .map_err(MinerError::Other)?;
-            Ok(AnyScraper::Sim(s))
+            Ok(AnyScraper::Sim(Box::new(s)))
         }
         #[cfg(not(feature = "sim"))]
         ScraperConfig::Sim { .. } => {
@@ -88,7 +88,11 @@ fn scraper(config: &MinerConfig, identity: &str, clock: &SharedClock) -> Result<
 
 /// A miner built from its configuration: reads the hotkey, opens the state
 /// database, connects the coordinator client and the configured scraper.
-pub async fn build(config: &MinerConfig, clock: SharedClock, shutdown: Shutdown) -> Result<Miner<AnyScraper>, MinerError> {
+pub async fn build(
+    config: &MinerConfig,
+    clock: SharedClock,
+    shutdown: Shutdown,
+) -> Result<Miner<AnyScraper>, MinerError> {
     config.check()?;
     let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
         .map_err(|e| MinerError::Other(format!("hotkey {}: {e}", config.hotkey_file.display())))?;
@@ -121,7 +125,6 @@ pub async fn build(config: &MinerConfig, clock: SharedClock, shutdown: Shutdown)
         state,
         Arc::new(scraper),
         settings,
-        clock,
-        shutdown,
+        Context { clock, shutdown },
     ))
 }

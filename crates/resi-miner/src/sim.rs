@@ -17,7 +17,6 @@ use tokio::sync::OnceCell;
 use crate::scraper::{Deadline, ScrapeError, ZipcodeScraper};
 use crate::state::MinerState;
 
-
 /// The `sim` scraper of one miner.
 pub struct SimScraper {
     search: MarketSearch,

@@ -20,6 +20,23 @@ pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::ConfigError;
 pub use shutdown::Shutdown;
 
+/// What a daemon takes from its runtime: the clock and its stop request.
+#[derive(Clone)]
+pub struct Context {
+    pub clock: SharedClock,
+    pub shutdown: Shutdown,
+}
+
+impl Context {
+    /// The system clock and a fresh shutdown handle.
+    pub fn system() -> Self {
+        Self {
+            clock: SystemClock::shared(),
+            shutdown: Shutdown::new(),
+        }
+    }
+}
+
 /// The span every line a daemon logs is inside: its role and, once known, its hotkey.
 pub fn daemon_span(role: &'static str, hotkey: &str) -> tracing::Span {
     tracing::info_span!("daemon", role, hotkey = %hotkey)

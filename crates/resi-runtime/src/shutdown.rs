@@ -53,6 +53,22 @@ impl Shutdown {
         }
     }
 
+    /// Runs `work` to completion, unless a stop is requested: then `work`
+    /// has `grace` to finish the step in hand (it sees the stop and ends at
+    /// its next step boundary) before it is dropped. Dropping is safe for
+    /// work that journals its steps; the grace keeps a stop from cutting a
+    /// step that is about to finish. `None` when it was dropped.
+    pub async fn finish_within<F: Future>(&self, grace: Duration, work: F) -> Option<F::Output> {
+        let deadline = async {
+            self.wait().await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            done = work => Some(done),
+            _ = deadline => None,
+        }
+    }
+
     /// Triggers this handle when `signal` resolves (e.g. Ctrl-C), from a background task.
     pub fn trigger_on<F>(&self, signal: F)
     where
@@ -85,5 +101,20 @@ mod tests {
         assert!(other.is_triggered());
         other.wait().await;
         assert!(!Shutdown::new().sleep(Duration::from_millis(1)).await);
+    }
+
+    #[tokio::test]
+    async fn work_gets_its_grace_then_is_dropped() {
+        let shutdown = Shutdown::new();
+        let quick = shutdown.finish_within(Duration::from_millis(10), async { 7 });
+        assert_eq!(quick.await, Some(7));
+        shutdown.trigger();
+        let finishes_in_grace = shutdown.finish_within(Duration::from_secs(5), async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            8
+        });
+        assert_eq!(finishes_in_grace.await, Some(8));
+        let hangs = shutdown.finish_within(Duration::from_millis(20), std::future::pending::<()>());
+        assert_eq!(hangs.await, None);
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use resi_storage::client::FailureKind;
 use resi_s3_server::{EmbeddedS3, EmbeddedS3Options};
+use resi_storage::client::FailureKind;
 use resi_storage::{Presigner, RetryPolicy, S3Client, S3Config};
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
@@ -212,7 +212,9 @@ async fn post_policies_are_enforced() {
         .post_form(&forged, outside, Bytes::from_static(b"x"))
         .await
         .unwrap_err();
-    assert_eq!(err.status(), Some(403), "{err}");
+    // 403 for the signature; 400 when the forged policy was made in another
+    // second (its x-amz-date no longer matches the form's): refused either way.
+    assert!(matches!(err.status(), Some(400 | 403)), "{err}");
 }
 
 #[tokio::test]

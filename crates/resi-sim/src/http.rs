@@ -119,4 +119,3 @@ async fn property(State(state): State<Arc<SimState>>, Path(zpid): Path<String>) 
             .into_response(),
     }
 }
-

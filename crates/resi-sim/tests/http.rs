@@ -6,8 +6,8 @@ use std::time::Duration;
 use resi_core::verify::{Lookup, PropertySource, SourceVerifier};
 use resi_core::{EpochLength, ListingVerifier, ValidationConfig, Verdict};
 use resi_sim::http::{router, SimState};
-use resi_sources::HttpPropertySource;
 use resi_sim::Market;
+use resi_sources::HttpPropertySource;
 use serde_json::Value;
 
 const NOW: i64 = 1_759_334_400 + 100;

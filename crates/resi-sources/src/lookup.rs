@@ -79,4 +79,3 @@ impl PropertySource for HttpPropertySource {
         Lookup::Unavailable(format!("property {zpid}: {last}"))
     }
 }
-

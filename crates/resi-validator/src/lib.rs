@@ -21,7 +21,7 @@ pub use pipeline::{EpochReport, Validator, ValidatorError, ValidatorSettings};
 use std::sync::Arc;
 use std::time::Duration;
 
-use resi_runtime::{SharedClock, Shutdown};
+use resi_runtime::{Context, SharedClock, Shutdown};
 use resi_sources::HttpPropertySource;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -75,7 +75,6 @@ pub fn build(
         settings,
         config.data_dir.clone(),
         reports,
-        clock,
-        shutdown,
+        Context { clock, shutdown },
     ))
 }

@@ -6,10 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use resi_api::{ClientError, CoordinatorClient, ReadObject};
 use resi_auth::Keypair;
 use resi_chain::{Chain, ChainError, WeightRecord};
-use resi_api::{ClientError, CoordinatorClient, ReadObject};
-use resi_runtime::{SharedClock, Shutdown};
 use resi_core::consensus::{evaluate, ConsensusReport, ConsensusStatus, PublishedHash};
 use resi_core::examine::{examine_oversized, examine_unreadable};
 use resi_core::manifest::{Manifest, SignedManifest};
@@ -20,10 +19,14 @@ use resi_core::{
     examine, Assignment, EpochContext, EpochId, EpochValidation, Examined, Hotkey, ManifestEntry, SubmissionInput,
     ValidationConfig, ValidationResults, Zipcode,
 };
+use resi_runtime::{Context, SharedClock, Shutdown};
 use resi_storage::{ObjectKey, S3Client, StorageError};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::journal::{EpochJournal, JournalError};
+
+/// How long a stop waits for the journaled step in hand before dropping it.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// Largest manifest read.
 const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
@@ -148,8 +151,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         settings: ValidatorSettings,
         data_dir: PathBuf,
         reports: Option<UnboundedSender<EpochReport>>,
-        clock: SharedClock,
-        shutdown: Shutdown,
+        context: Context,
     ) -> Self {
         Self {
             key,
@@ -160,8 +162,8 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
             settings,
             data_dir,
             reports,
-            clock,
-            shutdown,
+            clock: context.clock,
+            shutdown: context.shutdown,
         }
     }
 
@@ -188,7 +190,12 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
     /// remembers). A stop finishes the journaled step in hand.
     pub async fn run(&self) {
         let span = resi_runtime::daemon_span("validator", self.hotkey().as_str());
-        tracing::Instrument::instrument(self.follow(), span).await;
+        let work = tracing::Instrument::instrument(self.follow(), span);
+        if self.shutdown.finish_within(STOP_GRACE, work).await.is_none() {
+            tracing::warn!(
+                "the step in hand did not finish within {STOP_GRACE:?} of the stop; it is redone on restart"
+            );
+        }
         tracing::info!(validator = %self.hotkey(), "validator stopped; the journal keeps its place");
     }
 

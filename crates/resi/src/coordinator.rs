@@ -279,7 +279,7 @@ async fn serve(mut config: CoordinatorConfig, store: Store, options: &Options) -
     };
     let app = App::build_with_store(&config, deps, store).await?;
     let s3_config = config.s3.clone().context("no S3 configuration")?;
-    println!("coordinator: {}", app.url());
+    println!("coordinator: http://{}", app.addr());
     println!("S3 endpoint: {} (bucket {})", s3_config.endpoint, s3_config.bucket);
     match &embedded {
         Some((_, true)) => {

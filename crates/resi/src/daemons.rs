@@ -83,18 +83,24 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let shutdown = signal_shutdown();
-        let validator =
-            resi_validator::build(&config, config.settings(), None, SystemClock::shared(), shutdown.clone())?;
+        let validator = resi_validator::build(
+            &config,
+            config.settings(),
+            None,
+            SystemClock::shared(),
+            shutdown.clone(),
+        )?;
         if let Some(epoch) = once {
             // SIGTERM ends a one-off validation too, at a journaled step; the
             // journal keeps what was done.
-            let report = match validator.validate_epoch(epoch).await {
-                Ok(report) => report,
-                Err(resi_validator::ValidatorError::Stopped) => {
+            let work = validator.validate_epoch(epoch);
+            let report = match shutdown.finish_within(resi_validator::pipeline::STOP_GRACE, work).await {
+                Some(Ok(report)) => report,
+                None | Some(Err(resi_validator::ValidatorError::Stopped)) => {
                     eprintln!("validator stopped before epoch {epoch} was finished; run again to finish it");
                     return Ok(ExitCode::from(130));
                 }
-                Err(e) => return Err(e.into()),
+                Some(Err(e)) => return Err(e.into()),
             };
             println!(
                 "epoch {epoch}: hash {} consensus {:?}; results in {}",

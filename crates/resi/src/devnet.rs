@@ -91,18 +91,19 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
 /// What the devnet reports, for people.
 fn print_event(event: DevnetEvent) {
     match event {
-        DevnetEvent::Ready {
-            miners,
-            validators,
-            epochs,
-            epoch_seconds,
-            dir,
-            coordinator,
-            market,
-            s3,
-            first,
-            starts_in_secs,
-        } => {
+        DevnetEvent::Ready(ready) => {
+            let resi_devnet::Ready {
+                miners,
+                validators,
+                epochs,
+                epoch_seconds,
+                dir,
+                coordinator,
+                market,
+                s3,
+                first,
+                starts_in_secs,
+            } = *ready;
             println!(
                 "devnet: {miners} miners, {validators} validators, {epochs} epochs of {epoch_seconds} s; data in {}",
                 dir.display()

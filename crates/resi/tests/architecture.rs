@@ -93,7 +93,11 @@ fn no_crate_pulls_in_what_architecture_md_forbids() {
             }
         }
     }
-    assert!(broken.is_empty(), "ARCHITECTURE.md's rules are broken:\n{}", broken.join("\n"));
+    assert!(
+        broken.is_empty(),
+        "ARCHITECTURE.md's rules are broken:\n{}",
+        broken.join("\n")
+    );
 }
 
 #[test]

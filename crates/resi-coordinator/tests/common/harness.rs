@@ -12,11 +12,11 @@ use resi_chain::LocalChain;
 use resi_coordinator::config::CoordinatorConfig;
 use resi_coordinator::selection::SelectionParams;
 use resi_coordinator::store::Store;
+use resi_coordinator::universe::UniverseZipcode;
 use resi_coordinator::{App, Deps};
+use resi_core::{MarketTier, Zipcode};
 use resi_runtime::{Shutdown, SystemClock};
 use resi_s3_server::{EmbeddedS3, EmbeddedS3Options};
-use resi_coordinator::universe::UniverseZipcode;
-use resi_core::{MarketTier, Zipcode};
 use resi_storage::{RetryPolicy, S3Client};
 use serde_json::{json, Value};
 
@@ -166,4 +166,3 @@ pub fn error_shape(body: &Value, status: u16) {
     assert!(body["message"].as_array().is_some_and(|m| !m.is_empty()), "{body}");
     assert!(body["error"].is_string(), "{body}");
 }
-
