@@ -278,6 +278,9 @@ async fn serve(mut config: CoordinatorConfig, store: Store, options: &Options) -
         chain,
     };
     let app = App::build_with_store(&config, deps, store).await?;
+    // Handlers first: whoever reads the lines below may signal at once.
+    let shutdown = Shutdown::new();
+    shutdown.trigger_on(crate::s3::shutdown_signal());
     let s3_config = config.s3.clone().context("no S3 configuration")?;
     println!("coordinator: http://{}", app.addr());
     println!("S3 endpoint: {} (bucket {})", s3_config.endpoint, s3_config.bucket);
@@ -291,8 +294,6 @@ async fn serve(mut config: CoordinatorConfig, store: Store, options: &Options) -
     }
     println!("metagraph:   {}", config.chain.metagraph.display());
     println!("epochs:      {} s", config.epoch_seconds);
-    let shutdown = Shutdown::new();
-    shutdown.trigger_on(crate::s3::shutdown_signal());
     app.run(shutdown).await;
     if let Some((server, _)) = embedded {
         server.shutdown().await;
