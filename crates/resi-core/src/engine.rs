@@ -227,6 +227,7 @@ fn source_health(results: &ValidationResults, config: &crate::config::Validation
             Verdict::Mismatch(_) => h.mismatched += 1,
             Verdict::NotFound => h.not_found += 1,
             Verdict::Unavailable(_) => h.unavailable += 1,
+            Verdict::Incomparable(_) => h.incomparable += 1,
         }
     }
     h.broken = h.lookups >= config.source_broken_min_lookups.max(1)

@@ -402,14 +402,18 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
             }
         }
 
-        // Tier 2: completeness (every field but mls_id present and non-empty).
+        // Tier 2: completeness. Required: address, zipcode, a positive price,
+        // listing date, property type, status, days on market, source URL and
+        // scrape time. Real listings legitimately lack bedrooms, bathrooms
+        // or living area (lots, new construction, plans) and often an MLS id:
+        // those are optional (PROTOCOL.md §5, calibrated on the real corpus).
         let present = |s: Option<&str>| s.is_some_and(|s| !s.is_empty());
+        // A 0 price or sqft is how real sources write "unknown".
+        let price_known = price.filter(|p| *p > 0);
+        let sqft_known = sqft.filter(|s| *s > 0);
         if present(address)
             && present(zipcode)
-            && price.is_some()
-            && bedrooms.is_some()
-            && bathrooms.is_some()
-            && sqft.is_some()
+            && price_known.is_some()
             && present(listing_date)
             && property_type.is_some()
             && listing_status.is_some()
@@ -419,11 +423,12 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
         {
             q.complete += 1;
         }
-        // Reasonable values.
-        let in_range = price.is_some_and(|p| (config.price_min..=config.price_max).contains(&p))
-            && bedrooms.is_some_and(|b| (config.bedrooms_min..=config.bedrooms_max).contains(&b))
-            && bathrooms.is_some_and(|b| b >= config.bathrooms_min && b <= config.bathrooms_max)
-            && sqft.is_some_and(|s| (config.sqft_min..=config.sqft_max).contains(&s));
+        // Reasonable values: every value present lies in its range; an absent
+        // value is absent, not unreasonable (completeness counts what is required).
+        let in_range = price_known.is_none_or(|p| (config.price_min..=config.price_max).contains(&p))
+            && bedrooms.is_none_or(|b| (config.bedrooms_min..=config.bedrooms_max).contains(&b))
+            && bathrooms.is_none_or(|b| b >= config.bathrooms_min && b <= config.bathrooms_max)
+            && sqft_known.is_none_or(|s| (config.sqft_min..=config.sqft_max).contains(&s));
         if in_range {
             q.reasonable += 1;
         }

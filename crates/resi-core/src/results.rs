@@ -11,7 +11,7 @@ use crate::verify::Verdict;
 use crate::zipcode::Zipcode;
 
 /// Version of the results document layout.
-pub const RESULTS_VERSION: u32 = 2;
+pub const RESULTS_VERSION: u32 = 3;
 
 /// What happened to one submission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +147,9 @@ pub struct SourceHealth {
     pub mismatched: u64,
     pub not_found: u64,
     pub unavailable: u64,
+    /// Found, but too little present on both sides to compare.
+    #[serde(default)]
+    pub incomparable: u64,
     /// At least `sourceBrokenMinLookups` lookups and at least
     /// `sourceBrokenUnavailableBps` of them unavailable.
     pub broken: bool,

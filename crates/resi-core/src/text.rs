@@ -179,3 +179,98 @@ mod tests {
         assert_eq!(parse_iso_date_days("2025/10/01"), None);
     }
 }
+
+/// USPS street suffixes and directionals (Publication 28, appendix C1/B),
+/// spelled out → standard abbreviation. Abbreviations map to themselves by
+/// not being listed.
+const STREET_WORDS: &[(&str, &str)] = &[
+    ("alley", "aly"),
+    ("avenue", "ave"),
+    ("av", "ave"),
+    ("boulevard", "blvd"),
+    ("circle", "cir"),
+    ("court", "ct"),
+    ("cove", "cv"),
+    ("crossing", "xing"),
+    ("drive", "dr"),
+    ("expressway", "expy"),
+    ("freeway", "fwy"),
+    ("highway", "hwy"),
+    ("lane", "ln"),
+    ("parkway", "pkwy"),
+    ("place", "pl"),
+    ("plaza", "plz"),
+    ("point", "pt"),
+    ("road", "rd"),
+    ("square", "sq"),
+    ("street", "st"),
+    ("terrace", "ter"),
+    ("trail", "trl"),
+    ("way", "way"),
+    ("north", "n"),
+    ("south", "s"),
+    ("east", "e"),
+    ("west", "w"),
+    ("northeast", "ne"),
+    ("northwest", "nw"),
+    ("southeast", "se"),
+    ("southwest", "sw"),
+];
+
+/// Unit designators: dropped, so `UNIT 3508`, `APT 3508`, `# 3508` and
+/// `STE 3508` all leave `3508`.
+const UNIT_WORDS: &[&str] = &["unit", "apt", "apartment", "ste", "suite", "no", "num", "number"];
+
+/// The street part of an address, as tier 3 compares it: the text before
+/// the first comma (so a full "street, city, ST zip" and a bare street
+/// compare equal), normalized as [`normalize_address`], with USPS street
+/// suffixes and directionals abbreviated and unit designators dropped.
+/// `"950 1st Avenue North, Unit 3508, Nashville, TN"` and
+/// `"950 1st Ave N #3508"` both give `"950 1st ave n 3508"`.
+pub fn street_key(address: &str) -> String {
+    let street = address.split(',').next().unwrap_or_default();
+    // A unit after the street's first comma ("…, Unit 3508, …") belongs to the street.
+    let unit = address.split(',').nth(1).map(str::trim).filter(|part| {
+        let first = part.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
+        part.starts_with('#') || UNIT_WORDS.contains(&first.as_str())
+    });
+    let mut text = street.to_owned();
+    if let Some(unit) = unit {
+        text.push(' ');
+        text.push_str(unit);
+    }
+    normalize_address(&text)
+        .split(' ')
+        .filter(|word| !word.is_empty() && !UNIT_WORDS.contains(word))
+        .map(|word| {
+            STREET_WORDS
+                .iter()
+                .find(|(long, _)| *long == word)
+                .map_or(word, |(_, short)| short)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod street_tests {
+    use super::street_key;
+
+    #[test]
+    fn the_same_street_written_differently_has_one_key() {
+        let key = "950 1st ave n 3508";
+        for written in [
+            "950 1st Ave N UNIT 3508, Nashville, TN 37201",
+            "950 1st Avenue North #3508",
+            "950 1st Ave N, Unit 3508, Nashville, TN",
+            "950  1ST AVE. N., APT 3508",
+            "950 1st Ave N Ste 3508",
+        ] {
+            assert_eq!(street_key(written), key, "{written}");
+        }
+        assert_ne!(street_key("950 1st Ave S #3508"), key);
+        assert_ne!(street_key("951 1st Ave N #3508"), key);
+        assert_ne!(street_key("950 1st Ave N #3509"), key);
+        assert_eq!(street_key(""), "");
+    }
+}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ValidationConfig;
 use crate::listing::Listing;
-use crate::text::normalize_address;
+use crate::text::street_key;
 
 /// The verdict on one sampled listing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,12 +21,16 @@ pub enum Verdict {
     /// The source could not answer (after the verifier's own retries). Never
     /// evidence against the miner.
     Unavailable(String),
+    /// Found, but too little is present on both sides to compare (the
+    /// street address and at least one of price, bedrooms, bathrooms, sqft).
+    /// Not evidence either way.
+    Incomparable(String),
 }
 
 impl Verdict {
     /// Verified or failed: the verdicts that count toward the pass rate.
     pub fn is_determined(&self) -> bool {
-        !matches!(self, Verdict::Unavailable(_))
+        !matches!(self, Verdict::Unavailable(_) | Verdict::Incomparable(_))
     }
 
     pub fn reason(&self) -> String {
@@ -35,6 +39,7 @@ impl Verdict {
             Verdict::Mismatch(why) => format!("mismatch: {why}"),
             Verdict::NotFound => "not found at the property source".into(),
             Verdict::Unavailable(why) => format!("undetermined: property source unavailable: {why}"),
+            Verdict::Incomparable(why) => format!("undetermined: {why}"),
         }
     }
 }
@@ -44,17 +49,24 @@ pub trait ListingVerifier: Sync {
     fn verify(&self, listing: &Listing) -> impl Future<Output = Verdict> + Send;
 }
 
-/// A property as the source knows it.
+/// A property as the source knows it. Real sources leave fields out (a
+/// lot has no bedrooms, new construction no living area): every field but
+/// the zpid and zipcode may be absent, and a `0` price or sqft means absent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct PropertyRecord {
     pub zpid: String,
     pub zipcode: String,
-    pub address: String,
-    pub price: i64,
-    pub bedrooms: i32,
-    pub bathrooms: f64,
-    pub sqft: i32,
+    /// The street address, alone or followed by `, city, ST zip`.
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub price: Option<i64>,
+    #[serde(default)]
+    pub bedrooms: Option<i32>,
+    #[serde(default)]
+    pub bathrooms: Option<f64>,
+    #[serde(default)]
+    pub sqft: Option<i32>,
 }
 
 /// The answer of a property source to a lookup by zpid.
@@ -100,10 +112,22 @@ fn within(claimed: i64, truth: i64, tolerance_bps: u64) -> bool {
     diff * 10_000 <= truth.unsigned_abs() as u128 * tolerance_bps as u128
 }
 
-/// The tier-3 rule: same zipcode and normalized address, bedrooms and bathrooms
-/// equal, price and sqft within the tolerance of the source's values.
+/// A price or sqft of 0 is how real sources write "unknown".
+fn positive<T: Copy + Into<i64>>(v: Option<T>) -> Option<i64> {
+    v.map(Into::into).filter(|v| *v > 0)
+}
+
+/// The tier-3 rule (PROTOCOL.md §6): same zpid and zipcode; then every field
+/// present on both sides must agree: the street address compared by
+/// [`street_key`], bedrooms and bathrooms equal, price and sqft within the
+/// tolerance. A field absent on either side (null, empty, or a 0 price or
+/// sqft) is not compared. A sample counts only with the street address and
+/// at least one numeric field compared; otherwise it is incomparable.
 pub fn compare(listing: &Listing, truth: &PropertyRecord, tolerance_bps: u64) -> Verdict {
     let mut problems = Vec::new();
+    if listing.zpid != truth.zpid {
+        problems.push(format!("zpid {:?} vs source {}", listing.zpid, truth.zpid));
+    }
     if listing.zipcode.as_deref() != Some(truth.zipcode.as_str()) {
         problems.push(format!(
             "zipcode {:?} vs source {}",
@@ -111,35 +135,49 @@ pub fn compare(listing: &Listing, truth: &PropertyRecord, tolerance_bps: u64) ->
             truth.zipcode
         ));
     }
-    let claimed_address = listing.address.as_deref().map(normalize_address).unwrap_or_default();
-    if claimed_address != normalize_address(&truth.address) {
+    let claimed = listing.address.as_deref().map(street_key).filter(|k| !k.is_empty());
+    let known = truth.address.as_deref().map(street_key).filter(|k| !k.is_empty());
+    let address_compared = claimed.is_some() && known.is_some();
+    if address_compared && claimed != known {
         problems.push(format!(
             "address {:?} vs source {:?}",
             listing.address.as_deref().unwrap_or(""),
-            truth.address
+            truth.address.as_deref().unwrap_or("")
         ));
     }
-    if listing.bedrooms != Some(truth.bedrooms) {
-        problems.push(format!("bedrooms {:?} vs source {}", listing.bedrooms, truth.bedrooms));
+    let mut numbers_compared = 0;
+    if let (Some(claimed), Some(known)) = (listing.bedrooms, truth.bedrooms) {
+        numbers_compared += 1;
+        if claimed != known {
+            problems.push(format!("bedrooms {claimed} vs source {known}"));
+        }
     }
-    if listing.bathrooms != Some(truth.bathrooms) {
-        problems.push(format!(
-            "bathrooms {:?} vs source {}",
-            listing.bathrooms, truth.bathrooms
+    if let (Some(claimed), Some(known)) = (listing.bathrooms, truth.bathrooms) {
+        numbers_compared += 1;
+        if claimed != known {
+            problems.push(format!("bathrooms {claimed} vs source {known}"));
+        }
+    }
+    if let (Some(claimed), Some(known)) = (positive(listing.price), positive(truth.price)) {
+        numbers_compared += 1;
+        if !within(claimed, known, tolerance_bps) {
+            problems.push(format!("price {claimed} vs source {known}"));
+        }
+    }
+    if let (Some(claimed), Some(known)) = (positive(listing.sqft), positive(truth.sqft)) {
+        numbers_compared += 1;
+        if !within(claimed, known, tolerance_bps) {
+            problems.push(format!("sqft {claimed} vs source {known}"));
+        }
+    }
+    if !problems.is_empty() {
+        return Verdict::Mismatch(problems.join("; "));
+    }
+    if !address_compared || numbers_compared == 0 {
+        return Verdict::Incomparable(format!(
+            "too little to compare for zpid {} (street address on both sides: {address_compared}, numeric fields: {numbers_compared})",
+            truth.zpid
         ));
     }
-    if !listing.price.is_some_and(|p| within(p, truth.price, tolerance_bps)) {
-        problems.push(format!("price {:?} vs source {}", listing.price, truth.price));
-    }
-    if !listing
-        .sqft
-        .is_some_and(|s| within(s as i64, truth.sqft as i64, tolerance_bps))
-    {
-        problems.push(format!("sqft {:?} vs source {}", listing.sqft, truth.sqft));
-    }
-    if problems.is_empty() {
-        Verdict::Verified
-    } else {
-        Verdict::Mismatch(problems.join("; "))
-    }
+    Verdict::Verified
 }

@@ -78,16 +78,41 @@ fn counts_of(ctx: &resi_core::EpochContext, rows: &[resi_core::Listing]) -> Qual
 }
 
 #[test]
-fn completeness_counts_every_field_but_mls_id() {
-    let ctx = ctx(10);
-    let mut rows = listings(10);
+fn completeness_requires_what_real_listings_always_have() {
+    let ctx = ctx(14);
+    let mut rows = listings(14);
     rows[0].mls_id = None; // optional
     rows[1].address = Some(String::new()); // empty counts as missing
     rows[2].days_on_market = None;
     rows[3].property_type = None;
     rows[4].scraped_timestamp_ms = None;
+    // Lots, new construction and plans: optional on real listings.
+    rows[5].bedrooms = None;
+    rows[6].bathrooms = None;
+    rows[7].sqft = None;
+    rows[8].sqft = Some(0);
+    // A price is required; 0 means unknown.
+    rows[9].price = Some(0);
+    rows[10].price = None;
+    rows[11].listing_date = None;
+    rows[12].source_url = None;
     let c = counts_of(&ctx, &rows);
+    // Incomplete: rows 1, 2, 3, 4, 9, 10, 11, 12.
     assert_eq!(c.complete, 6);
+}
+
+#[test]
+fn absent_values_are_not_unreasonable() {
+    let ctx = ctx(6);
+    let mut rows = listings(6);
+    rows[0].bedrooms = None;
+    rows[1].bathrooms = None;
+    rows[2].sqft = None;
+    rows[3].sqft = Some(0); // unknown, not a 0-sqft home
+    rows[4].price = Some(0);
+    rows[5].sqft = Some(1); // present and out of range
+    let c = counts_of(&ctx, &rows);
+    assert_eq!(c.reasonable, 5);
 }
 
 #[test]
@@ -642,4 +667,88 @@ fn a_broken_property_source_fails_nobody() {
     assert!(!working.property_source.broken, "{:?}", working.property_source);
     assert_eq!(record(&working, 1).status, Status::Failed);
     assert_eq!(record(&working, 1).failed_tier, Some(3));
+}
+
+// ---------- tier 3: comparing a listing with the source's record ----------
+
+fn truth_of(l: &resi_core::Listing) -> resi_core::verify::PropertyRecord {
+    resi_core::verify::PropertyRecord {
+        zpid: l.zpid.clone(),
+        zipcode: l.zipcode.clone().unwrap(),
+        address: l.address.clone(),
+        price: l.price,
+        bedrooms: l.bedrooms,
+        bathrooms: l.bathrooms,
+        sqft: l.sqft,
+    }
+}
+
+#[test]
+fn spot_check_compares_what_both_sides_have() {
+    use resi_core::verify::compare;
+    let tolerance = ValidationConfig::default().spot_check_tolerance_bps;
+    let listing = listings(1).remove(0);
+    let truth = truth_of(&listing);
+    assert_eq!(compare(&listing, &truth, tolerance), Verdict::Verified);
+
+    // The street part is compared, whatever follows it and however units are written.
+    let mut split = truth.clone();
+    let street = listing
+        .address
+        .as_deref()
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    split.address = Some(format!("{} UNIT 7", street.to_uppercase()));
+    let mut with_unit = listing.clone();
+    with_unit.address = Some(format!("{street} #7, Cypress, TX 77429"));
+    assert_eq!(compare(&with_unit, &split, tolerance), Verdict::Verified);
+    let mut other_unit = with_unit.clone();
+    other_unit.address = Some(format!("{street} #8"));
+    assert!(matches!(compare(&other_unit, &split, tolerance), Verdict::Mismatch(_)));
+
+    // Absent on either side (null, or a 0 price or sqft) is not compared.
+    let mut sparse_truth = truth.clone();
+    sparse_truth.sqft = Some(0);
+    sparse_truth.bedrooms = None;
+    let mut sparse_listing = listing.clone();
+    sparse_listing.bathrooms = None;
+    sparse_listing.sqft = Some(12_345);
+    assert_eq!(compare(&sparse_listing, &sparse_truth, tolerance), Verdict::Verified);
+
+    // A present value that differs is a mismatch, at the tolerance's edge.
+    let price = truth.price.unwrap();
+    let mut off = listing.clone();
+    off.price = Some(price + price * tolerance as i64 / 10_000);
+    assert_eq!(compare(&off, &truth, tolerance), Verdict::Verified);
+    off.price = Some(price + price * tolerance as i64 / 10_000 + 1);
+    assert!(matches!(compare(&off, &truth, tolerance), Verdict::Mismatch(_)));
+
+    // The source's record must be for the row's zpid.
+    let mut alias = listing.clone();
+    alias.zpid = format!("0{}", listing.zpid);
+    assert!(matches!(compare(&alias, &truth, tolerance), Verdict::Mismatch(m) if m.contains("zpid")));
+
+    // Too little on both sides: neither verified nor failed.
+    let bare = resi_core::verify::PropertyRecord {
+        address: None,
+        price: None,
+        bedrooms: None,
+        bathrooms: None,
+        sqft: None,
+        ..truth.clone()
+    };
+    let verdict = compare(&listing, &bare, tolerance);
+    assert!(matches!(verdict, Verdict::Incomparable(_)), "{verdict:?}");
+    assert!(!verdict.is_determined());
+    let mut street_only = bare.clone();
+    street_only.address = truth.address.clone();
+    assert!(matches!(
+        compare(&listing, &street_only, tolerance),
+        Verdict::Incomparable(_)
+    ));
+    street_only.bathrooms = truth.bathrooms;
+    assert_eq!(compare(&listing, &street_only, tolerance), Verdict::Verified);
 }

@@ -108,7 +108,7 @@ pub fn cast(
             coordinator: coordinator.clone(),
             hotkey_file: file,
             data_dir: folder.join("data"),
-            property_source: market.clone(),
+            property_source: resi_validator::PropertySourceConfig::Url(market.clone()),
             grace_seconds: 1,
             max_concurrent_downloads: 8,
             consensus_wait_seconds: (options.epoch_seconds / 2).max(5),

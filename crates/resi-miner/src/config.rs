@@ -19,7 +19,7 @@ pub enum SelfCheck {
 }
 
 /// Which scraper to run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ScraperConfig {
     /// The simulated market of `resi sim serve`.
@@ -34,6 +34,61 @@ pub enum ScraperConfig {
         #[serde(default)]
         copy_of: Option<PathBuf>,
     },
+    /// The Zillow JSON API ("zillow-com1" on RapidAPI) or anything that
+    /// answers like it (`resi sim replay`).
+    #[serde(rename = "zillow-api")]
+    ZillowApi {
+        /// The API's base URL (e.g. `https://zillow-com1.p.rapidapi.com/`).
+        url: url::Url,
+        /// The key sent as `X-RapidAPI-Key`; better `api_key_env`, which
+        /// names an environment variable holding it.
+        #[serde(default)]
+        api_key: Option<String>,
+        #[serde(default = "default_key_env")]
+        api_key_env: String,
+        /// The plan's rate limit, requests per second.
+        #[serde(default = "default_rate")]
+        requests_per_second: f64,
+        /// Requests in flight at most.
+        #[serde(default = "default_in_flight")]
+        max_concurrent_requests: usize,
+    },
+    /// Any program: one run per zipcode, a JSON request on stdin, JSON
+    /// lines of listings on stdout (README, "Scraper plug-ins").
+    Command {
+        program: String,
+        #[serde(default)]
+        args: Vec<String>,
+        /// Extra environment variables for the program.
+        #[serde(default)]
+        env: std::collections::BTreeMap<String, String>,
+        /// The name written into the manifest (default: the script's file name).
+        #[serde(default)]
+        name: Option<String>,
+    },
+}
+
+fn default_key_env() -> String {
+    "RESI_ZILLOW_API_KEY".into()
+}
+fn default_rate() -> f64 {
+    5.0
+}
+fn default_in_flight() -> usize {
+    4
+}
+
+impl ScraperConfig {
+    /// The API key of a `zillow-api` scraper: `api_key`, else the variable `api_key_env` names.
+    pub fn zillow_api_key(api_key: &Option<String>, api_key_env: &str) -> Result<String, ConfigError> {
+        if let Some(key) = api_key.as_ref().filter(|k| !k.is_empty()) {
+            return Ok(key.clone());
+        }
+        std::env::var(api_key_env)
+            .ok()
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| ConfigError::Invalid(format!("scraper: no api_key and {api_key_env} is not set")))
+    }
 }
 
 fn default_profile() -> String {
@@ -118,8 +173,7 @@ impl MinerConfig {
         if let Some(p) = self.coldkeypub_file.as_mut() {
             fix(p);
         }
-        let ScraperConfig::Sim { copy_of, .. } = &mut self.scraper;
-        if let Some(p) = copy_of.as_mut() {
+        if let ScraperConfig::Sim { copy_of: Some(p), .. } = &mut self.scraper {
             fix(p);
         }
     }
@@ -142,12 +196,44 @@ impl MinerConfig {
                 "set coldkey (SS58) or coldkeypub_file: the coordinator checks that the coldkey owns the hotkey".into(),
             ));
         }
-        #[cfg(feature = "sim")]
-        {
-            let ScraperConfig::Sim { profile, .. } = &self.scraper;
-            profile
-                .parse::<resi_sim::Profile>()
-                .map_err(|e| ConfigError::Invalid(format!("scraper.profile: {e}")))?;
+        match &self.scraper {
+            #[cfg(feature = "sim")]
+            ScraperConfig::Sim { profile, .. } => {
+                profile
+                    .parse::<resi_sim::Profile>()
+                    .map_err(|e| ConfigError::Invalid(format!("scraper.profile: {e}")))?;
+            }
+            #[cfg(not(feature = "sim"))]
+            ScraperConfig::Sim { .. } => {}
+            ScraperConfig::Command { program, .. } => {
+                if program.trim().is_empty() {
+                    return Err(ConfigError::Invalid("scraper.program is empty".into()));
+                }
+            }
+            ScraperConfig::ZillowApi {
+                url,
+                requests_per_second,
+                max_concurrent_requests,
+                ..
+            } => {
+                if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+                    return Err(ConfigError::Invalid(format!(
+                        "scraper.url {url} is not an http(s) base URL"
+                    )));
+                }
+                if !(0.01..=1_000.0).contains(requests_per_second) {
+                    return Err(ConfigError::Invalid(format!(
+                        "scraper.requests_per_second = {requests_per_second} is outside 0.01..=1000"
+                    )));
+                }
+                resi_core::config::check_ranges(&[(
+                    "scraper.max_concurrent_requests",
+                    *max_concurrent_requests as u64,
+                    1,
+                    256,
+                )])
+                .map_err(ConfigError::Invalid)?;
+            }
         }
         Ok(())
     }
@@ -200,8 +286,40 @@ profile = "honest-slow"
         }
         let c: MinerConfig = toml::from_str(&text.replace("http://127.0.0.1:8080", "ftp://127.0.0.1:8080")).unwrap();
         assert!(c.check().unwrap_err().to_string().contains("not an http(s) URL"));
-        let bad_profile = text.replace("honest-slow", "sneaky");
-        let c: MinerConfig = toml::from_str(&bad_profile).unwrap();
-        assert!(c.check().unwrap_err().to_string().contains("unknown profile"));
+        // The sim scraper's profiles are known only to a build that has it.
+        #[cfg(feature = "sim")]
+        {
+            let bad_profile = text.replace("honest-slow", "sneaky");
+            let c: MinerConfig = toml::from_str(&bad_profile).unwrap();
+            assert!(c.check().unwrap_err().to_string().contains("unknown profile"));
+        }
+    }
+
+    #[test]
+    fn zillow_and_command_scrapers_are_configured_and_checked() {
+        let head = "coordinator = \"http://127.0.0.1:8080\"\nhotkey_file = \"h\"\ncoldkey = \"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\"\n";
+        let zillow = format!("{head}[scraper]\nkind = \"zillow-api\"\nurl = \"http://127.0.0.1:8091/\"\n");
+        let c: MinerConfig = toml::from_str(&zillow).unwrap();
+        c.check().unwrap();
+        let ScraperConfig::ZillowApi {
+            requests_per_second,
+            api_key_env,
+            ..
+        } = &c.scraper
+        else {
+            panic!("{:?}", c.scraper)
+        };
+        assert_eq!(
+            (*requests_per_second, api_key_env.as_str()),
+            (5.0, "RESI_ZILLOW_API_KEY")
+        );
+        let fast: MinerConfig = toml::from_str(&format!("{zillow}requests_per_second = 0\n")).unwrap();
+        assert!(fast.check().unwrap_err().to_string().contains("requests_per_second"));
+        let command = format!(
+            "{head}[scraper]\nkind = \"command\"\nprogram = \"python3\"\nargs = [\"s.py\"]\nenv = {{ A = \"1\" }}\n"
+        );
+        let c: MinerConfig = toml::from_str(&command).unwrap();
+        c.check().unwrap();
+        assert!(toml::from_str::<MinerConfig>(&format!("{command}surprise = 1\n")).is_err());
     }
 }

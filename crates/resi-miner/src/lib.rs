@@ -12,12 +12,14 @@
 //! behaviour profiles for testing the incentive). Write your own by
 //! implementing [`ZipcodeScraper`].
 
+pub mod command;
 pub mod config;
 pub mod daemon;
 pub mod scraper;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;
+pub mod zillow;
 
 pub use config::{MinerConfig, MinerFlags, ScraperConfig, SelfCheck};
 pub use daemon::{EpochSummary, Miner, MinerError, MinerSettings};
@@ -35,6 +37,8 @@ use resi_runtime::{Context, SharedClock, Shutdown};
 pub enum AnyScraper {
     #[cfg(feature = "sim")]
     Sim(Box<sim::SimScraper>),
+    ZillowApi(zillow::ZillowScraper),
+    Command(command::CommandScraper),
     /// Keeps the enum inhabited-by-type in a build with no scraper features.
     #[doc(hidden)]
     None(std::convert::Infallible),
@@ -45,6 +49,8 @@ impl ZipcodeScraper for AnyScraper {
         match self {
             #[cfg(feature = "sim")]
             AnyScraper::Sim(s) => s.info(),
+            AnyScraper::ZillowApi(s) => s.info(),
+            AnyScraper::Command(s) => s.info(),
             AnyScraper::None(never) => match *never {},
         }
     }
@@ -58,6 +64,8 @@ impl ZipcodeScraper for AnyScraper {
         match self {
             #[cfg(feature = "sim")]
             AnyScraper::Sim(s) => s.scrape(zipcode, target, deadline).await,
+            AnyScraper::ZillowApi(s) => s.scrape(zipcode, target, deadline).await,
+            AnyScraper::Command(s) => s.scrape(zipcode, target, deadline).await,
             AnyScraper::None(never) => {
                 let _ = (zipcode, target, deadline);
                 match *never {}
@@ -78,11 +86,44 @@ fn scraper(config: &MinerConfig, identity: &str, clock: &SharedClock) -> Result<
         }
         #[cfg(not(feature = "sim"))]
         ScraperConfig::Sim { .. } => {
-            let _ = (identity, clock);
+            let _ = identity;
             Err(MinerError::Other(
                 "this build has no `sim` scraper (build resi-miner with the `sim` feature)".into(),
             ))
         }
+        ScraperConfig::ZillowApi {
+            url,
+            api_key,
+            api_key_env,
+            requests_per_second,
+            max_concurrent_requests,
+        } => {
+            let key = ScraperConfig::zillow_api_key(api_key, api_key_env)?;
+            let settings = resi_sources::ZillowSettings {
+                requests_per_second: *requests_per_second,
+                max_concurrent: *max_concurrent_requests,
+                ..resi_sources::ZillowSettings::default()
+            };
+            let api = resi_sources::ZillowApi::new(url.clone(), &key, settings)
+                .map_err(|e| MinerError::Other(format!("scraper: {e}")))?;
+            Ok(AnyScraper::ZillowApi(zillow::ZillowScraper::new(
+                api,
+                url.clone(),
+                Arc::clone(clock),
+            )))
+        }
+        ScraperConfig::Command {
+            program,
+            args,
+            env,
+            name,
+        } => Ok(AnyScraper::Command(command::CommandScraper::new(
+            program.clone(),
+            args.clone(),
+            env.clone(),
+            name.clone(),
+            Arc::clone(clock),
+        ))),
     }
 }
 

@@ -12,7 +12,8 @@
 //! do no I/O and read no clock; the same inputs give the same listings on
 //! every machine. Only `http` (feature `server`: serving the market, with
 //! its clock injected) and [`search`] (reading it, for the miner's `sim`
-//! scraper) talk to the network.
+//! scraper) talk to the network, and `replay` (feature `server`) reads the
+//! real-data corpus from disk to serve it as the commercial API would.
 
 pub mod hostile;
 pub mod market;
@@ -26,4 +27,6 @@ pub mod epoch;
 pub use epoch::{build as build_epoch, EpochSpec, MinerKind, SyntheticEpoch};
 #[cfg(feature = "server")]
 pub mod http;
+#[cfg(feature = "server")]
+pub mod replay;
 pub mod search;

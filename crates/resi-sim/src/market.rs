@@ -50,11 +50,11 @@ impl Property {
         PropertyRecord {
             zpid: self.zpid.clone(),
             zipcode: self.zipcode.to_string(),
-            address: self.address.clone(),
-            price: self.price,
-            bedrooms: self.bedrooms,
-            bathrooms: self.bathrooms,
-            sqft: self.sqft,
+            address: Some(self.address.clone()),
+            price: Some(self.price),
+            bedrooms: Some(self.bedrooms),
+            bathrooms: Some(self.bathrooms),
+            sqft: Some(self.sqft),
         }
     }
 

@@ -7,6 +7,10 @@
 //! `resi-core`); a source that cannot answer says "unavailable", which is
 //! never counted against a miner.
 
+pub mod any;
 pub mod lookup;
+pub mod zillow;
 
+pub use any::{AnySource, CachedSource};
 pub use lookup::{HttpPropertySource, SourceError};
+pub use zillow::{ZillowApi, ZillowSettings};

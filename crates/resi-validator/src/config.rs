@@ -5,6 +5,102 @@ use std::path::{Path, PathBuf};
 use resi_core::ValidationConfig;
 use serde::{Deserialize, Serialize};
 
+/// Where tier 3 looks properties up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PropertySourceConfig {
+    /// `property_source = "http://…"`: a `resi-http` source.
+    Url(url::Url),
+    Table(PropertySourceTable),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+pub enum PropertySourceTable {
+    /// `GET {url}/api/v1/properties/{zpid}` (resi's own contract; the simulated market).
+    #[serde(rename = "resi-http")]
+    ResiHttp { url: url::Url },
+    /// The Zillow JSON API's `GET {url}/property?zpid=` (or `resi sim replay`).
+    #[serde(rename = "zillow-api")]
+    ZillowApi {
+        url: url::Url,
+        /// Sent as `X-RapidAPI-Key`; better `api_key_env`.
+        #[serde(default)]
+        api_key: Option<String>,
+        #[serde(default = "default_key_env")]
+        api_key_env: String,
+        /// The plan's rate limit, requests per second.
+        #[serde(default = "default_rate")]
+        requests_per_second: f64,
+        #[serde(default = "default_in_flight")]
+        max_concurrent_requests: usize,
+    },
+}
+
+fn default_key_env() -> String {
+    "RESI_ZILLOW_API_KEY".into()
+}
+fn default_rate() -> f64 {
+    5.0
+}
+fn default_in_flight() -> usize {
+    4
+}
+
+impl PropertySourceConfig {
+    pub fn url(&self) -> &url::Url {
+        match self {
+            PropertySourceConfig::Url(u)
+            | PropertySourceConfig::Table(PropertySourceTable::ResiHttp { url: u })
+            | PropertySourceConfig::Table(PropertySourceTable::ZillowApi { url: u, .. }) => u,
+        }
+    }
+
+    /// The configured source, ready to ask.
+    pub fn build(&self) -> Result<resi_sources::AnySource, ConfigError> {
+        let bad = |e: resi_sources::SourceError| ConfigError::Invalid(format!("property_source: {e}"));
+        Ok(match self {
+            PropertySourceConfig::Url(url) | PropertySourceConfig::Table(PropertySourceTable::ResiHttp { url }) => {
+                resi_sources::AnySource::ResiHttp(
+                    resi_sources::HttpPropertySource::new(url.clone(), 4, std::time::Duration::from_millis(250))
+                        .map_err(bad)?,
+                )
+            }
+            PropertySourceConfig::Table(PropertySourceTable::ZillowApi {
+                url,
+                api_key,
+                api_key_env,
+                requests_per_second,
+                max_concurrent_requests,
+            }) => {
+                let key = match api_key.as_ref().filter(|k| !k.is_empty()) {
+                    Some(k) => k.clone(),
+                    None => std::env::var(api_key_env)
+                        .ok()
+                        .filter(|k| !k.is_empty())
+                        .ok_or_else(|| {
+                            ConfigError::Invalid(format!("property_source: no api_key and {api_key_env} is not set"))
+                        })?,
+                };
+                if !(0.01..=1_000.0).contains(requests_per_second) || *max_concurrent_requests == 0 {
+                    return Err(ConfigError::Invalid(
+                        "property_source: requests_per_second must be in 0.01..=1000 and max_concurrent_requests positive"
+                            .into(),
+                    ));
+                }
+                let settings = resi_sources::ZillowSettings {
+                    requests_per_second: *requests_per_second,
+                    max_concurrent: *max_concurrent_requests,
+                    ..resi_sources::ZillowSettings::default()
+                };
+                resi_sources::AnySource::ZillowApi(
+                    resi_sources::ZillowApi::new(url.clone(), &key, settings).map_err(bad)?,
+                )
+            }
+        })
+    }
+}
+
 /// Command-line overrides, the last layer.
 #[derive(Clone, Debug, Default)]
 pub struct ValidatorFlags {
@@ -24,9 +120,10 @@ pub struct ValidatorConfig {
     /// Directory for results, consensus reports and the per-epoch journal.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
-    /// Tier-3 property source: base URL of a service answering
-    /// `GET /api/v1/properties/{zpid}` (the simulated market in development).
-    pub property_source: url::Url,
+    /// Tier-3 property source: a URL (a `resi-http` source, e.g. the
+    /// simulated market), or a table with `kind = "resi-http"` or
+    /// `kind = "zillow-api"` (see [`PropertySourceConfig`]).
+    pub property_source: PropertySourceConfig,
     /// Seconds after an epoch's deadline before validating it.
     #[serde(default = "default_grace")]
     pub grace_seconds: u64,
@@ -114,10 +211,16 @@ impl ValidatorConfig {
         let mut config = Self::read(path)?;
         layer(&mut config.coordinator, env_var("COORDINATOR")?);
         layer(&mut config.data_dir, env_var("DATA_DIR")?);
-        layer(&mut config.property_source, env_var("PROPERTY_SOURCE")?);
+        layer(
+            &mut config.property_source,
+            env_var::<url::Url>("PROPERTY_SOURCE")?.map(PropertySourceConfig::Url),
+        );
         layer(&mut config.coordinator, flags.coordinator);
         layer(&mut config.data_dir, flags.data_dir);
-        layer(&mut config.property_source, flags.property_source);
+        layer(
+            &mut config.property_source,
+            flags.property_source.map(PropertySourceConfig::Url),
+        );
         config.check()?;
         Ok(config)
     }
@@ -151,7 +254,7 @@ impl ValidatorConfig {
         resi_core::config::check_ranges(&ranges).map_err(ConfigError::Invalid)?;
         for (name, url) in [
             ("coordinator", &self.coordinator),
-            ("property_source", &self.property_source),
+            ("property_source", self.property_source.url()),
         ] {
             if !matches!(url.scheme(), "http" | "https") {
                 return Err(ConfigError::Invalid(format!("{name} {url} is not an http(s) URL")));

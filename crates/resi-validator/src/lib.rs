@@ -15,14 +15,14 @@ pub mod config;
 pub mod journal;
 pub mod pipeline;
 
-pub use config::{ValidatorConfig, ValidatorFlags};
+pub use config::{PropertySourceConfig, PropertySourceTable, ValidatorConfig, ValidatorFlags};
 pub use pipeline::{EpochReport, Validator, ValidatorError, ValidatorSettings};
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use resi_runtime::{Context, SharedClock, Shutdown};
-use resi_sources::HttpPropertySource;
+use resi_sources::AnySource;
 use tokio::sync::mpsc::UnboundedSender;
 
 impl ValidatorConfig {
@@ -55,7 +55,7 @@ pub fn build(
     reports: Option<UnboundedSender<EpochReport>>,
     clock: SharedClock,
     shutdown: Shutdown,
-) -> Result<Validator<HttpPropertySource>, ValidatorError> {
+) -> Result<Validator<AnySource>, ValidatorError> {
     config.check()?;
     let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
         .map_err(|e| ValidatorError::Other(format!("hotkey {}: {e}", config.hotkey_file.display())))?;
@@ -63,7 +63,7 @@ pub fn build(
     let client = resi_api::CoordinatorClient::new(config.coordinator.clone(), Arc::clone(&key), Arc::clone(&clock))?;
     let s3 = resi_storage::S3Client::new(resi_storage::RetryPolicy::default())?;
     let chain: Arc<dyn resi_chain::Chain> = Arc::new(resi_chain::LocalChain::open(&config.chain.metagraph)?);
-    let source = HttpPropertySource::new(config.property_source.clone(), 4, Duration::from_millis(250))?;
+    let source = config.property_source.build()?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| ValidatorError::Other(format!("{}: {e}", config.data_dir.display())))?;
     Ok(Validator::new(

@@ -543,7 +543,8 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         for e in examined {
             engine.insert(e)?;
         }
-        let verifier = SourceVerifier::new(self.source.clone(), &config);
+        // One cache per epoch: each zpid is asked once, whoever submitted it.
+        let verifier = SourceVerifier::new(resi_sources::CachedSource::new(self.source.clone()), &config);
         let results = engine.finish(&verifier).await;
         let health = &results.property_source;
         if health.broken {
