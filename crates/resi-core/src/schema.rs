@@ -1,8 +1,9 @@
 //! The listing Parquet schema, version 1 (DESIGN §4): strict reading and plain writing.
 //!
 //! Reading checks the file before trusting it: size cap, Parquet magic, every
-//! required column present with its exact type, no null `zpid`, every enum value
-//! known. Errors name the column and, where it applies, the row. Extra columns
+//! required column present with its type (or one the liberal reader
+//! normalizes to it: pandas' and pyarrow's defaults, see [`crate::liberal`]),
+//! no null `zpid`, every enum value known. Errors name the column and, where it applies, the row. Extra columns
 //! are allowed and not read (forward compatibility).
 //!
 //! Writing uses only plain types (utf8, int32, int64, float64, timestamp[ms, UTC])
@@ -25,6 +26,7 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
+use crate::liberal::Target;
 use crate::listing::{Listing, ListingStatus, PropertyType};
 
 /// The schema version this module reads and writes.
@@ -68,22 +70,20 @@ impl Kind {
         }
     }
 
-    fn accepts(self, dt: &DataType) -> bool {
+    fn target(self) -> Target {
         match self {
-            Kind::Utf8 => matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View),
-            Kind::Int32 => dt == &DataType::Int32,
-            Kind::Int64 => dt == &DataType::Int64,
-            Kind::Float64 => dt == &DataType::Float64,
-            Kind::TimestampMs => match dt {
-                DataType::Timestamp(TimeUnit::Millisecond, tz) => {
-                    matches!(
-                        tz.as_deref(),
-                        None | Some("UTC") | Some("+00:00") | Some("Etc/UTC") | Some("Z")
-                    )
-                }
-                _ => false,
-            },
+            Kind::Utf8 => Target::Utf8,
+            Kind::Int32 => Target::Int32,
+            Kind::Int64 => Target::Int64,
+            Kind::Float64 => Target::Float64,
+            Kind::TimestampMs => Target::TimestampMs,
         }
+    }
+
+    /// The canonical type, or one the liberal reader normalizes to it
+    /// (`crate::liberal`: what pandas and pyarrow write by default).
+    fn accepts(self, dt: &DataType) -> bool {
+        self.target().accepts(dt)
     }
 }
 
@@ -453,6 +453,8 @@ fn decode_checked(bytes: Bytes, limits: &DecodeLimits) -> Result<ListingColumns,
         // than one means the footer lied.
         _ => return Err(SchemaError::Corrupt("row count differs from the file footer".into())),
     };
+    let targets: Vec<(&'static str, Target)> = COLUMNS.iter().map(|(name, kind)| (*name, kind.target())).collect();
+    let batch = crate::liberal::normalize(&batch, &targets)?;
     let columns = columns_from_batch(&batch)?;
     for (name, column) in [
         (col::ZPID, &columns.zpid),

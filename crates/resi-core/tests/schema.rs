@@ -73,19 +73,164 @@ scraped_timestamp:Timestamp(ms, \"UTC\")"
 #[test]
 fn wrong_type_names_the_column() {
     let bytes = file_with(
-        "bedrooms",
+        "address",
         Some((DataType::Int64, Arc::new(Int64Array::from(vec![1, 2, 3])))),
     );
     let err = decode_listings(bytes, &limits()).unwrap_err();
     assert_eq!(
         err,
         SchemaError::WrongType {
-            column: "bedrooms",
-            expected: "int32",
+            column: "address",
+            expected: "utf8",
             found: "Int64".into()
         }
     );
-    assert_eq!(err.to_string(), "column bedrooms: expected int32, found Int64");
+    assert_eq!(err.to_string(), "column address: expected utf8, found Int64");
+}
+
+/// What pandas and pyarrow write by default: int64 and float64 with NaN for
+/// integers, µs/ns timestamps without a time zone, an all-null column typed
+/// null, dictionary-encoded and large strings. Read as the canonical file.
+#[test]
+fn pandas_default_types_are_normalized() {
+    use arrow_array::types::Int32Type;
+    use arrow_array::{
+        DictionaryArray, Float32Array, Float64Array, LargeStringArray, NullArray, TimestampMicrosecondArray,
+        TimestampNanosecondArray, UInt16Array,
+    };
+    use arrow_schema::TimeUnit;
+    let rows = listings(3);
+    let canonical = decode_listings(Bytes::from(encode_listings(&rows).unwrap()), &limits())
+        .unwrap()
+        .to_listings();
+    let ms: Vec<i64> = rows.iter().map(|r| r.scraped_timestamp_ms.unwrap()).collect();
+    let replacements: Vec<(&str, DataType, ArrayRef)> = vec![
+        (
+            "bedrooms",
+            DataType::Int64,
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.bedrooms.map(i64::from)).collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "sqft",
+            DataType::Float64,
+            Arc::new(Float64Array::from(
+                rows.iter().map(|r| r.sqft.map(f64::from)).collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "days_on_market",
+            DataType::UInt16,
+            Arc::new(UInt16Array::from(
+                rows.iter()
+                    .map(|r| r.days_on_market.map(|d| d as u16))
+                    .collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "bathrooms",
+            DataType::Float32,
+            Arc::new(Float32Array::from(
+                rows.iter().map(|r| r.bathrooms.map(|b| b as f32)).collect::<Vec<_>>(),
+            )),
+        ),
+        ("mls_id", DataType::Null, Arc::new(NullArray::new(3))),
+        (
+            "address",
+            DataType::LargeUtf8,
+            Arc::new(LargeStringArray::from(
+                rows.iter().map(|r| r.address.clone()).collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "property_type",
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            Arc::new(
+                rows.iter()
+                    .map(|r| r.property_type.map(|p| p.as_str()))
+                    .collect::<DictionaryArray<Int32Type>>(),
+            ),
+        ),
+        (
+            "scraped_timestamp",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            Arc::new(TimestampMicrosecondArray::from(
+                ms.iter().map(|m| m * 1_000).collect::<Vec<_>>(),
+            )),
+        ),
+    ];
+    let mut bytes = encode_listings(&rows).unwrap();
+    for (column, dt, array) in replacements {
+        bytes = replace_in(&bytes, column, dt, array).to_vec();
+    }
+    let mut read = decode_listings(Bytes::from(bytes), &limits()).unwrap().to_listings();
+    // The all-null mls_id reads as absent; everything else is unchanged.
+    for (r, c) in read.iter_mut().zip(&canonical) {
+        assert_eq!(r.mls_id, None);
+        r.mls_id = c.mls_id.clone();
+    }
+    assert_eq!(read, canonical);
+
+    // Nanoseconds with a UTC zone too.
+    let ns = replace_in(
+        &encode_listings(&rows).unwrap(),
+        "scraped_timestamp",
+        DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+        Arc::new(
+            TimestampNanosecondArray::from(ms.iter().map(|m| m * 1_000_000).collect::<Vec<_>>()).with_timezone("UTC"),
+        ),
+    );
+    assert_eq!(decode_listings(ns, &limits()).unwrap().to_listings(), canonical);
+
+    // What does not fit is refused with the column and the row.
+    let fractional = replace_in(
+        &encode_listings(&rows).unwrap(),
+        "bedrooms",
+        DataType::Float64,
+        Arc::new(Float64Array::from(vec![Some(2.0), Some(2.5), None])),
+    );
+    let err = decode_listings(fractional, &limits()).unwrap_err().to_string();
+    assert!(err.contains("bedrooms") && err.contains("2.5 at row 1"), "{err}");
+    let too_big = replace_in(
+        &encode_listings(&rows).unwrap(),
+        "sqft",
+        DataType::Int64,
+        Arc::new(Int64Array::from(vec![1, 5_000_000_000, 3])),
+    );
+    let err = decode_listings(too_big, &limits()).unwrap_err().to_string();
+    assert!(err.contains("sqft") && err.contains("row 1"), "{err}");
+    let zoned = replace_in(
+        &encode_listings(&rows).unwrap(),
+        "scraped_timestamp",
+        DataType::Timestamp(TimeUnit::Millisecond, Some("America/Chicago".into())),
+        Arc::new(arrow_array::TimestampMillisecondArray::from(ms.clone()).with_timezone("America/Chicago")),
+    );
+    assert!(decode_listings(zoned, &limits()).is_err(), "a non-UTC zone is refused");
+}
+
+/// `bytes` with one column replaced.
+fn replace_in(bytes: &[u8], column: &str, dt: DataType, replacement: ArrayRef) -> Bytes {
+    let decoded = resi_core::schema::decode_raw(Bytes::copy_from_slice(bytes)).unwrap();
+    let batch = &decoded[0];
+    let mut fields = Vec::new();
+    let mut arrays = Vec::new();
+    for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+        if field.name() == column {
+            fields.push(Field::new(column, dt.clone(), true));
+            arrays.push(replacement.clone());
+        } else {
+            fields.push(field.as_ref().clone());
+            arrays.push(array.clone());
+        }
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), arrays).unwrap();
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, schema, None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    Bytes::from(out)
 }
 
 #[test]
