@@ -30,6 +30,32 @@ pub struct DevnetOptions {
     pub seed: u64,
     /// Keep everything here (otherwise a temporary directory, removed at the end).
     pub data_dir: Option<PathBuf>,
+    /// Where listings come from.
+    pub market: MarketKind,
+}
+
+/// The devnet's source of listings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum MarketKind {
+    /// The deterministic synthetic market (`resi sim serve`).
+    #[default]
+    Synthetic,
+    /// The real-data corpus in this folder, served by `resi sim replay`:
+    /// miners use the `zillow-api` scraper (an `honest-slow` miner the
+    /// example Python scraper through the `command` plug-in; cheaters a
+    /// profile on top of real listings), validators the `zillow-api`
+    /// property source.
+    Replay(PathBuf),
+}
+
+/// The key the devnet's replay server wants.
+pub const REPLAY_API_KEY: &str = "devnet-replay-key";
+
+/// The example Python scraper, when this build can find it and python3 runs.
+fn python_example() -> Option<PathBuf> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/scrapers/zillow_api.py");
+    let python = std::process::Command::new("python3").arg("--version").output();
+    (script.is_file() && python.is_ok_and(|o| o.status.success())).then_some(script)
 }
 
 impl Default for DevnetOptions {
@@ -46,6 +72,7 @@ impl Default for DevnetOptions {
             target_listings: 3_000,
             seed: 7,
             data_dir: None,
+            market: MarketKind::Synthetic,
         }
     }
 }
@@ -85,6 +112,10 @@ pub fn cast(
     coordinator: &url::Url,
     market: &url::Url,
 ) -> Result<Cast, DevnetError> {
+    let replay = matches!(options.market, MarketKind::Replay(_));
+    if replay && options.miners.contains(&Profile::Copier) {
+        return Err(DevnetError("the copier profile needs the synthetic market".into()));
+    }
     let register = |hotkey: Hotkey, coldkey: Hotkey, stake: u64, permit: bool| {
         resi_chain::local::register(metagraph, hotkey, coldkey, stake, permit)
             .map(|n| n.uid)
@@ -108,7 +139,17 @@ pub fn cast(
             coordinator: coordinator.clone(),
             hotkey_file: file,
             data_dir: folder.join("data"),
-            property_source: resi_validator::PropertySourceConfig::Url(market.clone()),
+            property_source: if replay {
+                resi_validator::PropertySourceConfig::Table(resi_validator::PropertySourceTable::ZillowApi {
+                    url: market.clone(),
+                    api_key: Some(REPLAY_API_KEY.into()),
+                    api_key_env: "RESI_ZILLOW_API_KEY".into(),
+                    requests_per_second: 200.0,
+                    max_concurrent_requests: 8,
+                })
+            } else {
+                resi_validator::PropertySourceConfig::Url(market.clone())
+            },
             grace_seconds: 1,
             max_concurrent_downloads: 8,
             consensus_wait_seconds: (options.epoch_seconds / 2).max(5),
@@ -168,14 +209,35 @@ pub fn cast(
                 SelfCheck::Warn
             },
             retry_seconds: 2,
-            scraper: ScraperConfig::Sim {
-                url: market.clone(),
-                profile: m.profile.to_string(),
-                copy_of: if m.profile == Profile::Copier {
-                    victim.clone()
-                } else {
-                    None
-                },
+            scraper: if !replay {
+                ScraperConfig::Sim {
+                    url: market.clone(),
+                    profile: m.profile.to_string(),
+                    copy_of: if m.profile == Profile::Copier {
+                        victim.clone()
+                    } else {
+                        None
+                    },
+                }
+            } else if let (Profile::HonestSlow, Some(script)) = (m.profile, python_example()) {
+                ScraperConfig::Command {
+                    program: "python3".into(),
+                    args: vec![script.display().to_string()],
+                    env: std::collections::BTreeMap::from([
+                        ("ZILLOW_API_URL".to_owned(), market.to_string()),
+                        ("RESI_ZILLOW_API_KEY".to_owned(), REPLAY_API_KEY.to_owned()),
+                    ]),
+                    name: None,
+                }
+            } else {
+                ScraperConfig::ZillowApi {
+                    url: market.clone(),
+                    api_key: Some(REPLAY_API_KEY.into()),
+                    api_key_env: "RESI_ZILLOW_API_KEY".into(),
+                    requests_per_second: 200.0,
+                    max_concurrent_requests: 4,
+                    profile: (!m.profile.is_honest()).then(|| m.profile.to_string()),
+                }
             },
         };
         write_toml(&folder.join("miner.toml"), &config)?;

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use cast::DevnetOptions;
+pub use cast::{DevnetOptions, MarketKind};
 pub use outcome::{DevnetOutcome, EpochOutcome, MinerInfo};
 use resi_core::{EpochId, Hotkey};
 use resi_runtime::{SharedClock, Shutdown, SystemClock};

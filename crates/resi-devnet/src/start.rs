@@ -13,10 +13,11 @@ use resi_core::EpochLength;
 use resi_runtime::{SharedClock, Shutdown};
 use resi_s3_server::{EmbeddedS3, EmbeddedS3Options};
 use resi_sim::http::SimState;
+use resi_sim::replay::{Corpus, Replay, ReplayOptions};
 use resi_sim::Market;
 use tokio::task::JoinHandle;
 
-use crate::cast::DevnetOptions;
+use crate::cast::{DevnetOptions, MarketKind};
 use crate::DevnetError;
 
 /// A server task and the handle that stops it.
@@ -74,17 +75,60 @@ pub(crate) async fn servers(
     let s3 = EmbeddedS3::start(EmbeddedS3Options::local(dir.join("s3"), "resi"))
         .await
         .map_err(|e| DevnetError(format!("embedded S3: {e}")))?;
-    let market = Market::sample(options.seed, options.market_zipcodes);
-    let universe = resi_coordinator::universe::parse_csv(&market.universe_csv());
+    let (market, universe_csv, selection) = match &options.market {
+        MarketKind::Synthetic => {
+            let market = Market::sample(options.seed, options.market_zipcodes);
+            let csv = market.universe_csv();
+            let sim = Arc::new(SimState {
+                market,
+                length,
+                clock: Arc::clone(clock),
+            });
+            let selection = SelectionParams {
+                target_listings: options.target_listings,
+                tolerance_percent: 15,
+                min_expected: 100,
+                max_expected: 2_000,
+                cooldown_secs: (options.epoch_seconds as i64) * 2,
+                ..SelectionParams::default()
+            };
+            (
+                Background::serve(resi_sim::http::router(sim), "market").await?,
+                csv,
+                selection,
+            )
+        }
+        MarketKind::Replay(data) => {
+            let corpus = Corpus::load(data).map_err(|e| DevnetError(format!("real-data corpus: {e}")))?;
+            let csv = corpus.universe_csv();
+            let total: u64 = corpus.searches.keys().map(|z| corpus.hits(z).len() as u64).sum();
+            let replay = Arc::new(Replay::new(
+                corpus,
+                ReplayOptions {
+                    api_key: crate::cast::REPLAY_API_KEY.into(),
+                    ..ReplayOptions::default()
+                },
+            ));
+            // A handful of real zipcodes: every epoch assigns all of them.
+            let selection = SelectionParams {
+                target_listings: total,
+                tolerance_percent: 15,
+                min_expected: 1,
+                max_expected: 100_000,
+                cooldown_secs: 0,
+                ..SelectionParams::default()
+            };
+            (
+                Background::serve(resi_sim::replay::router(replay), "replay").await?,
+                csv,
+                selection,
+            )
+        }
+    };
+    let universe = resi_coordinator::universe::parse_csv(&universe_csv);
     if !universe.errors.is_empty() {
         return Err(DevnetError(format!("market universe: {:?}", universe.errors)));
     }
-    let sim = Arc::new(SimState {
-        market,
-        length,
-        clock: Arc::clone(clock),
-    });
-    let market = Background::serve(resi_sim::http::router(sim), "market").await?;
 
     // The metagraph must exist before the coordinator opens it; the cast fills it.
     if let Some(parent) = metagraph.parent() {
@@ -104,14 +148,7 @@ pub(crate) async fn servers(
         // Epochs of seconds instead of hours: the per-minute limits scale up.
         rate_limit_multiplier: 20,
         read_url_ttl_secs: 3_600,
-        selection: SelectionParams {
-            target_listings: options.target_listings,
-            tolerance_percent: 15,
-            min_expected: 100,
-            max_expected: 2_000,
-            cooldown_secs: (options.epoch_seconds as i64) * 2,
-            ..SelectionParams::default()
-        },
+        selection,
         s3: Some(s3.s3_config()),
         chain: ChainConfig {
             backend: "local".into(),

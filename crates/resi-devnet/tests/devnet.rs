@@ -55,6 +55,7 @@ fn network() -> &'static Network {
             target_listings: 3_000,
             seed: 11,
             data_dir: Some(dir),
+            market: resi_devnet::MarketKind::Synthetic,
         };
         let (devnet, outcome) = runtime
             .block_on(resi_devnet::run(options, |_| {}))

@@ -52,6 +52,11 @@ pub enum ScraperConfig {
         /// Requests in flight at most.
         #[serde(default = "default_in_flight")]
         max_concurrent_requests: usize,
+        /// Testing validators only (builds with the `sim` feature): behave
+        /// like one of `resi-sim`'s profiles on top of the real listings
+        /// (`fabricator`, `stale`, `wrong-zipcode`, …).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        profile: Option<String>,
     },
     /// Any program: one run per zipcode, a JSON request on stdin, JSON
     /// lines of listings on stdout (README, "Scraper plug-ins").
@@ -214,8 +219,21 @@ impl MinerConfig {
                 url,
                 requests_per_second,
                 max_concurrent_requests,
+                profile,
                 ..
             } => {
+                #[cfg(feature = "sim")]
+                if let Some(profile) = profile {
+                    profile
+                        .parse::<resi_sim::Profile>()
+                        .map_err(|e| ConfigError::Invalid(format!("scraper.profile: {e}")))?;
+                }
+                #[cfg(not(feature = "sim"))]
+                if profile.is_some() {
+                    return Err(ConfigError::Invalid(
+                        "scraper.profile needs a build with the `sim` feature (it is for testing validators)".into(),
+                    ));
+                }
                 if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
                     return Err(ConfigError::Invalid(format!(
                         "scraper.url {url} is not an http(s) base URL"

@@ -97,6 +97,7 @@ fn scraper(config: &MinerConfig, identity: &str, clock: &SharedClock) -> Result<
             api_key_env,
             requests_per_second,
             max_concurrent_requests,
+            profile,
         } => {
             let key = ScraperConfig::zillow_api_key(api_key, api_key_env)?;
             let settings = resi_sources::ZillowSettings {
@@ -106,11 +107,20 @@ fn scraper(config: &MinerConfig, identity: &str, clock: &SharedClock) -> Result<
             };
             let api = resi_sources::ZillowApi::new(url.clone(), &key, settings)
                 .map_err(|e| MinerError::Other(format!("scraper: {e}")))?;
-            Ok(AnyScraper::ZillowApi(zillow::ZillowScraper::new(
-                api,
-                url.clone(),
-                Arc::clone(clock),
-            )))
+            let scraper = zillow::ZillowScraper::new(api, url.clone(), Arc::clone(clock));
+            #[cfg(feature = "sim")]
+            let scraper = match profile {
+                Some(profile) => scraper.tampered(sim::profile_tamper(
+                    profile.parse().map_err(MinerError::Other)?,
+                    identity,
+                )),
+                None => scraper,
+            };
+            #[cfg(not(feature = "sim"))]
+            if profile.is_some() {
+                return Err(MinerError::Other("scraper.profile needs the `sim` feature".into()));
+            }
+            Ok(AnyScraper::ZillowApi(scraper))
         }
         ScraperConfig::Command {
             program,

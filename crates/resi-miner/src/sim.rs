@@ -151,3 +151,22 @@ impl ZipcodeScraper for SimScraper {
         ))
     }
 }
+
+/// A profile's behaviour as a rewrite of someone else's scrape (the
+/// `zillow-api` scraper's `profile`): cheaters made of real listings.
+pub fn profile_tamper(profile: Profile, identity: &str) -> crate::zillow::Tamper {
+    let digest = Sha256::digest(identity.as_bytes());
+    let mut seed = [0u8; 8];
+    seed.copy_from_slice(&digest[..8]);
+    let miner_seed = u64::from_le_bytes(seed);
+    Box::new(move |listings, zipcode, deadline| {
+        profile::apply(
+            profile,
+            listings,
+            zipcode.zipcode,
+            zipcode.expected_listings,
+            &deadline.epoch,
+            miner_seed,
+        )
+    })
+}

@@ -15,15 +15,31 @@ use crate::scraper::{Deadline, ScrapeError, ZipcodeScraper};
 /// Pages read per zipcode at most (41 hits a page: about 8,000 listings).
 const MAX_PAGES: u64 = 200;
 
+/// Rewrites a scrape before it is returned (testing validators: the devnet
+/// makes cheaters out of real listings this way).
+pub type Tamper = Box<dyn Fn(Vec<Listing>, &AssignedZipcode, &Deadline) -> Vec<Listing> + Send + Sync>;
+
 pub struct ZillowScraper {
     api: ZillowApi,
     source: url::Url,
     clock: SharedClock,
+    tamper: Option<Tamper>,
 }
 
 impl ZillowScraper {
     pub fn new(api: ZillowApi, source: url::Url, clock: SharedClock) -> Self {
-        Self { api, source, clock }
+        Self {
+            api,
+            source,
+            clock,
+            tamper: None,
+        }
+    }
+
+    /// This scraper, with its output rewritten by `tamper`.
+    pub fn tampered(mut self, tamper: Tamper) -> Self {
+        self.tamper = Some(tamper);
+        self
     }
 }
 
@@ -75,6 +91,9 @@ impl ZipcodeScraper for ZillowScraper {
             }
             page += 1;
         }
-        Ok(listings)
+        Ok(match &self.tamper {
+            Some(tamper) => tamper(listings, zipcode, &deadline),
+            None => listings,
+        })
     }
 }

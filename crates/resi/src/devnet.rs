@@ -33,6 +33,12 @@ pub struct DevnetArgs {
     /// metagraph and weight ledger) in this directory.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// `synthetic` (the simulated market) or `replay` (the real-data corpus in --data).
+    #[arg(long, default_value = "synthetic", value_parser = ["synthetic", "replay"])]
+    market: String,
+    /// The real-data corpus for `--market replay`.
+    #[arg(long, env = "RESI_REAL_DATA", default_value = "../shared/real-data")]
+    data: PathBuf,
     /// After the verdict, keep the coordinator, S3 and the market up until Ctrl-C.
     #[arg(long)]
     keep_running: bool,
@@ -48,8 +54,23 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         target_listings: args.target_listings,
         seed: args.seed,
         data_dir: args.data_dir,
+        market: if args.market == "replay" {
+            resi_devnet::MarketKind::Replay(args.data)
+        } else {
+            resi_devnet::MarketKind::Synthetic
+        },
         ..defaults
     };
+    if options.market != resi_devnet::MarketKind::Synthetic && options.miners.contains(&Profile::Copier) {
+        // The default cast has a copier; on real data it is left out.
+        let mut options = options;
+        options.miners.retain(|p| *p != Profile::Copier);
+        return run_options(options, args.keep_running);
+    }
+    run_options(options, args.keep_running)
+}
+
+fn run_options(options: DevnetOptions, keep_running: bool) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let mut stop = Box::pin(crate::s3::shutdown_signal());
@@ -68,7 +89,7 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
             println!("devnet: {} epoch(s) did not finish in time", outcome.missing_epochs);
         }
         println!("{}", outcome.verdict());
-        if args.keep_running {
+        if keep_running {
             println!("coordinator: {}", devnet.coordinator_url());
             println!("market:      {}", devnet.market_url());
             if let (Some(endpoint), Some((access, secret))) = (devnet.s3_endpoint(), devnet.s3_credentials()) {

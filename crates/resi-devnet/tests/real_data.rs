@@ -1,0 +1,110 @@
+//! The whole network on real listings: the replay of the real-data corpus
+//! (`../shared/real-data`, or `RESI_REAL_DATA`), honest miners with the
+//! `zillow-api` scraper and one with the example Python scraper through the
+//! `command` plug-in, cheaters made of real listings, validators with the
+//! `zillow-api` property source. One short epoch.
+
+use std::path::PathBuf;
+
+use resi_core::consensus::ConsensusStatus;
+use resi_devnet::{DevnetEvent, DevnetOptions, MarketKind};
+use resi_sim::Profile;
+
+fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("RESI_REAL_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/real-data"));
+    if dir.join("search").is_dir() {
+        Some(dir)
+    } else {
+        println!(
+            "real-data corpus not found at {}: skipping (set RESI_REAL_DATA)",
+            dir.display()
+        );
+        None
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_network_on_real_listings_pays_the_honest_and_nobody_else() {
+    let Some(data) = corpus_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let options = DevnetOptions {
+        epochs: 1,
+        epoch_seconds: 15,
+        validators: 2,
+        miners: vec![
+            Profile::HonestFast,
+            Profile::HonestSlow,
+            Profile::Fabricator,
+            Profile::Stale,
+            Profile::WrongZipcode,
+            Profile::Lazy,
+        ],
+        data_dir: Some(dir.path().to_owned()),
+        market: MarketKind::Replay(data),
+        ..DevnetOptions::default()
+    };
+    let mut tables = Vec::new();
+    let (devnet, outcome) = resi_devnet::run(options, |event| {
+        if let DevnetEvent::EpochFinished {
+            outcome,
+            miners,
+            validators,
+        } = event
+        {
+            tables.push(resi_devnet::report::epoch_table(
+                outcome.epoch,
+                &outcome.reports,
+                &miners,
+                &validators,
+            ));
+        }
+    })
+    .await
+    .expect("devnet runs");
+    for table in &tables {
+        println!("{table}");
+    }
+    println!("{}", outcome.verdict());
+    assert_eq!(outcome.missing_epochs, 0);
+    assert_eq!(outcome.consensus, ConsensusStatus::PerfectConsensus);
+    assert_eq!((outcome.honest_rewarded, outcome.honest_total), (2, 2), "{tables:?}");
+    assert_eq!(
+        (outcome.cheaters_rewarded, outcome.cheaters_total),
+        (0, 4),
+        "{tables:?}"
+    );
+    // The honest miners were checked against the real source: every zipcode's
+    // winner has determined spot checks.
+    let results = &outcome.epochs[0].reports[0].results;
+    assert_eq!(results.zipcodes.len(), 4, "all four real zipcodes assigned");
+    for zipcode in &results.zipcodes {
+        let winner = zipcode
+            .submissions
+            .iter()
+            .find(|s| s.rank == Some(1))
+            .expect("a winner");
+        assert!(
+            winner.spot_check.as_ref().is_some_and(|s| s.determined >= 3),
+            "{}",
+            winner.reason
+        );
+    }
+    // The miner behind the Python plug-in submitted every zipcode.
+    let python = outcome
+        .miners
+        .iter()
+        .find(|m| m.profile == Profile::HonestSlow)
+        .unwrap();
+    assert!(
+        results
+            .zipcodes
+            .iter()
+            .flat_map(|z| z.submissions.iter())
+            .filter(|s| s.hotkey == python.hotkey)
+            .count()
+            == 4
+    );
+    devnet.shutdown().await;
+}
