@@ -37,7 +37,7 @@ use resi_runtime::{Context, SharedClock, Shutdown};
 pub enum AnyScraper {
     #[cfg(feature = "sim")]
     Sim(Box<sim::SimScraper>),
-    ZillowApi(zillow::ZillowScraper),
+    ZillowApi(Box<zillow::ZillowScraper>),
     Command(command::CommandScraper),
     /// Keeps the enum inhabited-by-type in a build with no scraper features.
     #[doc(hidden)]
@@ -120,7 +120,7 @@ fn scraper(config: &MinerConfig, identity: &str, clock: &SharedClock) -> Result<
             if profile.is_some() {
                 return Err(MinerError::Other("scraper.profile needs the `sim` feature".into()));
             }
-            Ok(AnyScraper::ZillowApi(scraper))
+            Ok(AnyScraper::ZillowApi(Box::new(scraper)))
         }
         ScraperConfig::Command {
             program,
