@@ -251,7 +251,7 @@ pub fn examine(ctx: &EpochContext, input: SubmissionInput) -> Examined {
         fail(0, reason)
     } else if let Some(reason) = tier1(n, expected, config) {
         fail(1, reason)
-    } else if let Some(reason) = tier2(&scan.quality, config) {
+    } else if let Some(reason) = tier2_explained(&scan.quality, &scan.examples, config) {
         fail(2, reason)
     } else {
         Precheck::Passed
@@ -276,25 +276,59 @@ pub fn tier1(unique: u64, expected: u64, config: &ValidationConfig) -> Option<St
     ))
 }
 
+/// The first row that failed each tier-2 check, described, so a reason can
+/// name a listing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QualityExamples {
+    pub incomplete: Option<String>,
+    pub unreasonable: Option<String>,
+    pub inconsistent: Option<String>,
+    pub duplicate: Option<String>,
+}
+
 /// Tier 2: the four quality fractions against their thresholds, first failure wins.
 pub fn tier2(q: &QualityCounts, config: &ValidationConfig) -> Option<String> {
+    tier2_explained(q, &QualityExamples::default(), config)
+}
+
+/// [`tier2`], with the first offending listing of the failed check named.
+pub fn tier2_explained(q: &QualityCounts, examples: &QualityExamples, config: &ValidationConfig) -> Option<String> {
     let n = q.listings;
     if n == 0 {
         return Some("quality: no listings".into());
     }
     // (what, rows, threshold, at-least (true) or at-most (false))
     let checks = [
-        ("completeness", q.complete, config.completeness_min_bps, true),
-        ("reasonable values", q.reasonable, config.reasonable_min_bps, true),
-        ("consistency", q.consistent, config.consistency_min_bps, true),
+        (
+            "completeness",
+            q.complete,
+            config.completeness_min_bps,
+            true,
+            &examples.incomplete,
+        ),
+        (
+            "reasonable values",
+            q.reasonable,
+            config.reasonable_min_bps,
+            true,
+            &examples.unreasonable,
+        ),
+        (
+            "consistency",
+            q.consistent,
+            config.consistency_min_bps,
+            true,
+            &examples.inconsistent,
+        ),
         (
             "duplicate rate",
             q.address_price_duplicates,
             config.duplicate_rate_max_bps,
             false,
+            &examples.duplicate,
         ),
     ];
-    checks.into_iter().find_map(|(what, rows, bps, minimum)| {
+    checks.into_iter().find_map(|(what, rows, bps, minimum, example)| {
         let ok = if minimum {
             at_least(rows, n, bps)
         } else {
@@ -302,8 +336,9 @@ pub fn tier2(q: &QualityCounts, config: &ValidationConfig) -> Option<String> {
         };
         (!ok).then(|| {
             let side = if minimum { "below" } else { "above" };
+            let example = example.as_deref().map(|e| format!("; e.g. {e}")).unwrap_or_default();
             format!(
-                "quality: {what} {} ({rows} of {n}) is {side} {}",
+                "quality: {what} {} ({rows} of {n}) is {side} {}{example}",
                 pct(rows, n),
                 bps_pct(bps)
             )
@@ -314,6 +349,7 @@ pub fn tier2(q: &QualityCounts, config: &ValidationConfig) -> Option<String> {
 struct RowScan {
     tier0_failure: Option<String>,
     quality: QualityCounts,
+    examples: QualityExamples,
     fingerprints: Vec<u64>,
 }
 
@@ -332,6 +368,7 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
     let mut address_prices: PrehashedMap<u128, ()> = PrehashedMap::with_capacity_and_hasher(n, Default::default());
     let mut fingerprints = Vec::with_capacity(n);
     let mut tier0_failure: Option<String> = None;
+    let mut ex = QualityExamples::default();
     let mut q = QualityCounts {
         listings: n as u64,
         ..Default::default()
@@ -422,6 +459,24 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
             && scraped.is_some()
         {
             q.complete += 1;
+        } else if ex.incomplete.is_none() {
+            let missing = [
+                ("address", present(address)),
+                ("zipcode", present(zipcode)),
+                ("a positive price", price_known.is_some()),
+                ("listing_date", present(listing_date)),
+                ("property_type", property_type.is_some()),
+                ("listing_status", listing_status.is_some()),
+                ("days_on_market", days_on_market.is_some()),
+                ("source_url", present(source_url)),
+                ("scraped_timestamp", scraped.is_some()),
+            ]
+            .iter()
+            .filter(|(_, ok)| !ok)
+            .map(|(what, _)| *what)
+            .collect::<Vec<_>>()
+            .join(", ");
+            ex.incomplete = Some(format!("row {row} (zpid {zpid}) lacks {missing}"));
         }
         // Reasonable values: every value present lies in its range; an absent
         // value is absent, not unreasonable (completeness counts what is required).
@@ -431,18 +486,43 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
             && sqft_known.is_none_or(|s| (config.sqft_min..=config.sqft_max).contains(&s));
         if in_range {
             q.reasonable += 1;
+        } else if ex.unreasonable.is_none() {
+            ex.unreasonable = Some(format!(
+                "row {row} (zpid {zpid}): price {price:?}, bedrooms {bedrooms:?}, bathrooms {bathrooms:?}, sqft {sqft:?}"
+            ));
         }
         // Consistency: the date parses, the zipcode is the assigned one, the scrape
         // lies in the epoch's window, and the listing is not dated after its scrape.
         let listing_day = listing_date.and_then(parse_iso_date_days);
-        if let (Some(day), Some(ts)) = (listing_day, scraped) {
-            if zipcode == Some(assigned_zipcode)
-                && ts >= earliest_scrape
-                && ts <= ctx.deadline_ms
-                && day <= ts.div_euclid(MS_PER_DAY)
-            {
-                q.consistent += 1;
+        let consistent = match (listing_day, scraped) {
+            (Some(day), Some(ts)) => {
+                zipcode == Some(assigned_zipcode)
+                    && ts >= earliest_scrape
+                    && ts <= ctx.deadline_ms
+                    && day <= ts.div_euclid(MS_PER_DAY)
             }
+            _ => false,
+        };
+        if consistent {
+            q.consistent += 1;
+        } else if ex.inconsistent.is_none() {
+            let why = if zipcode != Some(assigned_zipcode) {
+                format!(
+                    "zipcode {:?} is not the assigned {assigned_zipcode}",
+                    zipcode.unwrap_or("")
+                )
+            } else if listing_day.is_none() {
+                format!("listing_date {:?} is not a YYYY-MM-DD date", listing_date.unwrap_or(""))
+            } else {
+                match scraped {
+                    None => "no scraped_timestamp".to_owned(),
+                    Some(ts) if ts < earliest_scrape || ts > ctx.deadline_ms => {
+                        format!("scraped_timestamp {ts} ms is outside the epoch's scrape window")
+                    }
+                    Some(_) => format!("listing_date {} is after the scrape day", listing_date.unwrap_or("")),
+                }
+            };
+            ex.inconsistent = Some(format!("row {row} (zpid {zpid}): {why}"));
         }
         // Duplicate rate: normalized address + price.
         if let (Some(a), Some(p)) = (address, price) {
@@ -452,6 +532,11 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
                 key.extend_from_slice(&p.to_le_bytes());
                 if address_prices.insert(xxh3_128(&key), ()).is_some() {
                     q.address_price_duplicates += 1;
+                    if ex.duplicate.is_none() {
+                        ex.duplicate = Some(format!(
+                            "row {row} (zpid {zpid}) repeats an earlier row's address and price"
+                        ));
+                    }
                 }
             }
         }
@@ -467,6 +552,7 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
     RowScan {
         tier0_failure,
         quality: q,
+        examples: ex,
         fingerprints,
     }
 }

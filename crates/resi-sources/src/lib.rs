@@ -8,9 +8,11 @@
 //! never counted against a miner.
 
 pub mod any;
+pub mod budget;
 pub mod lookup;
 pub mod zillow;
 
 pub use any::{AnySource, CachedSource};
+pub use budget::Budget;
 pub use lookup::{HttpPropertySource, SourceError};
 pub use zillow::{ZillowApi, ZillowSettings};

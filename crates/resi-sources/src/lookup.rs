@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use resi_core::verify::{Lookup, PropertyRecord, PropertySource};
 
+use crate::budget::{retry_after, Budget};
+
 /// A source that cannot be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -23,6 +25,7 @@ pub struct HttpPropertySource {
     http: reqwest::Client,
     attempts: u32,
     backoff: Duration,
+    budget: Budget,
 }
 
 impl HttpPropertySource {
@@ -39,7 +42,14 @@ impl HttpPropertySource {
             http,
             attempts: attempts.max(1),
             backoff,
+            budget: Budget::new(50.0, 16),
         })
+    }
+
+    /// This source with another request budget (rate and requests in flight).
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
     }
 }
 
@@ -54,7 +64,12 @@ impl PropertySource for HttpPropertySource {
         }
         let mut last = String::new();
         for attempt in 1..=self.attempts {
-            match self.http.get(url.clone()).send().await {
+            let mut wait = self.backoff * 2u32.saturating_pow(attempt - 1);
+            let sent = {
+                let _slot = self.budget.admit().await;
+                self.http.get(url.clone()).send().await
+            };
+            match sent {
                 Ok(r) if r.status() == reqwest::StatusCode::OK => match r.json::<PropertyRecord>().await {
                     Ok(record) => return Lookup::Found(record),
                     Err(e) => last = format!("attempt {attempt}: bad body: {e}"),
@@ -69,11 +84,17 @@ impl PropertySource for HttpPropertySource {
                     }
                     last = format!("attempt {attempt}: HTTP 404 that is not a not-found answer for zpid {zpid} (wrong property_source URL?)");
                 }
-                Ok(r) => last = format!("attempt {attempt}: HTTP {}", r.status()),
+                Ok(r) => {
+                    if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                        // Honoured up to a minute; longer is the source's outage.
+                        wait = wait.max(retry_after(&r).unwrap_or_default().min(Duration::from_secs(60)));
+                    }
+                    last = format!("attempt {attempt}: HTTP {}", r.status());
+                }
                 Err(e) => last = format!("attempt {attempt}: {e}"),
             }
             if attempt < self.attempts {
-                tokio::time::sleep(self.backoff * 2u32.saturating_pow(attempt - 1)).await;
+                tokio::time::sleep(wait).await;
             }
         }
         Lookup::Unavailable(format!("property {zpid}: {last}"))

@@ -15,8 +15,8 @@ use std::time::Duration;
 use resi_core::verify::{Lookup, PropertyRecord, PropertySource};
 use resi_core::{Listing, ListingStatus, PropertyType};
 use serde_json::Value;
-use tokio::sync::{Mutex, Semaphore};
 
+use crate::budget::{retry_after, Budget};
 use crate::lookup::SourceError;
 
 /// Where a search hit's relative `detailUrl` points.
@@ -201,9 +201,7 @@ pub struct ZillowApi {
     key: Arc<str>,
     http: reqwest::Client,
     settings: ZillowSettings,
-    slots: Arc<Semaphore>,
-    /// When the next request may start (the rate budget).
-    next_start: Arc<Mutex<tokio::time::Instant>>,
+    budget: Budget,
 }
 
 impl std::fmt::Debug for ZillowApi {
@@ -234,23 +232,9 @@ impl ZillowApi {
             base,
             key: Arc::from(key),
             http,
-            slots: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
+            budget: Budget::new(settings.requests_per_second, settings.max_concurrent),
             settings,
-            next_start: Arc::new(Mutex::new(tokio::time::Instant::now())),
         })
-    }
-
-    /// Waits for this request's turn in the rate budget.
-    async fn pace(&self) {
-        let gap = Duration::from_secs_f64(1.0 / self.settings.requests_per_second.max(0.01));
-        let start = {
-            let mut next = self.next_start.lock().await;
-            let now = tokio::time::Instant::now();
-            let start = (*next).max(now);
-            *next = start + gap;
-            start
-        };
-        tokio::time::sleep_until(start).await;
     }
 
     fn endpoint(&self, path: &str, query: &[(&str, String)]) -> url::Url {
@@ -269,12 +253,7 @@ impl ZillowApi {
         let mut last = String::new();
         for attempt in 1..=self.settings.attempts.max(1) {
             let response = {
-                let _slot = self
-                    .slots
-                    .acquire()
-                    .await
-                    .map_err(|e| ZillowError::Unavailable(e.to_string()))?;
-                self.pace().await;
+                let _slot = self.budget.admit().await;
                 self.http
                     .get(url.clone())
                     .header("X-RapidAPI-Key", &*self.key)
@@ -292,13 +271,7 @@ impl ZillowApi {
                 }
                 Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => return Err(ZillowError::NotFound),
                 Ok(r) if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
-                    let after = r
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    if let Some(after) = after {
+                    if let Some(after) = retry_after(&r) {
                         if after > self.settings.max_retry_after {
                             return Err(ZillowError::Unavailable(format!(
                                 "{path}: rate limited for {after:?}, longer than {:?}",

@@ -19,7 +19,14 @@ pub enum PropertySourceConfig {
 pub enum PropertySourceTable {
     /// `GET {url}/api/v1/properties/{zpid}` (resi's own contract; the simulated market).
     #[serde(rename = "resi-http")]
-    ResiHttp { url: url::Url },
+    ResiHttp {
+        url: url::Url,
+        /// Requests per second at most.
+        #[serde(default = "default_http_rate")]
+        requests_per_second: f64,
+        #[serde(default = "default_http_in_flight")]
+        max_concurrent_requests: usize,
+    },
     /// The Zillow JSON API's `GET {url}/property?zpid=` (or `resi sim replay`).
     #[serde(rename = "zillow-api")]
     ZillowApi {
@@ -37,6 +44,12 @@ pub enum PropertySourceTable {
     },
 }
 
+fn default_http_rate() -> f64 {
+    50.0
+}
+fn default_http_in_flight() -> usize {
+    16
+}
 fn default_key_env() -> String {
     "RESI_ZILLOW_API_KEY".into()
 }
@@ -47,11 +60,21 @@ fn default_in_flight() -> usize {
     4
 }
 
+fn check_budget(requests_per_second: f64, max_concurrent_requests: usize) -> Result<(), ConfigError> {
+    if !(0.01..=10_000.0).contains(&requests_per_second) || !(1..=1_024).contains(&max_concurrent_requests) {
+        return Err(ConfigError::Invalid(format!(
+            "property_source: requests_per_second = {requests_per_second} must be in 0.01..=10000 and \
+             max_concurrent_requests = {max_concurrent_requests} in 1..=1024"
+        )));
+    }
+    Ok(())
+}
+
 impl PropertySourceConfig {
     pub fn url(&self) -> &url::Url {
         match self {
             PropertySourceConfig::Url(u)
-            | PropertySourceConfig::Table(PropertySourceTable::ResiHttp { url: u })
+            | PropertySourceConfig::Table(PropertySourceTable::ResiHttp { url: u, .. })
             | PropertySourceConfig::Table(PropertySourceTable::ZillowApi { url: u, .. }) => u,
         }
     }
@@ -60,10 +83,23 @@ impl PropertySourceConfig {
     pub fn build(&self) -> Result<resi_sources::AnySource, ConfigError> {
         let bad = |e: resi_sources::SourceError| ConfigError::Invalid(format!("property_source: {e}"));
         Ok(match self {
-            PropertySourceConfig::Url(url) | PropertySourceConfig::Table(PropertySourceTable::ResiHttp { url }) => {
+            PropertySourceConfig::Url(url) => resi_sources::AnySource::ResiHttp(
+                resi_sources::HttpPropertySource::new(url.clone(), 4, std::time::Duration::from_millis(250))
+                    .map_err(bad)?,
+            ),
+            PropertySourceConfig::Table(PropertySourceTable::ResiHttp {
+                url,
+                requests_per_second,
+                max_concurrent_requests,
+            }) => {
+                check_budget(*requests_per_second, *max_concurrent_requests)?;
                 resi_sources::AnySource::ResiHttp(
                     resi_sources::HttpPropertySource::new(url.clone(), 4, std::time::Duration::from_millis(250))
-                        .map_err(bad)?,
+                        .map_err(bad)?
+                        .with_budget(resi_sources::Budget::new(
+                            *requests_per_second,
+                            *max_concurrent_requests,
+                        )),
                 )
             }
             PropertySourceConfig::Table(PropertySourceTable::ZillowApi {
@@ -82,12 +118,7 @@ impl PropertySourceConfig {
                             ConfigError::Invalid(format!("property_source: no api_key and {api_key_env} is not set"))
                         })?,
                 };
-                if !(0.01..=1_000.0).contains(requests_per_second) || *max_concurrent_requests == 0 {
-                    return Err(ConfigError::Invalid(
-                        "property_source: requests_per_second must be in 0.01..=1000 and max_concurrent_requests positive"
-                            .into(),
-                    ));
-                }
+                check_budget(*requests_per_second, *max_concurrent_requests)?;
                 let settings = resi_sources::ZillowSettings {
                     requests_per_second: *requests_per_second,
                     max_concurrent: *max_concurrent_requests,
@@ -317,5 +348,40 @@ spotCheckMax = 12
         assert!(c.check().unwrap_err().to_string().contains("not an http(s) URL"));
         let c: ValidatorConfig = toml::from_str(&text.replace("spotCheckMax = 12", "maxFileBytes = 0")).unwrap();
         assert!(c.check().unwrap_err().to_string().contains("maxFileBytes = 0"));
+    }
+
+    #[test]
+    fn property_sources_by_kind() {
+        let head = "coordinator = \"http://127.0.0.1:8080\"\nhotkey_file = \"h\"\n";
+        let url: ValidatorConfig =
+            toml::from_str(&format!("{head}property_source = \"http://127.0.0.1:8090\"\n")).unwrap();
+        assert!(matches!(
+            url.property_source.build().unwrap(),
+            resi_sources::AnySource::ResiHttp(_)
+        ));
+        let http: ValidatorConfig = toml::from_str(&format!(
+            "{head}[property_source]\nkind = \"resi-http\"\nurl = \"http://127.0.0.1:8090\"\nrequests_per_second = 5\n"
+        ))
+        .unwrap();
+        assert!(matches!(
+            http.property_source.build().unwrap(),
+            resi_sources::AnySource::ResiHttp(_)
+        ));
+        let zillow = format!(
+            "{head}[property_source]\nkind = \"zillow-api\"\nurl = \"http://127.0.0.1:8091/\"\napi_key_env = \"RESI_TEST_SURELY_UNSET\"\n"
+        );
+        let c: ValidatorConfig = toml::from_str(&zillow).unwrap();
+        c.check().unwrap();
+        let err = c.property_source.build().unwrap_err().to_string();
+        assert!(err.contains("RESI_TEST_SURELY_UNSET"), "{err}");
+        let keyed: ValidatorConfig = toml::from_str(&format!("{zillow}api_key = \"k\"\n")).unwrap();
+        assert!(matches!(
+            keyed.property_source.build().unwrap(),
+            resi_sources::AnySource::ZillowApi(_)
+        ));
+        let fast: ValidatorConfig =
+            toml::from_str(&format!("{zillow}api_key = \"k\"\nrequests_per_second = 0\n")).unwrap();
+        assert!(fast.property_source.build().is_err());
+        assert!(toml::from_str::<ValidatorConfig>(&format!("{zillow}surprise = 1\n")).is_err());
     }
 }
