@@ -209,6 +209,22 @@ fn to_timestamp_ms(column: &'static str, array: &ArrayRef) -> Result<ArrayRef, S
     Ok(Arc::new(TimestampMillisecondArray::from(values).with_timezone("UTC")))
 }
 
+/// Whole numbers narrowed to `T`; a value out of `T`'s range is refused with its row.
+fn narrowed<T: TryFrom<i128>>(
+    column: &'static str,
+    expected: &'static str,
+    array: &ArrayRef,
+) -> Result<Vec<Option<T>>, SchemaError> {
+    whole_numbers(column, array)?
+        .into_iter()
+        .enumerate()
+        .map(|(row, v)| {
+            v.map(|i| T::try_from(i).map_err(|_| refuse(column, expected, format!("{i} at row {row}"))))
+                .transpose()
+        })
+        .collect()
+}
+
 fn normalize_column(column: &'static str, target: Target, array: &ArrayRef) -> Result<ArrayRef, SchemaError> {
     if target.is_canonical(array.data_type()) {
         return Ok(Arc::clone(array));
@@ -233,30 +249,8 @@ fn normalize_column(column: &'static str, target: Target, array: &ArrayRef) -> R
             };
             Ok(Arc::new(Float64Array::from(values)))
         }
-        Target::Int32 => {
-            let mut out = Vec::with_capacity(array.len());
-            for (row, v) in whole_numbers(column, array)?.into_iter().enumerate() {
-                out.push(match v {
-                    None => None,
-                    Some(i) => {
-                        Some(i32::try_from(i).map_err(|_| refuse(column, "int32", format!("{i} at row {row}")))?)
-                    }
-                });
-            }
-            Ok(Arc::new(Int32Array::from(out)))
-        }
-        Target::Int64 => {
-            let mut out = Vec::with_capacity(array.len());
-            for (row, v) in whole_numbers(column, array)?.into_iter().enumerate() {
-                out.push(match v {
-                    None => None,
-                    Some(i) => {
-                        Some(i64::try_from(i).map_err(|_| refuse(column, "int64", format!("{i} at row {row}")))?)
-                    }
-                });
-            }
-            Ok(Arc::new(Int64Array::from(out)))
-        }
+        Target::Int32 => Ok(Arc::new(Int32Array::from(narrowed::<i32>(column, "int32", array)?))),
+        Target::Int64 => Ok(Arc::new(Int64Array::from(narrowed::<i64>(column, "int64", array)?))),
     }
 }
 

@@ -11,18 +11,7 @@ use resi_devnet::{DevnetEvent, DevnetOptions, MarketKind};
 use resi_sim::Profile;
 
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RESI_REAL_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/real-data"));
-    if dir.join("search").is_dir() {
-        Some(dir)
-    } else {
-        println!(
-            "real-data corpus not found at {}: skipping (set RESI_REAL_DATA)",
-            dir.display()
-        );
-        None
-    }
+    resi_sim::replay::find_corpus()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

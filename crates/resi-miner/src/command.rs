@@ -16,6 +16,7 @@ use std::time::Duration;
 use resi_core::manifest::ScraperInfo;
 use resi_core::{AssignedZipcode, Listing, ListingStatus, PropertyType};
 use resi_runtime::SharedClock;
+use resi_sources::zillow::{int, text};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -57,23 +58,6 @@ impl CommandScraper {
             clock,
         }
     }
-}
-
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn int(v: &Value) -> Option<i64> {
-    match v {
-        Value::String(s) => s.trim().parse::<f64>().ok(),
-        other => other.as_f64(),
-    }
-    .filter(|f| f.is_finite() && f.abs() < 9e15)
-    .map(|f| f.round() as i64)
 }
 
 fn enum_word(v: &Value) -> Option<String> {

@@ -15,18 +15,7 @@ use resi_runtime::{Clock, SystemClock};
 use resi_sim::replay::{Corpus, Replay, ReplayOptions};
 
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RESI_REAL_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/real-data"));
-    if dir.join("search").is_dir() {
-        Some(dir)
-    } else {
-        println!(
-            "real-data corpus not found at {}: skipping (set RESI_REAL_DATA)",
-            dir.display()
-        );
-        None
-    }
+    resi_sim::replay::find_corpus()
 }
 
 async fn replay(corpus: Corpus) -> url::Url {

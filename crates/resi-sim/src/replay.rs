@@ -31,6 +31,24 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// Where the real-data corpus is for tests and the devnet: `RESI_REAL_DATA`,
+/// else `../shared/real-data` beside this checkout. `None` (with one line
+/// on stdout saying so) when it is not there.
+pub fn find_corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("RESI_REAL_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/real-data"));
+    if dir.join("search").is_dir() {
+        Some(dir)
+    } else {
+        println!(
+            "real-data corpus not found at {}: skipping (set RESI_REAL_DATA)",
+            dir.display()
+        );
+        None
+    }
+}
+
 /// The corpus, in memory: search pages by zipcode, records by zpid.
 #[derive(Clone, Debug, Default)]
 pub struct Corpus {

@@ -24,7 +24,8 @@ pub const ZILLOW_ORIGIN: &str = "https://www.zillow.com";
 
 const MS_PER_DAY: i64 = 86_400_000;
 
-fn text(v: &Value) -> Option<String> {
+/// A JSON string (trimmed, non-empty) or number, as text.
+pub fn text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
         Value::Number(n) => Some(n.to_string()),
@@ -32,9 +33,12 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
-/// A JSON number as an integer (rounded), if it is one and fits.
-fn int(v: &Value) -> Option<i64> {
-    let f = v.as_f64()?;
+/// A JSON number, or a string holding one, as an integer (rounded), if it fits.
+pub fn int(v: &Value) -> Option<i64> {
+    let f = match v {
+        Value::String(s) => s.trim().parse::<f64>().ok()?,
+        other => other.as_f64()?,
+    };
     (f.is_finite() && f.abs() < 9e15).then(|| f.round() as i64)
 }
 

@@ -24,18 +24,7 @@ use resi_sources::{ZillowApi, ZillowSettings};
 
 /// The corpus folder, or `None` (with one line saying so) where it is absent.
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RESI_REAL_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/real-data"));
-    if dir.join("search").is_dir() {
-        Some(dir)
-    } else {
-        println!(
-            "real-data corpus not found at {}: skipping (set RESI_REAL_DATA)",
-            dir.display()
-        );
-        None
-    }
+    resi_sim::replay::find_corpus()
 }
 
 /// 2025-11-24T16:00:00Z, a production epoch start.
