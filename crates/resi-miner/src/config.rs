@@ -340,4 +340,11 @@ profile = "honest-slow"
         c.check().unwrap();
         assert!(toml::from_str::<MinerConfig>(&format!("{command}surprise = 1\n")).is_err());
     }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/miner.toml");
+        let config = MinerConfig::from_file(&path).unwrap();
+        config.check().unwrap();
+    }
 }

@@ -384,4 +384,11 @@ spotCheckMax = 12
         assert!(fast.property_source.build().is_err());
         assert!(toml::from_str::<ValidatorConfig>(&format!("{zillow}surprise = 1\n")).is_err());
     }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/validator.toml");
+        let config = ValidatorConfig::from_file(&path).unwrap();
+        config.check().unwrap();
+    }
 }
