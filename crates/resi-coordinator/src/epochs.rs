@@ -78,7 +78,8 @@ pub async fn existing(store: &Store, id: &EpochId) -> Result<Option<StoredEpoch>
     Ok(store.epoch(id).await?)
 }
 
-fn rfc3339(unix: i64) -> String {
+/// Unix seconds as RFC 3339 (UTC); empty for a time out of range.
+pub(crate) fn rfc3339(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())

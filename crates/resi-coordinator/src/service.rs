@@ -25,7 +25,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::auth::{check, SignedFields, Verified, TIMESTAMP_WINDOW_SECS};
-use crate::epochs::{assignment, current, existing, EpochError, EpochPolicy};
+use crate::epochs::{assignment, current, existing, rfc3339, EpochError, EpochPolicy};
 use crate::ratelimit::{Decision, Limit, RateLimiter};
 use crate::store::Store;
 use crate::store::StoredEpoch;
@@ -290,8 +290,8 @@ async fn log_request(request: axum::extract::Request, next: axum::middleware::Ne
 /// The OpenAPI document, generated from `resi-api`'s types once per process.
 async fn openapi() -> Response {
     static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let text = DOCUMENT.get_or_init(resi_api::openapi::document_json);
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], text.clone()).into_response()
+    let text: &'static str = DOCUMENT.get_or_init(resi_api::openapi::document_json);
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 
 async fn healthcheck(State(state): State<Arc<AppState>>) -> Response {
@@ -547,13 +547,6 @@ async fn folder_access(
         UploadAccessResponse::new(epoch.epoch_id, prefix, form, Some(list_url)),
         Some(rate),
     ))
-}
-
-fn rfc3339(unix_secs: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(unix_secs)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
 }
 
 fn unix(t: i64) -> Result<OffsetDateTime, ApiError> {

@@ -104,6 +104,18 @@ fn refuse(column: &'static str, expected: &'static str, found: String) -> Schema
     }
 }
 
+/// A float32 or float64 column's values, widened to f64.
+fn floats(array: &ArrayRef) -> Vec<Option<f64>> {
+    match array.data_type() {
+        DataType::Float32 => array
+            .as_primitive::<Float32Type>()
+            .iter()
+            .map(|v| v.map(f64::from))
+            .collect(),
+        _ => array.as_primitive::<Float64Type>().iter().collect(),
+    }
+}
+
 /// Every value of an integer or float column as `Option<i128>` (floats must be whole).
 fn whole_numbers(column: &'static str, array: &ArrayRef) -> Result<Vec<Option<i128>>, SchemaError> {
     macro_rules! ints {
@@ -125,14 +137,7 @@ fn whole_numbers(column: &'static str, array: &ArrayRef) -> Result<Vec<Option<i1
         DataType::UInt32 => ints!(UInt32Type),
         DataType::UInt64 => ints!(UInt64Type),
         DataType::Float32 | DataType::Float64 => {
-            let values: Vec<Option<f64>> = match array.data_type() {
-                DataType::Float32 => array
-                    .as_primitive::<Float32Type>()
-                    .iter()
-                    .map(|v| v.map(f64::from))
-                    .collect(),
-                _ => array.as_primitive::<Float64Type>().iter().collect(),
-            };
+            let values = floats(array);
             let mut out = Vec::with_capacity(values.len());
             for (row, v) in values.into_iter().enumerate() {
                 match v {
@@ -237,11 +242,7 @@ fn normalize_column(column: &'static str, target: Target, array: &ArrayRef) -> R
         Target::TimestampMs => to_timestamp_ms(column, array),
         Target::Float64 => {
             let values: Vec<Option<f64>> = match array.data_type() {
-                DataType::Float32 => array
-                    .as_primitive::<Float32Type>()
-                    .iter()
-                    .map(|v| v.map(f64::from))
-                    .collect(),
+                DataType::Float32 | DataType::Float64 => floats(array),
                 _ => whole_numbers(column, array)?
                     .into_iter()
                     .map(|v| v.map(|i| i as f64))

@@ -17,8 +17,12 @@ fn limits() -> DecodeLimits {
 
 /// A schema-v1 file with one column replaced (or dropped when `replacement` is None).
 fn file_with(column: &str, replacement: Option<(DataType, ArrayRef)>) -> Bytes {
-    let good = encode_listings(&listings(3)).unwrap();
-    let decoded = resi_core::schema::decode_raw(Bytes::from(good)).unwrap();
+    rewrite(&encode_listings(&listings(3)).unwrap(), column, replacement)
+}
+
+/// `bytes` with one column replaced, or dropped when `replacement` is None.
+fn rewrite(bytes: &[u8], column: &str, replacement: Option<(DataType, ArrayRef)>) -> Bytes {
+    let decoded = resi_core::schema::decode_raw(Bytes::copy_from_slice(bytes)).unwrap();
     let batch = &decoded[0];
     let mut fields = Vec::new();
     let mut arrays = Vec::new();
@@ -211,26 +215,7 @@ fn pandas_default_types_are_normalized() {
 
 /// `bytes` with one column replaced.
 fn replace_in(bytes: &[u8], column: &str, dt: DataType, replacement: ArrayRef) -> Bytes {
-    let decoded = resi_core::schema::decode_raw(Bytes::copy_from_slice(bytes)).unwrap();
-    let batch = &decoded[0];
-    let mut fields = Vec::new();
-    let mut arrays = Vec::new();
-    for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
-        if field.name() == column {
-            fields.push(Field::new(column, dt.clone(), true));
-            arrays.push(replacement.clone());
-        } else {
-            fields.push(field.as_ref().clone());
-            arrays.push(array.clone());
-        }
-    }
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), arrays).unwrap();
-    let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut out, schema, None).unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
-    Bytes::from(out)
+    rewrite(bytes, column, Some((dt, replacement)))
 }
 
 #[test]

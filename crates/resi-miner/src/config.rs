@@ -86,12 +86,7 @@ fn default_in_flight() -> usize {
 impl ScraperConfig {
     /// The API key of a `zillow-api` scraper: `api_key`, else the variable `api_key_env` names.
     pub fn zillow_api_key(api_key: &Option<String>, api_key_env: &str) -> Result<String, ConfigError> {
-        if let Some(key) = api_key.as_ref().filter(|k| !k.is_empty()) {
-            return Ok(key.clone());
-        }
-        std::env::var(api_key_env)
-            .ok()
-            .filter(|k| !k.is_empty())
+        resi_sources::zillow::resolve_api_key(api_key.as_deref(), api_key_env)
             .ok_or_else(|| ConfigError::Invalid(format!("scraper: no api_key and {api_key_env} is not set")))
     }
 }

@@ -45,6 +45,15 @@ pub struct Property {
     pub mls_id: String,
 }
 
+/// A CSV field, quoted when it holds a comma or a quote (RFC 4180).
+pub(crate) fn csv_field(s: &str) -> String {
+    if s.contains([',', '"']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
 impl Property {
     pub fn record(&self) -> PropertyRecord {
         PropertyRecord {
@@ -314,13 +323,6 @@ impl Market {
     /// (`zipcode,state,city,county,expected_listings,market_tier,geographic_region`).
     pub fn universe_csv(&self) -> String {
         let mut out = String::from("zipcode,state,city,county,expected_listings,market_tier,geographic_region\n");
-        let quote = |s: &str| {
-            if s.contains([',', '"']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_owned()
-            }
-        };
         for (z, m) in &self.zipcodes {
             let info = z.info();
             let tier = match m.tier {
@@ -331,8 +333,8 @@ impl Market {
             out.push_str(&format!(
                 "{z},{},{},{},{},{tier},sim\n",
                 info.state,
-                quote(info.city),
-                quote(info.county),
+                csv_field(info.city),
+                csv_field(info.county),
                 m.listings
             ));
         }

@@ -31,6 +31,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::market::csv_field;
+
 /// Where the real-data corpus is for tests and the devnet: `RESI_REAL_DATA`,
 /// else `../shared/real-data` beside this checkout. `None` (with one line
 /// on stdout saying so) when it is not there.
@@ -169,13 +171,6 @@ impl Corpus {
     /// dataset.
     pub fn universe_csv(&self) -> String {
         let mut out = String::from("zipcode,state,city,county,expected_listings,market_tier,geographic_region\n");
-        let quote = |s: &str| {
-            if s.contains([',', '"']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_owned()
-            }
-        };
         for zipcode in self.searches.keys() {
             let Ok(z) = resi_core::Zipcode::parse(zipcode) else {
                 continue;
@@ -184,8 +179,8 @@ impl Corpus {
             out.push_str(&format!(
                 "{z},{},{},{},{},standard,real-data\n",
                 info.state,
-                quote(info.city),
-                quote(info.county),
+                csv_field(info.city),
+                csv_field(info.county),
                 self.hits(zipcode).len()
             ));
         }

@@ -155,6 +155,15 @@ pub fn record_from_property(record: &Value) -> Option<PropertyRecord> {
     })
 }
 
+/// The API key: `api_key` when set, else the environment variable
+/// `api_key_env` names; `None` when neither has one.
+pub fn resolve_api_key(api_key: Option<&str>, api_key_env: &str) -> Option<String> {
+    api_key
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .or_else(|| std::env::var(api_key_env).ok().filter(|k| !k.is_empty()))
+}
+
 /// How a [`ZillowApi`] behaves.
 #[derive(Clone, Debug)]
 pub struct ZillowSettings {

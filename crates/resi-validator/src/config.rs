@@ -109,15 +109,9 @@ impl PropertySourceConfig {
                 requests_per_second,
                 max_concurrent_requests,
             }) => {
-                let key = match api_key.as_ref().filter(|k| !k.is_empty()) {
-                    Some(k) => k.clone(),
-                    None => std::env::var(api_key_env)
-                        .ok()
-                        .filter(|k| !k.is_empty())
-                        .ok_or_else(|| {
-                            ConfigError::Invalid(format!("property_source: no api_key and {api_key_env} is not set"))
-                        })?,
-                };
+                let key = resi_sources::zillow::resolve_api_key(api_key.as_deref(), api_key_env).ok_or_else(|| {
+                    ConfigError::Invalid(format!("property_source: no api_key and {api_key_env} is not set"))
+                })?;
                 check_budget(*requests_per_second, *max_concurrent_requests)?;
                 let settings = resi_sources::ZillowSettings {
                     requests_per_second: *requests_per_second,
