@@ -344,7 +344,25 @@ pub fn router(state: Arc<Replay>) -> Router {
 
 #[cfg(test)]
 mod tests {
-    use super::draw;
+    use super::{draw, Corpus, CorpusError};
+
+    #[test]
+    fn a_folder_that_is_not_the_corpus_is_a_clear_error() {
+        let dir = std::env::temp_dir().join(format!("resi-replay-corpus-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(matches!(Corpus::load(&dir), Err(CorpusError::Read { .. })));
+        std::fs::create_dir_all(dir.join("search")).unwrap();
+        assert!(matches!(Corpus::load(&dir), Err(CorpusError::Empty(_))));
+        std::fs::write(dir.join("search/x.json"), "not json").unwrap();
+        let err = Corpus::load(&dir).unwrap_err().to_string();
+        assert!(err.contains("x.json") && err.contains("not JSON"), "{err}");
+        std::fs::write(dir.join("search/x.json"), r#"{"props": []}"#).unwrap();
+        assert!(Corpus::load(&dir)
+            .unwrap_err()
+            .to_string()
+            .contains("_metadata.zipcode"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn faults_are_a_fixed_sequence_of_the_seed() {
