@@ -18,7 +18,12 @@ pub enum KeyError {
     PrivateKey(String),
     #[error("the system random generator failed: {0}")]
     Random(String),
+    #[error("invalid key URI {0:?}: only hard junctions (`//name`) are supported")]
+    Uri(String),
 }
+
+/// The mnemonic of Substrate's development accounts (`//Alice`, `//Bob`, …).
+pub const DEV_PHRASE: &str = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
 
 /// A signing key with the mnemonic and seed it came from, when known.
 pub struct Keypair {
@@ -52,6 +57,38 @@ impl Keypair {
         let mut key = Self::from_mini_secret(&mini);
         key.mnemonic = Some(Zeroizing::new(mnemonic.to_string()));
         Ok(key)
+    }
+
+    /// A Substrate secret URI: `PHRASE//hard//junctions`, or `//Alice…` on
+    /// the development phrase (what `subkey` and btcli's `--uri` accept; soft
+    /// junctions and passwords are refused). Local chains' sudo and
+    /// pre-funded accounts are `//Alice`, `//Bob`, ….
+    pub fn from_uri(uri: &str) -> Result<Self, KeyError> {
+        let (phrase, path) = match uri.find("//") {
+            Some(at) => (uri[..at].trim(), &uri[at..]),
+            None => (uri.trim(), ""),
+        };
+        let phrase = if phrase.is_empty() { DEV_PHRASE } else { phrase };
+        let base = Self::from_mnemonic(phrase)?;
+        if path.is_empty() {
+            return Ok(base);
+        }
+        let junctions: Vec<&str> = path.split("//").skip(1).collect();
+        if junctions
+            .iter()
+            .any(|j| j.is_empty() || j.contains('/') || j.contains("///"))
+        {
+            return Err(KeyError::Uri(uri.to_owned()));
+        }
+        let mut mini = MiniSecretKey::from_bytes(&base.seed.as_deref().copied().unwrap_or_default())
+            .map_err(|e| KeyError::Seed(e.to_string()))?;
+        for junction in junctions {
+            let secret = mini.expand(ExpansionMode::Ed25519);
+            let (next, _) =
+                secret.hard_derive_mini_secret_key(Some(schnorrkel::derive::ChainCode(chain_code(junction))), b"");
+            mini = next;
+        }
+        Ok(Self::from_mini_secret(&mini))
     }
 
     /// From the 32-byte mini secret (`secretSeed`).
@@ -101,5 +138,64 @@ impl Keypair {
     /// Signs the raw bytes (randomized: two signatures of one message differ).
     pub fn sign(&self, message: &[u8]) -> Signature {
         Signature(self.inner.sign_simple(SIGNING_CONTEXT, message).to_bytes())
+    }
+}
+
+/// A junction's chain code as Substrate makes it: a number is its u64
+/// little-endian bytes, anything else its SCALE encoding (compact length,
+/// bytes); padded with zeros to 32 bytes, or hashed with BLAKE2b-256 when
+/// longer.
+fn chain_code(junction: &str) -> [u8; 32] {
+    use blake2::Digest;
+    let encoded: Vec<u8> = match junction.parse::<u64>() {
+        Ok(n) => n.to_le_bytes().to_vec(),
+        Err(_) => {
+            let bytes = junction.as_bytes();
+            let mut out = compact_len(bytes.len());
+            out.extend_from_slice(bytes);
+            out
+        }
+    };
+    let mut code = [0u8; 32];
+    if encoded.len() > 32 {
+        code.copy_from_slice(&blake2::Blake2b::<blake2::digest::consts::U32>::digest(&encoded));
+    } else {
+        code[..encoded.len()].copy_from_slice(&encoded);
+    }
+    code
+}
+
+fn compact_len(n: usize) -> Vec<u8> {
+    match n {
+        0..=0x3f => vec![(n as u8) << 2],
+        0x40..=0x3fff => ((n as u16) << 2 | 1).to_le_bytes().to_vec(),
+        _ => ((n as u32) << 2 | 2).to_le_bytes().to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod uri_tests {
+    use super::*;
+
+    // Well-known development accounts (subkey inspect //Alice, //Bob).
+    #[test]
+    fn dev_accounts_match_subkey() {
+        assert_eq!(
+            Keypair::from_uri("//Alice").unwrap().hotkey().as_str(),
+            "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
+        );
+        assert_eq!(
+            Keypair::from_uri("//Bob").unwrap().hotkey().as_str(),
+            "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
+        );
+        assert_eq!(
+            Keypair::from_uri(&format!("{DEV_PHRASE}//Alice")).unwrap().hotkey(),
+            Keypair::from_uri("//Alice").unwrap().hotkey()
+        );
+    }
+
+    #[test]
+    fn soft_junctions_are_refused() {
+        assert!(matches!(Keypair::from_uri("//Alice/soft"), Err(KeyError::Uri(_))));
     }
 }

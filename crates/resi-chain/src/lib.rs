@@ -3,16 +3,22 @@
 //! The subnet's metagraph (registered neurons with uid, hotkey, coldkey,
 //! stake and validator permit) and setting weights. Backends: `local` (this
 //! crate: a JSON file of neurons and an append-only weight ledger, for
-//! development and tests) and `subtensor` (a real node, to come).
+//! development and tests) and `subtensor` (a real node: the crate
+//! `resi-subtensor`, which implements these traits).
 //!
 //! Architecture invariant: callers see only [`Chain`] and [`Metagraph`]; no
 //! other crate reads the metagraph or ledger files or talks to a node.
 
+pub mod config;
 pub mod ledger;
 pub mod local;
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+
+pub use config::{ChainBackend, ChainConfig, ChainConfigError, Network};
 
 pub use ledger::{LedgerError, WeightRecord};
 pub use local::{LocalMetagraph, MetagraphError};
@@ -28,24 +34,50 @@ pub enum ChainError {
     Ledger(#[from] LedgerError),
     #[error("{0} is not registered on the subnet")]
     NotRegistered(Hotkey),
+    /// The node could not be reached or did not answer in time: retry later.
+    #[error("chain unavailable: {0}")]
+    Unavailable(String),
+    /// The chain will accept this later (rate limit, reveal window): retry later.
+    #[error("not yet: {0}")]
+    NotYet(String),
+    /// The chain refused the call; the same call will be refused again.
+    #[error("refused by the chain: {0}")]
+    Refused(String),
 }
+
+impl ChainError {
+    /// Whether trying again later can succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ChainError::Unavailable(_) | ChainError::NotYet(_))
+    }
+}
+
+/// A boxed future, so that [`Chain`] stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The chain's read side: what the coordinator and miners need.
 pub trait MetagraphSource: Send + Sync {
     /// The current metagraph, shared: reading it copies nothing.
     fn metagraph(&self) -> Result<Arc<Metagraph>, ChainError>;
+
+    /// Asks for a fresh metagraph soon (a hotkey was not found, say). Backends
+    /// that read a node rate-limit this; the local backend rereads its file
+    /// anyway.
+    fn request_refresh(&self) {}
 }
 
 /// What validators need from the chain: the metagraph and setting weights.
 pub trait Chain: MetagraphSource {
-    /// Sets `validator`'s weights (already converted to u16) for `epoch`.
-    fn set_weights(
-        &self,
-        validator: &Hotkey,
-        epoch: &EpochId,
-        weights: &WeightVector,
+    /// Sets `validator`'s weights (already converted to u16) for `epoch`; on
+    /// a subnet with commit-reveal, commits them (the backend reveals them
+    /// when the chain allows). The record's `block` is the including block.
+    fn set_weights<'a>(
+        &'a self,
+        validator: &'a Hotkey,
+        epoch: &'a EpochId,
+        weights: &'a WeightVector,
         now_unix: i64,
-    ) -> Result<WeightRecord, ChainError>;
+    ) -> BoxFuture<'a, Result<WeightRecord, ChainError>>;
 }
 
 /// The `local` backend: a metagraph file and a weight ledger beside it.
@@ -78,7 +110,21 @@ impl MetagraphSource for LocalChain {
 }
 
 impl Chain for LocalChain {
-    fn set_weights(
+    fn set_weights<'a>(
+        &'a self,
+        validator: &'a Hotkey,
+        epoch: &'a EpochId,
+        weights: &'a WeightVector,
+        now_unix: i64,
+    ) -> BoxFuture<'a, Result<WeightRecord, ChainError>> {
+        Box::pin(std::future::ready(
+            self.append_weights(validator, epoch, weights, now_unix),
+        ))
+    }
+}
+
+impl LocalChain {
+    fn append_weights(
         &self,
         validator: &Hotkey,
         epoch: &EpochId,

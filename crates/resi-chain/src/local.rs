@@ -112,6 +112,7 @@ pub fn register(
         coldkey,
         stake,
         validator_permit,
+        registered_block: 0,
     };
     let mut neurons = current.neurons().to_vec();
     neurons.push(neuron.clone());

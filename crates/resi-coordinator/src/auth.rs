@@ -124,6 +124,7 @@ mod tests {
             coldkey: cold.clone(),
             stake: 0,
             validator_permit: permit,
+            registered_block: 0,
         };
         let metagraph = Metagraph::new(vec![neuron(0, &miner, false), neuron(1, &validator, true)]);
         (miner, validator, metagraph)

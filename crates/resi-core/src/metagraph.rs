@@ -14,6 +14,11 @@ pub struct Neuron {
     /// Stake in rao (10⁻⁹ TAO).
     pub stake: u64,
     pub validator_permit: bool,
+    /// The block at which this hotkey registered on this uid (0 where the
+    /// backend does not know it): a uid re-registered by someone else has a
+    /// later block, so the two are never confused.
+    #[serde(default)]
+    pub registered_block: u64,
 }
 
 impl Neuron {

@@ -107,6 +107,7 @@ fn neuron(uid: u16, i: u8, permit: bool) -> Neuron {
         coldkey: key(200),
         stake: if permit { 1_000 } else { 0 },
         validator_permit: permit,
+        registered_block: 0,
     }
 }
 

@@ -314,7 +314,10 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
             if weights.uids.is_empty() {
                 entry.weights_skipped = Some("nothing scored and no burn: no weights set".into());
             } else {
-                let record = self.chain.set_weights(&me, &epoch, &weights, self.now_ms() / 1000)?;
+                let record = self
+                    .chain
+                    .set_weights(&me, &epoch, &weights, self.now_ms() / 1000)
+                    .await?;
                 tracing::info!(validator = %me, %epoch, block = record.block, uids = ?record.uids, weights = ?record.weights, "weights set");
                 entry.weights = Some(record);
             }

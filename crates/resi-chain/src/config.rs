@@ -1,0 +1,172 @@
+//! The `[chain]` section every role shares: which backend, and where.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// `[chain]` of the coordinator's, miner's and validator's configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainConfig {
+    /// `local` (a metagraph JSON file and a weight ledger) or `subtensor`.
+    pub backend: String,
+    /// `local`: the metagraph file.
+    pub metagraph: PathBuf,
+    /// `subtensor`: `finney`, `test`, `local` or a `ws://` / `wss://` URL.
+    pub network: String,
+    /// `subtensor`: the subnet (46 on finney, 428 on the test network).
+    pub netuid: Option<u16>,
+    /// `subtensor`: seconds between metagraph syncs (served from memory between).
+    pub sync_seconds: u64,
+    /// `subtensor`: seconds to wait for an extrinsic to be included.
+    pub inclusion_timeout_seconds: u64,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        Self {
+            backend: "local".into(),
+            metagraph: PathBuf::from("metagraph.json"),
+            network: "finney".into(),
+            netuid: None,
+            sync_seconds: 120,
+            inclusion_timeout_seconds: 60,
+        }
+    }
+}
+
+/// A Bittensor network, by name or URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Network {
+    Finney,
+    Test,
+    Local,
+    Url(String),
+}
+
+impl Network {
+    pub fn parse(text: &str) -> Result<Self, ChainConfigError> {
+        match text.trim() {
+            "finney" => Ok(Network::Finney),
+            "test" => Ok(Network::Test),
+            "local" => Ok(Network::Local),
+            url if url.starts_with("ws://") || url.starts_with("wss://") => Ok(Network::Url(url.to_owned())),
+            other => Err(ChainConfigError(format!(
+                "chain network {other:?}: expected finney, test, local or a ws:// or wss:// URL"
+            ))),
+        }
+    }
+
+    /// The node's WebSocket endpoint (the same ones btcli uses).
+    pub fn url(&self) -> &str {
+        match self {
+            Network::Finney => "wss://entrypoint-finney.opentensor.ai:443",
+            Network::Test => "wss://test.finney.opentensor.ai:443",
+            Network::Local => "ws://127.0.0.1:9944",
+            Network::Url(url) => url,
+        }
+    }
+}
+
+/// Why a `[chain]` section is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("[chain]: {0}")]
+pub struct ChainConfigError(pub String);
+
+/// A checked `[chain]` section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChainBackend {
+    Local {
+        metagraph: PathBuf,
+    },
+    Subtensor {
+        network: Network,
+        netuid: u16,
+        sync_seconds: u64,
+        inclusion_timeout_seconds: u64,
+    },
+}
+
+impl ChainConfig {
+    pub fn backend(&self) -> Result<ChainBackend, ChainConfigError> {
+        match self.backend.as_str() {
+            "local" => Ok(ChainBackend::Local {
+                metagraph: self.metagraph.clone(),
+            }),
+            "subtensor" => {
+                let netuid = self.netuid.ok_or_else(|| {
+                    ChainConfigError("backend \"subtensor\" needs `netuid` (46 on finney, 428 on test)".into())
+                })?;
+                if self.sync_seconds == 0 || self.inclusion_timeout_seconds == 0 {
+                    return Err(ChainConfigError(
+                        "sync_seconds and inclusion_timeout_seconds must be at least 1".into(),
+                    ));
+                }
+                Ok(ChainBackend::Subtensor {
+                    network: Network::parse(&self.network)?,
+                    netuid,
+                    sync_seconds: self.sync_seconds,
+                    inclusion_timeout_seconds: self.inclusion_timeout_seconds,
+                })
+            }
+            other => Err(ChainConfigError(format!(
+                "backend {other:?}: expected \"local\" or \"subtensor\""
+            ))),
+        }
+    }
+
+    /// Checks without opening anything.
+    pub fn check(&self) -> Result<(), ChainConfigError> {
+        self.backend().map(|_| ())
+    }
+
+    /// A one-line description for startup logs.
+    pub fn describe(&self) -> String {
+        match self.backend() {
+            Ok(ChainBackend::Local { metagraph }) => format!("local metagraph {}", metagraph.display()),
+            Ok(ChainBackend::Subtensor { network, netuid, .. }) => {
+                format!("subtensor {} netuid {netuid}", network.url())
+            }
+            Err(e) => e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subtensor_needs_a_netuid_and_a_known_network() {
+        let mut c = ChainConfig {
+            backend: "subtensor".into(),
+            ..ChainConfig::default()
+        };
+        assert!(c.check().unwrap_err().0.contains("netuid"));
+        c.netuid = Some(46);
+        assert_eq!(
+            c.backend().unwrap(),
+            ChainBackend::Subtensor {
+                network: Network::Finney,
+                netuid: 46,
+                sync_seconds: 120,
+                inclusion_timeout_seconds: 60
+            }
+        );
+        c.network = "mainnet".into();
+        assert!(c.check().unwrap_err().0.contains("finney, test, local"));
+        c.network = "ws://127.0.0.1:9944".into();
+        assert!(c.check().is_ok());
+        c.backend = "ethereum".into();
+        assert!(c.check().unwrap_err().0.contains("ethereum"));
+    }
+
+    #[test]
+    fn networks_are_the_ones_btcli_uses() {
+        assert_eq!(
+            Network::parse("test").unwrap().url(),
+            "wss://test.finney.opentensor.ai:443"
+        );
+        assert_eq!(Network::parse("local").unwrap().url(), "ws://127.0.0.1:9944");
+    }
+}

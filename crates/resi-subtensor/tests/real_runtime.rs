@@ -1,0 +1,261 @@
+//! The subtensor backend against a real subtensor runtime, run by
+//! `../shared/chain/local-chain.sh` under chopsticks. Runs when
+//! `RESI_SUBTENSOR_SPEC` names a plain chain spec (e.g. opentensor/subtensor's
+//! `aura-dev.json`, see that folder's README), or `RESI_SUBTENSOR_URL` a chain
+//! already running; otherwise it says so in one line and passes.
+//!
+//! One test, in steps, because the steps share one chain and one subnet.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use resi_auth::Keypair;
+use resi_chain::{Chain, ChainError, MetagraphSource};
+use resi_core::weights::WeightVector;
+use resi_core::EpochId;
+use resi_subtensor::dev::{DevChain, TAO};
+use resi_subtensor::node::{self, Node};
+use resi_subtensor::weights::{self, RevealJournal};
+use resi_subtensor::{SubtensorChain, SubtensorError, SubtensorOptions};
+
+struct LocalChain {
+    url: String,
+    child: Option<Child>,
+}
+
+impl Drop for LocalChain {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            // local-chain.sh waits on chopsticks: end the whole group.
+            let _ = Command::new("pkill").args(["-P", &child.id().to_string()]).status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn kit() -> PathBuf {
+    std::env::var_os("RESI_CHAIN_KIT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/chain"))
+}
+
+/// The chain to test against, or `None` (with the one line) when there is none.
+fn local_chain() -> Option<LocalChain> {
+    if let Ok(url) = std::env::var("RESI_SUBTENSOR_URL") {
+        return Some(LocalChain { url, child: None });
+    }
+    let Ok(spec) = std::env::var("RESI_SUBTENSOR_SPEC") else {
+        println!("real-runtime suite not run: set RESI_SUBTENSOR_SPEC to a subtensor chain spec (see ../shared/chain/README.md)");
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    // chopsticks is installed once per work dir: keep it between runs.
+    let work = std::env::var_os("RESI_SUBTENSOR_WORK")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("resi-subtensor-chain"));
+    let mut child = Command::new("bash")
+        .arg(kit().join("local-chain.sh"))
+        .arg(&spec)
+        .arg(port.to_string())
+        .arg(&work)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("local-chain.sh starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let ready = lines.by_ref().map_while(Result::ok).find(|l| l.starts_with("ready "));
+    assert!(ready.is_some(), "local-chain.sh did not become ready");
+    std::thread::spawn(move || for _ in lines {});
+    Some(LocalChain {
+        url: format!("ws://127.0.0.1:{port}"),
+        child: Some(child),
+    })
+}
+
+fn key(uri: &str) -> Keypair {
+    Keypair::from_uri(uri).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backend_on_a_real_runtime() {
+    let Some(chain) = local_chain() else { return };
+    let node = Node::new(&chain.url, Duration::from_secs(60));
+    let at = node.at_best().await.expect("connects");
+    println!(
+        "connected to {} (spec {}), block {}",
+        chain.url,
+        at.spec_version(),
+        at.block_number()
+    );
+    let dev = DevChain::new(&node).unwrap();
+
+    // Subnet setup: //Alice is every neuron's coldkey; hotkeys are new per run
+    // so the test can run again on the same chain.
+    let alice = key("//Alice");
+    let owner = Keypair::generate().unwrap();
+    let validator = Arc::new(Keypair::generate().unwrap());
+    let miners = [Keypair::generate().unwrap(), Keypair::generate().unwrap()];
+    for k in [&owner, &validator, &miners[0], &miners[1]] {
+        dev.fund(k, 10 * TAO).await.expect("funds a hotkey");
+    }
+    let netuid = dev.create_subnet(&alice, &owner).await.expect("creates a subnet");
+    let validator_uid = dev
+        .register(netuid, &alice, &validator)
+        .await
+        .expect("registers the validator");
+    let mut miner_uids = Vec::new();
+    for m in &miners {
+        miner_uids.push(dev.register(netuid, &alice, m).await.expect("registers a miner"));
+    }
+    dev.stake(netuid, &alice, &validator, 100 * TAO as u64)
+        .await
+        .expect("stakes");
+    let block = dev.next_epoch(netuid).await.unwrap();
+    println!("subnet {netuid}: validator uid {validator_uid}, miners {miner_uids:?}, block {block}");
+
+    // Metagraph, compared field by field with what was registered.
+    let journal_dir = tempfile::tempdir().unwrap();
+    let journal = journal_dir.path().join("reveals.json");
+    let connect = |signer: Arc<Keypair>| {
+        SubtensorChain::connect(SubtensorOptions {
+            url: chain.url.clone(),
+            netuid,
+            sync_interval: Duration::from_secs(3600),
+            inclusion_timeout: Duration::from_secs(60),
+            signer: Some(signer),
+            reveal_journal: Some(journal.clone()),
+        })
+    };
+    let backend = connect(Arc::clone(&validator)).await.expect("the backend connects");
+    let metagraph = backend.metagraph().unwrap();
+    println!("{}", metagraph.table(0));
+    let by_uid = |uid: u16| metagraph.neurons().iter().find(|n| n.uid == uid).unwrap().clone();
+    let v = by_uid(validator_uid);
+    assert_eq!(v.hotkey, validator.hotkey());
+    assert_eq!(v.coldkey, alice.hotkey());
+    assert!(v.validator_permit, "the staked validator has a permit after an epoch");
+    assert!(v.stake > 0);
+    assert!(v.registered_block > 0);
+    for (m, uid) in miners.iter().zip(&miner_uids) {
+        let n = by_uid(*uid);
+        assert_eq!(
+            (n.hotkey.clone(), n.coldkey.clone(), n.stake),
+            (m.hotkey(), alice.hotkey(), 0)
+        );
+        assert!(n.registered_block >= v.registered_block);
+    }
+    assert_eq!(
+        metagraph.by_hotkey(&owner.hotkey()).map(|n| n.uid),
+        Some(0),
+        "the owner's hotkey holds uid 0"
+    );
+
+    // set_weights, read back from storage.
+    let epoch = EpochId::parse("2026-11-25T00-00-00").unwrap();
+    let weights = WeightVector {
+        uids: miner_uids.clone(),
+        weights: vec![65535, 21845],
+        unmapped: vec![],
+    };
+    let record = backend
+        .set_weights(&validator.hotkey(), &epoch, &weights, 0)
+        .await
+        .expect("weights set");
+    let at = node.at_best().await.unwrap();
+    let stored = weights::stored_weights(&at, netuid, validator_uid).await.unwrap();
+    println!(
+        "set_weights included in block {}; Weights({netuid}, {validator_uid}) = {stored:?}",
+        record.block
+    );
+    assert_eq!(stored, vec![(miner_uids[0], 65535), (miner_uids[1], 21845)]);
+
+    // Commit-reveal on: a plain set_weights is rejected by the chain…
+    dev.set_commit_reveal(netuid, true).await.expect("commit-reveal on");
+    let at = node.at_best().await.unwrap();
+    let rules = weights::rules(&at, netuid).await.unwrap();
+    println!("weight rules with commit-reveal on: {rules:?}");
+    assert!(rules.commit_reveal);
+    let plain = weights::set_weights_call(netuid, &miner_uids, &[1, 65535], rules.version_key);
+    let refused = node
+        .submit(&validator, &plain)
+        .await
+        .expect_err("set_weights is refused");
+    println!("plain set_weights with commit-reveal on: {refused}");
+    assert!(refused.to_string().contains("CommitRevealEnabled"), "{refused}");
+    assert!(matches!(ChainError::from(refused), ChainError::Refused(_)));
+
+    // …and the backend commits instead, journals the salt, and a restarted
+    // validator reveals in the reveal epoch.
+    let committed = WeightVector {
+        uids: miner_uids.clone(),
+        weights: vec![12345, 65535],
+        unmapped: vec![],
+    };
+    let record = backend
+        .set_weights(&validator.hotkey(), &epoch, &committed, 0)
+        .await
+        .expect("weights committed");
+    let pending = RevealJournal::new(&journal).load().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].commit_block, Some(record.block));
+    let at = node.at_best().await.unwrap();
+    let commits = weights::stored_commits(&at, netuid, &validator.public_key())
+        .await
+        .unwrap();
+    println!("commit in block {}: WeightCommits = {commits:?}", record.block);
+    assert_eq!(commits.len(), 1);
+    assert_eq!(Some(commits[0].hash), pending[0].hash_bytes());
+    assert!(
+        backend.reveal_due().await.unwrap().is_empty(),
+        "nothing to reveal before the window"
+    );
+    drop(backend); // the validator restarts between commit and reveal
+
+    let restarted = connect(Arc::clone(&validator)).await.unwrap();
+    let now = dev.block().await.unwrap();
+    if commits[0].first_reveal_block > now {
+        dev.new_blocks(commits[0].first_reveal_block - now).await.unwrap();
+    }
+    let revealed = restarted.reveal_due().await.expect("reveals");
+    assert_eq!(revealed.len(), 1, "the restarted validator revealed its commit");
+    assert!(RevealJournal::new(&journal).load().unwrap().is_empty());
+    let at = node.at_best().await.unwrap();
+    let stored = weights::stored_weights(&at, netuid, validator_uid).await.unwrap();
+    println!(
+        "revealed at block {}: Weights({netuid}, {validator_uid}) = {stored:?}",
+        at.block_number()
+    );
+    assert_eq!(stored, vec![(miner_uids[0], 12345), (miner_uids[1], 65535)]);
+
+    // A hotkey that is not registered is refused in words.
+    let stranger = Arc::new(Keypair::generate().unwrap());
+    let foreign = connect(Arc::clone(&stranger)).await.unwrap();
+    let e = foreign
+        .set_weights(&stranger.hotkey(), &epoch, &weights, 0)
+        .await
+        .unwrap_err();
+    println!("unregistered hotkey: {e}");
+    assert!(e.to_string().contains("not registered"), "{e}");
+
+    // Errors from the node are typed: an unknown subnet fails at connect.
+    let missing = SubtensorChain::connect(SubtensorOptions {
+        url: chain.url.clone(),
+        netuid: 999,
+        sync_interval: Duration::from_secs(60),
+        inclusion_timeout: Duration::from_secs(10),
+        signer: None,
+        reveal_journal: None,
+    })
+    .await;
+    let e = missing.err().expect("netuid 999 does not exist");
+    println!("netuid 999: {e}");
+    assert!(matches!(e, SubtensorError::Refused(_)), "{e:?}");
+    let _ = node::has_call(&at, "SubtensorModule", "commit_crv3_weights");
+}
