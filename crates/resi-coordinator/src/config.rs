@@ -37,23 +37,7 @@ pub struct CoordinatorConfig {
     pub chain: ChainConfig,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ChainConfig {
-    /// `local` (a metagraph JSON file); `subtensor` is not available yet.
-    pub backend: String,
-    /// The local metagraph file.
-    pub metagraph: PathBuf,
-}
-
-impl Default for ChainConfig {
-    fn default() -> Self {
-        Self {
-            backend: "local".into(),
-            metagraph: PathBuf::from("metagraph.json"),
-        }
-    }
-}
+pub use resi_chain::ChainConfig;
 
 impl Default for CoordinatorConfig {
     fn default() -> Self {
@@ -87,6 +71,8 @@ pub struct CoordinatorFlags {
     pub secret: Option<String>,
     pub metagraph: Option<PathBuf>,
     pub chain: Option<String>,
+    pub network: Option<String>,
+    pub netuid: Option<u16>,
     pub max_upload_bytes: Option<u64>,
     pub validator_min_stake: Option<u64>,
     pub target_listings: Option<u64>,
@@ -117,6 +103,10 @@ impl CoordinatorConfig {
         }
         layer(&mut self.chain.metagraph, f.metagraph.clone());
         layer(&mut self.chain.backend, f.chain.clone());
+        layer(&mut self.chain.network, f.network.clone());
+        if f.netuid.is_some() {
+            self.chain.netuid = f.netuid;
+        }
         layer(&mut self.max_upload_bytes, f.max_upload_bytes);
         layer(&mut self.validator_min_stake, f.validator_min_stake);
         let sel = &mut self.selection;
@@ -184,12 +174,7 @@ impl CoordinatorConfig {
             ("read_url_ttl_secs", self.read_url_ttl_secs, 60, 7 * 24 * 3_600),
         ])
         .map_err(ConfigError::Invalid)?;
-        if self.chain.backend != "local" {
-            return Err(ConfigError::Invalid(format!(
-                "chain backend {:?} is not available yet; use \"local\"",
-                self.chain.backend
-            )));
-        }
+        self.chain.check().map_err(|e| ConfigError::Invalid(e.to_string()))?;
         Ok(())
     }
 

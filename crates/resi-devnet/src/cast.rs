@@ -1,6 +1,7 @@
 //! The cast of a devnet: keys and wallets for the owner, validators and
-//! miners, their registrations on the local metagraph, and each daemon's
-//! TOML configuration written into its folder.
+//! miners, their registrations (on the local metagraph, or on a local
+//! subtensor chain), and each daemon's TOML configuration written into its
+//! folder.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,63 @@ pub struct DevnetOptions {
     pub data_dir: Option<PathBuf>,
     /// Where listings come from.
     pub market: MarketKind,
+    /// A local development chain (`ws://…`, //Alice sudo) to register
+    /// everyone on and set weights on, instead of the metagraph file.
+    pub chain: Option<String>,
+}
+
+/// Where the cast registers.
+pub enum Registry<'a> {
+    /// The local metagraph file.
+    Local(&'a Path),
+    /// A subnet on a local subtensor chain; coldkeys are funded by //Alice.
+    Chain {
+        dev: &'a resi_subtensor::dev::DevChain<'a>,
+        netuid: u16,
+        url: String,
+    },
+}
+
+impl Registry<'_> {
+    async fn register(&self, hot: &Keypair, cold: &Keypair, stake: u64, permit: bool) -> Result<u16, DevnetError> {
+        match self {
+            Registry::Local(metagraph) => resi_chain::local::register(metagraph, hot.hotkey(), cold.hotkey(), stake, permit)
+                .map(|n| n.uid)
+                .map_err(|e| DevnetError(format!("metagraph: {e}"))),
+            Registry::Chain { dev, netuid, .. } => {
+                let on_chain = |e: resi_subtensor::SubtensorError| DevnetError(format!("registering {}: {e}", hot.hotkey()));
+                let tao = resi_subtensor::dev::TAO;
+                dev.fund(cold, 100 * tao + u128::from(stake)).await.map_err(on_chain)?;
+                let uid = dev.register(*netuid, cold, hot).await.map_err(on_chain)?;
+                if stake > 0 {
+                    dev.stake(*netuid, cold, hot, stake).await.map_err(on_chain)?;
+                }
+                if permit {
+                    // Validators sign weight extrinsics: their hotkeys pay fees.
+                    dev.fund(hot, 10 * tao).await.map_err(on_chain)?;
+                }
+                Ok(uid)
+            }
+        }
+    }
+
+    /// The `[chain]` section for the daemons' configurations.
+    fn chain_config(&self) -> resi_chain::ChainConfig {
+        match self {
+            Registry::Local(metagraph) => resi_chain::ChainConfig {
+                backend: "local".into(),
+                metagraph: metagraph.to_path_buf(),
+                ..resi_chain::ChainConfig::default()
+            },
+            Registry::Chain { netuid, url, .. } => resi_chain::ChainConfig {
+                backend: "subtensor".into(),
+                network: url.clone(),
+                netuid: Some(*netuid),
+                sync_seconds: 5,
+                ..resi_chain::ChainConfig::default()
+            },
+        }
+    }
 }
 
 /// The devnet's source of listings.
@@ -73,6 +131,7 @@ impl Default for DevnetOptions {
             seed: 7,
             data_dir: None,
             market: MarketKind::Synthetic,
+            chain: None,
         }
     }
 }
@@ -103,12 +162,33 @@ pub struct Cast {
     pub validator_configs: Vec<ValidatorConfig>,
 }
 
-/// Creates the owner (uid 0), the validators and the miners on the (fresh)
-/// metagraph, and writes their wallets and configurations under `dir`.
-pub fn cast(
+/// The subnet owner's keys; on a chain the owner created the subnet (uid 0).
+pub struct Owner {
+    pub hotkey: Keypair,
+    pub coldkey: Keypair,
+}
+
+impl Owner {
+    pub fn generate() -> Result<Self, DevnetError> {
+        Ok(Self {
+            hotkey: new_key()?,
+            coldkey: new_key()?,
+        })
+    }
+}
+
+fn new_key() -> Result<Keypair, DevnetError> {
+    Keypair::generate().map_err(|e| DevnetError(format!("generating a key: {e}")))
+}
+
+/// Registers the validators and the miners after the owner (uid 0, already
+/// registered on a chain: it created the subnet), and writes their wallets
+/// and configurations under `dir`.
+pub async fn cast(
     options: &DevnetOptions,
     dir: &Path,
-    metagraph: &Path,
+    registry: &Registry<'_>,
+    owner: &Owner,
     coordinator: &url::Url,
     market: &url::Url,
 ) -> Result<Cast, DevnetError> {
@@ -116,16 +196,10 @@ pub fn cast(
     if replay && options.miners.contains(&Profile::Copier) {
         return Err(DevnetError("the copier profile needs the synthetic market".into()));
     }
-    let register = |hotkey: Hotkey, coldkey: Hotkey, stake: u64, permit: bool| {
-        resi_chain::local::register(metagraph, hotkey, coldkey, stake, permit)
-            .map(|n| n.uid)
-            .map_err(|e| DevnetError(format!("metagraph: {e}")))
-    };
-    let new_key = || Keypair::generate().map_err(|e| DevnetError(format!("generating a key: {e}")));
-    let owner = new_key()?;
-    let owner_cold = new_key()?;
-    write_wallet(dir, "owner", &owner, &owner_cold.hotkey())?;
-    register(owner.hotkey(), owner_cold.hotkey(), 0, false)?;
+    write_wallet(dir, "owner", &owner.hotkey, &owner.coldkey.hotkey())?;
+    if let Registry::Local(_) = registry {
+        registry.register(&owner.hotkey, &owner.coldkey, 0, false).await?;
+    }
 
     let mut validators = Vec::new();
     let mut validator_configs = Vec::new();
@@ -133,7 +207,7 @@ pub fn cast(
         let (key, cold) = (new_key()?, new_key()?);
         let name = format!("validator-{}", i + 1);
         let file = write_wallet(dir, &name, &key, &cold.hotkey())?;
-        let uid = register(key.hotkey(), cold.hotkey(), 1_000_000_000_000, true)?;
+        let uid = registry.register(&key, &cold, 1_000_000_000_000, true).await?;
         let folder = dir.join("validators").join(&name);
         let config = ValidatorConfig {
             coordinator: coordinator.clone(),
@@ -158,10 +232,7 @@ pub fn cast(
             validator_min_stake: 0,
             burn_bps: 0,
             burn_owner_uid: None,
-            chain: resi_validator::config::ChainSection {
-                backend: "local".into(),
-                metagraph: metagraph.to_owned(),
-            },
+            chain: registry.chain_config(),
             validation: resi_core::ValidationConfig::default(),
         };
         write_toml(&folder.join("validator.toml"), &config)?;
@@ -175,7 +246,7 @@ pub fn cast(
         let (key, cold) = (new_key()?, new_key()?);
         let name = format!("miner-{:02}-{profile}", i + 1);
         let file = write_wallet(dir, &name, &key, &cold.hotkey())?;
-        let uid = register(key.hotkey(), cold.hotkey(), 0, false)?;
+        let uid = registry.register(&key, &cold, 0, false).await?;
         miners.push(MinerInfo {
             name,
             uid,

@@ -9,7 +9,10 @@
 //! validators in agreement.
 //!
 //! Every part is the real one (HTTP, SigV4, SQLite, Parquet, the validation
-//! engine); only the chain is the local file-backed backend.
+//! engine); the chain is the local file-backed backend, or with
+//! [`DevnetOptions::chain`] a real subtensor runtime on a local development
+//! chain: a subnet is created, everyone registered on it, validators set
+//! weights there and the verdict reads them back from chain storage.
 //!
 //! Modules: [`cast`] (keys, registrations, configurations), [`start`]
 //! (servers and daemons), [`collect`] (reports into outcomes and events),
@@ -97,10 +100,51 @@ pub async fn run(
         }
     };
     let metagraph = dir.join("chain").join("metagraph.json");
-    let (servers, length) = start::servers(&options, &dir, &metagraph, &clock).await?;
+    let owner = cast::Owner::generate()?;
+    let chain_stop = Shutdown::new();
+    let on_chain = match &options.chain {
+        Some(url) => Some(OnChain::create(url, &owner, chain_stop.clone()).await?),
+        None => None,
+    };
+    let (source, chain_config): (Arc<dyn resi_chain::MetagraphSource>, _) = match &on_chain {
+        Some(c) => (c.coordinator.clone(), c.config()),
+        None => {
+            // A fresh metagraph file before the coordinator opens it; the cast fills it.
+            if let Some(parent) = metagraph.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| DevnetError(format!("{}: {e}", parent.display())))?;
+            }
+            let _ = std::fs::remove_file(&metagraph);
+            let _ = std::fs::remove_file(resi_chain::ledger::beside(&metagraph));
+            let local = resi_chain::LocalChain::open(&metagraph).map_err(|e| DevnetError(e.to_string()))?;
+            let config = resi_chain::ChainConfig {
+                metagraph: metagraph.clone(),
+                ..resi_chain::ChainConfig::default()
+            };
+            (Arc::new(local), config)
+        }
+    };
+    let (servers, length) = start::servers(&options, &dir, source, chain_config, &clock).await?;
     let coordinator_url = servers.coordinator.url();
     let market_url = servers.market.url();
-    let cast = cast::cast(&options, &dir, &metagraph, &coordinator_url, &market_url)?;
+    let dev = match &on_chain {
+        Some(c) => Some(resi_subtensor::dev::DevChain::new(c.coordinator.node()).map_err(on_chain_error)?),
+        None => None,
+    };
+    let registry = match (&on_chain, &dev) {
+        (Some(c), Some(dev)) => cast::Registry::Chain {
+            dev,
+            netuid: c.netuid,
+            url: c.url.clone(),
+        },
+        _ => cast::Registry::Local(&metagraph),
+    };
+    let cast = cast::cast(&options, &dir, &registry, &owner, &coordinator_url, &market_url).await?;
+    if let (Some(c), Some(dev)) = (&on_chain, &dev) {
+        // Permits are computed at the subnet's epoch; then the coordinator
+        // sees everyone.
+        dev.next_epoch(c.netuid).await.map_err(on_chain_error)?;
+        c.coordinator.sync().await.map_err(on_chain_error)?;
+    }
     let coordinator_stop = Shutdown::new();
     let coordinator_task = tokio::spawn(servers.coordinator.run(coordinator_stop.clone()));
 
@@ -139,10 +183,21 @@ pub async fn run(
         let mut settings = config.settings();
         settings.first_epoch = Some(first);
         settings.consensus_poll = Duration::from_secs(1);
+        let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
+            .map_err(|e| DevnetError(format!("validator {}: {e}", config.hotkey_file.display())))?;
+        let opened = resi_subtensor::open(
+            &config.chain,
+            Some(Arc::new(key)),
+            Some(config.data_dir.clone()),
+            daemons_stop.clone(),
+        )
+        .await
+        .map_err(|e| DevnetError(format!("validator {}: chain: {e}", config.hotkey_file.display())))?;
         let validator = resi_validator::build(
             config,
             settings,
             Some(reports_tx.clone()),
+            opened.chain,
             Arc::clone(&clock),
             daemons_stop.clone(),
         )
@@ -179,8 +234,92 @@ pub async fn run(
     )
     .await;
     devnet.stop_daemons().await;
-    let ledger =
-        resi_chain::ledger::read(&resi_chain::ledger::beside(&metagraph)).map_err(|e| DevnetError(e.to_string()))?;
+    let ledger = match &on_chain {
+        // What the chain holds, not what the validators say they sent.
+        Some(c) => c.stored_weights(&cast.validators, epochs.last()).await?,
+        None => resi_chain::ledger::read(&resi_chain::ledger::beside(&metagraph))
+            .map_err(|e| DevnetError(e.to_string()))?,
+    };
+    chain_stop.trigger();
     let outcome = outcome::judge(outcomes, epochs.len(), cast.miners, cast.validators, ledger);
     Ok((devnet, outcome))
+}
+
+fn on_chain_error(e: resi_subtensor::SubtensorError) -> DevnetError {
+    DevnetError(format!("chain: {e}"))
+}
+
+/// The devnet's subnet on a local subtensor chain.
+struct OnChain {
+    url: String,
+    netuid: u16,
+    /// The coordinator's read-only view (synced every few seconds).
+    coordinator: Arc<resi_subtensor::SubtensorChain>,
+}
+
+impl OnChain {
+    /// Creates a subnet owned by `owner` (//Alice funds its coldkey).
+    async fn create(url: &str, owner: &cast::Owner, stop: Shutdown) -> Result<Self, DevnetError> {
+        let node = resi_subtensor::node::Node::new(url, Duration::from_secs(60));
+        let dev = resi_subtensor::dev::DevChain::new(&node).map_err(on_chain_error)?;
+        let tao = resi_subtensor::dev::TAO;
+        dev.fund(&owner.coldkey, 10_000 * tao).await.map_err(on_chain_error)?;
+        let netuid = dev
+            .create_subnet(&owner.coldkey, &owner.hotkey)
+            .await
+            .map_err(on_chain_error)?;
+        tracing::info!(url, netuid, "devnet: subnet created on the chain");
+        let coordinator = resi_subtensor::SubtensorChain::connect(resi_subtensor::SubtensorOptions {
+            url: url.to_owned(),
+            netuid,
+            sync_interval: Duration::from_secs(5),
+            inclusion_timeout: Duration::from_secs(60),
+            signer: None,
+            reveal_journal: None,
+        })
+        .await
+        .map_err(on_chain_error)?;
+        coordinator.spawn(stop);
+        Ok(Self {
+            url: url.to_owned(),
+            netuid,
+            coordinator,
+        })
+    }
+
+    fn config(&self) -> resi_chain::ChainConfig {
+        resi_chain::ChainConfig {
+            backend: "subtensor".into(),
+            network: self.url.clone(),
+            netuid: Some(self.netuid),
+            sync_seconds: 5,
+            ..resi_chain::ChainConfig::default()
+        }
+    }
+
+    /// Each validator's `Weights(netuid, uid)` from chain storage, as records.
+    async fn stored_weights(
+        &self,
+        validators: &[(String, u16, Hotkey)],
+        epoch: Option<&EpochId>,
+    ) -> Result<Vec<resi_chain::WeightRecord>, DevnetError> {
+        let at = self.coordinator.node().at_best().await.map_err(on_chain_error)?;
+        let mut records = Vec::new();
+        for (_, uid, hotkey) in validators {
+            let stored = resi_subtensor::weights::stored_weights(&at, self.netuid, *uid)
+                .await
+                .map_err(on_chain_error)?;
+            let Some(epoch) = epoch else { continue };
+            records.push(resi_chain::WeightRecord {
+                block: at.block_number(),
+                at: 0,
+                validator: hotkey.clone(),
+                validator_uid: *uid,
+                epoch_id: *epoch,
+                uids: stored.iter().map(|(u, _)| *u).collect(),
+                weights: stored.iter().map(|(_, w)| *w).collect(),
+            });
+        }
+        Ok(records)
+    }
 }

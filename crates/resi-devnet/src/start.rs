@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use resi_coordinator::config::{ChainConfig, CoordinatorConfig};
+use resi_coordinator::config::CoordinatorConfig;
 use resi_coordinator::selection::SelectionParams;
 use resi_coordinator::{App, Deps};
 use resi_core::EpochLength;
@@ -68,7 +68,8 @@ pub(crate) struct Servers {
 pub(crate) async fn servers(
     options: &DevnetOptions,
     dir: &std::path::Path,
-    metagraph: &std::path::Path,
+    chain: Arc<dyn resi_chain::MetagraphSource>,
+    chain_config: resi_chain::ChainConfig,
     clock: &SharedClock,
 ) -> Result<(Servers, EpochLength), DevnetError> {
     let length = EpochLength::from_secs(options.epoch_seconds).map_err(|e| DevnetError(e.to_string()))?;
@@ -130,13 +131,6 @@ pub(crate) async fn servers(
         return Err(DevnetError(format!("market universe: {:?}", universe.errors)));
     }
 
-    // The metagraph must exist before the coordinator opens it; the cast fills it.
-    if let Some(parent) = metagraph.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| DevnetError(format!("{}: {e}", parent.display())))?;
-    }
-    let _ = std::fs::remove_file(metagraph);
-    let _ = std::fs::remove_file(resi_chain::ledger::beside(metagraph));
-    let chain = Arc::new(resi_chain::LocalChain::open(metagraph).map_err(|e| DevnetError(e.to_string()))?);
     let config = CoordinatorConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: format!("sqlite://{}?mode=rwc", dir.join("coordinator.db").display()),
@@ -150,10 +144,7 @@ pub(crate) async fn servers(
         read_url_ttl_secs: 3_600,
         selection,
         s3: Some(s3.s3_config()),
-        chain: ChainConfig {
-            backend: "local".into(),
-            metagraph: metagraph.to_owned(),
-        },
+        chain: chain_config,
     };
     let coordinator = App::build(
         &config,

@@ -56,6 +56,7 @@ fn network() -> &'static Network {
             seed: 11,
             data_dir: Some(dir),
             market: resi_devnet::MarketKind::Synthetic,
+            chain: None,
         };
         let (devnet, outcome) = runtime
             .block_on(resi_devnet::run(options, |_| {}))
@@ -204,7 +205,8 @@ async fn validator_restart_finishes_the_epoch_once(devnet: &Devnet, outcome: &De
     let before = lines();
 
     // Finished already: a restarted validator does nothing again.
-    let validator = resi_validator::build(&config, config.settings(), None, clock(), Shutdown::new()).unwrap();
+    let chain = Arc::new(resi_chain::LocalChain::open(&config.chain.metagraph).unwrap());
+    let validator = resi_validator::build(&config, config.settings(), None, chain, clock(), Shutdown::new()).unwrap();
     let report = validator.validate_epoch(epoch).await.unwrap();
     assert_eq!(lines(), before);
     assert_eq!(

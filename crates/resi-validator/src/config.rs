@@ -174,7 +174,8 @@ pub struct ValidatorConfig {
     pub burn_bps: u64,
     #[serde(default)]
     pub burn_owner_uid: Option<u16>,
-    /// Chain backend (`local`) and its metagraph file.
+    /// Chain backend: `local` and its metagraph file, or `subtensor` with
+    /// `network` and `netuid`.
     #[serde(default)]
     pub chain: ChainSection,
     /// Validation thresholds; the defaults are the protocol's. Changing them
@@ -183,21 +184,8 @@ pub struct ValidatorConfig {
     pub validation: ValidationConfig,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ChainSection {
-    pub backend: String,
-    pub metagraph: PathBuf,
-}
-
-impl Default for ChainSection {
-    fn default() -> Self {
-        Self {
-            backend: "local".into(),
-            metagraph: PathBuf::from("metagraph.json"),
-        }
-    }
-}
+/// `[chain]`: the same section as the coordinator's.
+pub use resi_chain::ChainConfig as ChainSection;
 
 fn default_data_dir() -> PathBuf {
     PathBuf::from("validator-data")
@@ -294,12 +282,7 @@ impl ValidatorConfig {
         if self.burn_bps > 0 && self.burn_owner_uid.is_none() {
             return Err(ConfigError::Invalid("burn_bps needs burn_owner_uid".into()));
         }
-        if self.chain.backend != "local" {
-            return Err(ConfigError::Invalid(format!(
-                "chain backend {:?} is not available yet; use \"local\"",
-                self.chain.backend
-            )));
-        }
+        self.chain.check().map_err(|e| ConfigError::Invalid(e.to_string()))?;
         self.validation.check().map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 }

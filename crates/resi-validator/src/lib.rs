@@ -48,11 +48,13 @@ impl ValidatorConfig {
 
 /// A validator built from its configuration (with `settings`, usually
 /// [`ValidatorConfig::settings`]): reads the hotkey, opens the local chain,
-/// connects the coordinator and the property source.
+/// connects the coordinator and the property source. `chain` is the opened
+/// `[chain]` backend (the binary opens it: this crate does not talk to nodes).
 pub fn build(
     config: &ValidatorConfig,
     settings: ValidatorSettings,
     reports: Option<UnboundedSender<EpochReport>>,
+    chain: Arc<dyn resi_chain::Chain>,
     clock: SharedClock,
     shutdown: Shutdown,
 ) -> Result<Validator<AnySource>, ValidatorError> {
@@ -62,7 +64,6 @@ pub fn build(
     let key = Arc::new(key);
     let client = resi_api::CoordinatorClient::new(config.coordinator.clone(), Arc::clone(&key), Arc::clone(&clock))?;
     let s3 = resi_storage::S3Client::new(resi_storage::RetryPolicy::default())?;
-    let chain: Arc<dyn resi_chain::Chain> = Arc::new(resi_chain::LocalChain::open(&config.chain.metagraph)?);
     let source = config.property_source.build()?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| ValidatorError::Other(format!("{}: {e}", config.data_dir.display())))?;

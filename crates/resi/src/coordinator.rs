@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use resi_chain::LocalChain;
 use resi_coordinator::config::{CoordinatorConfig, CoordinatorFlags};
 use resi_coordinator::store::Store;
 use resi_coordinator::universe::{parse_csv, sample_universe};
@@ -62,9 +61,15 @@ struct Options {
     /// Local metagraph file (overrides the file).
     #[arg(long, env = "RESI_METAGRAPH", global = true)]
     metagraph: Option<PathBuf>,
-    /// Chain backend (overrides the file; only `local` exists so far).
+    /// Chain backend: `local` or `subtensor` (overrides the file).
     #[arg(long, env = "RESI_CHAIN", global = true)]
     chain: Option<String>,
+    /// Subtensor network: finney, test, local or a ws(s):// URL (overrides the file).
+    #[arg(long, env = "RESI_NETWORK", global = true)]
+    network: Option<String>,
+    /// Subnet uid on the chain (overrides the file).
+    #[arg(long, env = "RESI_NETUID", global = true)]
+    netuid: Option<u16>,
     /// Largest object a miner may upload, bytes.
     #[arg(long, env = "RESI_MAX_UPLOAD_BYTES", global = true)]
     max_upload_bytes: Option<u64>,
@@ -114,6 +119,8 @@ impl Options {
             secret: self.secret.clone(),
             metagraph: self.metagraph.clone(),
             chain: self.chain.clone(),
+            network: self.network.clone(),
+            netuid: self.netuid,
             max_upload_bytes: self.max_upload_bytes,
             validator_min_stake: self.validator_min_stake,
             target_listings: self.target_listings,
@@ -269,18 +276,18 @@ async fn serve(mut config: CoordinatorConfig, store: Store, options: &Options) -
         let n = store.import_universe(&sample_universe(300), now_unix()).await?;
         tracing::info!(zipcodes = n, "imported the built-in sample universe");
     }
-    let chain = Arc::new(
-        LocalChain::open(&config.chain.metagraph)
-            .with_context(|| format!("opening the metagraph {}", config.chain.metagraph.display()))?,
-    );
+    // Handlers first: whoever reads the lines below may signal at once.
+    let shutdown = Shutdown::new();
+    shutdown.trigger_on(crate::s3::shutdown_signal());
+    let opened = resi_subtensor::open(&config.chain, None, None, shutdown.clone())
+        .await
+        .with_context(|| format!("opening the chain ({})", config.chain.describe()))?;
+    let chain: Arc<dyn resi_chain::MetagraphSource> = opened.chain.clone();
     let deps = Deps {
         clock: SystemClock::shared(),
         chain,
     };
     let app = App::build_with_store(&config, deps, store).await?;
-    // Handlers first: whoever reads the lines below may signal at once.
-    let shutdown = Shutdown::new();
-    shutdown.trigger_on(crate::s3::shutdown_signal());
     let s3_config = config.s3.clone().context("no S3 configuration")?;
     println!("coordinator: http://{}", app.addr());
     println!("S3 endpoint: {} (bucket {})", s3_config.endpoint, s3_config.bucket);
@@ -292,7 +299,7 @@ async fn serve(mut config: CoordinatorConfig, store: Store, options: &Options) -
         Some((_, false)) => println!("S3 credentials: as before, in the data directory's s3/dev-credentials.json"),
         None => {}
     }
-    println!("metagraph:   {}", config.chain.metagraph.display());
+    println!("chain:       {}", config.chain.describe());
     println!("epochs:      {} s", config.epoch_seconds);
     app.run(shutdown).await;
     if let Some((server, _)) = embedded {

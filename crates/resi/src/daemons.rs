@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use clap::Args;
 use resi_runtime::{Shutdown, SystemClock};
@@ -83,10 +85,16 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let shutdown = signal_shutdown();
+        let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
+            .with_context(|| format!("reading the hotkey {}", config.hotkey_file.display()))?;
+        let opened = resi_subtensor::open(&config.chain, Some(Arc::new(key)), Some(config.data_dir.clone()), shutdown.clone())
+            .await
+            .with_context(|| format!("opening the chain ({})", config.chain.describe()))?;
         let validator = resi_validator::build(
             &config,
             config.settings(),
             None,
+            opened.chain,
             SystemClock::shared(),
             shutdown.clone(),
         )?;

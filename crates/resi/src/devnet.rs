@@ -39,6 +39,11 @@ pub struct DevnetArgs {
     /// The real-data corpus for `--market replay`.
     #[arg(long, env = "RESI_REAL_DATA", default_value = "../shared/real-data")]
     data: PathBuf,
+    /// A local development chain (`ws://127.0.0.1:9944`, //Alice sudo, e.g.
+    /// `../shared/chain/local-chain.sh`): create a subnet there, register
+    /// everyone on it and set weights on it instead of the metagraph file.
+    #[arg(long)]
+    chain: Option<String>,
     /// After the verdict, keep the coordinator, S3 and the market up until Ctrl-C.
     #[arg(long)]
     keep_running: bool,
@@ -59,6 +64,7 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         } else {
             resi_devnet::MarketKind::Synthetic
         },
+        chain: args.chain,
         ..defaults
     };
     if options.market != resi_devnet::MarketKind::Synthetic && options.miners.contains(&Profile::Copier) {
