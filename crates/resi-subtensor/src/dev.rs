@@ -110,6 +110,19 @@ impl<'a> DevChain<'a> {
             ],
         )
         .await?;
+        // A devnet registers a dozen neurons at once: lift the per-block and
+        // per-interval registration limits (3 × target per interval).
+        for (name, field) in [
+            ("sudo_set_target_registrations_per_interval", "target_registrations_per_interval"),
+            ("sudo_set_max_registrations_per_block", "max_registrations_per_block"),
+        ] {
+            self.sudo(
+                "AdminUtils",
+                name,
+                vec![("netuid", Value::u128(netuid.into())), (field, Value::u128(1_000))],
+            )
+            .await?;
+        }
         let at = self.node.at_best().await?;
         let tempo: u16 = node::storage(&at, MODULE, "Tempo", (netuid,)).await?;
         if tempo > 20 {
