@@ -174,6 +174,11 @@ async fn verify(state: &AppState, fields: &SignedFields, signing: Signing<'_>) -
     let caller = signing.endpoint().caller();
     let commitments = |signer: &Hotkey, ts: i64| signing.accepted(signer, ts);
     let who = check(fields, commitments, now, &metagraph, caller, state.validator_min_stake).map_err(|e| {
+        if e.status == 403 {
+            // Maybe registered since the last sync: ask the chain for a fresh
+            // metagraph (backends rate-limit this).
+            state.chain.request_refresh();
+        }
         ApiError::new(
             StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
             e.message,

@@ -53,11 +53,14 @@ pub enum Registry<'a> {
 impl Registry<'_> {
     async fn register(&self, hot: &Keypair, cold: &Keypair, stake: u64, permit: bool) -> Result<u16, DevnetError> {
         match self {
-            Registry::Local(metagraph) => resi_chain::local::register(metagraph, hot.hotkey(), cold.hotkey(), stake, permit)
-                .map(|n| n.uid)
-                .map_err(|e| DevnetError(format!("metagraph: {e}"))),
+            Registry::Local(metagraph) => {
+                resi_chain::local::register(metagraph, hot.hotkey(), cold.hotkey(), stake, permit)
+                    .map(|n| n.uid)
+                    .map_err(|e| DevnetError(format!("metagraph: {e}")))
+            }
             Registry::Chain { dev, netuid, .. } => {
-                let on_chain = |e: resi_subtensor::SubtensorError| DevnetError(format!("registering {}: {e}", hot.hotkey()));
+                let on_chain =
+                    |e: resi_subtensor::SubtensorError| DevnetError(format!("registering {}: {e}", hot.hotkey()));
                 let tao = resi_subtensor::dev::TAO;
                 dev.fund(cold, 100 * tao + u128::from(stake)).await.map_err(on_chain)?;
                 let uid = dev.register(*netuid, cold, hot).await.map_err(on_chain)?;

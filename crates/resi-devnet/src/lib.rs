@@ -237,11 +237,13 @@ pub async fn run(
     let ledger = match &on_chain {
         // What the chain holds, not what the validators say they sent.
         Some(c) => c.stored_weights(&cast.validators, epochs.last()).await?,
-        None => resi_chain::ledger::read(&resi_chain::ledger::beside(&metagraph))
-            .map_err(|e| DevnetError(e.to_string()))?,
+        None => {
+            resi_chain::ledger::read(&resi_chain::ledger::beside(&metagraph)).map_err(|e| DevnetError(e.to_string()))?
+        }
     };
     chain_stop.trigger();
-    let outcome = outcome::judge(outcomes, epochs.len(), cast.miners, cast.validators, ledger);
+    let mut outcome = outcome::judge(outcomes, epochs.len(), cast.miners, cast.validators, ledger);
+    outcome.on_chain = on_chain.as_ref().map(|c| (c.url.clone(), c.netuid));
     Ok((devnet, outcome))
 }
 

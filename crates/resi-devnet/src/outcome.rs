@@ -45,7 +45,11 @@ pub struct DevnetOutcome {
     pub honest_total: usize,
     pub cheaters_rewarded: usize,
     pub cheaters_total: usize,
+    /// The weights the verdict judged: the ledger file, or on a chain each
+    /// validator's `Weights` read back from chain storage.
     pub ledger: Vec<WeightRecord>,
+    /// On a chain: its URL and the devnet's subnet.
+    pub on_chain: Option<(String, u16)>,
     /// Epochs that did not finish in time (no report from some validator).
     pub missing_epochs: usize,
 }
@@ -138,5 +142,6 @@ pub(crate) fn judge(
         miners,
         validators,
         ledger,
+        on_chain: None,
     }
 }

@@ -113,7 +113,10 @@ impl<'a> DevChain<'a> {
         // A devnet registers a dozen neurons at once: lift the per-block and
         // per-interval registration limits (3 × target per interval).
         for (name, field) in [
-            ("sudo_set_target_registrations_per_interval", "target_registrations_per_interval"),
+            (
+                "sudo_set_target_registrations_per_interval",
+                "target_registrations_per_interval",
+            ),
             ("sudo_set_max_registrations_per_block", "max_registrations_per_block"),
         ] {
             self.sudo(

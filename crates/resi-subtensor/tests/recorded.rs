@@ -63,7 +63,10 @@ fn the_recorded_metagraph_decodes_into_neurons() {
     // By block 42 a second subnet epoch had passed: the owner's hotkey, which
     // holds stake from emissions, has a permit too; the unstaked miners none.
     assert_eq!(permits, [true, true, false, false]);
-    assert!(neurons[1].stake > 90_000_000_000, "the validator's 100 TAO stake, less the swap");
+    assert!(
+        neurons[1].stake > 90_000_000_000,
+        "the validator's 100 TAO stake, less the swap"
+    );
     // The miners hold what the weights set at block 37 paid them since.
     assert!(neurons[2].stake < neurons[1].stake && neurons[3].stake < neurons[1].stake);
     assert!(neurons.iter().all(|n| n.registered_block > 0));
@@ -87,7 +90,6 @@ fn weight_calls_encode_as_the_runtime_expects() {
     let pallet = metadata.pallet_by_name("SubtensorModule").unwrap();
     let index = |name: &str| pallet.call_variant_by_name(name).unwrap().index;
     let encoded = |call: &weights::Call| {
-        use subxt::tx::Payload;
         subxt::ext::frame_decode::extrinsics::encode_call_data(
             call.pallet_name(),
             call.call_name(),
@@ -103,7 +105,10 @@ fn weight_calls_encode_as_the_runtime_expects() {
     expected.extend([8, 2, 0, 3, 0]); // dests: Vec<u16> [2, 3]
     expected.extend([8, 0xff, 0xff, 0x55, 0x55]); // weights [65535, 21845]
     expected.extend(7u64.to_le_bytes()); // version_key
-    assert_eq!(encoded(&weights::set_weights_call(2, &[2, 3], &[65535, 21845], 7)), expected);
+    assert_eq!(
+        encoded(&weights::set_weights_call(2, &[2, 3], &[65535, 21845], 7)),
+        expected
+    );
 
     let hash = [9u8; 32];
     let mut expected = vec![pallet.call_index(), index("commit_weights"), 2, 0];

@@ -87,9 +87,14 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
         let shutdown = signal_shutdown();
         let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
             .with_context(|| format!("reading the hotkey {}", config.hotkey_file.display()))?;
-        let opened = resi_subtensor::open(&config.chain, Some(Arc::new(key)), Some(config.data_dir.clone()), shutdown.clone())
-            .await
-            .with_context(|| format!("opening the chain ({})", config.chain.describe()))?;
+        let opened = resi_subtensor::open(
+            &config.chain,
+            Some(Arc::new(key)),
+            Some(config.data_dir.clone()),
+            shutdown.clone(),
+        )
+        .await
+        .with_context(|| format!("opening the chain ({})", config.chain.describe()))?;
         let validator = resi_validator::build(
             &config,
             config.settings(),

@@ -94,6 +94,17 @@ fn run_options(options: DevnetOptions, keep_running: bool) -> anyhow::Result<Exi
         if outcome.missing_epochs > 0 {
             println!("devnet: {} epoch(s) did not finish in time", outcome.missing_epochs);
         }
+        if let Some((url, netuid)) = &outcome.on_chain {
+            for r in &outcome.ledger {
+                let pairs: Vec<String> = r.uids.iter().zip(&r.weights).map(|(u, w)| format!("{u}={w}")).collect();
+                println!(
+                    "chain {url} netuid {netuid} at block {}: Weights({netuid}, {}) = {}",
+                    r.block,
+                    r.validator_uid,
+                    pairs.join(" ")
+                );
+            }
+        }
         println!("{}", outcome.verdict());
         if keep_running {
             println!("coordinator: {}", devnet.coordinator_url());
