@@ -278,6 +278,8 @@ impl OnChain {
             inclusion_timeout: Duration::from_secs(60),
             signer: None,
             reveal_journal: None,
+            commit_reveal: resi_subtensor::weights::CommitRevealMode::Auto,
+            timelock_round: None,
         })
         .await
         .map_err(on_chain_error)?;

@@ -29,7 +29,16 @@ pub struct SubtensorOptions {
     pub signer: Option<Arc<Keypair>>,
     /// Where commits wait for their reveal (the validator's data directory).
     pub reveal_journal: Option<std::path::PathBuf>,
+    pub commit_reveal: weights::CommitRevealMode,
+    /// Timelocked commits: encrypt to this drand round instead of the one
+    /// the reveal epoch falls in. Only for local chains without drand, with
+    /// an already published round (its pulse stored by hand): the runtime
+    /// then reveals at once.
+    pub timelock_round: Option<u64>,
 }
+
+/// Seconds per block on Bittensor chains, for the reveal round.
+const BLOCK_SECS: u64 = 12;
 
 pub struct SubtensorChain {
     node: Node,
@@ -38,6 +47,8 @@ pub struct SubtensorChain {
     snapshot: RwLock<Arc<ChainMetagraph>>,
     signer: Option<Arc<Keypair>>,
     journal: Option<RevealJournal>,
+    commit_reveal: weights::CommitRevealMode,
+    timelock_round: Option<u64>,
     // One extrinsic at a time per key: the nonce comes from the chain.
     submitting: Mutex<()>,
     wake: Notify,
@@ -68,6 +79,8 @@ impl SubtensorChain {
             snapshot: RwLock::new(Arc::new(first)),
             signer: options.signer,
             journal: options.reveal_journal.map(RevealJournal::new),
+            commit_reveal: options.commit_reveal,
+            timelock_round: options.timelock_round,
             submitting: Mutex::new(()),
             wake: Notify::new(),
         }))
@@ -225,7 +238,7 @@ impl SubtensorChain {
                 rules.rate_limit
             )));
         }
-        let included = match weights::route(&at, &rules)? {
+        let included = match weights::route(&at, &rules, self.commit_reveal)? {
             Route::Set => {
                 let call = weights::set_weights_call(self.netuid, &weights.uids, &weights.weights, rules.version_key);
                 self.node.submit(key, &call).await?
@@ -263,6 +276,35 @@ impl SubtensorChain {
                 }
                 journal.save(&pending)?;
                 included
+            }
+            Route::Timelocked(call) => {
+                let payload = weights::timelock_payload(
+                    call,
+                    &key.public_key(),
+                    &weights.uids,
+                    &weights.weights,
+                    rules.version_key,
+                );
+                let round = self.timelock_round.unwrap_or_else(|| {
+                    crate::timelock::reveal_round(
+                        u64::try_from(now_unix).unwrap_or(0),
+                        at.block_number(),
+                        self.netuid,
+                        rules.tempo,
+                        rules.reveal_period_epochs,
+                        BLOCK_SECS,
+                    )
+                });
+                let sealed =
+                    crate::timelock::encrypt(&payload, round).map_err(|e| SubtensorError::Refused(e.to_string()))?;
+                let commit = weights::timelocked_call(call, self.netuid, &sealed, round, rules.commit_reveal_version);
+                tracing::info!(
+                    netuid = self.netuid,
+                    round,
+                    bytes = sealed.len(),
+                    "subtensor: timelocked commit"
+                );
+                self.node.submit(key, &commit).await?
             }
         };
         tracing::info!(

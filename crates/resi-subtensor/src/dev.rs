@@ -214,6 +214,20 @@ impl<'a> DevChain<'a> {
             .await
     }
 
+    /// Stores a drand pulse (round, randomness, signature; hex) the way the
+    /// drand pallet would after fetching it: a local chain has no internet.
+    pub async fn store_drand_pulse(&self, round: u64, randomness: &str, signature: &str) -> Result<(), SubtensorError> {
+        let storage = serde_json::json!([{
+            "Drand": { "Pulses": [[[round], {
+                "round": round,
+                "randomness": format!("0x{randomness}"),
+                "signature": format!("0x{signature}"),
+            }]]}
+        }]);
+        let _: serde_json::Value = self.node.rpc("dev_setStorage", storage).await?;
+        Ok(())
+    }
+
     /// Advances past the subnet's next epoch, where permits are computed.
     pub async fn next_epoch(&self, netuid: u16) -> Result<u64, SubtensorError> {
         let at = self.node.at_best().await?;

@@ -17,6 +17,7 @@ pub mod dev;
 pub mod error;
 pub mod metagraph;
 pub mod node;
+pub mod timelock;
 pub mod weights;
 
 use std::path::PathBuf;
@@ -62,6 +63,8 @@ pub async fn open(
                 inclusion_timeout: Duration::from_secs(inclusion_timeout_seconds),
                 reveal_journal: data_dir.map(|d| d.join(format!("weight-reveals-{netuid}.json"))),
                 signer,
+                commit_reveal: weights::CommitRevealMode::Auto,
+                timelock_round: None,
             })
             .await?;
             let task = chain.spawn(shutdown);

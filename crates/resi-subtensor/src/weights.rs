@@ -74,22 +74,104 @@ pub enum Route {
     Set,
     /// `commit_weights(netuid, hash)` now, `reveal_weights(…)` in the reveal epoch.
     HashCommit,
+    /// The weights encrypted to a drand round; the runtime reveals them itself.
+    Timelocked(TimelockCall),
+}
+
+/// The connected runtime's timelocked commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimelockCall {
+    /// Spec ~230–300: `commit_crv3_weights(netuid, commit, reveal_round)`,
+    /// payload (uids, values, version_key).
+    Crv3,
+    /// Today: `commit_timelocked_weights(netuid, commit, reveal_round,
+    /// commit_reveal_version)`, payload (hotkey, uids, values, version_key).
+    Timelocked,
+}
+
+/// Which commit-reveal scheme to use when the subnet has it on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CommitRevealMode {
+    /// The timelocked commit when the runtime offers it (what the Python SDK
+    /// does), else the hash commit.
+    #[default]
+    Auto,
+    /// Always the hash commit and a later reveal.
+    Hash,
 }
 
 /// The route for these rules in this runtime. With commit-reveal on, a plain
 /// `set_weights` is never sent: the chain rejects it (`CommitRevealEnabled`).
-pub fn route(at: &AtBlock, rules: &WeightRules) -> Result<Route, SubtensorError> {
+pub fn route(at: &AtBlock, rules: &WeightRules, mode: CommitRevealMode) -> Result<Route, SubtensorError> {
     if !rules.commit_reveal {
         return Ok(Route::Set);
+    }
+    if mode == CommitRevealMode::Auto {
+        if node::has_call(at, MODULE, "commit_timelocked_weights") {
+            return Ok(Route::Timelocked(TimelockCall::Timelocked));
+        }
+        if node::has_call(at, MODULE, "commit_crv3_weights") {
+            return Ok(Route::Timelocked(TimelockCall::Crv3));
+        }
     }
     if node::has_call(at, MODULE, "commit_weights") && node::has_call(at, MODULE, "reveal_weights") {
         return Ok(Route::HashCommit);
     }
     Err(SubtensorError::Refused(format!(
-        "the subnet has commit-reveal on (version {:?}) and this runtime offers only the timelocked commit, \
-         which resi cannot encrypt yet; weights were not set",
+        "the subnet has commit-reveal on (version {:?}) and this runtime offers no commit call resi knows; \
+         weights were not set",
         rules.commit_reveal_version
     )))
+}
+
+/// The plaintext of a timelocked commit: SCALE of (hotkey bytes, for the
+/// current call), uids, values, version_key.
+pub fn timelock_payload(
+    call: TimelockCall,
+    hotkey: &[u8; 32],
+    uids: &[u16],
+    values: &[u16],
+    version_key: u64,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(40 + 4 * (uids.len() + values.len()));
+    if call == TimelockCall::Timelocked {
+        compact(32, &mut out);
+        out.extend_from_slice(hotkey);
+    }
+    scale_u16s(uids, &mut out);
+    scale_u16s(values, &mut out);
+    out.extend_from_slice(&version_key.to_le_bytes());
+    out
+}
+
+pub fn timelocked_call(
+    call: TimelockCall,
+    netuid: u16,
+    commit: &[u8],
+    reveal_round: u64,
+    version: Option<u64>,
+) -> Call {
+    match call {
+        TimelockCall::Crv3 => self::call(
+            MODULE,
+            "commit_crv3_weights",
+            vec![
+                Value::u128(netuid.into()),
+                Value::from_bytes(commit),
+                Value::u128(reveal_round.into()),
+            ],
+        ),
+        TimelockCall::Timelocked => self::call(
+            MODULE,
+            "commit_timelocked_weights",
+            vec![
+                Value::u128(netuid.into()),
+                Value::from_bytes(commit),
+                Value::u128(reveal_round.into()),
+                Value::u128(version.unwrap_or(4).into()),
+            ],
+        ),
+    }
 }
 
 /// SCALE compact length prefix.

@@ -17,7 +17,7 @@ use resi_core::weights::WeightVector;
 use resi_core::EpochId;
 use resi_subtensor::dev::{DevChain, TAO};
 use resi_subtensor::node::{self, Node};
-use resi_subtensor::weights::{self, RevealJournal};
+use resi_subtensor::weights::{self, CommitRevealMode, RevealJournal};
 use resi_subtensor::{SubtensorChain, SubtensorError, SubtensorOptions};
 
 struct LocalChain {
@@ -123,7 +123,7 @@ async fn the_backend_on_a_real_runtime() {
     // Metagraph, compared field by field with what was registered.
     let journal_dir = tempfile::tempdir().unwrap();
     let journal = journal_dir.path().join("reveals.json");
-    let connect = |signer: Arc<Keypair>| {
+    let connect_with = |signer: Arc<Keypair>, commit_reveal: CommitRevealMode, timelock_round: Option<u64>| {
         SubtensorChain::connect(SubtensorOptions {
             url: chain.url.clone(),
             netuid,
@@ -131,8 +131,11 @@ async fn the_backend_on_a_real_runtime() {
             inclusion_timeout: Duration::from_secs(60),
             signer: Some(signer),
             reveal_journal: Some(journal.clone()),
+            commit_reveal,
+            timelock_round,
         })
     };
+    let connect = |signer: Arc<Keypair>| connect_with(signer, CommitRevealMode::Hash, None);
     let backend = connect(Arc::clone(&validator)).await.expect("the backend connects");
     let metagraph = backend.metagraph().unwrap();
     println!("{}", metagraph.table(0));
@@ -234,6 +237,50 @@ async fn the_backend_on_a_real_runtime() {
     );
     assert_eq!(stored, vec![(miner_uids[0], 12345), (miner_uids[1], 65535)]);
 
+    // The timelocked commit (CRv3), as the Python SDK sends it when the
+    // runtime offers it: encrypted to drand quicknet round 1000 (public, so
+    // this works offline); the runtime reveals it by itself once that round's
+    // pulse is in the drand pallet and the reveal epoch comes.
+    let timelocked = connect_with(Arc::clone(&validator), CommitRevealMode::Auto, Some(1000))
+        .await
+        .unwrap();
+    let sealed = WeightVector {
+        uids: miner_uids.clone(),
+        weights: vec![111, 65535],
+        unmapped: vec![],
+    };
+    let record = timelocked
+        .set_weights(&validator.hotkey(), &epoch, &sealed, 0)
+        .await
+        .expect("timelocked commit accepted");
+    println!(
+        "timelocked commit (commit_crv3_weights) included in block {}",
+        record.block
+    );
+    dev.store_drand_pulse(1000, ROUND_1000_RANDOMNESS, ROUND_1000_SIGNATURE)
+        .await
+        .unwrap();
+    let at = node.at_best().await.unwrap();
+    let tempo = rules.tempo;
+    let mut revealed_at = None;
+    for _ in 0..3 * (tempo + 1) {
+        dev.new_blocks(1).await.unwrap();
+        let at = node.at_best().await.unwrap();
+        let stored = weights::stored_weights(&at, netuid, validator_uid).await.unwrap();
+        if stored == vec![(miner_uids[0], 111), (miner_uids[1], 65535)] {
+            revealed_at = Some(at.block_number());
+            break;
+        }
+    }
+    let revealed_at = revealed_at.expect("the runtime revealed the timelocked commit within three epochs");
+    println!(
+        "the runtime decrypted and revealed it at block {revealed_at} (commit at {}, pulse stored at {}): Weights({netuid}, {validator_uid}) = [({}, 111), ({}, 65535)]",
+        record.block,
+        at.block_number(),
+        miner_uids[0],
+        miner_uids[1]
+    );
+
     // A hotkey that is not registered is refused in words.
     let stranger = Arc::new(Keypair::generate().unwrap());
     let foreign = connect(Arc::clone(&stranger)).await.unwrap();
@@ -252,6 +299,8 @@ async fn the_backend_on_a_real_runtime() {
         inclusion_timeout: Duration::from_secs(10),
         signer: None,
         reveal_journal: None,
+        commit_reveal: CommitRevealMode::Auto,
+        timelock_round: None,
     })
     .await;
     let e = missing.err().expect("netuid 999 does not exist");
@@ -259,3 +308,8 @@ async fn the_backend_on_a_real_runtime() {
     assert!(matches!(e, SubtensorError::Refused(_)), "{e:?}");
     let _ = node::has_call(&at, "SubtensorModule", "commit_crv3_weights");
 }
+
+/// Quicknet round 1000's pulse (public; pallet-drand's tests use it).
+const ROUND_1000_SIGNATURE: &str =
+    "b44679b9a59af2ec876b1a6b1ad52ea9b1615fc3982b19576350f93447cb1125e342b73a8dd2bacbe47e4b6b63ed5e39";
+const ROUND_1000_RANDOMNESS: &str = "fe290beca10872ef2fb164d2aa4442de4566183ec51c56ff3cd603d930e54fdd";
