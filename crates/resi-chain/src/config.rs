@@ -20,6 +20,20 @@ pub struct ChainConfig {
     pub sync_seconds: u64,
     /// `subtensor`: seconds to wait for an extrinsic to be included.
     pub inclusion_timeout_seconds: u64,
+    /// `subtensor`, subnets with commit-reveal on: `auto` (the timelocked
+    /// commit when the runtime offers it, as the Python SDK does) or `hash`
+    /// (commit a hash, reveal later).
+    pub commit_reveal: String,
+}
+
+/// Which commit-reveal scheme to use when the subnet has it on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CommitRevealMode {
+    /// The timelocked commit when the runtime offers it, else the hash commit.
+    #[default]
+    Auto,
+    /// Always the hash commit and a later reveal.
+    Hash,
 }
 
 impl Default for ChainConfig {
@@ -31,6 +45,7 @@ impl Default for ChainConfig {
             netuid: None,
             sync_seconds: 120,
             inclusion_timeout_seconds: 60,
+            commit_reveal: "auto".into(),
         }
     }
 }
@@ -84,6 +99,7 @@ pub enum ChainBackend {
         netuid: u16,
         sync_seconds: u64,
         inclusion_timeout_seconds: u64,
+        commit_reveal: CommitRevealMode,
     },
 }
 
@@ -102,11 +118,21 @@ impl ChainConfig {
                         "sync_seconds and inclusion_timeout_seconds must be at least 1".into(),
                     ));
                 }
+                let commit_reveal = match self.commit_reveal.as_str() {
+                    "auto" => CommitRevealMode::Auto,
+                    "hash" => CommitRevealMode::Hash,
+                    other => {
+                        return Err(ChainConfigError(format!(
+                            "commit_reveal {other:?}: expected \"auto\" or \"hash\""
+                        )))
+                    }
+                };
                 Ok(ChainBackend::Subtensor {
                     network: Network::parse(&self.network)?,
                     netuid,
                     sync_seconds: self.sync_seconds,
                     inclusion_timeout_seconds: self.inclusion_timeout_seconds,
+                    commit_reveal,
                 })
             }
             other => Err(ChainConfigError(format!(
@@ -150,9 +176,13 @@ mod tests {
                 network: Network::Finney,
                 netuid: 46,
                 sync_seconds: 120,
-                inclusion_timeout_seconds: 60
+                inclusion_timeout_seconds: 60,
+                commit_reveal: CommitRevealMode::Auto,
             }
         );
+        c.commit_reveal = "sometimes".into();
+        assert!(c.check().unwrap_err().0.contains("sometimes"));
+        c.commit_reveal = "hash".into();
         c.network = "mainnet".into();
         assert!(c.check().unwrap_err().0.contains("finney, test, local"));
         c.network = "ws://127.0.0.1:9944".into();

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-pub use config::{ChainBackend, ChainConfig, ChainConfigError, Network};
+pub use config::{ChainBackend, ChainConfig, ChainConfigError, CommitRevealMode, Network};
 
 pub use ledger::{LedgerError, WeightRecord};
 pub use local::{LocalMetagraph, MetagraphError};

@@ -55,6 +55,7 @@ pub async fn open(
             netuid,
             sync_seconds,
             inclusion_timeout_seconds,
+            commit_reveal,
         } => {
             let chain = SubtensorChain::connect(SubtensorOptions {
                 url: network.url().to_owned(),
@@ -63,7 +64,7 @@ pub async fn open(
                 inclusion_timeout: Duration::from_secs(inclusion_timeout_seconds),
                 reveal_journal: data_dir.map(|d| d.join(format!("weight-reveals-{netuid}.json"))),
                 signer,
-                commit_reveal: weights::CommitRevealMode::Auto,
+                commit_reveal,
                 timelock_round: None,
             })
             .await?;

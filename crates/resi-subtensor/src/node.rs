@@ -223,6 +223,30 @@ impl Node {
         })
     }
 
+    /// Every event of block `number`, as `Pallet.Event {fields}`.
+    pub async fn events_at(&self, number: u64) -> Result<Vec<String>, SubtensorError> {
+        let (client, _) = self.client().await?;
+        let at = client
+            .at_block(number)
+            .await
+            .map_err(|e| SubtensorError::Unavailable(format!("block {number}: {e}")))?;
+        let events = at
+            .events()
+            .fetch()
+            .await
+            .map_err(|e| SubtensorError::Unavailable(format!("events of block {number}: {e}")))?;
+        let mut lines = Vec::new();
+        for event in events.iter() {
+            let event = event.map_err(|e| SubtensorError::Decode(format!("an event of block {number}: {e}")))?;
+            let fields = event
+                .decode_as::<Value>()
+                .map(|v| v.to_string())
+                .unwrap_or_else(|_| hex::encode(event.field_bytes()));
+            lines.push(format!("{}.{} {fields}", event.pallet_name(), event.event_name()));
+        }
+        Ok(lines)
+    }
+
     async fn block_number_of(&self, hash: &str) -> Result<u64, SubtensorError> {
         #[derive(serde::Deserialize)]
         struct Header {

@@ -89,16 +89,7 @@ pub enum TimelockCall {
     Timelocked,
 }
 
-/// Which commit-reveal scheme to use when the subnet has it on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum CommitRevealMode {
-    /// The timelocked commit when the runtime offers it (what the Python SDK
-    /// does), else the hash commit.
-    #[default]
-    Auto,
-    /// Always the hash commit and a later reveal.
-    Hash,
-}
+pub use resi_chain::CommitRevealMode;
 
 /// The route for these rules in this runtime. With commit-reveal on, a plain
 /// `set_weights` is never sent: the chain rejects it (`CommitRevealEnabled`).

@@ -178,6 +178,10 @@ async fn the_backend_on_a_real_runtime() {
         record.block
     );
     assert_eq!(stored, vec![(miner_uids[0], 65535), (miner_uids[1], 21845)]);
+    let events = node.events_at(record.block).await.unwrap();
+    println!("events of block {}:\n  {}", record.block, events.join("\n  "));
+    assert!(events.iter().any(|e| e.starts_with("SubtensorModule.WeightsSet")));
+    assert!(events.iter().any(|e| e.starts_with("System.ExtrinsicSuccess")));
 
     // Commit-reveal on: a plain set_weights is rejected by the chain…
     dev.set_commit_reveal(netuid, true).await.expect("commit-reveal on");
@@ -280,6 +284,16 @@ async fn the_backend_on_a_real_runtime() {
         miner_uids[0],
         miner_uids[1]
     );
+
+    let reveal_events: Vec<String> = node
+        .events_at(revealed_at)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.contains("Revealed") || e.contains("WeightsSet"))
+        .collect();
+    println!("events of block {revealed_at}:\n  {}", reveal_events.join("\n  "));
+    assert!(reveal_events.iter().any(|e| e.starts_with("SubtensorModule.CRV3WeightsRevealed")), "{reveal_events:?}");
 
     // A hotkey that is not registered is refused in words.
     let stranger = Arc::new(Keypair::generate().unwrap());

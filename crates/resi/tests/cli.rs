@@ -477,7 +477,7 @@ fn start_dev_coordinator(dir: &std::path::Path) -> (std::process::Child, Vec<Str
     let mut seen = Vec::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
-        let last = line.starts_with("metagraph:");
+        let last = line.starts_with("chain:");
         seen.push(line);
         if last {
             break;
