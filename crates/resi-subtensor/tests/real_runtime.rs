@@ -293,7 +293,12 @@ async fn the_backend_on_a_real_runtime() {
         .filter(|e| e.contains("Revealed") || e.contains("WeightsSet"))
         .collect();
     println!("events of block {revealed_at}:\n  {}", reveal_events.join("\n  "));
-    assert!(reveal_events.iter().any(|e| e.starts_with("SubtensorModule.CRV3WeightsRevealed")), "{reveal_events:?}");
+    assert!(
+        reveal_events
+            .iter()
+            .any(|e| e.starts_with("SubtensorModule.CRV3WeightsRevealed")),
+        "{reveal_events:?}"
+    );
 
     // A hotkey that is not registered is refused in words.
     let stranger = Arc::new(Keypair::generate().unwrap());
