@@ -27,6 +27,28 @@ pub struct WeightRecord {
     pub weights: Vec<u16>,
 }
 
+impl WeightRecord {
+    /// `validator`'s (uid `validator_uid`) weights for `epoch`, set at `block`.
+    pub fn new(
+        validator: &Hotkey,
+        validator_uid: u16,
+        epoch: &EpochId,
+        weights: &resi_core::weights::WeightVector,
+        block: u64,
+        at: i64,
+    ) -> Self {
+        Self {
+            block,
+            at,
+            validator: validator.clone(),
+            validator_uid,
+            epoch_id: *epoch,
+            uids: weights.uids.clone(),
+            weights: weights.weights.clone(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     #[error("{path}: {source}")]

@@ -137,15 +137,7 @@ impl LocalChain {
             .ok_or_else(|| ChainError::NotRegistered(validator.clone()))?
             .uid;
         let _guard = self.append.lock().unwrap_or_else(|p| p.into_inner());
-        let record = WeightRecord {
-            block: 0,
-            at: now_unix,
-            validator: validator.clone(),
-            validator_uid: uid,
-            epoch_id: *epoch,
-            uids: weights.uids.clone(),
-            weights: weights.weights.clone(),
-        };
+        let record = WeightRecord::new(validator, uid, epoch, weights, 0, now_unix);
         Ok(ledger::append(&self.ledger, record)?)
     }
 }

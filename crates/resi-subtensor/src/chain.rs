@@ -314,15 +314,14 @@ impl SubtensorChain {
             events = ?included.events,
             "subtensor: weights extrinsic included"
         );
-        Ok(WeightRecord {
-            block: included.block,
-            at: now_unix,
-            validator: validator.clone(),
-            validator_uid: uid,
-            epoch_id: *epoch,
-            uids: weights.uids.clone(),
-            weights: weights.weights.clone(),
-        })
+        Ok(WeightRecord::new(
+            validator,
+            uid,
+            epoch,
+            weights,
+            included.block,
+            now_unix,
+        ))
     }
 }
 

@@ -202,15 +202,7 @@ impl Node {
             .fetch_events()
             .await
             .map_err(|e| SubtensorError::Unavailable(format!("events of {extrinsic_hash}: {e}")))?;
-        let mut lines = Vec::new();
-        for event in events.iter() {
-            let event = event.map_err(|e| SubtensorError::Decode(format!("an event of {extrinsic_hash}: {e}")))?;
-            let fields = event
-                .decode_as::<Value>()
-                .map(|v| v.to_string())
-                .unwrap_or_else(|_| hex::encode(event.field_bytes()));
-            lines.push(format!("{}.{} {fields}", event.pallet_name(), event.event_name()));
-        }
+        let lines = describe(events.iter(), &extrinsic_hash)?;
         if let Err(e) = in_block.wait_for_success().await {
             return Err(crate::error::dispatch_failure(&e.to_string(), lines));
         }
@@ -235,16 +227,7 @@ impl Node {
             .fetch()
             .await
             .map_err(|e| SubtensorError::Unavailable(format!("events of block {number}: {e}")))?;
-        let mut lines = Vec::new();
-        for event in events.iter() {
-            let event = event.map_err(|e| SubtensorError::Decode(format!("an event of block {number}: {e}")))?;
-            let fields = event
-                .decode_as::<Value>()
-                .map(|v| v.to_string())
-                .unwrap_or_else(|_| hex::encode(event.field_bytes()));
-            lines.push(format!("{}.{} {fields}", event.pallet_name(), event.event_name()));
-        }
-        Ok(lines)
+        describe(events.iter(), &format!("block {number}"))
     }
 
     async fn block_number_of(&self, hash: &str) -> Result<u64, SubtensorError> {
@@ -256,6 +239,23 @@ impl Node {
         u64::from_str_radix(header.number.trim_start_matches("0x"), 16)
             .map_err(|e| SubtensorError::Decode(format!("block number {:?}: {e}", header.number)))
     }
+}
+
+/// Events as `Pallet.Event {fields}` (fields in hex when they do not decode).
+fn describe<'e>(
+    events: impl Iterator<Item = Result<subxt::events::Event<'e, SubstrateConfig>, subxt::error::EventsError>>,
+    of: &str,
+) -> Result<Vec<String>, SubtensorError> {
+    events
+        .map(|event| {
+            let event = event.map_err(|e| SubtensorError::Decode(format!("an event of {of}: {e}")))?;
+            let fields = event
+                .decode_as::<Value>()
+                .map(|v| v.to_string())
+                .unwrap_or_else(|_| hex::encode(event.field_bytes()));
+            Ok(format!("{}.{} {fields}", event.pallet_name(), event.event_name()))
+        })
+        .collect()
 }
 
 /// Reads one storage value (its default when unset), decoded as `V`.
