@@ -59,6 +59,35 @@ enum Command {
 enum BenchCommand {
     /// Time the validator's pipeline on a synthetic epoch: decode, tiers 0-3, ranking, scores, hash.
     Validate(ValidateArgs),
+    /// Attacker strategies against honest miners of equal speed, through the
+    /// real engine, over many seeds: detection, earnings vs honest, honest
+    /// false positives.
+    Gauntlet(GauntletArgs),
+}
+
+#[derive(Args)]
+struct GauntletArgs {
+    /// Trials (epochs) per strategy.
+    #[arg(long, default_value_t = 150)]
+    trials: usize,
+    /// Seed of the first trial; the table is a function of it.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Honest miners of equal speed in every trial.
+    #[arg(long, default_value_t = 5)]
+    honest: usize,
+    /// Zipcodes per trial.
+    #[arg(long, default_value_t = 4)]
+    zipcodes: usize,
+    /// Listings per zipcode.
+    #[arg(long, default_value_t = 120)]
+    listings: u64,
+    /// Strategies, comma-separated (default: all). `--strategies list` names them.
+    #[arg(long, value_delimiter = ',')]
+    strategies: Option<Vec<String>>,
+    /// One JSON object per line per strategy.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -105,6 +134,7 @@ fn main() -> ExitCode {
         Command::Validator(args) => daemons::validator(args),
         Command::Devnet(args) => devnet::run(args),
         Command::Bench(BenchCommand::Validate(args)) => bench_validate(args),
+        Command::Bench(BenchCommand::Gauntlet(args)) => bench_gauntlet(args),
     };
     match outcome {
         Ok(code) => code,
@@ -122,6 +152,44 @@ fn init_tracing(default: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+fn bench_gauntlet(args: GauntletArgs) -> anyhow::Result<ExitCode> {
+    use resi_bench::gauntlet::{self, Strategy};
+    let all: Vec<String> = Strategy::all().iter().map(Strategy::name).collect();
+    let strategies = match &args.strategies {
+        Some(names) if names.iter().any(|n| n == "list") => {
+            println!("{}", all.join("\n"));
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                Strategy::parse(n).ok_or_else(|| anyhow::anyhow!("unknown strategy {n:?}; known: {}", all.join(", ")))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?,
+        None => Strategy::all(),
+    };
+    anyhow::ensure!(
+        args.trials > 0 && args.honest > 0 && args.zipcodes > 0 && args.listings >= 10,
+        "--trials, --honest and --zipcodes must be positive and --listings at least 10"
+    );
+    let reports = gauntlet::run(&gauntlet::GauntletParams {
+        trials: args.trials,
+        seed: args.seed,
+        honest: args.honest,
+        zipcodes: args.zipcodes,
+        listings: args.listings,
+        strategies,
+    })?;
+    if args.json {
+        for r in &reports {
+            println!("{}", r.json());
+        }
+    } else {
+        print!("{}", gauntlet::render(&reports));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn bench_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {

@@ -1,0 +1,565 @@
+//! `resi bench gauntlet`: attacker strategies against honest miners of equal
+//! speed, through the real engine and real Parquet, over many seeds.
+//!
+//! A trial is one epoch of the synthetic market: `honest` honest miners whose
+//! finish times are drawn from one distribution (30–60 % of the epoch per
+//! zipcode), and the strategy's hotkeys, whose work is drawn from the same
+//! distribution and then shortened by what the strategy skips. Every file is
+//! encoded to Parquet and examined, ranked and scored by `resi-core` with the
+//! market as the tier-3 source (a zpid too long for a URL is `unavailable`,
+//! as an HTTP source answers 414). Per strategy the report gives the trials,
+//! the share of trials where the strategy earned nothing, its earnings over an
+//! honest miner's mean (all its hotkeys together), and the share of honest
+//! submissions that failed. Everything is a function of the seed.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use rayon::prelude::*;
+use resi_core::listing::Listing;
+use resi_core::results::Status;
+use resi_core::verify::{Lookup, PropertySource, SourceVerifier};
+use resi_core::{
+    examine, EpochContext, EpochLength, EpochValidation, Hotkey, ManifestEntry, SubmissionInput, ValidationConfig,
+    Zipcode,
+};
+use resi_sim::market::{Market, ZipcodeMarket};
+use resi_sim::profile::{apply, Profile};
+use sha2::{Digest, Sha256};
+
+use crate::BenchError;
+
+/// An attacker's plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Strategy {
+    /// Scrapes the zipcode during the previous epoch, re-stamps the rows
+    /// into this one and uploads at the epoch's first second.
+    PreScrape,
+    /// Scrapes 10 % and pads with the same zpids given leading zeros.
+    AliasPadding,
+    /// One scrape under three hotkeys of one coldkey, timestamps shifted by ms.
+    Sybil,
+    /// The same under three coldkeys (registration cost is the bound).
+    SybilColdkeys,
+    /// Half the rows carry ids no property API accepts (a 400 or 414 is
+    /// `unavailable`, never evidence), so they are never checked.
+    Unverifiable,
+    /// Uploads exactly ⌈0.85 × expected⌉ rows, sooner.
+    ShortChanger,
+    /// Twenty hotkeys upload the same full scrape late, for the participation pool.
+    ParticipationSybil,
+    /// Copies an honest miner's file, shifting every timestamp by 1 ms.
+    CopierShifted,
+    /// Invents 5–10 % of its rows.
+    LightFabricator,
+    /// Today's devnet profiles.
+    Profile(Profile),
+}
+
+impl Strategy {
+    pub fn all() -> Vec<Strategy> {
+        let mut all = vec![
+            Strategy::PreScrape,
+            Strategy::AliasPadding,
+            Strategy::Sybil,
+            Strategy::SybilColdkeys,
+            Strategy::Unverifiable,
+            Strategy::ShortChanger,
+            Strategy::ParticipationSybil,
+            Strategy::CopierShifted,
+            Strategy::LightFabricator,
+        ];
+        all.extend(
+            [
+                Profile::Lazy,
+                Profile::Fabricator,
+                Profile::Duplicator,
+                Profile::Stale,
+                Profile::WrongZipcode,
+                Profile::Unreasonable,
+            ]
+            .map(Strategy::Profile),
+        );
+        all
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Strategy::PreScrape => "pre-scrape".into(),
+            Strategy::AliasPadding => "alias-padding".into(),
+            Strategy::Sybil => "sybil".into(),
+            Strategy::SybilColdkeys => "sybil-coldkeys".into(),
+            Strategy::Unverifiable => "unverifiable-rows".into(),
+            Strategy::ShortChanger => "short-changer".into(),
+            Strategy::ParticipationSybil => "participation-sybil".into(),
+            Strategy::CopierShifted => "copier-shifted".into(),
+            Strategy::LightFabricator => "light-fabricator".into(),
+            Strategy::Profile(p) => p.as_str().into(),
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Strategy> {
+        Strategy::all().into_iter().find(|s| s.name() == name)
+    }
+
+    /// Its hotkeys belong to different coldkeys.
+    pub fn different_coldkeys(&self) -> bool {
+        matches!(self, Strategy::SybilColdkeys)
+    }
+}
+
+/// Parameters of `resi bench gauntlet`.
+#[derive(Clone, Debug)]
+pub struct GauntletParams {
+    pub trials: usize,
+    pub seed: u64,
+    pub honest: usize,
+    pub zipcodes: usize,
+    pub listings: u64,
+    pub strategies: Vec<Strategy>,
+}
+
+impl Default for GauntletParams {
+    fn default() -> Self {
+        Self {
+            trials: 150,
+            seed: 1,
+            honest: 5,
+            zipcodes: 4,
+            listings: 120,
+            strategies: Strategy::all(),
+        }
+    }
+}
+
+/// One strategy's line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StrategyReport {
+    pub strategy: String,
+    pub trials: usize,
+    pub detected_pct: f64,
+    pub ratio_mean: f64,
+    pub ratio_sd: f64,
+    pub honest_false_positive_pct: f64,
+    pub sybil_different_coldkeys: bool,
+    /// Why the strategy's first failed submission failed (for people).
+    pub example_reason: Option<String>,
+}
+
+impl StrategyReport {
+    pub fn json(&self) -> String {
+        format!(
+            "{{\"strategy\":\"{}\",\"trials\":{},\"detectedPct\":{:.2},\"ratioMean\":{:.4},\"ratioSd\":{:.4},\"honestFalsePositivePct\":{:.2},\"sybilDifferentColdkeys\":{}}}",
+            self.strategy,
+            self.trials,
+            self.detected_pct,
+            self.ratio_mean,
+            self.ratio_sd,
+            self.honest_false_positive_pct,
+            self.sybil_different_coldkeys
+        )
+    }
+}
+
+/// The table for people.
+pub fn render(reports: &[StrategyReport]) -> String {
+    let mut out = format!(
+        "{:<22} {:>7} {:>10} {:>18} {:>12}  {}\n",
+        "strategy", "trials", "detected", "earns vs honest", "honest FP", "e.g. failed because"
+    );
+    for r in reports {
+        let reason: String = r.example_reason.as_deref().unwrap_or("").chars().take(70).collect();
+        out.push_str(&format!(
+            "{:<22} {:>7} {:>9.1}% {:>11.2}× ±{:<5.2} {:>11.2}%  {reason}\n",
+            r.strategy, r.trials, r.detected_pct, r.ratio_mean, r.ratio_sd, r.honest_false_positive_pct
+        ));
+    }
+    out
+}
+
+/// Runs every strategy; trials run in parallel, results do not depend on it.
+pub fn run(params: &GauntletParams) -> Result<Vec<StrategyReport>, BenchError> {
+    params
+        .strategies
+        .iter()
+        .map(|strategy| {
+            let outcomes = (0..params.trials)
+                .into_par_iter()
+                .map(|t| trial(params, *strategy, t as u64))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(summarize(*strategy, &outcomes))
+        })
+        .collect()
+}
+
+/// What one trial showed.
+#[derive(Clone, Debug)]
+struct Outcome {
+    attacker_ppb: u64,
+    honest_mean_ppb: f64,
+    honest_failed: usize,
+    honest_submissions: usize,
+    attacker_reason: Option<String>,
+}
+
+fn summarize(strategy: Strategy, outcomes: &[Outcome]) -> StrategyReport {
+    let n = outcomes.len().max(1) as f64;
+    let ratios: Vec<f64> = outcomes
+        .iter()
+        .map(|o| {
+            if o.honest_mean_ppb > 0.0 {
+                o.attacker_ppb as f64 / o.honest_mean_ppb
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mean = ratios.iter().sum::<f64>() / n;
+    let var = ratios.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    let failed: usize = outcomes.iter().map(|o| o.honest_failed).sum();
+    let total: usize = outcomes.iter().map(|o| o.honest_submissions).sum();
+    StrategyReport {
+        strategy: strategy.name(),
+        trials: outcomes.len(),
+        detected_pct: 100.0 * outcomes.iter().filter(|o| o.attacker_ppb == 0).count() as f64 / n,
+        ratio_mean: mean,
+        ratio_sd: var.sqrt(),
+        honest_false_positive_pct: 100.0 * failed as f64 / total.max(1) as f64,
+        sybil_different_coldkeys: strategy.different_coldkeys(),
+        example_reason: outcomes.iter().find_map(|o| o.attacker_reason.clone()),
+    }
+}
+
+/// The market as the tier-3 source, answering as an HTTP property API does:
+/// a zpid longer than a URL may be gets a 414 and one that is not a number
+/// a 400, both `unavailable` to the validator; a number it does not know is
+/// not found.
+struct GauntletSource<'m> {
+    market: &'m Market,
+    epoch: resi_core::EpochId,
+}
+
+const MAX_URL_ZPID: usize = 8_192;
+
+impl PropertySource for GauntletSource<'_> {
+    async fn lookup(&self, zpid: &str) -> Lookup {
+        if zpid.len() > MAX_URL_ZPID {
+            return Lookup::Unavailable("HTTP 414 URI Too Long".into());
+        }
+        if zpid.is_empty() || !zpid.bytes().all(|b| b.is_ascii_digit()) {
+            return Lookup::Unavailable("HTTP 400 invalid zpid".into());
+        }
+        match self.market.lookup(zpid, self.epoch) {
+            Some(p) => Lookup::Found(p.record()),
+            None => Lookup::NotFound,
+        }
+    }
+}
+
+/// A deterministic stream of fractions for one purpose.
+struct Draws([u8; 32], u64);
+
+impl Draws {
+    fn new(parts: &[&[u8]]) -> Self {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update((p.len() as u64).to_le_bytes());
+            h.update(p);
+        }
+        Self(h.finalize().into(), 0)
+    }
+    fn fraction(&mut self) -> f64 {
+        let mut h = Sha256::new();
+        h.update(self.0);
+        h.update(self.1.to_le_bytes());
+        self.1 += 1;
+        let d: [u8; 32] = h.finalize().into();
+        let mut x = [0u8; 8];
+        x.copy_from_slice(&d[..8]);
+        (u64::from_le_bytes(x) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn hotkey(seed: u64, role: &str, i: usize) -> Hotkey {
+    let digest: [u8; 32] = Sha256::digest(format!("gauntlet {seed} {role} {i}").as_bytes()).into();
+    Hotkey::from_public_key(digest)
+}
+
+fn submission(
+    hotkey: &Hotkey,
+    zipcode: Zipcode,
+    at_ms: i64,
+    listings: &[Listing],
+) -> Result<SubmissionInput, BenchError> {
+    let bytes = resi_core::schema::encode_listings(listings).map_err(|e| BenchError::Build(e.to_string()))?;
+    let sha: [u8; 32] = Sha256::digest(&bytes).into();
+    Ok(SubmissionInput {
+        hotkey: hotkey.clone(),
+        zipcode,
+        submitted_at_ms: at_ms,
+        bytes: Bytes::from(bytes),
+        manifest: ManifestEntry::Sha256(sha),
+    })
+}
+
+/// Gives a row another zpid, keeping its `source_url` consistent (tier 0
+/// checks that the URL names the row's zpid).
+fn set_zpid(listing: &mut Listing, zpid: String) {
+    let old = format!("/{}_zpid", listing.zpid);
+    listing.source_url = listing
+        .source_url
+        .as_ref()
+        .map(|u| u.replace(&old, &format!("/{zpid}_zpid")));
+    listing.zpid = zpid;
+}
+
+fn restamp(listings: &mut [Listing], first_ms: i64) {
+    for (i, l) in listings.iter_mut().enumerate() {
+        l.scraped_timestamp_ms = Some(first_ms + i as i64 * 7);
+    }
+}
+
+fn trial(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Outcome, BenchError> {
+    let seed = u64::from_le_bytes(
+        Sha256::digest(format!("{} {} {t}", params.seed, strategy.name()).as_bytes())[..8]
+            .try_into()
+            .unwrap_or([0; 8]),
+    );
+    let zipcodes = Zipcode::spread(params.zipcodes);
+    let markets: BTreeMap<Zipcode, ZipcodeMarket> = zipcodes
+        .iter()
+        .map(|z| {
+            (
+                *z,
+                ZipcodeMarket {
+                    listings: params.listings,
+                    tier: resi_core::assignment::MarketTier::Standard,
+                },
+            )
+        })
+        .collect();
+    let market = Market::new(seed, markets.clone());
+    let length = EpochLength::PRODUCTION;
+    let build = |e: resi_core::epoch::EpochError| BenchError::Build(e.to_string());
+    let epoch = length
+        .epoch_containing(1_759_334_400 + (t as i64 % 97) * 3_600)
+        .map_err(build)?;
+    let window = length.window(epoch).map_err(build)?;
+    let previous = length.epoch_containing(window.start_unix - 1).map_err(build)?;
+    let previous_window = length.window(previous).map_err(build)?;
+    let ctx = EpochContext::new(
+        window,
+        hex::encode(&Sha256::digest(format!("nonce {seed}").as_bytes())[..8]),
+        hex::encode(Sha256::digest(format!("validation seed {seed}").as_bytes())),
+        markets.iter().map(|(z, m)| (*z, m.listings)).collect(),
+        ValidationConfig::default(),
+    )
+    .map_err(|e| BenchError::Build(e.to_string()))?;
+    let epoch_ms = (window.end_unix - window.start_unix) * 1000;
+
+    let honest: Vec<Hotkey> = (0..params.honest).map(|i| hotkey(seed, "honest", i)).collect();
+    let mut submissions = Vec::new();
+    let mut attackers: Vec<Hotkey> = Vec::new();
+    for zipcode in &zipcodes {
+        let props = market.properties(*zipcode, window.id);
+        let scrape = |scraped_ms: i64| -> Vec<Listing> {
+            props
+                .iter()
+                .enumerate()
+                .map(|(i, p)| p.listing(window.id, scraped_ms + i as i64 * 7))
+                .collect()
+        };
+        let mut draws = Draws::new(&[&seed.to_le_bytes(), zipcode.as_str().as_bytes()]);
+        // Equal speed: every honest miner and the attacker finish somewhere
+        // in 30–60 % of the epoch.
+        let mut finish = || window.start_ms() + ((0.30 + 0.30 * draws.fraction()) * epoch_ms as f64) as i64;
+        let mut honest_files = Vec::new();
+        for h in &honest {
+            let at = finish();
+            let listings = scrape(at - 120_000);
+            submissions.push(submission(h, *zipcode, at, &listings)?);
+            honest_files.push((at, listings));
+        }
+        let attacker_finish = finish();
+        // Work takes (finish − start); skipping part of it finishes sooner.
+        let sooner = |share: f64| window.start_ms() + ((attacker_finish - window.start_ms()) as f64 * share) as i64;
+        let n = props.len();
+        let mut push = |i: usize, at: i64, listings: &[Listing]| -> Result<(), BenchError> {
+            let h = hotkey(seed, "attacker", i);
+            if !attackers.contains(&h) {
+                attackers.push(h.clone());
+            }
+            submissions.push(submission(&h, *zipcode, at, listings)?);
+            Ok(())
+        };
+        match strategy {
+            Strategy::PreScrape => {
+                let old = market.properties(*zipcode, previous_window.id);
+                let mut listings: Vec<Listing> = old
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| p.listing(previous_window.id, previous_window.start_ms() + 600_000 + i as i64 * 7))
+                    .collect();
+                restamp(&mut listings, window.start_ms() + 200);
+                push(0, window.start_ms() + 1_000, &listings)?;
+            }
+            Strategy::AliasPadding => {
+                let real = scrape(sooner(0.1) - 120_000);
+                let keep = (n / 10).max(1);
+                let mut listings: Vec<Listing> = real[..keep].to_vec();
+                let mut k = 0;
+                while listings.len() < n {
+                    // Leading zeros (the source reads the number) and a
+                    // price a few dollars off (inside tier 3's tolerance,
+                    // outside the duplicate check's equality).
+                    let mut alias = real[k % keep].clone();
+                    let copy = 1 + k / keep;
+                    let padded = format!("{}{}", "0".repeat(copy), alias.zpid);
+                    set_zpid(&mut alias, padded);
+                    alias.price = alias.price.map(|p| p + copy as i64);
+                    listings.push(alias);
+                    k += 1;
+                }
+                push(0, sooner(0.1), &listings)?;
+            }
+            Strategy::Sybil | Strategy::SybilColdkeys => {
+                let at = attacker_finish;
+                for s in 0..3 {
+                    let mut listings = scrape(at - 120_000);
+                    restamp(&mut listings, at - 120_000 + s as i64);
+                    push(s, at + s as i64 * 10, &listings)?;
+                }
+            }
+            Strategy::Unverifiable => {
+                let mut listings = scrape(sooner(0.5) - 120_000);
+                // Ids no property API accepts (a 400, so `unavailable`),
+                // under the decoder's string limit and distinct.
+                for (i, l) in listings.iter_mut().enumerate().filter(|(i, _)| i % 2 == 1) {
+                    let bogus = format!("{}-{i}", l.zpid);
+                    set_zpid(l, bogus);
+                }
+                push(0, sooner(0.5), &listings)?;
+            }
+            Strategy::ShortChanger => {
+                let keep = (n * 85).div_ceil(100);
+                let listings = scrape(sooner(0.85) - 120_000);
+                push(0, sooner(0.85), &listings[..keep])?;
+            }
+            Strategy::ParticipationSybil => {
+                let late = window.start_ms() + (0.9 * epoch_ms as f64) as i64;
+                let listings = scrape(late - 600_000);
+                for s in 0..20 {
+                    push(s, late + s as i64 * 1_000, &listings)?;
+                }
+            }
+            Strategy::CopierShifted => {
+                let (victim_at, victim) = &honest_files[0];
+                let mut listings = victim.clone();
+                for l in &mut listings {
+                    l.scraped_timestamp_ms = l.scraped_timestamp_ms.map(|ms| ms + 1);
+                }
+                push(0, victim_at + 1_000, &listings)?;
+            }
+            Strategy::LightFabricator => {
+                let share = 0.05 + 0.05 * draws_fraction(seed, zipcode);
+                let invented = ((n as f64) * share).round() as usize;
+                let mut listings = scrape(sooner(1.0 - share) - 120_000);
+                for (k, l) in listings.iter_mut().rev().take(invented).enumerate() {
+                    set_zpid(l, Market::zpid(*zipcode, params.listings + k as u64));
+                    l.address = Some(format!("{} Invented Way, {zipcode}", 100 + k));
+                    l.mls_id = None;
+                }
+                push(0, sooner(1.0 - share), &listings)?;
+            }
+            Strategy::Profile(profile) => {
+                let listings = apply(
+                    profile,
+                    scrape(attacker_finish - 120_000),
+                    *zipcode,
+                    params.listings,
+                    &window,
+                    seed,
+                );
+                push(0, attacker_finish, &listings)?;
+            }
+        }
+    }
+
+    let examined: Vec<_> = submissions.into_iter().map(|s| examine(&ctx, s)).collect();
+    let mut engine = EpochValidation::new(&ctx);
+    for e in examined {
+        engine.insert(e).map_err(|e| BenchError::Engine(e.to_string()))?;
+    }
+    let source = GauntletSource {
+        market: &market,
+        epoch: window.id,
+    };
+    let verifier = SourceVerifier::new(source, &ctx.config);
+    let results = futures_executor::block_on(engine.finish(&verifier));
+    let score = |h: &Hotkey| {
+        results
+            .miner_scores
+            .iter()
+            .find(|s| &s.hotkey == h)
+            .map_or(0, |s| s.score_ppb)
+    };
+    let honest_total: u64 = honest.iter().map(score).sum();
+    let honest_submissions: Vec<_> = results
+        .zipcodes
+        .iter()
+        .flat_map(|z| z.submissions.iter())
+        .filter(|s| honest.contains(&s.hotkey))
+        .collect();
+    let attacker_reason = results
+        .zipcodes
+        .iter()
+        .flat_map(|z| z.submissions.iter())
+        .find(|s| attackers.contains(&s.hotkey) && s.status == Status::Failed)
+        .map(|s| s.reason.clone());
+    Ok(Outcome {
+        attacker_reason,
+        attacker_ppb: attackers.iter().map(score).sum(),
+        honest_mean_ppb: honest_total as f64 / honest.len().max(1) as f64,
+        honest_failed: honest_submissions.iter().filter(|s| s.status == Status::Failed).count(),
+        honest_submissions: honest_submissions.len(),
+    })
+}
+
+fn draws_fraction(seed: u64, zipcode: &Zipcode) -> f64 {
+    Draws::new(&[b"fabricate", &seed.to_le_bytes(), zipcode.as_str().as_bytes()]).fraction()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small(strategies: Vec<Strategy>) -> GauntletParams {
+        GauntletParams {
+            trials: 4,
+            strategies,
+            ..GauntletParams::default()
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_table() {
+        let params = small(vec![Strategy::Sybil, Strategy::Profile(Profile::Lazy)]);
+        assert_eq!(run(&params).unwrap(), run(&params).unwrap());
+    }
+
+    #[test]
+    fn a_lazy_miner_is_always_caught_and_honest_miners_never_are() {
+        let report = &run(&small(vec![Strategy::Profile(Profile::Lazy)])).unwrap()[0];
+        assert_eq!(report.detected_pct, 100.0);
+        assert_eq!(report.ratio_mean, 0.0);
+        assert_eq!(report.honest_false_positive_pct, 0.0);
+    }
+
+    #[test]
+    fn strategies_parse_by_name() {
+        for s in Strategy::all() {
+            assert_eq!(Strategy::parse(&s.name()), Some(s));
+        }
+        assert_eq!(Strategy::parse("nonsense"), None);
+    }
+}
