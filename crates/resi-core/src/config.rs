@@ -55,6 +55,10 @@ pub struct ValidationConfig {
     pub spot_check_pass_bps: u64,
     /// Tier 3: fewer determined samples than this make the submission undetermined.
     pub spot_check_min_determined: u64,
+    /// Tier 3: more samples than this that the source answers "no such
+    /// zpid" fail the submission, whatever the share verified (0: one
+    /// invented listing in the sample is enough).
+    pub spot_check_max_not_found: u64,
     /// Tier 3: allowed relative difference of price and sqft from the source.
     pub spot_check_tolerance_bps: u64,
     /// Tier 3 for participants too: every submission that passed tiers 0–2 is
@@ -102,6 +106,7 @@ impl Default for ValidationConfig {
             spot_check_fraction_bps: 1_000,
             spot_check_pass_bps: 8_000,
             spot_check_min_determined: 3,
+            spot_check_max_not_found: 0,
             spot_check_tolerance_bps: 500,
             spot_check_participants: true,
             winner_shares_bps: [5_500, 3_000, 1_000],
@@ -145,7 +150,7 @@ impl ValidationConfig {
                 return Err(ConfigError(format!("{name} = {value} is over 10000 (100 %)")));
             }
         }
-        let ranges: [(&str, u64, u64, u64); 7] = [
+        let ranges: [(&str, u64, u64, u64); 8] = [
             ("maxFileBytes", self.max_file_bytes, 1024, 1 << 32),
             ("maxRows", self.max_rows, 1, 10_000_000),
             ("maxDecodedBytes", self.max_decoded_bytes, 1 << 20, 1 << 34),
@@ -153,6 +158,7 @@ impl ValidationConfig {
             ("spotCheckMin", self.spot_check_min, 0, 1_000),
             ("spotCheckMax", self.spot_check_max, 1, 1_000),
             ("spotCheckMinDetermined", self.spot_check_min_determined, 0, 1_000),
+            ("spotCheckMaxNotFound", self.spot_check_max_not_found, 0, 1_000),
         ];
         check_ranges(&ranges).map_err(ConfigError)?;
         let shares: u64 = self.winner_shares_bps.iter().sum::<u64>() + self.participation_bps;

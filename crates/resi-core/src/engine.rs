@@ -411,6 +411,26 @@ fn tier3_decision(spot: &SpotCheckRecord, ctx: &EpochContext) -> (Status, String
             ),
         );
     }
+    let not_found: Vec<&str> = spot
+        .samples
+        .iter()
+        .filter(|s| s.verdict == Verdict::NotFound)
+        .map(|s| s.zpid.as_str())
+        .collect();
+    if not_found.len() as u64 > config.spot_check_max_not_found {
+        // A listing the source has never heard of was invented: no share
+        // verified makes up for it (PROTOCOL.md §5).
+        return (
+            Status::Failed,
+            format!(
+                "tier 3: {} of {} samples not found at the property source (at most {} allowed); e.g. zpid {}",
+                not_found.len(),
+                spot.determined,
+                config.spot_check_max_not_found,
+                not_found[0]
+            ),
+        );
+    }
     if at_least(spot.verified, spot.determined, config.spot_check_pass_bps) {
         (
             Status::Winner,

@@ -191,6 +191,17 @@ pub fn examine_oversized(
 }
 
 /// Runs every per-submission rule on `input`.
+/// Longest zpid accepted: every u64 fits.
+pub const MAX_ZPID_DIGITS: usize = 20;
+
+/// A zpid as the source writes it: ASCII digits, no leading zero, at most
+/// [`MAX_ZPID_DIGITS`]. Anything else is an id no source resolves (or
+/// resolves to another row's property: `00123` is `123`).
+pub fn is_canonical_zpid(zpid: &str) -> bool {
+    let bytes = zpid.as_bytes();
+    !bytes.is_empty() && bytes.len() <= MAX_ZPID_DIGITS && bytes[0] != b'0' && bytes.iter().all(u8::is_ascii_digit)
+}
+
 pub fn examine(ctx: &EpochContext, input: SubmissionInput) -> Examined {
     let config = &ctx.config;
     if let Some(late) = outside_window(ctx, input.submitted_at_ms) {
@@ -393,7 +404,14 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
         let source_url = c.source_url.get(row);
         let scraped = c.scraped_timestamp_ms(row);
 
-        // Tier 0: duplicates and URL/zpid agreement. The first offending row is reported.
+        // Tier 0: canonical zpids, duplicates and URL/zpid agreement. The
+        // first offending row is reported.
+        if tier0_failure.is_none() && !is_canonical_zpid(zpid) {
+            tier0_failure = Some(format!(
+                "zpid: row {row} has zpid {:?}, not a canonical zpid (1 to {MAX_ZPID_DIGITS} digits, no leading zero)",
+                zpid.chars().take(40).collect::<String>()
+            ));
+        }
         if tier0_failure.is_none() {
             if let Some(first) = zpids.insert(hash_str(zpid), row) {
                 tier0_failure = Some(format!("duplicate: rows {first} and {row} have the same zpid {zpid:?}"));

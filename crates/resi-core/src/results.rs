@@ -11,7 +11,7 @@ use crate::verify::Verdict;
 use crate::zipcode::Zipcode;
 
 /// Version of the results document layout.
-pub const RESULTS_VERSION: u32 = 3;
+pub const RESULTS_VERSION: u32 = 4;
 
 /// What happened to one submission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -182,6 +182,29 @@ fn duplicate_zpids_fail_tier0_naming_the_rows() {
 }
 
 #[test]
+fn zpids_must_be_canonical_at_tier0() {
+    let ctx = ctx(10);
+    // (An empty zpid is already unreadable: the column is required.)
+    for bad in ["0123", "12a", "1 2", "-5", "123456789012345678901", "１２３"] {
+        let mut rows = listings(10);
+        rows[5].zpid = bad.to_owned();
+        rows[5].source_url = None;
+        let (tier, reason) = failed_tier(&precheck(&ctx, &rows)).unwrap_or_else(|| panic!("{bad:?} passed"));
+        assert_eq!(tier, 0, "{bad:?}");
+        assert!(
+            reason.contains("row 5") && reason.contains("not a canonical zpid"),
+            "{reason}"
+        );
+    }
+    for good in ["1", "12345678901234567890"] {
+        let mut rows = listings(10);
+        rows[5].zpid = good.to_owned();
+        rows[5].source_url = None;
+        assert!(failed_tier(&precheck(&ctx, &rows)).is_none(), "{good:?} failed");
+    }
+}
+
+#[test]
 fn a_url_naming_another_zpid_fails_tier0() {
     let ctx = ctx(10);
     let mut rows = listings(10);
@@ -324,7 +347,7 @@ fn spot_check_passes_at_80_percent() {
     assert_eq!(pass.status, Status::Winner, "{}", pass.reason);
     let spot = pass.spot_check.unwrap();
     assert_eq!((spot.verified, spot.determined), (8, 10));
-    let fail = tier3_with(3, Verdict::NotFound);
+    let fail = tier3_with(3, Verdict::Mismatch("price".into()));
     assert_eq!(
         (fail.status, fail.failed_tier),
         (Status::Failed, Some(3)),
@@ -332,6 +355,37 @@ fn spot_check_passes_at_80_percent() {
         fail.reason
     );
     assert!(fail.reason.contains("7 of 10"), "{}", fail.reason);
+}
+
+fn tier3_not_found(not_found: usize, max_not_found: u64) -> resi_core::results::SubmissionRecord {
+    let config = ValidationConfig {
+        spot_check_max_not_found: max_not_found,
+        ..ValidationConfig::default()
+    };
+    let ctx = ctx_with(&[(zip(), 100)], config);
+    let rows = listings(100);
+    let at = START_MS + 1_000;
+    let zpids = sampled_zpids(1, &rows, at);
+    let verifier = TableVerifier::with(zpids.into_iter().take(not_found).map(|z| (z, Verdict::NotFound)));
+    let results = run_with(&ctx, vec![submission(1, &rows, at)], &verifier);
+    record(&results, 1).clone()
+}
+
+#[test]
+fn a_sample_the_source_has_never_heard_of_fails_the_submission() {
+    // 9 of 10 verified would pass on the share; one invented listing fails it.
+    let fail = tier3_not_found(1, 0);
+    assert_eq!(
+        (fail.status, fail.failed_tier),
+        (Status::Failed, Some(3)),
+        "{}",
+        fail.reason
+    );
+    assert!(fail.reason.contains("1 of 10 samples not found"), "{}", fail.reason);
+    assert_eq!(tier3_not_found(0, 0).status, Status::Winner);
+    // The threshold is `spotCheckMaxNotFound`: at it passes, above it fails.
+    assert_eq!(tier3_not_found(1, 1).status, Status::Winner);
+    assert_eq!(tier3_not_found(2, 1).status, Status::Failed);
 }
 
 #[test]
