@@ -53,6 +53,11 @@ pub struct ValidationConfig {
     pub spot_check_fraction_bps: u64,
     /// Tier 3: share of determined samples that must verify.
     pub spot_check_pass_bps: u64,
+    /// Tier 1, relative: with at least `quantity_relative_min_peers`
+    /// submissions that passed tiers 0–2 for a zipcode, each must hold this
+    /// share of their median listing count (0 turns the rule off).
+    pub quantity_relative_min_bps: u64,
+    pub quantity_relative_min_peers: u64,
     /// Tier 3: fewer determined samples than this make the submission undetermined.
     pub spot_check_min_determined: u64,
     /// Tier 3: more samples than this that the source answers "no such
@@ -107,6 +112,8 @@ impl Default for ValidationConfig {
             spot_check_pass_bps: 8_000,
             spot_check_min_determined: 3,
             spot_check_max_not_found: 0,
+            quantity_relative_min_bps: 9_000,
+            quantity_relative_min_peers: 3,
             spot_check_tolerance_bps: 500,
             spot_check_participants: true,
             winner_shares_bps: [5_500, 3_000, 1_000],
@@ -135,6 +142,7 @@ impl ValidationConfig {
         let bps_fields = [
             ("copyOverlapMinBps", self.copy_overlap_min_bps),
             ("quantityToleranceBps", self.quantity_tolerance_bps),
+            ("quantityRelativeMinBps", self.quantity_relative_min_bps),
             ("completenessMinBps", self.completeness_min_bps),
             ("reasonableMinBps", self.reasonable_min_bps),
             ("consistencyMinBps", self.consistency_min_bps),
@@ -150,7 +158,7 @@ impl ValidationConfig {
                 return Err(ConfigError(format!("{name} = {value} is over 10000 (100 %)")));
             }
         }
-        let ranges: [(&str, u64, u64, u64); 8] = [
+        let ranges: [(&str, u64, u64, u64); 9] = [
             ("maxFileBytes", self.max_file_bytes, 1024, 1 << 32),
             ("maxRows", self.max_rows, 1, 10_000_000),
             ("maxDecodedBytes", self.max_decoded_bytes, 1 << 20, 1 << 34),
@@ -159,6 +167,7 @@ impl ValidationConfig {
             ("spotCheckMax", self.spot_check_max, 1, 1_000),
             ("spotCheckMinDetermined", self.spot_check_min_determined, 0, 1_000),
             ("spotCheckMaxNotFound", self.spot_check_max_not_found, 0, 1_000),
+            ("quantityRelativeMinPeers", self.quantity_relative_min_peers, 1, 1_000),
         ];
         check_ranges(&ranges).map_err(ConfigError)?;
         let shares: u64 = self.winner_shares_bps.iter().sum::<u64>() + self.participation_bps;

@@ -277,16 +277,22 @@ async fn walk_zipcode<V: ListingVerifier>(
     list.sort_by_cached_key(|e| (e.submitted_at_ms, tie_break(&ctx.validation_seed, &e.hotkey)));
 
     let copy_of = copy_check(ctx, &list);
+    let short_of = relative_quantity(ctx, &list);
 
     let mut winners = Vec::new();
     let mut participants = Vec::new();
     let mut records = Vec::with_capacity(list.len());
-    for (e, copy) in list.iter().zip(copy_of) {
+    for ((e, copy), short) in list.iter().zip(copy_of).zip(short_of) {
         let record = match (&e.precheck, copy) {
             (Precheck::Late(_), _) | (Precheck::Failed { .. }, _) => record_without_tier3(e, ctx),
             (Precheck::Passed, Some(reason)) => {
                 let mut r = base_record(e, Status::Failed, format!("tier 0: {reason}"));
                 r.failed_tier = Some(0);
+                r
+            }
+            (Precheck::Passed, None) if short.is_some() => {
+                let mut r = base_record(e, Status::Failed, short.unwrap_or_default());
+                r.failed_tier = Some(1);
                 r
             }
             (Precheck::Passed, None) if winners.len() >= 3 && !ctx.config.spot_check_participants => {
@@ -329,6 +335,37 @@ async fn walk_zipcode<V: ListingVerifier>(
         participants,
         submissions: records,
     }
+}
+
+/// Tier 1 relative to what the zipcode holds: with at least
+/// `quantity_relative_min_peers` submissions that passed tiers 0–2, each must
+/// hold `quantity_relative_min_bps` of their median listing count (the lower
+/// median, an integer). Expected ± tolerance stays the outer bound; this
+/// stops a miner who uploads the least the tolerance allows, sooner.
+fn relative_quantity(ctx: &EpochContext, list: &[&Examined]) -> Vec<Option<String>> {
+    let config = &ctx.config;
+    let mut counts: Vec<u64> = list
+        .iter()
+        .filter(|e| e.precheck == Precheck::Passed)
+        .filter_map(|e| e.listing_count)
+        .collect();
+    if config.quantity_relative_min_bps == 0 || (counts.len() as u64) < config.quantity_relative_min_peers.max(1) {
+        return vec![None; list.len()];
+    }
+    counts.sort_unstable();
+    let median = counts[(counts.len() - 1) / 2];
+    let peers = counts.len();
+    list.iter()
+        .map(|e| {
+            let n = e.listing_count?;
+            (e.precheck == Precheck::Passed && !at_least(n, median, config.quantity_relative_min_bps)).then(|| {
+                format!(
+                    "tier 1: quantity: {n} listings, below {} of {median}, the median of the {peers} submissions that passed tiers 0-2",
+                    bps_pct(config.quantity_relative_min_bps)
+                )
+            })
+        })
+        .collect()
 }
 
 /// The copy check, in ranking order: a submission is a copy when at least

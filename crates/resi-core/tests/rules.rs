@@ -317,6 +317,55 @@ fn copies_are_detected_at_90_percent_of_fingerprints() {
     assert_eq!(record(&results, 1).rank, Some(1));
 }
 
+/// Miner `h`'s own scrape of the first `n` listings (own timestamps: not a copy).
+fn scrape_of(h: u8, n: usize) -> Vec<resi_core::Listing> {
+    (0..n)
+        .map(|i| listing_in(zip(), i, START_MS + 3_600_000 + h as i64 * 100_000 + i as i64 * 3))
+        .collect()
+}
+
+fn relative_run(counts: &[usize]) -> resi_core::ValidationResults {
+    let ctx = ctx(100);
+    let inputs = counts
+        .iter()
+        .enumerate()
+        .map(|(k, n)| {
+            submission(
+                k as u8 + 1,
+                &scrape_of(k as u8 + 1, *n),
+                START_MS + 10_000 + k as i64 * 1_000,
+            )
+        })
+        .collect();
+    run(&ctx, inputs)
+}
+
+#[test]
+fn tier1_is_relative_to_the_median_of_the_peers() {
+    // Median of (100, 100, 90) is 100: 90 holds exactly 90 % and passes.
+    let r = relative_run(&[100, 100, 90]);
+    assert_eq!(record(&r, 3).status, Status::Winner, "{}", record(&r, 3).reason);
+    // 89 is inside expected ± 15 % but below 90 % of 100: tier 1.
+    let r = relative_run(&[100, 100, 89]);
+    let short = record(&r, 3);
+    assert_eq!(
+        (short.status, short.failed_tier),
+        (Status::Failed, Some(1)),
+        "{}",
+        short.reason
+    );
+    assert!(short.reason.contains("median of the 3 submissions"), "{}", short.reason);
+    // The lower median: (100, 89, 89, 100) has median 89, so nobody fails.
+    let r = relative_run(&[100, 89, 89, 100]);
+    assert!(r.zipcodes[0]
+        .submissions
+        .iter()
+        .all(|s| s.status == Status::Winner || s.status == Status::Participant));
+    // With fewer than three peers the expected count alone decides.
+    let r = relative_run(&[100, 86]);
+    assert_eq!(record(&r, 2).status, Status::Winner, "{}", record(&r, 2).reason);
+}
+
 // ---------- tier 3 ----------
 
 fn sampled_zpids(h: u8, rows: &[resi_core::Listing], at_ms: i64) -> Vec<String> {
