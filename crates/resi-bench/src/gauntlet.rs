@@ -358,6 +358,13 @@ fn trial(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Outcome,
     let epoch_ms = (window.end_unix - window.start_unix) * 1000;
 
     let honest: Vec<Hotkey> = (0..params.honest).map(|i| hotkey(seed, "honest", i)).collect();
+    // Owners: every honest miner its own coldkey; an attacker's hotkeys one
+    // coldkey, except the sybil that pays for several.
+    let mut coldkeys: BTreeMap<Hotkey, Hotkey> = honest
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.clone(), hotkey(seed, "honest-cold", i)))
+        .collect();
     let mut submissions = Vec::new();
     let mut attackers: Vec<Hotkey> = Vec::new();
     for zipcode in &zipcodes {
@@ -388,6 +395,8 @@ fn trial(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Outcome,
             let h = hotkey(seed, "attacker", i);
             if !attackers.contains(&h) {
                 attackers.push(h.clone());
+                let owner = if strategy.different_coldkeys() { i } else { 0 };
+                coldkeys.insert(h.clone(), hotkey(seed, "attacker-cold", owner));
             }
             submissions.push(submission(&h, *zipcode, at, listings)?);
             Ok(())
@@ -485,6 +494,7 @@ fn trial(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Outcome,
         }
     }
 
+    let ctx = ctx.with_coldkeys(coldkeys);
     let examined: Vec<_> = submissions.into_iter().map(|s| examine(&ctx, s)).collect();
     let mut engine = EpochValidation::new(&ctx);
     for e in examined {

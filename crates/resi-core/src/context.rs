@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::config::{ConfigError, ValidationConfig};
 use crate::epoch::{EpochId, EpochWindow};
+use crate::hotkey::Hotkey;
 use crate::zipcode::Zipcode;
 
 /// The epoch being validated: its identity, the revealed seed, the assigned
@@ -18,6 +19,9 @@ pub struct EpochContext {
     pub deadline_ms: i64,
     pub zipcodes: BTreeMap<Zipcode, u64>,
     pub config: ValidationConfig,
+    /// Each miner hotkey's coldkey, from the metagraph: one rank per coldkey
+    /// per zipcode (PROTOCOL.md §5). Hotkeys not in it are their own owner.
+    pub coldkeys: BTreeMap<Hotkey, Hotkey>,
 }
 
 impl EpochContext {
@@ -37,6 +41,18 @@ impl EpochContext {
             deadline_ms: window.deadline_ms(),
             zipcodes,
             config,
+            coldkeys: BTreeMap::new(),
         })
+    }
+
+    /// The owners of the miners' hotkeys (hotkey → coldkey).
+    pub fn with_coldkeys(mut self, coldkeys: BTreeMap<Hotkey, Hotkey>) -> Self {
+        self.coldkeys = coldkeys;
+        self
+    }
+
+    /// Who owns `hotkey`: its coldkey, or itself when unknown.
+    pub fn owner_of<'a>(&'a self, hotkey: &'a Hotkey) -> &'a Hotkey {
+        self.coldkeys.get(hotkey).unwrap_or(hotkey)
     }
 }

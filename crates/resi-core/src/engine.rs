@@ -281,8 +281,12 @@ async fn walk_zipcode<V: ListingVerifier>(
 
     let mut winners = Vec::new();
     let mut participants = Vec::new();
+    // Coldkey → the hotkey of its that already holds a rank or a
+    // participation here: one per owner.
+    let mut owners: BTreeMap<&Hotkey, &Hotkey> = BTreeMap::new();
     let mut records = Vec::with_capacity(list.len());
     for ((e, copy), short) in list.iter().zip(copy_of).zip(short_of) {
+        let owner = ctx.owner_of(&e.hotkey);
         let record = match (&e.precheck, copy) {
             (Precheck::Late(_), _) | (Precheck::Failed { .. }, _) => record_without_tier3(e, ctx),
             (Precheck::Passed, Some(reason)) => {
@@ -295,8 +299,21 @@ async fn walk_zipcode<V: ListingVerifier>(
                 r.failed_tier = Some(1);
                 r
             }
+            (Precheck::Passed, None) if owners.contains_key(owner) => {
+                let first = owners.get(owner).map(|h| h.to_string()).unwrap_or_default();
+                let mut r = base_record(
+                    e,
+                    Status::Failed,
+                    format!(
+                        "tier 0: same owner: coldkey {owner} already placed {first} in this zipcode (one per coldkey)"
+                    ),
+                );
+                r.failed_tier = Some(0);
+                r
+            }
             (Precheck::Passed, None) if winners.len() >= 3 && !ctx.config.spot_check_participants => {
                 participants.push(e.hotkey.clone());
+                owners.insert(owner, &e.hotkey);
                 base_record(
                     e,
                     Status::Participant,
@@ -307,6 +324,9 @@ async fn walk_zipcode<V: ListingVerifier>(
                 let spot = spot_check(e, verifier).await;
                 let (status, reason) = tier3_decision(&spot, ctx);
                 let mut r = base_record(e, status, reason);
+                if status == Status::Winner {
+                    owners.insert(owner, &e.hotkey);
+                }
                 match status {
                     Status::Winner if winners.len() >= 3 => {
                         participants.push(e.hotkey.clone());

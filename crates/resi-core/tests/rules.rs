@@ -366,6 +366,42 @@ fn tier1_is_relative_to_the_median_of_the_peers() {
     assert_eq!(record(&r, 2).status, Status::Winner, "{}", record(&r, 2).reason);
 }
 
+#[test]
+fn one_rank_per_coldkey_per_zipcode() {
+    // Miners 1 and 2 share a coldkey; 3 has its own. 2 would be rank 2.
+    let owner = hotkey(200);
+    let ctx = ctx(100).with_coldkeys(
+        [
+            (hotkey(1), owner.clone()),
+            (hotkey(2), owner.clone()),
+            (hotkey(3), hotkey(201)),
+        ]
+        .into(),
+    );
+    let inputs = (1..=3u8)
+        .map(|h| submission(h, &scrape_of(h, 100), START_MS + 10_000 + h as i64 * 1_000))
+        .collect();
+    let r = run(&ctx, inputs);
+    assert_eq!(record(&r, 1).rank, Some(1));
+    let second = record(&r, 2);
+    assert_eq!(
+        (second.status, second.failed_tier),
+        (Status::Failed, Some(0)),
+        "{}",
+        second.reason
+    );
+    assert!(second.reason.contains("same owner"), "{}", second.reason);
+    assert_eq!(record(&r, 3).rank, Some(2), "the next owner moves up");
+    // Without the metagraph's coldkeys every hotkey is its own owner.
+    let inputs = (1..=3u8)
+        .map(|h| submission(h, &scrape_of(h, 100), START_MS + 10_000 + h as i64 * 1_000))
+        .collect();
+    assert_eq!(
+        record(&run(&ctx_with(&[(zip(), 100)], ValidationConfig::default()), inputs), 2).rank,
+        Some(2)
+    );
+}
+
 // ---------- tier 3 ----------
 
 fn sampled_zpids(h: u8, rows: &[resi_core::Listing], at_ms: i64) -> Vec<String> {

@@ -455,7 +455,15 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                 assignment.expected_by_zipcode(),
                 config.clone(),
             )
-            .map_err(|source| ValidatorError::Rules { epoch, source })?,
+            .map_err(|source| ValidatorError::Rules { epoch, source })?
+            .with_coldkeys(
+                self.chain
+                    .metagraph()?
+                    .neurons()
+                    .iter()
+                    .map(|n| (n.hotkey.clone(), n.coldkey.clone()))
+                    .collect(),
+            ),
         );
         let objects = self.epoch_objects(epoch).await?;
         let assignment = &assignment;
