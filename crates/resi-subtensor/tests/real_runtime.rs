@@ -86,7 +86,18 @@ fn key(uri: &str) -> Keypair {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_backend_on_a_real_runtime() {
     let Some(chain) = local_chain() else { return };
-    let node = Node::new(&chain.url, Duration::from_secs(60));
+    let node = Node::new(&chain.url, Duration::from_secs(180));
+    // A fresh chopsticks compiles the runtime on its first block, which can
+    // take minutes on a busy machine: build one before timing anything.
+    let warm = DevChain::new(&node).unwrap();
+    let mut warmed = Err(SubtensorError::Unavailable("not tried".into()));
+    for _ in 0..5 {
+        warmed = warm.new_blocks(1).await;
+        if warmed.is_ok() {
+            break;
+        }
+    }
+    warmed.expect("the chain builds blocks");
     let at = node.at_best().await.expect("connects");
     println!(
         "connected to {} (spec {}), block {}",
