@@ -264,8 +264,6 @@ impl OnChain {
     async fn create(url: &str, owner: &cast::Owner, stop: Shutdown) -> Result<Self, DevnetError> {
         let node = resi_subtensor::node::Node::new(url, Duration::from_secs(60));
         let dev = resi_subtensor::dev::DevChain::new(&node).map_err(on_chain_error)?;
-        let tao = resi_subtensor::dev::TAO;
-        dev.fund(&owner.coldkey, 10_000 * tao).await.map_err(on_chain_error)?;
         let netuid = dev
             .create_subnet(&owner.coldkey, &owner.hotkey)
             .await

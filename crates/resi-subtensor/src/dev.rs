@@ -93,6 +93,24 @@ impl<'a> DevChain<'a> {
         )
         .await?;
         let at = self.node.at_best().await?;
+        // The lock cost grows with every subnet registered: fund the owner
+        // with what it is now (//Alice pays her own).
+        if owner_cold.public_key() != self.sudo.public_key() {
+            let cost_call = subxt::dynamic::runtime_api_call::<_, Value>(
+                "SubnetRegistrationRuntimeApi",
+                "get_network_registration_cost",
+                (),
+            );
+            let cost = at
+                .runtime_apis()
+                .call(cost_call)
+                .await
+                .ok()
+                .and_then(|v| crate::metagraph::number_of(&v))
+                .unwrap_or(10_000 * TAO);
+            self.fund(owner_cold, cost + 100 * TAO).await?;
+        }
+        let at = self.node.at_best().await?;
         let netuid: u16 = node::storage(&at, MODULE, "TotalNetworks", ()).await?;
         let mut fields = vec![account(owner_hot)];
         if node::call_fields(&at, MODULE, "register_network").is_some_and(|f| f.iter().any(|n| n == "mechid")) {

@@ -128,3 +128,8 @@ fn account(value: &Value) -> Option<[u8; 32]> {
         _ => None,
     }
 }
+
+/// A number out of a dynamic value, through single-field wrappers.
+pub fn number_of(value: &Value) -> Option<u128> {
+    number(value)
+}
