@@ -106,7 +106,7 @@ impl<'a> DevChain<'a> {
                 .call(cost_call)
                 .await
                 .ok()
-                .and_then(|v| crate::metagraph::number_of(&v))
+                .and_then(|v| crate::metagraph::number(&v))
                 .unwrap_or(10_000 * TAO);
             self.fund(owner_cold, cost + 100 * TAO).await?;
         }

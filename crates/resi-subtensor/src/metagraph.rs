@@ -98,7 +98,7 @@ fn list(value: &Value) -> Option<&[Value]> {
 }
 
 /// A number, through any single-field wrappers (`Compact<AlphaCurrency>`).
-fn number(value: &Value) -> Option<u128> {
+pub(crate) fn number(value: &Value) -> Option<u128> {
     match &value.value {
         ValueDef::Primitive(Primitive::U128(n)) => Some(*n),
         ValueDef::Composite(c) if c.len() == 1 => number(c.values().next()?),
@@ -127,9 +127,4 @@ fn account(value: &Value) -> Option<[u8; 32]> {
         }
         _ => None,
     }
-}
-
-/// A number out of a dynamic value, through single-field wrappers.
-pub fn number_of(value: &Value) -> Option<u128> {
-    number(value)
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use blake2::Digest;
 use serde::{Deserialize, Serialize};
 use subxt::dynamic::Value;
+use subxt::ext::codec::Encode;
 use subxt::ext::scale_value::Composite;
 use subxt::utils::AccountId32;
 
@@ -124,15 +125,11 @@ pub fn timelock_payload(
     values: &[u16],
     version_key: u64,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(40 + 4 * (uids.len() + values.len()));
-    if call == TimelockCall::Timelocked {
-        compact(32, &mut out);
-        out.extend_from_slice(hotkey);
+    let (uids, values) = (uids.to_vec(), values.to_vec());
+    match call {
+        TimelockCall::Timelocked => (hotkey.to_vec(), uids, values, version_key).encode(),
+        TimelockCall::Crv3 => (uids, values, version_key).encode(),
     }
-    scale_u16s(uids, &mut out);
-    scale_u16s(values, &mut out);
-    out.extend_from_slice(&version_key.to_le_bytes());
-    out
 }
 
 pub fn timelocked_call(
@@ -165,28 +162,6 @@ pub fn timelocked_call(
     }
 }
 
-/// SCALE compact length prefix.
-fn compact(n: usize, out: &mut Vec<u8>) {
-    match n {
-        0..=0x3f => out.push((n as u8) << 2),
-        0x40..=0x3fff => out.extend_from_slice(&(((n as u16) << 2) | 1).to_le_bytes()),
-        0x4000..=0x3fff_ffff => out.extend_from_slice(&(((n as u32) << 2) | 2).to_le_bytes()),
-        _ => {
-            let bytes = (n as u64).to_le_bytes();
-            let len = 8 - bytes.iter().rev().take_while(|b| **b == 0).count();
-            out.push((((len - 4) as u8) << 2) | 3);
-            out.extend_from_slice(&bytes[..len]);
-        }
-    }
-}
-
-fn scale_u16s(values: &[u16], out: &mut Vec<u8>) {
-    compact(values.len(), out);
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-}
-
 /// The commit hash the chain recomputes at reveal:
 /// BLAKE2b-256(hotkey ‖ SCALE(netuid: u16, uids: Vec<u16>, values: Vec<u16>,
 /// salt: Vec<u16>, version_key: u64)).
@@ -198,13 +173,8 @@ pub fn commit_hash(
     salt: &[u16],
     version_key: u64,
 ) -> [u8; 32] {
-    let mut payload = Vec::with_capacity(32 + 2 + 4 * (uids.len() + values.len() + salt.len()) + 8);
-    payload.extend_from_slice(hotkey);
-    payload.extend_from_slice(&netuid.to_le_bytes());
-    scale_u16s(uids, &mut payload);
-    scale_u16s(values, &mut payload);
-    scale_u16s(salt, &mut payload);
-    payload.extend_from_slice(&version_key.to_le_bytes());
+    let mut payload = hotkey.to_vec();
+    (netuid, uids, values, salt, version_key).encode_to(&mut payload);
     blake2::Blake2b::<blake2::digest::consts::U32>::digest(&payload).into()
 }
 
@@ -346,14 +316,11 @@ pub async fn stored_weights(at: &AtBlock, netuid: u16, uid: u16) -> Result<Vec<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use subxt::ext::codec::Compact;
 
     #[test]
     fn compact_lengths_are_scale() {
-        let enc = |n| {
-            let mut v = Vec::new();
-            compact(n, &mut v);
-            v
-        };
+        let enc = |n: u32| Compact(n).encode();
         assert_eq!(enc(0), [0]);
         assert_eq!(enc(63), [252]);
         assert_eq!(enc(64), [1, 1]);
