@@ -104,7 +104,10 @@ fn finish(epoch: &SyntheticEpoch, examined: Vec<Examined>) -> Result<ValidationR
     for e in examined {
         engine.insert(e).map_err(|e| BenchError::Engine(e.to_string()))?;
     }
-    let verifier = SourceVerifier::new(MarketSource::new(&epoch.market, epoch.ctx.epoch_id), &epoch.ctx.config);
+    let verifier = SourceVerifier::new(
+        MarketSource::new(&epoch.market, epoch.ctx.deadline_ms + 600_000),
+        &epoch.ctx.config,
+    );
     Ok(futures_executor::block_on(engine.finish(&verifier)))
 }
 

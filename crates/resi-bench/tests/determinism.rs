@@ -15,7 +15,7 @@ fn epoch() -> &'static SyntheticEpoch {
     static EPOCH: OnceLock<SyntheticEpoch> = OnceLock::new();
     EPOCH.get_or_init(|| {
         let spec = EpochSpec {
-            miners: 20,
+            miners: 28,
             zipcodes: 3,
             listings: 60,
             cheater_percent: 45,
@@ -39,7 +39,10 @@ fn results_json(order: &[usize], threads: usize) -> String {
     for e in examined {
         engine.insert(e).unwrap();
     }
-    let verifier = SourceVerifier::new(MarketSource::new(&epoch.market, epoch.ctx.epoch_id), &epoch.ctx.config);
+    let verifier = SourceVerifier::new(
+        MarketSource::new(&epoch.market, epoch.ctx.deadline_ms + 600_000),
+        &epoch.ctx.config,
+    );
     futures_executor::block_on(engine.finish(&verifier)).to_json()
 }
 
@@ -76,9 +79,9 @@ fn honest_miners_are_paid_and_every_cheat_is_not() {
     let expected_tier = |kind: MinerKind| -> Option<u8> {
         use resi_sim::Profile::*;
         match kind {
-            MinerKind::Behaves(Lazy) => Some(1),
-            MinerKind::Behaves(Fabricator) => Some(3),
-            MinerKind::Behaves(Duplicator) | MinerKind::Behaves(Copier) => Some(0),
+            MinerKind::Behaves(Lazy) | MinerKind::Behaves(ShortChanger) => Some(1),
+            MinerKind::Behaves(Fabricator) | MinerKind::Behaves(PreScrape) => Some(3),
+            MinerKind::Behaves(Duplicator) | MinerKind::Behaves(Copier) | MinerKind::Behaves(AliasPadding) => Some(0),
             MinerKind::Behaves(Stale) | MinerKind::Behaves(WrongZipcode) | MinerKind::Behaves(Unreasonable) => Some(2),
             MinerKind::Corrupt | MinerKind::ManifestMismatch => Some(0),
             MinerKind::Behaves(HonestFast) | MinerKind::Behaves(HonestSlow) => None,
@@ -116,5 +119,5 @@ fn honest_miners_are_paid_and_every_cheat_is_not() {
             }
         }
     }
-    assert_eq!(seen_kinds.len(), 11, "every kind present: {seen_kinds:?}");
+    assert_eq!(seen_kinds.len(), 14, "every kind present: {seen_kinds:?}");
 }

@@ -29,6 +29,9 @@ pub struct ValidationConfig {
     /// Tier 0: a submission whose fingerprints overlap an earlier one of another
     /// hotkey by at least this much is a copy.
     pub copy_overlap_min_bps: u64,
+    /// Tier 0: submissions with fewer fingerprints than this are never
+    /// judged copies (too little timing to tell a copy from chance).
+    pub copy_min_fingerprints: u64,
     /// Tier 1: allowed deviation of the unique-listing count from the expected count.
     pub quantity_tolerance_bps: u64,
     /// Tier 2 minimums and maximum.
@@ -45,8 +48,14 @@ pub struct ValidationConfig {
     pub bathrooms_max: f64,
     pub sqft_min: i32,
     pub sqft_max: i32,
-    /// Tier 2: how long before the epoch start a scrape may be, in milliseconds.
+    /// Tier 2: how long before the epoch start a scrape may be, in
+    /// milliseconds: clock skew, not a head start (the assignment is not
+    /// known before the epoch starts).
     pub scrape_lookback_ms: i64,
+    /// Tier 3, freshness: contested claims (rows other submissions for the
+    /// zipcode disagree with) checked against the source's history per
+    /// submission, at most.
+    pub spot_check_contested_max: u64,
     /// Tier 3: k = min(max, max(min, ⌊fraction·n⌋)), at most n.
     pub spot_check_min: u64,
     pub spot_check_max: u64,
@@ -77,8 +86,10 @@ pub struct ValidationConfig {
     pub source_broken_min_lookups: u64,
     /// Scores: shares of a zipcode for ranks 1, 2, 3.
     pub winner_shares_bps: [u64; 3],
-    /// Scores: share of the epoch split equally among participants.
+    /// Scores: share of the epoch split among participants by their listings.
     pub participation_bps: u64,
+    /// Scores: the most of the participation pool one miner can take.
+    pub participation_max_share_bps: u64,
 }
 
 impl Default for ValidationConfig {
@@ -92,6 +103,7 @@ impl Default for ValidationConfig {
             source_broken_min_lookups: 20,
             require_manifest: true,
             copy_overlap_min_bps: 9_000,
+            copy_min_fingerprints: 10,
             quantity_tolerance_bps: 1_500,
             completeness_min_bps: 9_000,
             reasonable_min_bps: 9_500,
@@ -105,7 +117,8 @@ impl Default for ValidationConfig {
             bathrooms_max: 20.0,
             sqft_min: 100,
             sqft_max: 100_000,
-            scrape_lookback_ms: 24 * 3600 * 1000,
+            scrape_lookback_ms: 60 * 1000,
+            spot_check_contested_max: 4,
             spot_check_min: 3,
             spot_check_max: 10,
             spot_check_fraction_bps: 1_000,
@@ -118,6 +131,7 @@ impl Default for ValidationConfig {
             spot_check_participants: true,
             winner_shares_bps: [5_500, 3_000, 1_000],
             participation_bps: 500,
+            participation_max_share_bps: 2_500,
         }
     }
 }
@@ -151,6 +165,7 @@ impl ValidationConfig {
             ("spotCheckPassBps", self.spot_check_pass_bps),
             ("spotCheckToleranceBps", self.spot_check_tolerance_bps),
             ("participationBps", self.participation_bps),
+            ("participationMaxShareBps", self.participation_max_share_bps),
             ("sourceBrokenUnavailableBps", self.source_broken_unavailable_bps),
         ];
         for (name, value) in bps_fields {
@@ -158,7 +173,7 @@ impl ValidationConfig {
                 return Err(ConfigError(format!("{name} = {value} is over 10000 (100 %)")));
             }
         }
-        let ranges: [(&str, u64, u64, u64); 9] = [
+        let ranges: [(&str, u64, u64, u64); 11] = [
             ("maxFileBytes", self.max_file_bytes, 1024, 1 << 32),
             ("maxRows", self.max_rows, 1, 10_000_000),
             ("maxDecodedBytes", self.max_decoded_bytes, 1 << 20, 1 << 34),
@@ -168,6 +183,8 @@ impl ValidationConfig {
             ("spotCheckMinDetermined", self.spot_check_min_determined, 0, 1_000),
             ("spotCheckMaxNotFound", self.spot_check_max_not_found, 0, 1_000),
             ("quantityRelativeMinPeers", self.quantity_relative_min_peers, 1, 1_000),
+            ("spotCheckContestedMax", self.spot_check_contested_max, 0, 1_000),
+            ("copyMinFingerprints", self.copy_min_fingerprints, 1, 1_000_000),
         ];
         check_ranges(&ranges).map_err(ConfigError)?;
         let shares: u64 = self.winner_shares_bps.iter().sum::<u64>() + self.participation_bps;

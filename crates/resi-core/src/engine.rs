@@ -14,14 +14,16 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{at_least, bps_pct, pct};
 use crate::context::EpochContext;
+use crate::examine::RowClaim;
 use crate::examine::{Examined, Precheck, PrehashedMap};
 use crate::hotkey::Hotkey;
+use crate::results::ClaimRecord;
 use crate::results::{
     SampleRecord, SourceHealth, SpotCheckRecord, Status, SubmissionRecord, Totals, UnassignedRecord, ValidationResults,
     ZipcodeOutcome, RESULTS_VERSION,
 };
 use crate::scoring::{score, ZipcodeRanking};
-use crate::verify::{ListingVerifier, Verdict};
+use crate::verify::{Claim, ListingVerifier, Verdict};
 use crate::zipcode::Zipcode;
 
 /// A second submission for the same (miner, zipcode) was offered.
@@ -77,11 +79,19 @@ impl<'c> EpochValidation<'c> {
         let memo = Memo {
             inner: verifier,
             verdicts: std::sync::Mutex::new(BTreeMap::new()),
+            claims: std::sync::Mutex::new(BTreeMap::new()),
         };
-        let first = self.decide(&memo).await;
+        let none = BTreeMap::new();
+        let mut first = self.decide(&memo, &none).await;
+        // A stale claim shows the miner's timestamps are not when it read the
+        // listings: its work anywhere else this epoch is not believed either.
+        let barred = stale_hotkeys(&first);
+        if !barred.is_empty() {
+            first = self.decide(&memo, &barred).await;
+        }
         let health = source_health(&first, &self.ctx.config);
         let mut results = if health.broken {
-            self.decide(&BrokenSource).await
+            self.decide(&BrokenSource, &none).await
         } else {
             first
         };
@@ -89,7 +99,7 @@ impl<'c> EpochValidation<'c> {
         results
     }
 
-    async fn decide<V: ListingVerifier>(&self, verifier: &V) -> ValidationResults {
+    async fn decide<V: ListingVerifier>(&self, verifier: &V, barred: &BTreeMap<Hotkey, String>) -> ValidationResults {
         let ctx = self.ctx;
         let all_miners: BTreeSet<Hotkey> = self.submissions.keys().map(|(_, h)| h.clone()).collect();
         let mut by_zipcode: BTreeMap<Zipcode, Vec<&Examined>> = ctx.zipcodes.keys().map(|z| (*z, Vec::new())).collect();
@@ -106,7 +116,7 @@ impl<'c> EpochValidation<'c> {
 
         let walks = by_zipcode
             .into_iter()
-            .map(|(zipcode, list)| walk_zipcode(ctx, zipcode, list, verifier));
+            .map(|(zipcode, list)| walk_zipcode(ctx, zipcode, list, verifier, barred));
         let mut outcomes: Vec<ZipcodeOutcome> = join_all(walks).await;
         outcomes.sort_by_key(|o| o.zipcode);
 
@@ -118,7 +128,12 @@ impl<'c> EpochValidation<'c> {
                     ZipcodeRanking {
                         expected_listings: o.expected_listings,
                         winners: o.winners.clone(),
-                        participants: o.participants.clone(),
+                        participants: o
+                            .submissions
+                            .iter()
+                            .filter(|s| s.status == Status::Participant)
+                            .map(|s| (s.hotkey.clone(), s.listing_count.unwrap_or(0)))
+                            .collect(),
                     },
                 )
             })
@@ -170,30 +185,57 @@ impl<'c> EpochValidation<'c> {
 struct Memo<'v, V> {
     inner: &'v V,
     verdicts: std::sync::Mutex<BTreeMap<String, Verdict>>,
+    claims: std::sync::Mutex<BTreeMap<Claim, Verdict>>,
+}
+
+/// Hotkeys with a contested claim the source's history contradicts, with
+/// where (the first zipcode in order) and why.
+fn stale_hotkeys(results: &ValidationResults) -> BTreeMap<Hotkey, String> {
+    let mut out = BTreeMap::new();
+    for z in &results.zipcodes {
+        for s in &z.submissions {
+            let Some(stale) = s.spot_check.as_ref().and_then(|c| {
+                c.contested
+                    .iter()
+                    .find(|c| c.verdict.is_determined() && c.verdict != Verdict::Verified)
+            }) else {
+                continue;
+            };
+            out.entry(s.hotkey.clone())
+                .or_insert_with(|| format!("zipcode {}, zpid {}: {}", z.zipcode, stale.zpid, stale.verdict.reason()));
+        }
+    }
+    out
 }
 
 /// The verifier of an epoch whose property source was judged broken.
 struct BrokenSource;
 
+const BROKEN: &str = "the property source was broken this epoch (most lookups unanswered): no sample counts";
+
 impl ListingVerifier for BrokenSource {
     async fn verify(&self, _: &crate::listing::Listing) -> Verdict {
-        Verdict::Unavailable(
-            "the property source was broken this epoch (most lookups unanswered): no sample counts".into(),
-        )
+        Verdict::Unavailable(BROKEN.into())
+    }
+
+    async fn verify_claim(&self, _: &Claim) -> Verdict {
+        Verdict::Unavailable(BROKEN.into())
     }
 }
 
-/// Everything tier 3 compares, as one key.
+/// Everything tier 3 compares, as one key (the scrape time too: a price is
+/// judged as of it).
 fn listing_key(l: &crate::listing::Listing) -> String {
     format!(
-        "{}\u{1}{:?}\u{1}{:?}\u{1}{:?}\u{1}{:?}\u{1}{:?}\u{1}{:?}",
+        "{}\u{1}{:?}\u{1}{:?}\u{1}{:?}\u{1}{:?}\u{1}{:?}\u{1}{:?}\u{1}{:?}",
         l.zpid,
         l.zipcode,
         l.address,
         l.price,
         l.bedrooms,
         l.bathrooms.map(f64::to_bits),
-        l.sqft
+        l.sqft,
+        l.scraped_timestamp_ms
     )
 }
 
@@ -209,6 +251,17 @@ impl<V: ListingVerifier> ListingVerifier for Memo<'_, V> {
         }
         verdict
     }
+
+    async fn verify_claim(&self, claim: &Claim) -> Verdict {
+        if let Some(known) = self.claims.lock().ok().and_then(|m| m.get(claim).cloned()) {
+            return known;
+        }
+        let verdict = self.inner.verify_claim(claim).await;
+        if let Ok(mut m) = self.claims.lock() {
+            m.insert(claim.clone(), verdict.clone());
+        }
+        verdict
+    }
 }
 
 /// Counts the epoch's tier-3 verdicts (each spot-checked sample once).
@@ -220,9 +273,15 @@ fn source_health(results: &ValidationResults, config: &crate::config::Validation
         .flat_map(|z| z.submissions.iter())
         .filter_map(|s| s.spot_check.as_ref())
         .flat_map(|c| c.samples.iter());
-    for sample in samples {
+    let contested = results
+        .zipcodes
+        .iter()
+        .flat_map(|z| z.submissions.iter())
+        .filter_map(|s| s.spot_check.as_ref())
+        .flat_map(|c| c.contested.iter().map(|c| &c.verdict));
+    for verdict in samples.map(|s| &s.verdict).chain(contested) {
         h.lookups += 1;
-        match sample.verdict {
+        match verdict {
             Verdict::Verified => h.verified += 1,
             Verdict::Mismatch(_) => h.mismatched += 1,
             Verdict::NotFound => h.not_found += 1,
@@ -272,12 +331,14 @@ async fn walk_zipcode<V: ListingVerifier>(
     zipcode: Zipcode,
     mut list: Vec<&Examined>,
     verifier: &V,
+    barred: &BTreeMap<Hotkey, String>,
 ) -> ZipcodeOutcome {
     let expected = ctx.zipcodes.get(&zipcode).copied().unwrap_or(0);
     list.sort_by_cached_key(|e| (e.submitted_at_ms, tie_break(&ctx.validation_seed, &e.hotkey)));
 
     let copy_of = copy_check(ctx, &list);
     let short_of = relative_quantity(ctx, &list);
+    let contested = contested_claims(ctx, zipcode, &list);
 
     let mut winners = Vec::new();
     let mut participants = Vec::new();
@@ -285,7 +346,7 @@ async fn walk_zipcode<V: ListingVerifier>(
     // participation here: one per owner.
     let mut owners: BTreeMap<&Hotkey, &Hotkey> = BTreeMap::new();
     let mut records = Vec::with_capacity(list.len());
-    for ((e, copy), short) in list.iter().zip(copy_of).zip(short_of) {
+    for (((e, copy), short), contested) in list.iter().zip(copy_of).zip(short_of).zip(contested) {
         let owner = ctx.owner_of(&e.hotkey);
         let record = match (&e.precheck, copy) {
             (Precheck::Late(_), _) | (Precheck::Failed { .. }, _) => record_without_tier3(e, ctx),
@@ -297,6 +358,22 @@ async fn walk_zipcode<V: ListingVerifier>(
             (Precheck::Passed, None) if short.is_some() => {
                 let mut r = base_record(e, Status::Failed, short.unwrap_or_default());
                 r.failed_tier = Some(1);
+                r
+            }
+            (Precheck::Passed, None) if barred.contains_key(&e.hotkey) => {
+                // Checked all the same (the verdicts are remembered), so the
+                // record shows the evidence where there is some.
+                let spot = spot_check(e, &contested, verifier).await;
+                let (status, reason) = tier3_decision(&spot, ctx);
+                let reason = if status == Status::Failed {
+                    reason
+                } else {
+                    let why = barred.get(&e.hotkey).cloned().unwrap_or_default();
+                    format!("tier 3: barred this epoch: the property source contradicted a contested row of this hotkey ({why})")
+                };
+                let mut r = base_record(e, Status::Failed, reason);
+                r.failed_tier = Some(3);
+                r.spot_check = Some(spot);
                 r
             }
             (Precheck::Passed, None) if owners.contains_key(owner) => {
@@ -321,7 +398,7 @@ async fn walk_zipcode<V: ListingVerifier>(
                 )
             }
             (Precheck::Passed, None) => {
-                let spot = spot_check(e, verifier).await;
+                let spot = spot_check(e, &contested, verifier).await;
                 let (status, reason) = tier3_decision(&spot, ctx);
                 let mut r = base_record(e, status, reason);
                 if status == Status::Winner {
@@ -398,7 +475,12 @@ fn copy_check(ctx: &EpochContext, list: &[&Examined]) -> Vec<Option<String>> {
     let mut more_owners: PrehashedMap<u64, Vec<u32>> = PrehashedMap::default();
     let mut verdicts = vec![None; list.len()];
     for (i, later) in list.iter().enumerate() {
-        if later.fingerprints.is_empty() || matches!(later.precheck, Precheck::Late(_)) {
+        if matches!(later.precheck, Precheck::Late(_)) {
+            continue;
+        }
+        if (later.fingerprints.len() as u64) < ctx.config.copy_min_fingerprints.max(1) {
+            // Too little timing to tell; still indexed, so a later copy of it is caught.
+            index_fingerprints(&mut first_owner, &mut more_owners, later, i);
             continue;
         }
         let mut common: BTreeMap<u32, u64> = BTreeMap::new();
@@ -416,26 +498,105 @@ fn copy_check(ctx: &EpochContext, list: &[&Examined]) -> Vec<Option<String>> {
             .find(|(&e, &n)| list[e as usize].hotkey != later.hotkey && at_least(n, total, ctx.config.copy_overlap_min_bps))
             .map(|(&e, &n)| {
                 format!(
-                    "copy: {} of its listing fingerprints (zpid, scraped_timestamp) match the earlier submission of {} (threshold {})",
+                    "copy: {} of its scrape-pace fingerprints (consecutive zpids and the milliseconds between them) match the earlier submission of {} (threshold {})",
                     pct(n, total),
                     list[e as usize].hotkey,
                     bps_pct(ctx.config.copy_overlap_min_bps)
                 )
             });
-        for fp in &later.fingerprints {
-            match first_owner.entry(*fp) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(i as u32);
-                }
-                std::collections::hash_map::Entry::Occupied(_) => more_owners.entry(*fp).or_default().push(i as u32),
-            }
-        }
+        index_fingerprints(&mut first_owner, &mut more_owners, later, i);
     }
     verdicts
 }
 
-async fn spot_check<V: ListingVerifier>(e: &Examined, verifier: &V) -> SpotCheckRecord {
+fn index_fingerprints(
+    first_owner: &mut PrehashedMap<u64, u32>,
+    more_owners: &mut PrehashedMap<u64, Vec<u32>>,
+    e: &Examined,
+    i: usize,
+) {
+    for fp in &e.fingerprints {
+        match first_owner.entry(*fp) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i as u32);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => more_owners.entry(*fp).or_default().push(i as u32),
+        }
+    }
+}
+
+/// Freshness (PROTOCOL.md §5): per submission that passed tiers 0–2, the
+/// rows other such submissions for the zipcode contradict (a zpid some of
+/// them lack, or a price they give differently), at most
+/// `spot_check_contested_max`: those the fewest submissions share (same
+/// zpid and price) first, then by SHA-256 of `{validationSeed}:{hotkey}:{zpid}`.
+/// A stale row is one only its stale file holds; a row an honest miner
+/// shares with the others is rarely checked.
+fn contested_claims(ctx: &EpochContext, zipcode: Zipcode, list: &[&Examined]) -> Vec<Vec<Claim>> {
+    let mut out = vec![Vec::new(); list.len()];
+    let max = ctx.config.spot_check_contested_max as usize;
+    let passed: Vec<usize> = (0..list.len())
+        .filter(|&i| list[i].precheck == Precheck::Passed && !list[i].claims.is_empty())
+        .collect();
+    if max == 0 || passed.len() < 2 {
+        return out;
+    }
+    // (zpid, price, submission) over every passed submission, grouped by zpid.
+    let mut rows: Vec<(u64, i64, u32)> = passed
+        .iter()
+        .flat_map(|&i| list[i].claims.iter().map(move |c| (c.zpid, c.price, i as u32)))
+        .collect();
+    rows.sort_unstable();
+    // Per submission: (how many submissions hold the same zpid and price, zpid).
+    let mut contested: Vec<Vec<(usize, u64)>> = vec![Vec::new(); list.len()];
+    for group in rows.chunk_by(|a, b| a.0 == b.0) {
+        let everyone = group.len() == passed.len();
+        let one_price = group.iter().all(|r| r.1 == group[0].1);
+        if everyone && one_price {
+            continue;
+        }
+        // `rows` is sorted, so equal prices are adjacent within the group.
+        for same in group.chunk_by(|a, b| a.1 == b.1) {
+            for r in same {
+                contested[r.2 as usize].push((same.len(), r.0));
+            }
+        }
+    }
+    for (i, zpids) in contested.into_iter().enumerate() {
+        if zpids.is_empty() {
+            continue;
+        }
+        let e = list[i];
+        let mut keyed: Vec<(usize, [u8; 32], u64)> = zpids
+            .into_iter()
+            .map(|(support, z)| {
+                let key: [u8; 32] =
+                    Sha256::digest(format!("{}:{}:{z}", ctx.validation_seed, e.hotkey).as_bytes()).into();
+                (support, key, z)
+            })
+            .collect();
+        keyed.sort_unstable();
+        out[i] = keyed
+            .into_iter()
+            .take(max)
+            .filter_map(|(_, _, z)| {
+                let at = e.claims.binary_search_by_key(&z, |c| c.zpid).ok()?;
+                let c: &RowClaim = &e.claims[at];
+                Some(Claim {
+                    zpid: z.to_string(),
+                    zipcode: zipcode.to_string(),
+                    price: c.price,
+                    scraped_ms: c.scraped_ms,
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+async fn spot_check<V: ListingVerifier>(e: &Examined, contested: &[Claim], verifier: &V) -> SpotCheckRecord {
     let verdicts: Vec<Verdict> = join_all(e.samples.iter().map(|s| verifier.verify(&s.listing))).await;
+    let claim_verdicts: Vec<Verdict> = join_all(contested.iter().map(|c| verifier.verify_claim(c))).await;
     let samples: Vec<SampleRecord> = e
         .samples
         .iter()
@@ -453,12 +614,34 @@ async fn spot_check<V: ListingVerifier>(e: &Examined, verifier: &V) -> SpotCheck
         samples,
         verified,
         determined,
+        contested: contested
+            .iter()
+            .zip(claim_verdicts)
+            .map(|(c, verdict)| ClaimRecord {
+                zpid: c.zpid.clone(),
+                price: c.price,
+                scraped_ms: c.scraped_ms,
+                verdict,
+            })
+            .collect(),
     }
 }
 
 fn tier3_decision(spot: &SpotCheckRecord, ctx: &EpochContext) -> (Status, String) {
     let config = &ctx.config;
     let sampled = spot.samples.len() as u64;
+    if let Some(stale) = spot
+        .contested
+        .iter()
+        .find(|c| c.verdict.is_determined() && c.verdict != Verdict::Verified)
+    {
+        // Contradicted by the source's own history at the claimed time: the
+        // row was not read then (PROTOCOL.md §5, freshness).
+        return (
+            Status::Failed,
+            format!("tier 3: contested zpid {}: {}", stale.zpid, stale.verdict.reason()),
+        );
+    }
     if spot.determined < config.spot_check_min_determined.max(1) {
         return (
             Status::Undetermined,

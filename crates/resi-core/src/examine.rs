@@ -109,9 +109,53 @@ pub struct Examined {
     pub listing_count: Option<u64>,
     pub precheck: Precheck,
     pub quality: Option<QualityCounts>,
-    /// Sorted, distinct 64-bit xxh3 hashes of (zpid, scraped_timestamp): the copy check's input.
+    /// The copy check's input: sorted, distinct 64-bit xxh3 hashes of the
+    /// *pace* of the scrape, see [`pace_fingerprints`].
     pub fingerprints: Vec<u64>,
     pub samples: Vec<Sample>,
+    /// Every row's claim, sorted by zpid, when the submission passed tiers
+    /// 0–2: the freshness rule's input (which rows other submissions
+    /// contradict).
+    pub claims: Vec<RowClaim>,
+}
+
+/// What one row claims, compactly: the zpid (canonical, so a number), the
+/// price (0: none) and when it was scraped (`i64::MIN`: never said).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RowClaim {
+    pub zpid: u64,
+    pub price: i64,
+    pub scraped_ms: i64,
+}
+
+/// The copy check's fingerprints: rows ordered by (scraped_timestamp,
+/// zpid), and for each two consecutive rows read at different instants,
+/// the hash of (zpid, next zpid, milliseconds between them). Shifting every
+/// timestamp of a file by a constant keeps them all; two independent
+/// scrapes share almost none, because request latencies differ by
+/// milliseconds. Rows stamped in the same millisecond (a page read at once)
+/// give none, so two honest scrapers of the same pages are never alike.
+pub fn pace_fingerprints(claims: &[RowClaim]) -> Vec<u64> {
+    let mut timed: Vec<(i64, u64)> = claims
+        .iter()
+        .filter(|c| c.scraped_ms != i64::MIN)
+        .map(|c| (c.scraped_ms, c.zpid))
+        .collect();
+    timed.sort_unstable();
+    let mut out: Vec<u64> = timed
+        .windows(2)
+        .filter(|w| w[1].0 > w[0].0)
+        .map(|w| {
+            let mut key = [0u8; 24];
+            key[..8].copy_from_slice(&w[0].1.to_le_bytes());
+            key[8..16].copy_from_slice(&w[1].1.to_le_bytes());
+            key[16..].copy_from_slice(&(w[1].0 - w[0].0).to_le_bytes());
+            xxh3_64(&key)
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 impl Examined {
@@ -126,6 +170,7 @@ impl Examined {
             quality: None,
             fingerprints: Vec::new(),
             samples: Vec::new(),
+            claims: Vec::new(),
         }
     }
 }
@@ -191,8 +236,8 @@ pub fn examine_oversized(
 }
 
 /// Runs every per-submission rule on `input`.
-/// Longest zpid accepted: every u64 fits.
-pub const MAX_ZPID_DIGITS: usize = 20;
+/// Longest zpid accepted: every number of 19 digits fits a u64.
+pub const MAX_ZPID_DIGITS: usize = 19;
 
 /// A zpid as the source writes it: ASCII digits, no leading zero, at most
 /// [`MAX_ZPID_DIGITS`]. Anything else is an id no source resolves (or
@@ -245,7 +290,7 @@ pub fn examine(ctx: &EpochContext, input: SubmissionInput) -> Examined {
     out.listing_count = Some(n);
 
     let scan = scan_rows(&columns, input.zipcode.as_str(), ctx, config);
-    out.fingerprints = scan.fingerprints;
+    out.fingerprints = pace_fingerprints(&scan.claims);
     out.quality = Some(scan.quality.clone());
 
     let k = sample_size(n, config);
@@ -267,6 +312,11 @@ pub fn examine(ctx: &EpochContext, input: SubmissionInput) -> Examined {
     } else {
         Precheck::Passed
     };
+    if out.precheck == Precheck::Passed {
+        let mut claims = scan.claims;
+        claims.sort_unstable();
+        out.claims = claims;
+    }
     out
 }
 
@@ -361,14 +411,14 @@ struct RowScan {
     tier0_failure: Option<String>,
     quality: QualityCounts,
     examples: QualityExamples,
-    fingerprints: Vec<u64>,
+    claims: Vec<RowClaim>,
 }
 
 fn hash_str(s: &str) -> u128 {
     xxh3_128(s.as_bytes())
 }
 
-/// One pass over the rows: tier-0 duplicates, tier-2 counts and fingerprints.
+/// One pass over the rows: tier-0 duplicates, tier-2 counts and the rows' claims.
 fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, config: &ValidationConfig) -> RowScan {
     let n = c.len();
     // Keys are 128-bit xxh3 hashes of the compared values; the row kept beside
@@ -377,7 +427,7 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
     let mut urls: PrehashedMap<u128, usize> = PrehashedMap::with_capacity_and_hasher(n, Default::default());
     let mut contents: PrehashedMap<u128, usize> = PrehashedMap::with_capacity_and_hasher(n, Default::default());
     let mut address_prices: PrehashedMap<u128, ()> = PrehashedMap::with_capacity_and_hasher(n, Default::default());
-    let mut fingerprints = Vec::with_capacity(n);
+    let mut claims = Vec::with_capacity(n);
     let mut tier0_failure: Option<String> = None;
     let mut ex = QualityExamples::default();
     let mut q = QualityCounts {
@@ -558,19 +608,18 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
                 }
             }
         }
-        // Copy fingerprint.
-        key.clear();
-        key.extend_from_slice(zpid.as_bytes());
-        key.push(0xff);
-        key.extend_from_slice(&scraped.unwrap_or(i64::MIN).to_le_bytes());
-        fingerprints.push(xxh3_64(&key));
+        if let Ok(zpid) = zpid.parse::<u64>() {
+            claims.push(RowClaim {
+                zpid,
+                price: price.filter(|p| *p > 0).unwrap_or(0),
+                scraped_ms: scraped.unwrap_or(i64::MIN),
+            });
+        }
     }
-    fingerprints.sort_unstable();
-    fingerprints.dedup();
     RowScan {
         tier0_failure,
         quality: q,
         examples: ex,
-        fingerprints,
+        claims,
     }
 }

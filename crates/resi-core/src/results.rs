@@ -11,7 +11,7 @@ use crate::verify::Verdict;
 use crate::zipcode::Zipcode;
 
 /// Version of the results document layout.
-pub const RESULTS_VERSION: u32 = 4;
+pub const RESULTS_VERSION: u32 = 5;
 
 /// What happened to one submission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +44,21 @@ pub struct SpotCheckRecord {
     pub samples: Vec<SampleRecord>,
     pub verified: u64,
     pub determined: u64,
+    /// Freshness (results version 5): contested claims checked against the
+    /// source's history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contested: Vec<ClaimRecord>,
+}
+
+/// One contested claim and its verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimRecord {
+    pub zpid: String,
+    pub price: i64,
+    pub scraped_ms: i64,
+    #[serde(flatten)]
+    pub verdict: Verdict,
 }
 
 /// One (miner, zipcode) submission and its outcome, with a human-readable reason.

@@ -47,6 +47,22 @@ impl Verdict {
 /// Checks one sampled listing.
 pub trait ListingVerifier: Sync {
     fn verify(&self, listing: &Listing) -> impl Future<Output = Verdict> + Send;
+
+    /// Checks a contested claim (PROTOCOL.md §5, freshness): that the
+    /// listing was on the market at the claimed price at its claimed scrape
+    /// time, by the source's history.
+    fn verify_claim(&self, claim: &Claim) -> impl Future<Output = Verdict> + Send;
+}
+
+/// What a submission claims about one listing: listed in `zipcode` at
+/// `price` (0: none given) when it was scraped at `scraped_ms`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Claim {
+    pub zpid: String,
+    pub zipcode: String,
+    pub price: i64,
+    pub scraped_ms: i64,
 }
 
 /// A property as the source knows it. Real sources leave fields out (a
@@ -67,6 +83,117 @@ pub struct PropertyRecord {
     pub bathrooms: Option<f64>,
     #[serde(default)]
     pub sqft: Option<i32>,
+    /// The listing's sale history as the source keeps it (Zillow's
+    /// `priceHistory`), oldest first (events at one instant apply in this
+    /// order); empty when the source keeps none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
+}
+
+/// One event of a listing's sale history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HistoryEvent {
+    /// Listed for sale at `price`.
+    Listed,
+    /// Asking price changed to `price`.
+    PriceChange,
+    /// Under contract (pending, contingent): still listed.
+    Pending,
+    /// Off the market: listing removed, sold.
+    Removed,
+}
+
+/// A dated event of a listing's sale history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// Unix milliseconds. A time at 00:00:00.000 UTC is a date, not an
+    /// instant: the event happened some time in the day before or the day
+    /// of that midnight (a US listing's local date).
+    pub at_ms: i64,
+    pub event: HistoryEvent,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+impl HistoryEntry {
+    /// The instants at which the event may have happened: `[from, to)`.
+    fn window(&self) -> (i64, i64) {
+        if self.at_ms.rem_euclid(DAY_MS) == 0 {
+            (self.at_ms - DAY_MS, self.at_ms + DAY_MS)
+        } else {
+            (self.at_ms, self.at_ms + 1)
+        }
+    }
+}
+
+/// A listing's state by its history: listed or not, and its asking price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistoryState {
+    pub listed: bool,
+    pub price: Option<i64>,
+}
+
+impl HistoryState {
+    fn after(state: Option<HistoryState>, e: &HistoryEntry) -> Option<HistoryState> {
+        let before = state.unwrap_or(HistoryState {
+            listed: false,
+            price: None,
+        });
+        Some(match e.event {
+            HistoryEvent::Listed => HistoryState {
+                listed: true,
+                price: e.price.or(before.price),
+            },
+            HistoryEvent::PriceChange => HistoryState {
+                listed: before.listed,
+                price: e.price.or(before.price),
+            },
+            HistoryEvent::Pending => HistoryState {
+                listed: true,
+                price: before.price,
+            },
+            HistoryEvent::Removed => HistoryState {
+                listed: false,
+                price: before.price,
+            },
+        })
+    }
+}
+
+/// Every state the history allows at instant `t`: the events certainly
+/// before `t` applied, then each event whose time is uncertain around `t`
+/// (a date) applied or not, in order. `None` in the list: no event yet.
+/// Empty when the history is.
+pub fn states_at(history: &[HistoryEntry], t: i64) -> Vec<Option<HistoryState>> {
+    if history.is_empty() {
+        return Vec::new();
+    }
+    // Stable: events at one instant apply in the order given (oldest first).
+    let mut events = history.to_vec();
+    events.sort_by_key(|e| e.at_ms);
+    let mut state: Option<HistoryState> = None;
+    let mut possible: Vec<Option<HistoryState>> = Vec::new();
+    for e in &events {
+        let (from, to) = e.window();
+        if to <= t {
+            for s in possible.iter_mut() {
+                *s = HistoryState::after(*s, e);
+            }
+            state = HistoryState::after(state, e);
+        } else if from <= t {
+            possible.push(state);
+            state = HistoryState::after(state, e);
+        } else {
+            break;
+        }
+    }
+    possible.push(state);
+    possible.dedup();
+    possible
 }
 
 /// The answer of a property source to a lookup by zpid.
@@ -105,6 +232,59 @@ impl<S: PropertySource> ListingVerifier for SourceVerifier<S> {
             Lookup::Unavailable(why) => Verdict::Unavailable(why),
         }
     }
+
+    async fn verify_claim(&self, claim: &Claim) -> Verdict {
+        match self.source.lookup(&claim.zpid).await {
+            Lookup::Found(record) => compare_claim(claim, &record, self.tolerance_bps),
+            Lookup::NotFound => Verdict::NotFound,
+            Lookup::Unavailable(why) => Verdict::Unavailable(why),
+        }
+    }
+}
+
+/// The freshness rule (PROTOCOL.md §5): by the record's history, the
+/// listing was on the market at the claimed scrape time, at the claimed
+/// price (within the tolerance). A record without history is not evidence
+/// either way; one whose history shows the listing not yet listed, off the
+/// market or at another price then is a `mismatch`.
+pub fn compare_claim(claim: &Claim, truth: &PropertyRecord, tolerance_bps: u64) -> Verdict {
+    if claim.zpid != truth.zpid || claim.zipcode != truth.zipcode {
+        return Verdict::Mismatch(format!(
+            "zpid {} in {} vs source zpid {} in {}",
+            claim.zpid, claim.zipcode, truth.zpid, truth.zipcode
+        ));
+    }
+    let states = states_at(&truth.history, claim.scraped_ms);
+    if states.is_empty() {
+        return Verdict::Incomparable(format!("the source keeps no history for zpid {}", truth.zpid));
+    }
+    let held = |s: &HistoryState| {
+        s.listed && (claim.price <= 0 || s.price.is_none_or(|p| p <= 0 || within(claim.price, p, tolerance_bps)))
+    };
+    if states.iter().flatten().any(held) {
+        return Verdict::Verified;
+    }
+    let shown: Vec<String> = states
+        .iter()
+        .map(|s| match s {
+            None => "not yet listed".to_owned(),
+            Some(s) if !s.listed => "off the market".to_owned(),
+            Some(s) => match s.price {
+                Some(p) => format!("listed at {p}"),
+                None => "listed".to_owned(),
+            },
+        })
+        .collect();
+    Verdict::Mismatch(format!(
+        "stale: claimed {} at {} ms, but the source's history shows it {} then",
+        if claim.price > 0 {
+            format!("listed at {}", claim.price)
+        } else {
+            "listed".to_owned()
+        },
+        claim.scraped_ms,
+        shown.join(" or ")
+    ))
 }
 
 fn within(claimed: i64, truth: i64, tolerance_bps: u64) -> bool {
@@ -160,7 +340,18 @@ pub fn compare(listing: &Listing, truth: &PropertyRecord, tolerance_bps: u64) ->
     }
     if let (Some(claimed), Some(known)) = (positive(listing.price), positive(truth.price)) {
         numbers_compared += 1;
-        if !within(claimed, known, tolerance_bps) {
+        // The price may have changed since the scrape: a price the history
+        // shows at the claimed scrape time is as good as today's.
+        let then = listing
+            .scraped_timestamp_ms
+            .map(|t| states_at(&truth.history, t))
+            .unwrap_or_default();
+        let held_then = then
+            .iter()
+            .flatten()
+            .filter_map(|s| positive(s.price))
+            .any(|p| within(claimed, p, tolerance_bps));
+        if !within(claimed, known, tolerance_bps) && !held_then {
             problems.push(format!("price {claimed} vs source {known}"));
         }
     }

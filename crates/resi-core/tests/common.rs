@@ -89,8 +89,24 @@ pub fn submission_for(hotkey: Hotkey, zipcode: Zipcode, rows: &[Listing], at_ms:
     }
 }
 
+/// Miner `h`'s own scrape of `rows`: each stamp moved by 0–6 ms, a pace of
+/// its own (two miners never read at the same pace, and the copy check
+/// compares paces). [`submission_for`] keeps the stamps as given.
 pub fn submission(h: u8, rows: &[Listing], at_ms: i64) -> SubmissionInput {
-    submission_for(hotkey(h), zip(), rows, at_ms)
+    submission_for(hotkey(h), zip(), &scraped_by(h, rows), at_ms)
+}
+
+/// `rows` as miner `h` reads them: each stamp moved by 0–6 ms.
+pub fn scraped_by(h: u8, rows: &[Listing]) -> Vec<Listing> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let mut row = row.clone();
+            let jitter = (h as i64 * 31 + (i * i) as i64 * 17 + i as i64 * h as i64) % 7;
+            row.scraped_timestamp_ms = row.scraped_timestamp_ms.map(|t| t + jitter);
+            row
+        })
+        .collect()
 }
 
 /// Verifies every zpid except those given another verdict; counts calls.
@@ -116,6 +132,13 @@ impl ListingVerifier for TableVerifier {
     async fn verify(&self, listing: &Listing) -> Verdict {
         self.calls.lock().unwrap().push(listing.zpid.clone());
         self.verdicts.get(&listing.zpid).cloned().unwrap_or(Verdict::Verified)
+    }
+
+    /// Contested claims are looked up under `claim:{zpid}:{price}`.
+    async fn verify_claim(&self, claim: &resi_core::verify::Claim) -> Verdict {
+        let key = format!("claim:{}:{}", claim.zpid, claim.price);
+        self.calls.lock().unwrap().push(key.clone());
+        self.verdicts.get(&key).cloned().unwrap_or(Verdict::Verified)
     }
 }
 

@@ -11,7 +11,7 @@ use resi_core::scoring::PPB;
 use resi_core::{examine, ManifestEntry, Verdict};
 
 fn precheck(ctx: &resi_core::EpochContext, rows: &[resi_core::Listing]) -> resi_core::Examined {
-    examine(ctx, submission(1, rows, START_MS + 7_200_000))
+    examine(ctx, submission_for(hotkey(1), zip(), rows, START_MS + 7_200_000))
 }
 
 fn failed_tier(e: &resi_core::Examined) -> Option<(u8, String)> {
@@ -140,7 +140,7 @@ fn reasonable_value_ranges_are_inclusive() {
 fn consistency_is_relative_to_the_epoch_never_the_clock() {
     let ctx = ctx(9);
     let mut rows = listings(9);
-    let lookback = 24 * 3_600_000;
+    let lookback = ValidationConfig::default().scrape_lookback_ms;
     rows[0].scraped_timestamp_ms = Some(START_MS - lookback); // earliest allowed
     rows[1].scraped_timestamp_ms = Some(START_MS - lookback - 1);
     rows[2].scraped_timestamp_ms = Some(DEADLINE_MS); // latest allowed
@@ -185,7 +185,7 @@ fn duplicate_zpids_fail_tier0_naming_the_rows() {
 fn zpids_must_be_canonical_at_tier0() {
     let ctx = ctx(10);
     // (An empty zpid is already unreadable: the column is required.)
-    for bad in ["0123", "12a", "1 2", "-5", "123456789012345678901", "１２３"] {
+    for bad in ["0123", "12a", "1 2", "-5", "12345678901234567890", "１２３"] {
         let mut rows = listings(10);
         rows[5].zpid = bad.to_owned();
         rows[5].source_url = None;
@@ -196,7 +196,7 @@ fn zpids_must_be_canonical_at_tier0() {
             "{reason}"
         );
     }
-    for good in ["1", "12345678901234567890"] {
+    for good in ["1", "1234567890123456789"] {
         let mut rows = listings(10);
         rows[5].zpid = good.to_owned();
         rows[5].source_url = None;
@@ -280,38 +280,52 @@ fn unreadable_files_fail_tier0_with_the_schema_error() {
 
 #[test]
 fn copies_are_detected_at_90_percent_of_fingerprints() {
-    let ctx = ctx(100);
-    let original = listings(100);
-    let mut copy = original.clone();
-    // 10 rows re-scraped: 90 of 100 fingerprints shared, a copy.
-    for row in copy.iter_mut().take(10) {
-        row.scraped_timestamp_ms = Some(row.scraped_timestamp_ms.unwrap() + 1_000_000);
+    let ctx = ctx(101);
+    // 101 rows read 10 ms apart: 100 pace fingerprints (zpid, next zpid, ms between).
+    let original: Vec<_> = (0..101)
+        .map(|i| listing_in(zip(), i, START_MS + 3_600_000 + 10 * i as i64))
+        .collect();
+    // Every stamp moved by 5 minutes: the pace is the same, a copy.
+    let mut shifted = original.clone();
+    for row in &mut shifted {
+        row.scraped_timestamp_ms = Some(row.scraped_timestamp_ms.unwrap() + 300_000);
     }
+    // Rows 10, 20, 30, 40, 50 read 3 ms later: 10 of 100 fingerprints
+    // differ, 90 % shared, a copy.
+    let mut copy = original.clone();
+    for k in [10, 20, 30, 40, 50] {
+        copy[k].scraped_timestamp_ms = Some(copy[k].scraped_timestamp_ms.unwrap() + 3);
+    }
+    // Five other rows and the last one (one fingerprint): 11 differ, 89 %,
+    // not a copy (and 79 % like the copy).
     let mut almost = original.clone();
-    for row in almost.iter_mut().take(11) {
-        row.scraped_timestamp_ms = Some(row.scraped_timestamp_ms.unwrap() + 2_000_000);
+    for k in [60, 70, 80, 90, 95, 100] {
+        almost[k].scraped_timestamp_ms = Some(almost[k].scraped_timestamp_ms.unwrap() + 3);
     }
     let results = run(
         &ctx,
         vec![
-            submission(1, &original, START_MS + 1_000),
-            submission(2, &copy, START_MS + 2_000),
-            submission(3, &almost, START_MS + 3_000),
+            submission_for(hotkey(1), zip(), &original, START_MS + 1_000),
+            submission_for(hotkey(2), zip(), &copy, START_MS + 2_000),
+            submission_for(hotkey(3), zip(), &almost, START_MS + 3_000),
+            submission_for(hotkey(4), zip(), &shifted, START_MS + 4_000),
         ],
     );
     let r2 = record(&results, 2);
-    assert_eq!((r2.status, r2.failed_tier), (Status::Failed, Some(0)));
+    assert_eq!((r2.status, r2.failed_tier), (Status::Failed, Some(0)), "{}", r2.reason);
     assert!(
         r2.reason.contains("copy") && r2.reason.contains("90.00 %"),
         "{}",
         r2.reason
     );
-    // 89 % shared with the original, and not with the copy either: not a copy.
-    assert_eq!(
-        record(&results, 3).status,
-        Status::Winner,
+    let r3 = record(&results, 3);
+    assert_eq!(r3.status, Status::Winner, "{}", r3.reason);
+    // Shifting every stamp hides nothing.
+    let r4 = record(&results, 4);
+    assert!(
+        r4.reason.contains("copy") && r4.reason.contains("100.00 %"),
         "{}",
-        record(&results, 3).reason
+        r4.reason
     );
     // The original, submitted first, is never the copy.
     assert_eq!(record(&results, 1).rank, Some(1));
@@ -640,7 +654,12 @@ fn zipcode_weights_and_participation_across_zipcodes() {
     let mut inputs = Vec::new();
     // Zipcode 1: miners 1, 2, 3 win; miner 4 participates. Zipcode 2: only miner 4, who wins it.
     for (h, t) in [(1u8, 10_000i64), (2, 20_000), (3, 30_000), (4, 40_000)] {
-        inputs.push(submission_for(hotkey(h), zip(), &rows(zip(), t), START_MS + t));
+        inputs.push(submission_for(
+            hotkey(h),
+            zip(),
+            &scraped_by(h, &rows(zip(), t)),
+            START_MS + t,
+        ));
     }
     inputs.push(submission_for(
         hotkey(4),
@@ -748,7 +767,15 @@ fn consensus_hash_is_sha256_of_the_canonical_payload() {
 /// its word; one lookup fewer unanswered, and its not-founds count.
 #[test]
 fn a_broken_property_source_fails_nobody() {
-    let ctx = ctx(50);
+    // Every file holds zpids no other has: without contested claims the
+    // lookups are exactly the samples.
+    let ctx = ctx_with(
+        &[(zip(), 50)],
+        ValidationConfig {
+            spot_check_contested_max: 0,
+            ..ValidationConfig::default()
+        },
+    );
     let rows = |h: u8| -> Vec<resi_core::Listing> {
         (0..50)
             .map(|i| {
@@ -819,6 +846,7 @@ fn truth_of(l: &resi_core::Listing) -> resi_core::verify::PropertyRecord {
         bedrooms: l.bedrooms,
         bathrooms: l.bathrooms,
         sqft: l.sqft,
+        history: Vec::new(),
     }
 }
 
@@ -890,4 +918,156 @@ fn spot_check_compares_what_both_sides_have() {
     ));
     street_only.bathrooms = truth.bathrooms;
     assert_eq!(compare(&listing, &street_only, tolerance), Verdict::Verified);
+}
+
+// ---------- freshness (results version 5) ----------
+
+/// A row other submissions contradict is checked against the source's
+/// history at its own timestamp; one the history contradicts fails the
+/// submission and bars the hotkey from every zipcode of the epoch.
+#[test]
+fn a_contradicted_contested_row_fails_and_bars_the_epoch() {
+    let ctx = ctx_with(&[(zip(), 20), (zip2(), 20)], ValidationConfig::default());
+    let rows = |z: resi_core::Zipcode| -> Vec<resi_core::Listing> {
+        (0..20)
+            .map(|i| listing_in(z, i, START_MS + 60_000 + 10 * i as i64))
+            .collect()
+    };
+    let mut stale = rows(zip());
+    stale[7].price = Some(stale[7].price.unwrap() + 25_000);
+    let stale_zpid = stale[7].zpid.clone();
+    let inputs = |stale_rows: &[resi_core::Listing]| {
+        let mut inputs: Vec<_> = (1..=3u8)
+            .map(|h| {
+                submission_for(
+                    hotkey(h),
+                    zip(),
+                    &scraped_by(h, &rows(zip())),
+                    START_MS + h as i64 * 1_000,
+                )
+            })
+            .collect();
+        inputs.push(submission_for(
+            hotkey(4),
+            zip(),
+            &scraped_by(4, stale_rows),
+            START_MS + 500,
+        ));
+        inputs.push(submission_for(
+            hotkey(4),
+            zip2(),
+            &scraped_by(4, &rows(zip2())),
+            START_MS + 500,
+        ));
+        inputs
+    };
+    let claim = format!("claim:{stale_zpid}:{}", stale[7].price.unwrap());
+    let verifier = TableVerifier::with([(
+        claim.clone(),
+        Verdict::Mismatch("stale: the history shows it listed at 307000 then".into()),
+    )]);
+    let results = run_with(&ctx, inputs(&stale), &verifier);
+    let z1 = results.zipcodes.iter().find(|z| z.zipcode == zip()).unwrap();
+    let r4 = z1.submissions.iter().find(|s| s.hotkey == hotkey(4)).unwrap();
+    assert_eq!((r4.status, r4.failed_tier), (Status::Failed, Some(3)), "{}", r4.reason);
+    assert!(
+        r4.reason.starts_with(&format!("tier 3: contested zpid {stale_zpid}")),
+        "{}",
+        r4.reason
+    );
+    let contested = &r4.spot_check.as_ref().unwrap().contested;
+    assert!(contested.iter().any(|c| c.zpid == stale_zpid), "{contested:?}");
+    // Its other zipcode, where nothing was wrong, fails too.
+    let z2 = results.zipcodes.iter().find(|z| z.zipcode == zip2()).unwrap();
+    let r4b = &z2.submissions[0];
+    assert_eq!(
+        (r4b.status, r4b.failed_tier),
+        (Status::Failed, Some(3)),
+        "{}",
+        r4b.reason
+    );
+    assert!(
+        r4b.reason.contains("barred") && r4b.reason.contains(&stale_zpid),
+        "{}",
+        r4b.reason
+    );
+    assert_eq!(score(&results, 4), 0);
+    // The honest miners' side of the disagreement was checked too, and held.
+    assert_eq!(z1.winners, vec![hotkey(1), hotkey(2), hotkey(3)]);
+    let r1 = record(&results, 1);
+    assert!(r1
+        .spot_check
+        .as_ref()
+        .unwrap()
+        .contested
+        .iter()
+        .any(|c| c.zpid == stale_zpid));
+    assert!(verifier.checked_zpids().contains(&claim));
+
+    // A history that agrees (or no history: incomparable) is no evidence.
+    let agreeing = TableVerifier::with([(claim, Verdict::Incomparable("no history".into()))]);
+    let results = run_with(&ctx, inputs(&stale), &agreeing);
+    assert_eq!(results.zipcodes[0].winners[0], hotkey(4));
+}
+
+#[test]
+fn contested_rows_are_capped_per_submission() {
+    let ctx = ctx(20);
+    let rows: Vec<_> = (0..20)
+        .map(|i| listing_in(zip(), i, START_MS + 60_000 + 10 * i as i64))
+        .collect();
+    let mut other = rows.clone();
+    for row in &mut other {
+        row.price = Some(row.price.unwrap() + 1_000);
+    }
+    let results = run(
+        &ctx,
+        vec![
+            submission(1, &rows, START_MS + 1_000),
+            submission(2, &other, START_MS + 2_000),
+        ],
+    );
+    for h in [1, 2] {
+        let contested = &record(&results, h).spot_check.as_ref().unwrap().contested;
+        assert_eq!(
+            contested.len() as u64,
+            ValidationConfig::default().spot_check_contested_max
+        );
+    }
+}
+
+// ---------- participation by listings (results version 5) ----------
+
+#[test]
+fn participation_is_split_by_listings_with_a_cap() {
+    let ctx = ctx(100);
+    let rows = |n: usize, t: i64| -> Vec<resi_core::Listing> {
+        (0..n)
+            .map(|i| listing_in(zip(), i, START_MS + t + 10 * i as i64))
+            .collect()
+    };
+    let results = run(
+        &ctx,
+        vec![
+            submission(1, &rows(100, 10_000), START_MS + 10_000),
+            submission(2, &rows(100, 20_000), START_MS + 20_000),
+            submission(3, &rows(100, 30_000), START_MS + 30_000),
+            submission(4, &rows(100, 40_000), START_MS + 40_000),
+            submission(5, &rows(90, 50_000), START_MS + 50_000),
+        ],
+    );
+    assert_eq!(results.zipcodes[0].participants, vec![hotkey(4), hotkey(5)]);
+    // Miner 4 holds 100/190 of the participants' listings, over the cap of
+    // an equal split between two (50 %); miner 5 its 90/190.
+    let raw = [0.55, 0.30, 0.10, 0.05 * 0.5, 0.05 * 90.0 / 190.0];
+    let total: f64 = raw.iter().sum();
+    for (h, r) in (1..=5u8).zip(raw) {
+        let expect = (r / total * 1e9).round() as i64;
+        assert!(
+            (score(&results, h) as i64 - expect).abs() <= 1,
+            "miner {h}: {} vs {expect}",
+            score(&results, h)
+        );
+    }
+    assert_eq!(results.miner_scores.iter().map(|m| m.score_ppb).sum::<u64>(), PPB);
 }

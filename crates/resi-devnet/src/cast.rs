@@ -196,8 +196,12 @@ pub async fn cast(
     market: &url::Url,
 ) -> Result<Cast, DevnetError> {
     let replay = matches!(options.market, MarketKind::Replay(_));
-    if replay && options.miners.contains(&Profile::Copier) {
-        return Err(DevnetError("the copier profile needs the synthetic market".into()));
+    if let Some(p) = options
+        .miners
+        .iter()
+        .find(|p| replay && matches!(p, Profile::Copier | Profile::PreScrape))
+    {
+        return Err(DevnetError(format!("the {p} profile needs the synthetic market")));
     }
     write_wallet(dir, "owner", &owner.hotkey, &owner.coldkey.hotkey())?;
     if let Registry::Local(_) = registry {

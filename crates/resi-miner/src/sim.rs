@@ -9,6 +9,7 @@ use resi_core::manifest::ScraperInfo;
 use resi_core::schema::{decode_listings, DecodeLimits};
 use resi_core::{AssignedZipcode, Listing};
 use resi_runtime::SharedClock;
+use resi_sim::market::read_times;
 use resi_sim::search::MarketSearch;
 use resi_sim::{profile, Profile};
 use sha2::{Digest, Sha256};
@@ -88,7 +89,12 @@ impl SimScraper {
             if let Some(bytes) = found {
                 let limits = DecodeLimits::default();
                 let columns = decode_listings(bytes.into(), &limits).map_err(|e| ScrapeError::Other(e.to_string()))?;
-                return Ok(columns.to_listings());
+                // Every stamp moved by a millisecond, so the file is not byte for byte the victim's.
+                let mut listings = columns.to_listings();
+                for l in &mut listings {
+                    l.scraped_timestamp_ms = l.scraped_timestamp_ms.map(|t| t + 1);
+                }
+                return Ok(listings);
             }
             if self.clock.now_ms() >= deadline.at_ms() {
                 return Err(ScrapeError::Unavailable(
@@ -119,7 +125,9 @@ impl ZipcodeScraper for SimScraper {
             return self.copy(zipcode, deadline).await;
         }
         self.pace(deadline).await;
-        let (population, properties) = self.search.all(zipcode.zipcode).await.map_err(|e| {
+        let as_of =
+            (self.profile == Profile::PreScrape).then(|| deadline.epoch.start_ms() - Profile::PRE_SCRAPE_LEAD_MS);
+        let (population, properties) = self.search.all_as_of(zipcode.zipcode, as_of).await.map_err(|e| {
             if e.contains("HTTP 404") {
                 ScrapeError::UnknownZipcode(e)
             } else {
@@ -127,16 +135,28 @@ impl ZipcodeScraper for SimScraper {
             }
         })?;
         // Each listing is stamped when it was read: a few milliseconds apart,
-        // with this miner's own pace (so two honest miners never share stamps).
+        // at this miner's own, uneven pace (two honest miners never share it).
         let started = self.clock.now_ms();
-        let step = 1 + (self.miner_seed >> 32) % 3;
-        let listings: Vec<Listing> = properties
+        let mut times = read_times(started, properties.len(), self.miner_seed);
+        // Near the deadline the reading goes faster (it never ends after it).
+        let available = deadline.at_ms() - 1_000 - started;
+        let span = times.last().map_or(0, |t| t - started);
+        if span > available && span > 0 {
+            for t in &mut times {
+                *t = started + ((*t - started) as i128 * available.max(0) as i128 / span as i128) as i64;
+            }
+        }
+        let mut listings: Vec<Listing> = properties
             .iter()
-            .enumerate()
-            .map(|(i, p)| p.listing(deadline.epoch.id, started + (i as u64 * step) as i64))
+            .zip(&times)
+            .map(|(p, at)| p.listing(as_of.unwrap_or(*at)))
             .collect();
+        if as_of.is_some() {
+            // An old scrape, stamped as if read now.
+            profile::restamp(&mut listings, started, self.miner_seed);
+        }
         // Reading them takes that long: return only once the last stamp is past.
-        let done_ms = started + (properties.len() as u64 * step) as i64;
+        let done_ms = times.last().copied().unwrap_or(started);
         let wait = (done_ms - self.clock.now_ms()).min(deadline.at_ms() - self.clock.now_ms());
         if wait > 0 {
             tokio::time::sleep(Duration::from_millis(wait as u64)).await;

@@ -37,7 +37,7 @@ impl MinerKind {
     }
 
     /// The cheating kinds, in the order they are handed out.
-    pub const CHEATS: [MinerKind; 9] = [
+    pub const CHEATS: [MinerKind; 12] = [
         MinerKind::Behaves(Profile::Lazy),
         MinerKind::Behaves(Profile::Fabricator),
         MinerKind::Behaves(Profile::Duplicator),
@@ -45,6 +45,9 @@ impl MinerKind {
         MinerKind::Behaves(Profile::Stale),
         MinerKind::Behaves(Profile::WrongZipcode),
         MinerKind::Behaves(Profile::Unreasonable),
+        MinerKind::Behaves(Profile::AliasPadding),
+        MinerKind::Behaves(Profile::ShortChanger),
+        MinerKind::Behaves(Profile::PreScrape),
         MinerKind::Corrupt,
         MinerKind::ManifestMismatch,
     ];
@@ -136,7 +139,7 @@ pub fn build(spec: EpochSpec, config: ValidationConfig) -> Result<SyntheticEpoch
 
     let properties: BTreeMap<Zipcode, Vec<crate::market::Property>> = zipcodes
         .par_iter()
-        .map(|z| (*z, market.properties(*z, epoch)))
+        .map(|z| (*z, market.properties(*z, window.start_ms())))
         .collect();
     let epoch_ms = (window.end_unix - window.start_unix) * 1000;
     let jobs: Vec<(usize, Zipcode)> = (0..miners.len())
@@ -156,13 +159,14 @@ pub fn build(spec: EpochSpec, config: ValidationConfig) -> Result<SyntheticEpoch
             let scraped_ms = window.start_ms() + finish_ms - 120_000;
             let props = properties.get(&zipcode).map(Vec::as_slice).unwrap_or(&[]);
             let (listings, submitted_at_ms) = if profile == Profile::Copier {
-                // Copies miner 0's files byte for byte, a little later.
+                // Copies miner 0's files a little later, every stamp 1 ms on.
                 let victim_finish = (epoch_ms as f64 * Profile::HonestFast.finish_fraction()) as i64 + zip_jitter;
                 let victim_scraped = window.start_ms() + victim_finish - 120_000;
-                (
-                    scrape(&market, props, zipcode, &window, Profile::HonestFast, 0, victim_scraped),
-                    window.start_ms() + finish_ms + 5_000,
-                )
+                let mut copied = scrape(&market, props, zipcode, &window, Profile::HonestFast, 0, victim_scraped);
+                for l in &mut copied {
+                    l.scraped_timestamp_ms = l.scraped_timestamp_ms.map(|t| t + 1);
+                }
+                (copied, window.start_ms() + finish_ms + 5_000)
             } else {
                 (
                     scrape(&market, props, zipcode, &window, profile, m as u64, scraped_ms),

@@ -66,6 +66,8 @@ async fn zipcodes_csv(State(state): State<Arc<SimState>>) -> Response {
 struct Page {
     page: Option<u64>,
     page_size: Option<u64>,
+    /// The market as it was at this instant (not after now).
+    as_of_ms: Option<i64>,
 }
 
 pub use crate::search::MAX_PAGE_SIZE;
@@ -90,8 +92,14 @@ async fn search(State(state): State<Arc<SimState>>, Path(zipcode): Path<String>,
         return error(StatusCode::INTERNAL_SERVER_ERROR, "clock out of range");
     };
     let start = number.saturating_mul(size);
+    let now = state.clock.now_ms();
+    let at = match page.as_of_ms {
+        Some(at) if at > now => return error(StatusCode::BAD_REQUEST, "asOfMs is in the future"),
+        Some(at) => at,
+        None => now,
+    };
     let listings: Vec<_> = (start..(start + size).min(market.listings))
-        .filter_map(|i| state.market.property(zipcode, i, epoch))
+        .filter_map(|i| state.market.property(zipcode, i, at))
         .collect();
     Json(json!({
         "zipcode": zipcode,
@@ -105,11 +113,9 @@ async fn search(State(state): State<Arc<SimState>>, Path(zipcode): Path<String>,
 }
 
 async fn property(State(state): State<Arc<SimState>>, Path(zpid): Path<String>) -> Response {
-    let Ok(epoch) = state.length.epoch_containing(state.clock.now_unix()) else {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "clock out of range");
-    };
-    match state.market.lookup(&zpid, epoch) {
-        Some(p) => Json(p.record()).into_response(),
+    let now = state.clock.now_ms();
+    match state.market.lookup(&zpid, now) {
+        Some(p) => Json(p.record(now)).into_response(),
         // The answer names the zpid: a client tells a real "no such property"
         // from a 404 of a wrong URL by it.
         None => (

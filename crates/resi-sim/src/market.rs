@@ -5,44 +5,68 @@ use std::collections::BTreeMap;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use resi_core::assignment::MarketTier;
-use resi_core::verify::PropertyRecord;
-use resi_core::{EpochId, Listing, ListingStatus, PropertyType, Zipcode};
+use resi_core::verify::{HistoryEntry, HistoryEvent, PropertyRecord};
+use resi_core::{Listing, ListingStatus, PropertyType, Zipcode};
 use sha2::{Digest, Sha256};
 
-/// zpids are `zipcode × ZPID_STRIDE + index`, so a zpid names its zipcode.
-const ZPID_STRIDE: u64 = 100_000;
+/// zpids are `((zipcode × GENERATIONS) + generation mod GENERATIONS) ×
+/// SLOTS + slot`, so a zpid names its zipcode, slot and listing.
+const SLOTS: u64 = 100_000;
+const GENERATIONS: u64 = 100_000;
+const DAY_MS: i64 = 86_400_000;
 
 /// One zipcode's market.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ZipcodeMarket {
-    /// Properties currently listed (the expected listing count).
+    /// Properties listed at any moment (the expected listing count).
     pub listings: u64,
     pub tier: MarketTier,
 }
 
-/// A deterministic market over a set of zipcodes.
+/// A deterministic market over a set of zipcodes that changes with time as
+/// a real one does: each of a zipcode's `listings` slots holds one listing
+/// at a time, listed for 20–80 days (about 2 % of listings turn over a day,
+/// as in the real-data corpus: 104 of its 164 listings were listed in the
+/// 30 days before it was recorded); a listing's asking price is cut by
+/// 2–6 % every 30–200 days (the corpus: 38 price changes in those 30 days).
+/// Every change has an instant, and the source keeps the history.
 #[derive(Clone, Debug)]
 pub struct Market {
     seed: u64,
     zipcodes: BTreeMap<Zipcode, ZipcodeMarket>,
 }
 
-/// A property as the market knows it in one epoch.
+/// One asking price from an instant on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PricePoint {
+    pub at_ms: i64,
+    pub price: i64,
+}
+
+/// A listing as the market knows it at `asOfMs`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Property {
     pub zpid: String,
     pub zipcode: Zipcode,
     pub address: String,
+    /// The asking price at `as_of_ms`.
     pub price: i64,
     pub bedrooms: i32,
     pub bathrooms: f64,
     pub sqft: i32,
     pub property_type: PropertyType,
     pub listing_status: ListingStatus,
+    /// Days on the market at `as_of_ms`.
     pub days_on_market: i32,
     pub source_url: String,
     pub mls_id: String,
+    pub listed_ms: i64,
+    pub removed_ms: i64,
+    /// The listing price and every cut, in time order (future ones too).
+    pub prices: Vec<PricePoint>,
+    pub as_of_ms: i64,
 }
 
 /// A CSV field, quoted when it holds a comma or a quote (RFC 4180).
@@ -55,38 +79,111 @@ pub(crate) fn csv_field(s: &str) -> String {
 }
 
 impl Property {
-    pub fn record(&self) -> PropertyRecord {
+    /// The asking price at `at_ms`.
+    pub fn price_at(&self, at_ms: i64) -> i64 {
+        self.prices
+            .iter()
+            .take_while(|p| p.at_ms <= at_ms)
+            .last()
+            .or(self.prices.first())
+            .map_or(self.price, |p| p.price)
+    }
+
+    /// Whether the listing is on the market at `at_ms`.
+    pub fn listed_at(&self, at_ms: i64) -> bool {
+        (self.listed_ms..self.removed_ms).contains(&at_ms)
+    }
+
+    /// The source's record at `at_ms`: today's values and the history so far.
+    pub fn record(&self, at_ms: i64) -> PropertyRecord {
+        let mut history: Vec<HistoryEntry> = self
+            .prices
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.at_ms <= at_ms)
+            .map(|(i, p)| HistoryEntry {
+                at_ms: p.at_ms,
+                event: if i == 0 {
+                    HistoryEvent::Listed
+                } else {
+                    HistoryEvent::PriceChange
+                },
+                price: Some(p.price),
+            })
+            .collect();
+        if self.removed_ms <= at_ms {
+            history.push(HistoryEntry {
+                at_ms: self.removed_ms,
+                event: HistoryEvent::Removed,
+                price: None,
+            });
+        }
         PropertyRecord {
             zpid: self.zpid.clone(),
             zipcode: self.zipcode.to_string(),
             address: Some(self.address.clone()),
-            price: Some(self.price),
+            price: Some(self.price_at(at_ms)),
             bedrooms: Some(self.bedrooms),
             bathrooms: Some(self.bathrooms),
             sqft: Some(self.sqft),
+            history,
         }
     }
 
-    /// The listing an accurate scraper produces at `scraped_ms` of `epoch`.
-    pub fn listing(&self, epoch: EpochId, scraped_ms: i64) -> Listing {
-        let listed_day = epoch.start_unix().div_euclid(86_400) - self.days_on_market as i64;
+    /// The listing an accurate scraper produces reading it at `scraped_ms`.
+    pub fn listing(&self, scraped_ms: i64) -> Listing {
         Listing {
             zpid: self.zpid.clone(),
             mls_id: Some(self.mls_id.clone()),
             address: Some(self.address.clone()),
             zipcode: Some(self.zipcode.to_string()),
-            price: Some(self.price),
+            price: Some(self.price_at(scraped_ms)),
             bedrooms: Some(self.bedrooms),
             bathrooms: Some(self.bathrooms),
             sqft: Some(self.sqft),
-            listing_date: Some(iso_date(listed_day)),
+            listing_date: Some(iso_date(self.listed_ms.div_euclid(DAY_MS))),
             property_type: Some(self.property_type),
             listing_status: Some(self.listing_status),
-            days_on_market: Some(self.days_on_market),
+            days_on_market: Some((scraped_ms - self.listed_ms).div_euclid(DAY_MS).max(0) as i32),
             source_url: Some(self.source_url.clone()),
             scraped_timestamp_ms: Some(scraped_ms),
         }
     }
+}
+
+impl Market {
+    /// What an accurate scraper reads in `zipcode` at `times` (one per
+    /// slot, in slot order), from a `snapshot` of its listings taken a
+    /// little earlier: a slot whose listing was replaced since is read anew.
+    pub fn read(&self, zipcode: Zipcode, snapshot: &[Property], times: &[i64]) -> Vec<Listing> {
+        snapshot
+            .iter()
+            .zip(times)
+            .enumerate()
+            .filter_map(|(slot, (p, &at))| {
+                if p.listed_at(at) {
+                    Some(p.listing(at))
+                } else {
+                    self.property(zipcode, slot as u64, at).map(|p| p.listing(at))
+                }
+            })
+            .collect()
+    }
+}
+
+/// The instants at which an accurate scraper starting at `start_ms` reads
+/// `count` listings one after another: 1–8 ms apart, as an API's latency
+/// varies (two scrapers never keep the same pace).
+pub fn read_times(start_ms: i64, count: usize, scraper_seed: u64) -> Vec<i64> {
+    let mut d = Draw::new(&[b"pace", &scraper_seed.to_le_bytes(), &start_ms.to_le_bytes()]);
+    let mut at = start_ms;
+    (0..count)
+        .map(|_| {
+            let now = at;
+            at += 1 + d.below(8) as i64;
+            now
+        })
+        .collect()
 }
 
 /// `YYYY-MM-DD` of a day count since 1970-01-01.
@@ -189,37 +286,78 @@ impl Market {
         &self.zipcodes
     }
 
-    /// The zpid of property `index` of `zipcode`.
+    /// The zpid of the first listing of slot `index` of `zipcode` (a
+    /// number the market never lists when `index` is past the zipcode's
+    /// slots: what a fabricator invents).
     pub fn zpid(zipcode: Zipcode, index: u64) -> String {
+        Self::zpid_of(zipcode, 0, index)
+    }
+
+    fn zpid_of(zipcode: Zipcode, generation: i64, slot: u64) -> String {
         let zip: u64 = zipcode.as_str().parse().unwrap_or(0);
-        (zip * ZPID_STRIDE + index).to_string()
+        ((zip * GENERATIONS + generation.rem_euclid(GENERATIONS as i64) as u64) * SLOTS + slot).to_string()
     }
 
-    /// Every property listed in `zipcode` during `epoch`, in index order.
-    pub fn properties(&self, zipcode: Zipcode, epoch: EpochId) -> Vec<Property> {
-        let count = self.zipcodes.get(&zipcode).map_or(0, |z| z.listings.min(ZPID_STRIDE));
-        (0..count).filter_map(|i| self.property(zipcode, i, epoch)).collect()
+    /// Every listing on the market in `zipcode` at `at_ms`, in slot order.
+    pub fn properties(&self, zipcode: Zipcode, at_ms: i64) -> Vec<Property> {
+        let count = self.zipcodes.get(&zipcode).map_or(0, |z| z.listings.min(SLOTS));
+        (0..count).filter_map(|i| self.property(zipcode, i, at_ms)).collect()
     }
 
-    /// Looks a property up by zpid, as the tier-3 source does.
-    pub fn lookup(&self, zpid: &str, epoch: EpochId) -> Option<Property> {
-        let n: u64 = zpid.parse().ok()?;
-        let zipcode = Zipcode::parse(&format!("{:05}", n / ZPID_STRIDE)).ok()?;
-        self.property(zipcode, n % ZPID_STRIDE, epoch)
-    }
-
-    /// Property `index` of `zipcode` as it is during `epoch`.
-    pub fn property(&self, zipcode: Zipcode, index: u64, epoch: EpochId) -> Option<Property> {
-        let market = self.zipcodes.get(&zipcode)?;
-        if index >= market.listings.min(ZPID_STRIDE) {
+    /// Looks a listing up by zpid at `at_ms`, as the tier-3 source does: a
+    /// listing that was removed is still found, with its history.
+    pub fn lookup(&self, zpid: &str, at_ms: i64) -> Option<Property> {
+        if zpid.starts_with('0') {
             return None;
         }
+        let n: u64 = zpid.parse().ok()?;
+        let slot = n % SLOTS;
+        let generation = (n / SLOTS) % GENERATIONS;
+        let zipcode = Zipcode::parse(&format!("{:05}", n / SLOTS / GENERATIONS)).ok()?;
+        let now = self.generation(zipcode, slot, at_ms);
+        let generation = now - (now - generation as i64).rem_euclid(GENERATIONS as i64);
+        self.listing_of(zipcode, slot, generation, at_ms)
+    }
+
+    /// The listing in slot `index` of `zipcode` at `at_ms`.
+    pub fn property(&self, zipcode: Zipcode, index: u64, at_ms: i64) -> Option<Property> {
+        let generation = self.generation(zipcode, index, at_ms);
+        self.listing_of(zipcode, index, generation, at_ms)
+    }
+
+    /// A slot's listing lifetime and phase, in ms.
+    fn slot_timing(&self, zipcode: Zipcode, slot: u64) -> (i64, i64) {
+        let mut d = Draw::new(&[
+            b"slot",
+            &self.seed.to_le_bytes(),
+            zipcode.as_str().as_bytes(),
+            &slot.to_le_bytes(),
+        ]);
+        let lifetime = 20 * DAY_MS + d.below(60 * DAY_MS as u64) as i64;
+        let phase = d.below(lifetime as u64) as i64;
+        (lifetime, phase)
+    }
+
+    fn generation(&self, zipcode: Zipcode, slot: u64, at_ms: i64) -> i64 {
+        let (lifetime, phase) = self.slot_timing(zipcode, slot);
+        (at_ms - phase).div_euclid(lifetime)
+    }
+
+    fn listing_of(&self, zipcode: Zipcode, index: u64, generation: i64, at_ms: i64) -> Option<Property> {
+        let market = self.zipcodes.get(&zipcode)?;
+        if index >= market.listings.min(SLOTS) {
+            return None;
+        }
+        let (lifetime, phase) = self.slot_timing(zipcode, index);
+        let listed_ms = phase + generation * lifetime;
+        let removed_ms = listed_ms + lifetime;
         let info = zipcode.info();
         let mut d = Draw::new(&[
             b"property",
             &self.seed.to_le_bytes(),
             zipcode.as_str().as_bytes(),
             &index.to_le_bytes(),
+            &generation.to_le_bytes(),
         ]);
         let property_type = *d.pick(&[
             PropertyType::SingleFamily,
@@ -245,7 +383,6 @@ impl Market {
         let number = 100 + d.below(9_800);
         let street = d.pick(STREETS);
         let suffix = d.pick(SUFFIXES);
-        let days_on_market = d.below(120) as i32;
         let listing_status = *d.pick(&[
             ListingStatus::ForSale,
             ListingStatus::ForSale,
@@ -255,17 +392,21 @@ impl Market {
             ListingStatus::Contingent,
         ]);
         let mls_id = format!("MLS{:08}", d.below(100_000_000));
-        // Drift: each epoch moves the price by up to ±1 % of the base.
-        let mut drift = Draw::new(&[
-            b"drift",
-            &self.seed.to_le_bytes(),
-            zipcode.as_str().as_bytes(),
-            &index.to_le_bytes(),
-            &epoch.start_unix().to_le_bytes(),
-        ]);
-        let price = ((base_price * (0.99 + 0.02 * drift.unit())) / 100.0).round() as i64 * 100;
+        let mut price = (base_price / 100.0).round() as i64 * 100;
+        let mut prices = vec![PricePoint {
+            at_ms: listed_ms,
+            price,
+        }];
+        let cut_every = 30 * DAY_MS + d.below(170 * DAY_MS as u64) as i64;
+        let mut at = listed_ms + cut_every;
+        while at < removed_ms {
+            let cut = 0.02 + 0.04 * d.unit();
+            price = ((price as f64 * (1.0 - cut)) / 100.0).round() as i64 * 100;
+            prices.push(PricePoint { at_ms: at, price });
+            at += cut_every;
+        }
 
-        let zpid = Self::zpid(zipcode, index);
+        let zpid = Self::zpid_of(zipcode, generation, index);
         let city = if info.city.is_empty() { "Springfield" } else { info.city };
         let address = format!("{number} {street} {suffix}, {city}, {} {zipcode}", info.state);
         let slug: String = address
@@ -276,20 +417,26 @@ impl Market {
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
             .join("-");
-        Some(Property {
+        let mut property = Property {
             source_url: format!("https://www.zillow.com/homedetails/{slug}/{zpid}_zpid/"),
             zpid,
             zipcode,
             address,
-            price,
+            price: 0,
             bedrooms,
             bathrooms,
             sqft,
             property_type,
             listing_status,
-            days_on_market,
+            days_on_market: ((at_ms - listed_ms).div_euclid(DAY_MS)).max(0) as i32,
             mls_id,
-        })
+            listed_ms,
+            removed_ms,
+            prices,
+            as_of_ms: at_ms,
+        };
+        property.price = property.price_at(at_ms);
+        Some(property)
     }
 }
 
@@ -359,12 +506,13 @@ mod tests {
         (Market::new(7, m), z)
     }
 
+    const T: i64 = 1_759_334_400_000; // 2025-10-01T16:00:00Z
+
     #[test]
     fn deterministic_unique_and_consistent() {
         let (m, z) = market();
-        let epoch = EpochId::parse("2025-10-01T16-00-00").unwrap();
-        let a = m.properties(z, epoch);
-        assert_eq!(a, m.properties(z, epoch));
+        let a = m.properties(z, T);
+        assert_eq!(a, m.properties(z, T));
         assert_eq!(a.len(), 50);
         let zpids: std::collections::BTreeSet<_> = a.iter().map(|p| p.zpid.clone()).collect();
         assert_eq!(zpids.len(), 50);
@@ -373,21 +521,61 @@ mod tests {
             assert!(p.source_url.ends_with(&format!("/{}_zpid/", p.zpid)));
             assert!(p.bathrooms >= 1.0 && p.bathrooms <= p.bedrooms as f64 + 0.5);
             assert!((10_000..50_000_000).contains(&p.price));
-            assert_eq!(m.lookup(&p.zpid, epoch).as_ref(), Some(p));
+            assert!(p.listed_at(T));
+            assert!(resi_core::examine::is_canonical_zpid(&p.zpid), "{}", p.zpid);
+            assert_eq!(m.lookup(&p.zpid, T).as_ref(), Some(p));
         }
-        assert!(m.lookup("7742900050", epoch).is_none());
-        assert!(m.lookup("nonsense", epoch).is_none());
+        assert!(m.lookup(&Market::zpid(z, 50), T).is_none());
+        assert!(m.lookup("nonsense", T).is_none());
+        assert!(m.lookup(&format!("0{}", a[0].zpid), T).is_none());
     }
 
     #[test]
-    fn prices_drift_a_little_between_epochs() {
+    fn listings_turn_over_and_keep_their_history() {
         let (m, z) = market();
-        let e1 = EpochId::parse("2025-10-01T16-00-00").unwrap();
-        let e2 = EpochId::parse("2025-10-01T20-00-00").unwrap();
-        let (a, b) = (m.property(z, 3, e1).unwrap(), m.property(z, 3, e2).unwrap());
-        assert_eq!(a.address, b.address);
-        let diff = (a.price - b.price).abs() as f64 / a.price as f64;
-        assert!(diff < 0.025, "{diff}");
+        let now = m.properties(z, T);
+        let later = m.properties(z, T + 30 * DAY_MS);
+        let replaced: Vec<_> = now.iter().zip(&later).filter(|(a, b)| a.zpid != b.zpid).collect();
+        // Lifetimes of 20–80 days: within 30 days most slots turned over, not all.
+        assert!(replaced.len() > 10 && replaced.len() < 50, "{}", replaced.len());
+        let (gone, _) = replaced[0];
+        let found = m.lookup(&gone.zpid, T + 30 * DAY_MS).unwrap();
+        assert!(!found.listed_at(T + 30 * DAY_MS));
+        let record = found.record(T + 30 * DAY_MS);
+        assert_eq!(record.history.first().map(|h| h.event), Some(HistoryEvent::Listed));
+        assert_eq!(record.history.last().map(|h| h.event), Some(HistoryEvent::Removed));
+        // Read at any instant of its life, a listing verifies as of then.
+        let claim = resi_core::verify::Claim {
+            zpid: gone.zpid.clone(),
+            zipcode: z.to_string(),
+            price: gone.price,
+            scraped_ms: T,
+        };
+        assert_eq!(
+            resi_core::verify::compare_claim(&claim, &record, 500),
+            resi_core::Verdict::Verified
+        );
+        let stale = resi_core::verify::Claim {
+            scraped_ms: gone.removed_ms + 1,
+            ..claim
+        };
+        assert!(matches!(
+            resi_core::verify::compare_claim(&stale, &record, 500),
+            resi_core::Verdict::Mismatch(_)
+        ));
+    }
+
+    #[test]
+    fn prices_are_cut_at_instants() {
+        let (m, z) = market();
+        let cut = m
+            .properties(z, T)
+            .into_iter()
+            .find(|p| p.prices.len() > 1)
+            .expect("some listing has a price cut");
+        let at = cut.prices[1].at_ms;
+        assert!(cut.price_at(at) < cut.price_at(at - 1));
+        assert_eq!(cut.listing(at - 1).price, Some(cut.prices[0].price));
     }
 
     #[test]

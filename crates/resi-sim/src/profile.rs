@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use resi_core::{EpochWindow, Listing, Zipcode};
 
-use crate::market::{Draw, Market, Property};
+use crate::market::{read_times, Draw, Market, Property};
 
 /// How a simulated miner behaves. Every profile but the two honest ones must
 /// end up unrewarded by validators.
@@ -30,10 +30,20 @@ pub enum Profile {
     WrongZipcode,
     /// Prices and sizes that are not plausible (tier 2: reasonable values).
     Unreasonable,
+    /// Scrapes 10 % and pads the rest with the same zpids given leading
+    /// zeros, which a source reads as the same numbers (tier 0: canonical zpids).
+    AliasPadding,
+    /// Uploads ⌈85 %⌉ of the listings, the least tier 1's tolerance allows,
+    /// sooner (tier 1: relative to the peers' median).
+    ShortChanger,
+    /// Uses a scrape taken 23 h before the epoch, stamped as read at its
+    /// start, and uploads at once (tier 3: contested rows against the
+    /// source's history). [`scrape`] reads the old market for it.
+    PreScrape,
 }
 
 impl Profile {
-    pub const ALL: [Profile; 9] = [
+    pub const ALL: [Profile; 12] = [
         Profile::HonestFast,
         Profile::HonestSlow,
         Profile::Lazy,
@@ -43,7 +53,13 @@ impl Profile {
         Profile::Stale,
         Profile::WrongZipcode,
         Profile::Unreasonable,
+        Profile::AliasPadding,
+        Profile::ShortChanger,
+        Profile::PreScrape,
     ];
+
+    /// How long before the epoch a [`Profile::PreScrape`] miner scraped.
+    pub const PRE_SCRAPE_LEAD_MS: i64 = 23 * 3_600_000;
 
     pub fn is_honest(&self) -> bool {
         matches!(self, Profile::HonestFast | Profile::HonestSlow)
@@ -60,6 +76,9 @@ impl Profile {
             Profile::Stale => "stale",
             Profile::WrongZipcode => "wrong-zipcode",
             Profile::Unreasonable => "unreasonable",
+            Profile::AliasPadding => "alias-padding",
+            Profile::ShortChanger => "short-changer",
+            Profile::PreScrape => "pre-scrape",
         }
     }
 
@@ -70,6 +89,7 @@ impl Profile {
         match self {
             Profile::HonestFast | Profile::Copier => 0.1,
             Profile::HonestSlow => 0.6,
+            Profile::PreScrape => 0.01,
             _ => 0.05,
         }
     }
@@ -93,6 +113,14 @@ impl FromStr for Profile {
     }
 }
 
+/// New timestamps for `listings`, at a pace of their own, from `first_ms` on.
+pub fn restamp(listings: &mut [Listing], first_ms: i64, pace_seed: u64) {
+    let times = read_times(first_ms, listings.len(), pace_seed);
+    for (l, at) in listings.iter_mut().zip(times) {
+        l.scraped_timestamp_ms = Some(at);
+    }
+}
+
 /// The listings a miner of `profile` uploads for `zipcode`, given the
 /// zipcode's `properties` this epoch ([`Market::properties`]), scraping at
 /// `scraped_ms` (each row a few milliseconds apart). `miner_seed` varies the
@@ -106,11 +134,16 @@ pub fn scrape(
     miner_seed: u64,
     scraped_ms: i64,
 ) -> Vec<Listing> {
-    let listings: Vec<Listing> = properties
-        .iter()
-        .enumerate()
-        .map(|(i, p)| p.listing(window.id, scraped_ms + i as i64 * 7))
-        .collect();
+    let listings = if profile == Profile::PreScrape {
+        let old = market.properties(zipcode, window.start_ms() - Profile::PRE_SCRAPE_LEAD_MS);
+        let read = read_times(window.start_ms() - Profile::PRE_SCRAPE_LEAD_MS, old.len(), miner_seed);
+        let mut listings = market.read(zipcode, &old, &read);
+        restamp(&mut listings, window.start_ms() + 200, miner_seed);
+        listings
+    } else {
+        let times = read_times(scraped_ms, properties.len(), miner_seed);
+        market.read(zipcode, properties, &times)
+    };
     let population = market.zipcodes().get(&zipcode).map_or(0, |z| z.listings);
     apply(profile, listings, zipcode, population, window, miner_seed)
 }
@@ -134,7 +167,25 @@ pub fn apply(
     ]);
     let n = listings.len();
     match profile {
-        Profile::HonestFast | Profile::HonestSlow | Profile::Copier => {}
+        Profile::HonestFast | Profile::HonestSlow | Profile::Copier | Profile::PreScrape => {}
+        Profile::AliasPadding => {
+            let keep = (n / 10).max(1);
+            listings.truncate(keep);
+            let mut k = 0;
+            while listings.len() < n {
+                let mut alias = listings[k % keep].clone();
+                let zeros = "0".repeat(1 + k / keep);
+                let zpid = format!("{zeros}{}", alias.zpid);
+                alias.source_url = alias
+                    .source_url
+                    .map(|u| u.replace(&format!("/{}_zpid", alias.zpid), &format!("/{zpid}_zpid")));
+                alias.zpid = zpid;
+                alias.price = alias.price.map(|p| p + 1 + (k / keep) as i64);
+                listings.push(alias);
+                k += 1;
+            }
+        }
+        Profile::ShortChanger => listings.truncate((n * 85).div_ceil(100)),
         Profile::Lazy => listings.truncate(n * 6 / 10),
         Profile::Fabricator => {
             for (i, listing) in listings.iter_mut().enumerate().filter(|(i, _)| i % 5 != 0) {

@@ -51,7 +51,7 @@ impl MarketSearch {
         })
     }
 
-    async fn page(&self, zipcode: Zipcode, page: u64) -> Result<SearchPage, String> {
+    async fn page(&self, zipcode: Zipcode, page: u64, as_of_ms: Option<i64>) -> Result<SearchPage, String> {
         let mut url = self.base.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
             segments
@@ -61,6 +61,9 @@ impl MarketSearch {
         url.query_pairs_mut()
             .append_pair("page", &page.to_string())
             .append_pair("pageSize", &SEARCH_PAGE_SIZE.to_string());
+        if let Some(at) = as_of_ms {
+            url.query_pairs_mut().append_pair("asOfMs", &at.to_string());
+        }
         let mut last = String::new();
         for attempt in 1..=self.attempts {
             match self.http.get(url.clone()).send().await {
@@ -86,12 +89,23 @@ impl MarketSearch {
 
     /// Every property listed in `zipcode` now, with the market's total.
     pub async fn all(&self, zipcode: Zipcode) -> Result<(u64, Vec<crate::market::Property>), String> {
-        let first = self.page(zipcode, 0).await?;
+        self.all_as_of(zipcode, None).await
+    }
+
+    /// [`Self::all`] as the market was at `as_of_ms` (`None`: now). The
+    /// simulated market remembers; the `pre-scrape` profile reads an old
+    /// scrape from it instead of keeping one.
+    pub async fn all_as_of(
+        &self,
+        zipcode: Zipcode,
+        as_of_ms: Option<i64>,
+    ) -> Result<(u64, Vec<crate::market::Property>), String> {
+        let first = self.page(zipcode, 0, as_of_ms).await?;
         let total = first.total;
         let mut all = first.listings;
         let mut page = 1;
         while (all.len() as u64) < total && page * SEARCH_PAGE_SIZE < total {
-            let next = self.page(zipcode, page).await?;
+            let next = self.page(zipcode, page, as_of_ms).await?;
             if next.listings.is_empty() {
                 break;
             }

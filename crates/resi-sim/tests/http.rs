@@ -45,7 +45,7 @@ async fn search_lookup_and_export() {
     assert_eq!(page["total"], info.listings);
     assert_eq!(page["listings"].as_array().unwrap().len(), 50);
     let first = &page["listings"][0];
-    assert_eq!(first["zpid"], Market::zpid(zipcode, 50));
+    assert_eq!(first["zpid"], market.property(zipcode, 50, NOW * 1000).unwrap().zpid);
     let bad = http
         .get(base.join("api/v1/zipcodes/00000/listings").unwrap())
         .send()
@@ -78,17 +78,21 @@ async fn search_lookup_and_export() {
 
     // Tier 3 over HTTP: a real listing verifies, an invented one is not found.
     let source = HttpPropertySource::new(base.clone(), 3, Duration::from_millis(5)).unwrap();
-    let epoch = EpochLength::PRODUCTION.epoch_containing(NOW).unwrap();
-    let property = market.property(zipcode, 3, epoch).unwrap();
+    let property = market.property(zipcode, 3, NOW * 1000).unwrap();
     let verifier = SourceVerifier::new(source.clone(), &ValidationConfig::default());
-    assert_eq!(
-        verifier.verify(&property.listing(epoch, NOW * 1000)).await,
-        Verdict::Verified
-    );
-    let mut fake = property.listing(epoch, NOW * 1000);
+    assert_eq!(verifier.verify(&property.listing(NOW * 1000)).await, Verdict::Verified);
+    // The record carries the listing's history: its claim holds as of its scrape.
+    let claim = resi_core::verify::Claim {
+        zpid: property.zpid.clone(),
+        zipcode: zipcode.to_string(),
+        price: property.price,
+        scraped_ms: NOW * 1000,
+    };
+    assert_eq!(verifier.verify_claim(&claim).await, Verdict::Verified);
+    let mut fake = property.listing(NOW * 1000);
     fake.zpid = Market::zpid(zipcode, 99_999);
     assert_eq!(verifier.verify(&fake).await, Verdict::NotFound);
-    let mut inflated = property.listing(epoch, NOW * 1000);
+    let mut inflated = property.listing(NOW * 1000);
     inflated.price = inflated.price.map(|p| p * 2);
     assert!(matches!(verifier.verify(&inflated).await, Verdict::Mismatch(m) if m.contains("price")));
 }

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use resi_core::verify::{Lookup, PropertyRecord, PropertySource};
+use resi_core::verify::{HistoryEntry, HistoryEvent, Lookup, PropertyRecord, PropertySource};
 use resi_core::{Listing, ListingStatus, PropertyType};
 use serde_json::Value;
 
@@ -152,7 +152,74 @@ pub fn record_from_property(record: &Value) -> Option<PropertyRecord> {
         bedrooms: int32(&record["bedrooms"]),
         bathrooms: record["bathrooms"].as_f64().filter(|b| b.is_finite()),
         sqft: int32(&record["livingArea"]),
+        history: listing_history(record),
     })
+}
+
+/// [`sale_history`], completed by the record's own `datePosted` and
+/// `homeStatus`: Zillow's `priceHistory` lags (in the real-data corpus two
+/// listings posted days before the recording had no "Listed for sale" event
+/// yet), so a listing on the market that was posted after its last `listed`
+/// event gets one at `datePosted`, at its current price.
+pub fn listing_history(record: &Value) -> Vec<HistoryEntry> {
+    let mut history = sale_history(&record["priceHistory"]);
+    let on_market = matches!(
+        record["homeStatus"].as_str(),
+        Some("FOR_SALE" | "PENDING" | "CONTINGENT" | "COMING_SOON")
+    );
+    let posted = record["datePosted"].as_str().and_then(date_ms);
+    if let (true, Some(posted)) = (on_market, posted) {
+        let listed_since = history
+            .iter()
+            .any(|e| e.event == HistoryEvent::Listed && e.at_ms >= posted);
+        if !listed_since {
+            history.push(HistoryEntry {
+                at_ms: posted,
+                event: HistoryEvent::Listed,
+                price: int(&record["price"]).filter(|p| *p > 0),
+            });
+        }
+    }
+    history
+}
+
+/// 00:00 UTC of a `YYYY-MM-DD` date, in Unix milliseconds.
+fn date_ms(date: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let day = time::Date::parse(date, &format).ok()?;
+    Some(day.midnight().assume_utc().unix_timestamp() * 1000)
+}
+
+/// A record's `priceHistory` as the freshness rule reads it, oldest first
+/// (Zillow lists the newest first; a relisting on the day of a removal
+/// comes after it): sale events only (rentals are another market), at
+/// their `time` (Zillow gives the event's date at 00:00 UTC: a date, which
+/// the rule reads as one) or, without it, their `date`. Events resi does not
+/// know are left out.
+pub fn sale_history(history: &Value) -> Vec<HistoryEntry> {
+    let Some(events) = history.as_array() else {
+        return Vec::new();
+    };
+    events
+        .iter()
+        .rev()
+        .filter(|e| e["postingIsRental"].as_bool() != Some(true))
+        .filter_map(|e| {
+            let event = match e["event"].as_str()? {
+                "Listed for sale" => HistoryEvent::Listed,
+                "Price change" => HistoryEvent::PriceChange,
+                "Pending sale" | "Contingent" => HistoryEvent::Pending,
+                "Listing removed" | "Sold" => HistoryEvent::Removed,
+                _ => return None,
+            };
+            let at_ms = e["time"].as_i64().or_else(|| date_ms(e["date"].as_str()?))?;
+            Some(HistoryEntry {
+                at_ms,
+                event,
+                price: int(&e["price"]).filter(|p| *p > 0),
+            })
+        })
+        .collect()
 }
 
 /// The API key: `api_key` when set, else the environment variable

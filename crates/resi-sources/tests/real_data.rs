@@ -53,6 +53,45 @@ fn every_search_hit_matches_its_own_property_record() {
     assert_eq!(checked, 164);
 }
 
+/// Freshness on real data: each search hit, claimed as read at the
+/// recording (the recorder's `collected_at` day, noon UTC) or any later
+/// instant, holds by its record's history: no honest row is contradicted.
+#[test]
+fn every_search_hit_holds_by_its_records_history() {
+    let Some(dir) = corpus_dir() else { return };
+    let corpus = Corpus::load(&dir).unwrap();
+    let tolerance = ValidationConfig::default().spot_check_tolerance_bps;
+    // 2025-09-12T12:00:00Z, the recording day; and the replay's "now" in a test.
+    let instants = [1_757_678_400_000i64, START_UNIX * 1000];
+    let mut checked = 0;
+    let mut with_history = 0;
+    for zipcode in corpus.searches.keys() {
+        for hit in corpus.hits(zipcode) {
+            let listing = listing_from_hit(hit, zipcode, 0).unwrap();
+            let record = record_from_property(&corpus.properties[&listing.zpid]).unwrap();
+            with_history += usize::from(!record.history.is_empty());
+            for at in instants {
+                let claim = resi_core::verify::Claim {
+                    zpid: listing.zpid.clone(),
+                    zipcode: zipcode.to_string(),
+                    price: listing.price.unwrap_or(0),
+                    scraped_ms: at,
+                };
+                let verdict = resi_core::verify::compare_claim(&claim, &record, tolerance);
+                assert_eq!(
+                    verdict,
+                    Verdict::Verified,
+                    "zpid {} at {at}: {:?}",
+                    listing.zpid,
+                    record.history
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!((checked, with_history), (328, 164));
+}
+
 async fn replay(corpus: Corpus, options: ReplayOptions) -> url::Url {
     let state = Arc::new(Replay::new(corpus, options));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -87,12 +87,9 @@ fn sample(args: SampleArgs) -> anyhow::Result<ExitCode> {
         )]),
     );
     let scraped = window.start_ms() + 600_000;
-    let listings: Vec<_> = market
-        .properties(zipcode, epoch)
-        .iter()
-        .enumerate()
-        .map(|(i, p)| p.listing(epoch, scraped + i as i64))
-        .collect();
+    let snapshot = market.properties(zipcode, scraped);
+    let times = resi_sim::market::read_times(scraped, snapshot.len(), args.seed);
+    let listings = market.read(zipcode, &snapshot, &times);
     let bytes = encode_listings(&listings)?;
     std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(

@@ -10,6 +10,7 @@ mod listings;
 mod s3;
 mod sim;
 
+use anyhow::Context;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -88,6 +89,11 @@ struct GauntletArgs {
     /// One JSON object per line per strategy.
     #[arg(long)]
     json: bool,
+    /// The validation rules to try: validation-config JSON (camelCase, as
+    /// in every results file), inline or `@FILE`; unnamed fields keep
+    /// their defaults. E.g. `--rules '{"spotCheckContestedMax":0}'`.
+    #[arg(long, value_name = "JSON")]
+    rules: Option<String>,
 }
 
 #[derive(Args)]
@@ -174,6 +180,19 @@ fn bench_gauntlet(args: GauntletArgs) -> anyhow::Result<ExitCode> {
         args.trials > 0 && args.honest > 0 && args.zipcodes > 0 && args.listings >= 10,
         "--trials, --honest and --zipcodes must be positive and --listings at least 10"
     );
+    let rules = match args.rules.as_deref() {
+        None => resi_core::ValidationConfig::default(),
+        Some(text) => {
+            let json = match text.strip_prefix('@') {
+                Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading --rules file {path}"))?,
+                None => text.to_owned(),
+            };
+            let rules: resi_core::ValidationConfig =
+                serde_json::from_str(&json).context("--rules is not a validation config (camelCase JSON)")?;
+            rules.check()?;
+            rules
+        }
+    };
     let reports = gauntlet::run(&gauntlet::GauntletParams {
         trials: args.trials,
         seed: args.seed,
@@ -181,6 +200,7 @@ fn bench_gauntlet(args: GauntletArgs) -> anyhow::Result<ExitCode> {
         zipcodes: args.zipcodes,
         listings: args.listings,
         strategies,
+        rules,
     })?;
     if args.json {
         for r in &reports {
