@@ -27,7 +27,7 @@ use resi_core::{
     Zipcode,
 };
 use resi_sim::market::{read_times, Market, ZipcodeMarket};
-use resi_sim::profile::{apply, Profile};
+use resi_sim::profile::{apply, restamp, Profile};
 use sha2::{Digest, Sha256};
 
 use crate::BenchError;
@@ -341,14 +341,6 @@ fn set_zpid(listing: &mut Listing, zpid: String) {
     listing.zpid = zpid;
 }
 
-/// New timestamps, at a pace of their own, from `first_ms` on.
-fn restamp(listings: &mut [Listing], first_ms: i64, pace_seed: u64) {
-    let times = read_times(first_ms, listings.len(), pace_seed);
-    for (l, at) in listings.iter_mut().zip(times) {
-        l.scraped_timestamp_ms = Some(at);
-    }
-}
-
 /// Every timestamp moved by `ms`.
 fn shift(listings: &mut [Listing], ms: i64) {
     for l in listings {
@@ -615,7 +607,10 @@ mod tests {
     fn a_caught_sybil_earns_what_the_honest_control_earns() {
         let reports = run(&small(vec![Strategy::HonestControl, Strategy::SybilColdkeys])).unwrap();
         assert_eq!(reports[0].honest_false_positive_pct, 0.0);
-        assert!((reports[0].ratio_mean - reports[1].ratio_mean).abs() < 1e-9, "{reports:?}");
+        assert!(
+            (reports[0].ratio_mean - reports[1].ratio_mean).abs() < 1e-9,
+            "{reports:?}"
+        );
     }
 
     #[test]

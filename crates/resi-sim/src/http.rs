@@ -15,8 +15,8 @@ use serde_json::json;
 
 use crate::market::Market;
 
-/// What the server needs: the market, the epoch length (prices drift per
-/// epoch) and a clock.
+/// What the server needs: the market, the epoch length (search pages name
+/// the epoch) and a clock (the market changes with time).
 pub struct SimState {
     pub market: Market,
     pub length: EpochLength,

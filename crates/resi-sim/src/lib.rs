@@ -1,10 +1,11 @@
 //! resi-sim: a deterministic synthetic US property market, and how miners behave in it.
 //!
-//! The market is a pure function of (seed, zipcode, index, epoch): every
-//! zipcode has a population of properties with consistent attributes (price by
-//! state and market tier, sqft and bathrooms following bedrooms, real city and
-//! state from the zipcode dataset, unique zpids, Zillow-style URLs embedding
-//! the zpid), and prices drift slightly from epoch to epoch. It is the one
+//! The market is a pure function of (seed, zipcode, slot, instant): every
+//! zipcode has listing slots whose listings have consistent attributes (price
+//! by state and market tier, sqft and bathrooms following bedrooms, real city
+//! and state from the zipcode dataset, unique zpids, Zillow-style URLs
+//! embedding the zpid), turn over every 20–80 days and have their prices cut
+//! at instants, with the history a source keeps. It is the one
 //! listing generator of the code base: the benchmark, the tests and the devnet
 //! all draw from it.
 //!

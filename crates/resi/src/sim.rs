@@ -105,7 +105,7 @@ pub struct ServeArgs {
     /// How many real zipcodes the market covers.
     #[arg(long, default_value_t = 100)]
     zipcodes: usize,
-    /// Epoch length in seconds (prices drift slightly from epoch to epoch).
+    /// Epoch length in seconds (search pages name the current epoch).
     #[arg(long, default_value_t = 14_400)]
     epoch_seconds: u64,
     #[arg(long, default_value = "127.0.0.1")]
