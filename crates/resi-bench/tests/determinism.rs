@@ -15,7 +15,7 @@ fn epoch() -> &'static SyntheticEpoch {
     static EPOCH: OnceLock<SyntheticEpoch> = OnceLock::new();
     EPOCH.get_or_init(|| {
         let spec = EpochSpec {
-            miners: 28,
+            miners: 32,
             zipcodes: 3,
             listings: 60,
             cheater_percent: 45,
@@ -80,8 +80,13 @@ fn honest_miners_are_paid_and_every_cheat_is_not() {
         use resi_sim::Profile::*;
         match kind {
             MinerKind::Behaves(Lazy) | MinerKind::Behaves(ShortChanger) => Some(1),
-            MinerKind::Behaves(Fabricator) | MinerKind::Behaves(PreScrape) => Some(3),
-            MinerKind::Behaves(Duplicator) | MinerKind::Behaves(Copier) | MinerKind::Behaves(AliasPadding) => Some(0),
+            MinerKind::Behaves(Fabricator) | MinerKind::Behaves(PreScrape) | MinerKind::Behaves(LightFabricator) => {
+                Some(3)
+            }
+            MinerKind::Behaves(Duplicator)
+            | MinerKind::Behaves(Copier)
+            | MinerKind::Behaves(AliasPadding)
+            | MinerKind::Behaves(Unverifiable) => Some(0),
             MinerKind::Behaves(Stale) | MinerKind::Behaves(WrongZipcode) | MinerKind::Behaves(Unreasonable) => Some(2),
             MinerKind::Corrupt | MinerKind::ManifestMismatch => Some(0),
             MinerKind::Behaves(HonestFast) | MinerKind::Behaves(HonestSlow) => None,
@@ -119,5 +124,5 @@ fn honest_miners_are_paid_and_every_cheat_is_not() {
             }
         }
     }
-    assert_eq!(seen_kinds.len(), 14, "every kind present: {seen_kinds:?}");
+    assert_eq!(seen_kinds.len(), 16, "every kind present: {seen_kinds:?}");
 }

@@ -37,7 +37,7 @@ impl MinerKind {
     }
 
     /// The cheating kinds, in the order they are handed out.
-    pub const CHEATS: [MinerKind; 12] = [
+    pub const CHEATS: [MinerKind; 14] = [
         MinerKind::Behaves(Profile::Lazy),
         MinerKind::Behaves(Profile::Fabricator),
         MinerKind::Behaves(Profile::Duplicator),
@@ -47,6 +47,8 @@ impl MinerKind {
         MinerKind::Behaves(Profile::Unreasonable),
         MinerKind::Behaves(Profile::AliasPadding),
         MinerKind::Behaves(Profile::ShortChanger),
+        MinerKind::Behaves(Profile::LightFabricator),
+        MinerKind::Behaves(Profile::Unverifiable),
         MinerKind::Behaves(Profile::PreScrape),
         MinerKind::Corrupt,
         MinerKind::ManifestMismatch,

@@ -36,6 +36,12 @@ pub enum Profile {
     /// Uploads ⌈85 %⌉ of the listings, the least tier 1's tolerance allows,
     /// sooner (tier 1: relative to the peers' median).
     ShortChanger,
+    /// Invents one row in twelve (8 %), the rest scraped accurately (tier 3:
+    /// a sampled or contested invented row is not found).
+    LightFabricator,
+    /// Half its rows carry ids no property API accepts, so a lookup could
+    /// only be `unavailable` (tier 0: canonical zpids).
+    Unverifiable,
     /// Uses a scrape taken 23 h before the epoch, stamped as read at its
     /// start, and uploads at once (tier 3: contested rows against the
     /// source's history). [`scrape`] reads the old market for it.
@@ -43,7 +49,7 @@ pub enum Profile {
 }
 
 impl Profile {
-    pub const ALL: [Profile; 12] = [
+    pub const ALL: [Profile; 14] = [
         Profile::HonestFast,
         Profile::HonestSlow,
         Profile::Lazy,
@@ -55,6 +61,8 @@ impl Profile {
         Profile::Unreasonable,
         Profile::AliasPadding,
         Profile::ShortChanger,
+        Profile::LightFabricator,
+        Profile::Unverifiable,
         Profile::PreScrape,
     ];
 
@@ -78,6 +86,8 @@ impl Profile {
             Profile::Unreasonable => "unreasonable",
             Profile::AliasPadding => "alias-padding",
             Profile::ShortChanger => "short-changer",
+            Profile::LightFabricator => "light-fabricator",
+            Profile::Unverifiable => "unverifiable",
             Profile::PreScrape => "pre-scrape",
         }
     }
@@ -186,6 +196,25 @@ pub fn apply(
             }
         }
         Profile::ShortChanger => listings.truncate((n * 85).div_ceil(100)),
+        Profile::LightFabricator => {
+            for (i, listing) in listings.iter_mut().enumerate().filter(|(i, _)| i % 12 == 11) {
+                let zpid = Market::zpid(zipcode, population + i as u64);
+                listing.source_url = Some(format!("https://www.zillow.com/homedetails/x/{zpid}_zpid/"));
+                listing.zpid = zpid;
+                listing.address = Some(format!("{} Invented Way, {}", 100 + d.below(9_000), zipcode));
+                listing.mls_id = None;
+            }
+        }
+        Profile::Unverifiable => {
+            for (i, listing) in listings.iter_mut().enumerate().filter(|(i, _)| i % 2 == 1) {
+                let bogus = format!("{}-{i}", listing.zpid);
+                listing.source_url = listing
+                    .source_url
+                    .as_ref()
+                    .map(|u| u.replace(&format!("/{}_zpid", listing.zpid), &format!("/{bogus}_zpid")));
+                listing.zpid = bogus;
+            }
+        }
         Profile::Lazy => listings.truncate(n * 6 / 10),
         Profile::Fabricator => {
             for (i, listing) in listings.iter_mut().enumerate().filter(|(i, _)| i % 5 != 0) {
