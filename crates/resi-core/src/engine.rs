@@ -25,6 +25,7 @@ use crate::results::{
 use crate::scoring::{score, ZipcodeRanking};
 use crate::verify::{Claim, ListingVerifier, Verdict};
 use crate::zipcode::Zipcode;
+use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// A second submission for the same (miner, zipcode) was offered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,16 +83,17 @@ impl<'c> EpochValidation<'c> {
             claims: std::sync::Mutex::new(BTreeMap::new()),
         };
         let none = BTreeMap::new();
-        let mut first = self.decide(&memo, &none).await;
+        let prepared = self.prepare();
+        let mut first = self.decide(&prepared, &memo, &none).await;
         // A stale claim shows the miner's timestamps are not when it read the
         // listings: its work anywhere else this epoch is not believed either.
         let barred = stale_hotkeys(&first);
         if !barred.is_empty() {
-            first = self.decide(&memo, &barred).await;
+            first = self.decide(&prepared, &memo, &barred).await;
         }
         let health = source_health(&first, &self.ctx.config);
         let mut results = if health.broken {
-            self.decide(&BrokenSource, &none).await
+            self.decide(&prepared, &BrokenSource, &none).await
         } else {
             first
         };
@@ -99,9 +101,11 @@ impl<'c> EpochValidation<'c> {
         results
     }
 
-    async fn decide<V: ListingVerifier>(&self, verifier: &V, barred: &BTreeMap<Hotkey, String>) -> ValidationResults {
+    /// Everything about a zipcode that does not depend on tier 3: the
+    /// ranking order, copies, the relative tier 1 and the contested rows.
+    /// Computed once, whichever walks follow.
+    fn prepare(&self) -> (Vec<Prepared<'_>>, Vec<UnassignedRecord>) {
         let ctx = self.ctx;
-        let all_miners: BTreeSet<Hotkey> = self.submissions.keys().map(|(_, h)| h.clone()).collect();
         let mut by_zipcode: BTreeMap<Zipcode, Vec<&Examined>> = ctx.zipcodes.keys().map(|z| (*z, Vec::new())).collect();
         let mut unassigned = Vec::new();
         for ((zipcode, _), examined) in &self.submissions {
@@ -113,10 +117,33 @@ impl<'c> EpochValidation<'c> {
                 }),
             }
         }
-
-        let walks = by_zipcode
+        let prepared = by_zipcode
             .into_iter()
-            .map(|(zipcode, list)| walk_zipcode(ctx, zipcode, list, verifier, barred));
+            .map(|(zipcode, mut list)| {
+                list.sort_by_cached_key(|e| (e.submitted_at_ms, tie_break(&ctx.validation_seed, &e.hotkey)));
+                Prepared {
+                    zipcode,
+                    copy_of: copy_check(ctx, &list),
+                    short_of: relative_quantity(ctx, &list),
+                    contested: contested_claims(ctx, zipcode, &list),
+                    list,
+                }
+            })
+            .collect();
+        (prepared, unassigned)
+    }
+
+    async fn decide<V: ListingVerifier>(
+        &self,
+        prepared: &(Vec<Prepared<'_>>, Vec<UnassignedRecord>),
+        verifier: &V,
+        barred: &BTreeMap<Hotkey, String>,
+    ) -> ValidationResults {
+        let ctx = self.ctx;
+        let all_miners: BTreeSet<Hotkey> = self.submissions.keys().map(|(_, h)| h.clone()).collect();
+        let (zipcodes, unassigned) = prepared;
+        let unassigned = unassigned.clone();
+        let walks = zipcodes.iter().map(|p| walk_zipcode(ctx, p, verifier, barred));
         let mut outcomes: Vec<ZipcodeOutcome> = join_all(walks).await;
         outcomes.sort_by_key(|o| o.zipcode);
 
@@ -326,19 +353,25 @@ fn record_without_tier3(e: &Examined, _ctx: &EpochContext) -> SubmissionRecord {
     }
 }
 
+/// A zipcode's submissions in ranking order with what tiers 0–2 decided
+/// across them, one entry per submission.
+struct Prepared<'e> {
+    zipcode: Zipcode,
+    list: Vec<&'e Examined>,
+    copy_of: Vec<Option<String>>,
+    short_of: Vec<Option<String>>,
+    contested: Vec<Vec<Claim>>,
+}
+
 async fn walk_zipcode<V: ListingVerifier>(
     ctx: &EpochContext,
-    zipcode: Zipcode,
-    mut list: Vec<&Examined>,
+    prepared: &Prepared<'_>,
     verifier: &V,
     barred: &BTreeMap<Hotkey, String>,
 ) -> ZipcodeOutcome {
+    let zipcode = prepared.zipcode;
+    let list = &prepared.list;
     let expected = ctx.zipcodes.get(&zipcode).copied().unwrap_or(0);
-    list.sort_by_cached_key(|e| (e.submitted_at_ms, tie_break(&ctx.validation_seed, &e.hotkey)));
-
-    let copy_of = copy_check(ctx, &list);
-    let short_of = relative_quantity(ctx, &list);
-    let contested = contested_claims(ctx, zipcode, &list);
 
     let mut winners = Vec::new();
     let mut participants = Vec::new();
@@ -346,7 +379,12 @@ async fn walk_zipcode<V: ListingVerifier>(
     // participation here: one per owner.
     let mut owners: BTreeMap<&Hotkey, &Hotkey> = BTreeMap::new();
     let mut records = Vec::with_capacity(list.len());
-    for (((e, copy), short), contested) in list.iter().zip(copy_of).zip(short_of).zip(contested) {
+    let rows = list
+        .iter()
+        .zip(&prepared.copy_of)
+        .zip(&prepared.short_of)
+        .zip(&prepared.contested);
+    for (((e, copy), short), contested) in rows {
         let owner = ctx.owner_of(&e.hotkey);
         let record = match (&e.precheck, copy) {
             (Precheck::Late(_), _) | (Precheck::Failed { .. }, _) => record_without_tier3(e, ctx),
@@ -356,14 +394,14 @@ async fn walk_zipcode<V: ListingVerifier>(
                 r
             }
             (Precheck::Passed, None) if short.is_some() => {
-                let mut r = base_record(e, Status::Failed, short.unwrap_or_default());
+                let mut r = base_record(e, Status::Failed, short.clone().unwrap_or_default());
                 r.failed_tier = Some(1);
                 r
             }
             (Precheck::Passed, None) if barred.contains_key(&e.hotkey) => {
                 // Checked all the same (the verdicts are remembered), so the
                 // record shows the evidence where there is some.
-                let spot = spot_check(e, &contested, verifier).await;
+                let spot = spot_check(e, contested, verifier).await;
                 let (status, reason) = tier3_decision(&spot, ctx);
                 let reason = if status == Status::Failed {
                     reason
@@ -398,7 +436,7 @@ async fn walk_zipcode<V: ListingVerifier>(
                 )
             }
             (Precheck::Passed, None) => {
-                let spot = spot_check(e, &contested, verifier).await;
+                let spot = spot_check(e, contested, verifier).await;
                 let (status, reason) = tier3_decision(&spot, ctx);
                 let mut r = base_record(e, status, reason);
                 if status == Status::Winner {
@@ -529,7 +567,8 @@ fn index_fingerprints(
 /// rows other such submissions for the zipcode contradict (a zpid some of
 /// them lack, or a price they give differently), at most
 /// `spot_check_contested_max`: those the fewest submissions share (same
-/// zpid and price) first, then by SHA-256 of `{validationSeed}:{hotkey}:{zpid}`.
+/// zpid and price) first, then by a hash keyed with the validation seed and
+/// the hotkey.
 /// A stale row is one only its stale file holds; a row an honest miner
 /// shares with the others is rarely checked.
 fn contested_claims(ctx: &EpochContext, zipcode: Zipcode, list: &[&Examined]) -> Vec<Vec<Claim>> {
@@ -567,14 +606,19 @@ fn contested_claims(ctx: &EpochContext, zipcode: Zipcode, list: &[&Examined]) ->
             continue;
         }
         let e = list[i];
-        let mut keyed: Vec<(usize, [u8; 32], u64)> = zpids
+        // Ties are broken by a keyed hash: xxh3-64 of the zpid's 8
+        // little-endian bytes, seeded with the first 8 bytes (little-endian)
+        // of SHA-256(`{validationSeed}:{hotkey}`): the tie-break key.
+        let key = tie_break(&ctx.validation_seed, &e.hotkey);
+        let seed = u64::from_le_bytes([key[0], key[1], key[2], key[3], key[4], key[5], key[6], key[7]]);
+        let mut keyed: Vec<(usize, u64, u64)> = zpids
             .into_iter()
-            .map(|(support, z)| {
-                let key: [u8; 32] =
-                    Sha256::digest(format!("{}:{}:{z}", ctx.validation_seed, e.hotkey).as_bytes()).into();
-                (support, key, z)
-            })
+            .map(|(support, z)| (support, xxh3_64_with_seed(&z.to_le_bytes(), seed), z))
             .collect();
+        if keyed.len() > max {
+            keyed.select_nth_unstable(max - 1);
+            keyed.truncate(max);
+        }
         keyed.sort_unstable();
         out[i] = keyed
             .into_iter()
