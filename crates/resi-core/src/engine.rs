@@ -373,6 +373,24 @@ async fn walk_zipcode<V: ListingVerifier>(
     let list = &prepared.list;
     let expected = ctx.zipcodes.get(&zipcode).copied().unwrap_or(0);
 
+    // Tier 3 in one round trip: when every submission past tiers 0–2 is
+    // spot-checked anyway, ask the source for all of them at once (the
+    // verifier remembers each verdict), then decide in ranking order below
+    // exactly as before. The results do not depend on which answer comes
+    // first; only the waiting does.
+    if ctx.config.spot_check_participants {
+        let candidates = list
+            .iter()
+            .zip(&prepared.copy_of)
+            .zip(&prepared.short_of)
+            .zip(&prepared.contested)
+            .filter(|(((e, copy), short), _)| {
+                e.precheck == Precheck::Passed && copy.is_none() && short.is_none() && !barred.contains_key(&e.hotkey)
+            })
+            .map(|(((e, _), _), contested)| spot_check(e, contested, verifier));
+        join_all(candidates).await;
+    }
+
     let mut winners = Vec::new();
     let mut participants = Vec::new();
     // Coldkey → the hotkey of its that already holds a rank or a

@@ -1071,3 +1071,72 @@ fn participation_is_split_by_listings_with_a_cap() {
     }
     assert_eq!(results.miner_scores.iter().map(|m| m.score_ppb).sum::<u64>(), PPB);
 }
+
+// ---------- tier 3 in one round trip ----------
+
+/// Answers `verified` after yielding once, counting the lookups in flight.
+#[derive(Default)]
+struct Yielding {
+    in_flight: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+impl Yielding {
+    async fn answer(&self) -> Verdict {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        YieldOnce(false).await;
+        self.in_flight.fetch_sub(1, SeqCst);
+        Verdict::Verified
+    }
+}
+
+impl resi_core::ListingVerifier for Yielding {
+    async fn verify(&self, _: &resi_core::Listing) -> Verdict {
+        self.answer().await
+    }
+    async fn verify_claim(&self, _: &resi_core::verify::Claim) -> Verdict {
+        self.answer().await
+    }
+}
+
+/// Every submission of a zipcode is looked up at once (the epoch waits for
+/// one round trip, not one per submission), and the results are those of
+/// the one-by-one walk.
+#[test]
+fn spot_checks_of_a_zipcode_are_in_flight_together() {
+    let ctx = ctx(100);
+    let rows: Vec<_> = (0..100)
+        .map(|i| listing_in(zip(), i, START_MS + 60_000 + 10 * i as i64))
+        .collect();
+    let inputs = || -> Vec<_> {
+        (1..=6u8)
+            .map(|h| submission(h, &rows, START_MS + h as i64 * 1_000))
+            .collect()
+    };
+    let mut engine = resi_core::EpochValidation::new(&ctx);
+    for input in inputs() {
+        engine.insert(examine(&ctx, input)).unwrap();
+    }
+    let yielding = Yielding::default();
+    let together = futures_executor::block_on(engine.finish(&yielding));
+    // Six submissions of 10 samples each, all in flight at once.
+    assert_eq!(yielding.most.load(std::sync::atomic::Ordering::SeqCst), 60);
+    let one_by_one = run(&ctx, inputs());
+    assert_eq!(together.to_json(), one_by_one.to_json());
+}
