@@ -126,3 +126,26 @@ fn honest_miners_are_paid_and_every_cheat_is_not() {
     }
     assert_eq!(seen_kinds.len(), 16, "every kind present: {seen_kinds:?}");
 }
+
+#[test]
+fn the_validate_benchmark_prints_one_json_line() {
+    let report = resi_bench::run_validate(resi_bench::ValidateBench {
+        miners: 4,
+        zipcodes: 2,
+        listings: 50,
+        cheater_percent: 25,
+        seed: 1,
+        threads: Some(1),
+        bombs: 0,
+    })
+    .unwrap();
+    let line = report.json();
+    assert!(!line.contains('\n'));
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["listings"], report.listings);
+    assert_eq!(v["threads"], 1);
+    for key in ["decodeOnlySec", "endToEndSec", "floorRatio"] {
+        assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {line}");
+    }
+    assert!(v["peakRssMib"].is_null() || v["peakRssMib"].as_f64().is_some());
+}

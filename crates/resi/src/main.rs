@@ -119,6 +119,9 @@ struct ValidateArgs {
     /// Decompression bombs (about 130 MB decoded each) added to the epoch.
     #[arg(long, default_value_t = 0)]
     bombs: usize,
+    /// One JSON line: listings, threads, decodeOnlySec, endToEndSec, floorRatio, peakRssMib.
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() -> ExitCode {
@@ -226,6 +229,10 @@ fn bench_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         threads: args.threads,
         bombs: args.bombs,
     })?;
-    println!("{}", report.render());
+    if args.json {
+        println!("{}", report.json());
+    } else {
+        println!("{}", report.render());
+    }
     Ok(ExitCode::SUCCESS)
 }
