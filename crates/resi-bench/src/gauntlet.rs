@@ -27,7 +27,7 @@ use resi_core::{
     Zipcode,
 };
 use resi_sim::market::{read_times, Market, ZipcodeMarket};
-use resi_sim::profile::{apply, restamp, Profile};
+use resi_sim::profile::{apply, restamp, shift, Profile};
 use sha2::{Digest, Sha256};
 
 use crate::BenchError;
@@ -339,13 +339,6 @@ fn set_zpid(listing: &mut Listing, zpid: String) {
         .as_ref()
         .map(|u| u.replace(&old, &format!("/{zpid}_zpid")));
     listing.zpid = zpid;
-}
-
-/// Every timestamp moved by `ms`.
-fn shift(listings: &mut [Listing], ms: i64) {
-    for l in listings {
-        l.scraped_timestamp_ms = l.scraped_timestamp_ms.map(|t| t + ms);
-    }
 }
 
 fn trial(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Outcome, BenchError> {

@@ -377,17 +377,21 @@ async fn walk_zipcode<V: ListingVerifier>(
     // spot-checked anyway, ask the source for all of them at once (the
     // verifier remembers each verdict), then decide in ranking order below
     // exactly as before. The results do not depend on which answer comes
-    // first; only the waiting does.
+    // first; only the waiting does. Each check's record is kept for the walk.
+    let mut ready: Vec<Option<SpotCheckRecord>> = vec![None; list.len()];
     if ctx.config.spot_check_participants {
         let candidates = list
             .iter()
             .zip(&prepared.copy_of)
             .zip(&prepared.short_of)
             .zip(&prepared.contested)
-            .filter(|(((e, copy), short), _)| {
+            .zip(ready.iter_mut())
+            .filter(|((((e, copy), short), _), _)| {
                 e.precheck == Precheck::Passed && copy.is_none() && short.is_none() && !barred.contains_key(&e.hotkey)
             })
-            .map(|(((e, _), _), contested)| spot_check(e, contested, verifier));
+            .map(|((((e, _), _), contested), slot)| async move {
+                *slot = Some(spot_check(e, contested, verifier).await);
+            });
         join_all(candidates).await;
     }
 
@@ -401,8 +405,9 @@ async fn walk_zipcode<V: ListingVerifier>(
         .iter()
         .zip(&prepared.copy_of)
         .zip(&prepared.short_of)
-        .zip(&prepared.contested);
-    for (((e, copy), short), contested) in rows {
+        .zip(&prepared.contested)
+        .zip(ready);
+    for ((((e, copy), short), contested), ready) in rows {
         let owner = ctx.owner_of(&e.hotkey);
         let record = match (&e.precheck, copy) {
             (Precheck::Late(_), _) | (Precheck::Failed { .. }, _) => record_without_tier3(e, ctx),
@@ -419,7 +424,10 @@ async fn walk_zipcode<V: ListingVerifier>(
             (Precheck::Passed, None) if barred.contains_key(&e.hotkey) => {
                 // Checked all the same (the verdicts are remembered), so the
                 // record shows the evidence where there is some.
-                let spot = spot_check(e, contested, verifier).await;
+                let spot = match ready {
+                    Some(spot) => spot,
+                    None => spot_check(e, contested, verifier).await,
+                };
                 let (status, reason) = tier3_decision(&spot, ctx);
                 let reason = if status == Status::Failed {
                     reason
@@ -454,7 +462,10 @@ async fn walk_zipcode<V: ListingVerifier>(
                 )
             }
             (Precheck::Passed, None) => {
-                let spot = spot_check(e, contested, verifier).await;
+                let spot = match ready {
+                    Some(spot) => spot,
+                    None => spot_check(e, contested, verifier).await,
+                };
                 let (status, reason) = tier3_decision(&spot, ctx);
                 let mut r = base_record(e, status, reason);
                 if status == Status::Winner {

@@ -91,9 +91,7 @@ impl SimScraper {
                 let columns = decode_listings(bytes.into(), &limits).map_err(|e| ScrapeError::Other(e.to_string()))?;
                 // Every stamp moved by a millisecond, so the file is not byte for byte the victim's.
                 let mut listings = columns.to_listings();
-                for l in &mut listings {
-                    l.scraped_timestamp_ms = l.scraped_timestamp_ms.map(|t| t + 1);
-                }
+                profile::shift(&mut listings, 1);
                 return Ok(listings);
             }
             if self.clock.now_ms() >= deadline.at_ms() {

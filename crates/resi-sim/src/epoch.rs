@@ -165,9 +165,7 @@ pub fn build(spec: EpochSpec, config: ValidationConfig) -> Result<SyntheticEpoch
                 let victim_finish = (epoch_ms as f64 * Profile::HonestFast.finish_fraction()) as i64 + zip_jitter;
                 let victim_scraped = window.start_ms() + victim_finish - 120_000;
                 let mut copied = scrape(&market, props, zipcode, &window, Profile::HonestFast, 0, victim_scraped);
-                for l in &mut copied {
-                    l.scraped_timestamp_ms = l.scraped_timestamp_ms.map(|t| t + 1);
-                }
+                crate::profile::shift(&mut copied, 1);
                 (copied, window.start_ms() + finish_ms + 5_000)
             } else {
                 (

@@ -131,6 +131,13 @@ pub fn restamp(listings: &mut [Listing], first_ms: i64, pace_seed: u64) {
     }
 }
 
+/// Every timestamp of `listings` moved by `ms` (a copier's disguise).
+pub fn shift(listings: &mut [Listing], ms: i64) {
+    for l in listings {
+        l.scraped_timestamp_ms = l.scraped_timestamp_ms.map(|t| t + ms);
+    }
+}
+
 /// The listings a miner of `profile` uploads for `zipcode`, given the
 /// zipcode's `properties` this epoch ([`Market::properties`]), scraping at
 /// `scraped_ms` (each row a few milliseconds apart). `miner_seed` varies the

@@ -185,9 +185,7 @@ pub fn listing_history(record: &Value) -> Vec<HistoryEntry> {
 
 /// 00:00 UTC of a `YYYY-MM-DD` date, in Unix milliseconds.
 fn date_ms(date: &str) -> Option<i64> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let day = time::Date::parse(date, &format).ok()?;
-    Some(day.midnight().assume_utc().unix_timestamp() * 1000)
+    resi_core::text::parse_iso_date_days(date).map(|days| days * 86_400_000)
 }
 
 /// A record's `priceHistory` as the freshness rule reads it, oldest first
