@@ -7,6 +7,7 @@
 //! the copy check, tier 3 against the in-memory market, ranking, scores and the
 //! consensus hash. Peak RSS is the process's high-water mark.
 
+pub mod files;
 pub mod gauntlet;
 
 use std::time::{Duration, Instant};
@@ -14,15 +15,16 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use resi_core::results::Status;
 use resi_core::schema::{decode_listings, decode_raw};
-use resi_core::verify::SourceVerifier;
+use resi_core::verify::{Lookup, PropertySource, SourceVerifier};
 use resi_core::{
     examine, EpochValidation, Examined, ManifestEntry, SubmissionInput, ValidationConfig, ValidationResults,
 };
 use resi_sim::{build_epoch, EpochSpec, MarketSource, SyntheticEpoch};
+use resi_sources::CachedSource;
 use sha2::Digest;
 
 /// Parameters of `resi bench validate`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ValidateBench {
     pub miners: usize,
     pub zipcodes: usize,
@@ -34,6 +36,48 @@ pub struct ValidateBench {
     /// Decompression bombs added to the epoch (validated like any submission;
     /// the decode-only floor skips them, since it has no limits).
     pub bombs: usize,
+    /// When set, the tier-3 stage runs a second time against a property
+    /// source that answers each lookup after this long (behind the
+    /// validator's per-epoch cache, as in production), to time tier 3's
+    /// round trips.
+    pub source_latency: Option<Duration>,
+    /// Validate the epoch's Parquet files from this directory, each read
+    /// from disk inside the timed stages (written there first if the
+    /// directory holds no epoch; see [`files`]).
+    pub input: Option<std::path::PathBuf>,
+}
+
+/// The tier-3 stage against a slow property source.
+#[derive(Clone, Debug)]
+pub struct Tier3Latency {
+    pub latency: Duration,
+    /// Copy check, tier 3, ranking, scores and hash with that source.
+    pub finish: Duration,
+    /// Lookups the source answered.
+    pub lookups: u64,
+}
+
+impl Tier3Latency {
+    /// The bound: three source latencies plus the stage's CPU time
+    /// (the same stage with an instant source, measured in the same run).
+    pub fn bound(&self, cpu: Duration) -> Duration {
+        self.latency * 3 + cpu
+    }
+}
+
+/// The market behind a delay, counting lookups.
+struct SlowSource<'m> {
+    inner: MarketSource<'m>,
+    latency: Duration,
+    lookups: std::sync::atomic::AtomicU64,
+}
+
+impl PropertySource for SlowSource<'_> {
+    async fn lookup(&self, zpid: &str) -> Lookup {
+        self.lookups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        futures_timer::Delay::new(self.latency).await;
+        self.inner.lookup(zpid).await
+    }
 }
 
 /// One timed stage.
@@ -67,6 +111,9 @@ pub struct ValidateReport {
     /// Bombs in the epoch and how many were refused as unreadable at tier 0.
     pub bombs: (usize, usize),
     pub results: ValidationResults,
+    pub tier3_latency: Option<Tier3Latency>,
+    /// The directory the files were read from (None: memory).
+    pub input: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +124,8 @@ pub enum BenchError {
     Pool(String),
     #[error("validation engine: {0}")]
     Engine(String),
+    #[error("epoch files: {0}")]
+    Files(String),
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), in MiB.
@@ -100,21 +149,27 @@ pub fn validate_epoch(epoch: &SyntheticEpoch) -> Result<(Vec<Examined>, Validati
 }
 
 fn finish(epoch: &SyntheticEpoch, examined: Vec<Examined>) -> Result<ValidationResults, BenchError> {
+    let source = CachedSource::new(MarketSource::new(&epoch.market, epoch.ctx.deadline_ms + 600_000));
+    finish_with(epoch, examined, source)
+}
+
+fn finish_with<S: PropertySource>(
+    epoch: &SyntheticEpoch,
+    examined: Vec<Examined>,
+    source: S,
+) -> Result<ValidationResults, BenchError> {
     let mut engine = EpochValidation::new(&epoch.ctx);
     for e in examined {
         engine.insert(e).map_err(|e| BenchError::Engine(e.to_string()))?;
     }
-    let verifier = SourceVerifier::new(
-        MarketSource::new(&epoch.market, epoch.ctx.deadline_ms + 600_000),
-        &epoch.ctx.config,
-    );
+    let verifier = SourceVerifier::new(source, &epoch.ctx.config);
     Ok(futures_executor::block_on(engine.finish(&verifier)))
 }
 
 /// `params.bombs` GZIP bombs (each about 130 MB decoded) for the epoch's
 /// first zipcode under hotkeys of their own, listed in their manifests so
 /// they reach the decoder.
-fn bomb_submissions(epoch: &SyntheticEpoch, params: ValidateBench) -> Result<Vec<SubmissionInput>, BenchError> {
+fn bomb_submissions(epoch: &SyntheticEpoch, params: &ValidateBench) -> Result<Vec<SubmissionInput>, BenchError> {
     if params.bombs == 0 {
         return Ok(Vec::new());
     }
@@ -144,34 +199,73 @@ pub fn run_validate(params: ValidateBench) -> Result<ValidateReport, BenchError>
         pool = pool.num_threads(t);
     }
     let pool = pool.build().map_err(|e| BenchError::Pool(e.to_string()))?;
-    pool.install(|| run_validate_in_pool(params))
+    pool.install(|| run_validate_in_pool(&params))
 }
 
-fn run_validate_in_pool(params: ValidateBench) -> Result<ValidateReport, BenchError> {
+/// Where the timed stages take each submission from.
+enum Submissions<'e> {
+    Memory(&'e [SubmissionInput]),
+    Disk(Vec<files::OnDisk>),
+}
+
+impl Submissions<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Submissions::Memory(s) => s.len(),
+            Submissions::Disk(f) => f.len(),
+        }
+    }
+
+    /// The i-th submission; from disk, read now (an unreadable file is an error).
+    fn get(&self, i: usize) -> Result<SubmissionInput, BenchError> {
+        match self {
+            Submissions::Memory(s) => Ok(s[i].clone()),
+            Submissions::Disk(f) => f[i].read(),
+        }
+    }
+}
+
+fn run_validate_in_pool(params: &ValidateBench) -> Result<ValidateReport, BenchError> {
     let t0 = Instant::now();
-    let spec = EpochSpec {
+    let mut spec = EpochSpec {
         miners: params.miners,
         zipcodes: params.zipcodes,
         listings: params.listings,
         cheater_percent: params.cheater_percent,
         seed: params.seed,
     };
+    let mut on_disk = None;
+    if let Some(dir) = &params.input {
+        if files::exists(dir) {
+            let (written, found) = files::read(dir)?;
+            spec = written;
+            on_disk = Some(found);
+        }
+    }
     let epoch = build_epoch(spec, ValidationConfig::default()).map_err(BenchError::Build)?;
-    let listings: u64 = epoch.total_listings();
+    if let (Some(dir), None) = (&params.input, &on_disk) {
+        files::write(dir, &spec, &epoch)?;
+        on_disk = Some(files::read(dir)?.1);
+    }
+    let submissions = match on_disk {
+        Some(found) => Submissions::Disk(found),
+        None => Submissions::Memory(&epoch.submissions),
+    };
+    let listings: u64 = submissions.len() as u64 * epoch.ctx.zipcodes.values().next().copied().unwrap_or(0);
     let bombs = bomb_submissions(&epoch, params)?;
     let generate = t0.elapsed();
 
     // Decode only: Parquet → Arrow, nothing else. The floor.
     let t = Instant::now();
-    let decoded_rows: u64 = epoch
-        .submissions
-        .par_iter()
-        .map(|s| {
-            decode_raw(s.bytes.clone())
+    let decoded_rows: u64 = (0..submissions.len())
+        .into_par_iter()
+        .map(|i| {
+            let rows = submissions.get(i)?;
+            Ok(decode_raw(rows.bytes)
                 .map(|b| b.iter().map(|b| b.num_rows() as u64).sum::<u64>())
-                .unwrap_or(0)
+                .unwrap_or(0))
         })
-        .sum();
+        .sum::<Result<u64, BenchError>>()?;
     let decode_only = Stage {
         name: "decode only (Parquet -> Arrow)",
         listings: decoded_rows,
@@ -181,15 +275,13 @@ fn run_validate_in_pool(params: ValidateBench) -> Result<ValidateReport, BenchEr
     // Decode with the schema-v1 checks, no validation rules.
     let t = Instant::now();
     let limits = epoch.ctx.config.decode_limits();
-    let checked_rows: u64 = epoch
-        .submissions
-        .par_iter()
-        .map(|s| {
-            decode_listings(s.bytes.clone(), &limits)
-                .map(|c| c.len() as u64)
-                .unwrap_or(0)
+    let checked_rows: u64 = (0..submissions.len())
+        .into_par_iter()
+        .map(|i| {
+            let s = submissions.get(i)?;
+            Ok(decode_listings(s.bytes, &limits).map(|c| c.len() as u64).unwrap_or(0))
         })
-        .sum();
+        .sum::<Result<u64, BenchError>>()?;
     let decode_checked = Stage {
         name: "decode + schema v1 checks",
         listings: checked_rows,
@@ -199,21 +291,48 @@ fn run_validate_in_pool(params: ValidateBench) -> Result<ValidateReport, BenchEr
     // The pipeline: each submission is decoded, checked and reduced to a
     // summary on a worker; the decoded rows never outlive that call.
     let t = Instant::now();
-    let examined: Vec<Examined> = epoch
-        .submissions
-        .par_iter()
-        .chain(bombs.par_iter())
-        .map(|s| examine(&epoch.ctx, s.clone()))
-        .collect();
+    let mut examined: Vec<Examined> = (0..submissions.len())
+        .into_par_iter()
+        .map(|i| Ok(examine(&epoch.ctx, submissions.get(i)?)))
+        .collect::<Result<_, BenchError>>()?;
+    examined.extend(
+        bombs
+            .par_iter()
+            .map(|s| examine(&epoch.ctx, s.clone()))
+            .collect::<Vec<_>>(),
+    );
     let examine_elapsed = t.elapsed();
     let refused_bombs = examined
         .iter()
         .filter(|e| bombs.iter().any(|b| b.hotkey == e.hotkey))
         .filter(|e| matches!(&e.precheck, resi_core::examine::Precheck::Failed { tier: 0, reason } if reason.starts_with("unreadable")))
         .count();
+    let slow_examined = params.source_latency.map(|_| examined.clone());
     let t = Instant::now();
     let results = finish(&epoch, examined)?;
     let finish_elapsed = t.elapsed();
+    let tier3_latency = match (params.source_latency, slow_examined) {
+        (Some(latency), Some(examined)) => {
+            let slow = SlowSource {
+                inner: MarketSource::new(&epoch.market, epoch.ctx.deadline_ms + 600_000),
+                latency,
+                lookups: Default::default(),
+            };
+            let source = CachedSource::new(&slow);
+            let t = Instant::now();
+            let slow_results = finish_with(&epoch, examined, source)?;
+            let finish = t.elapsed();
+            if slow_results.to_json() != results.to_json() {
+                return Err(BenchError::Engine("a slow property source changed the results".into()));
+            }
+            Some(Tier3Latency {
+                latency,
+                finish,
+                lookups: slow.lookups.load(std::sync::atomic::Ordering::Relaxed),
+            })
+        }
+        _ => None,
+    };
 
     Ok(ValidateReport {
         files: epoch.submissions.len(),
@@ -237,6 +356,8 @@ fn run_validate_in_pool(params: ValidateBench) -> Result<ValidateReport, BenchEr
         threads: rayon::current_num_threads(),
         bombs: (bombs.len(), refused_bombs),
         results,
+        tier3_latency,
+        input: params.input.clone(),
     })
 }
 
@@ -249,8 +370,17 @@ impl ValidateReport {
     /// One JSON line: `{"listings", "threads", "decodeOnlySec", "endToEndSec", "floorRatio", "peakRssMib"}`
     /// (`peakRssMib` null where the platform does not tell).
     pub fn json(&self) -> String {
+        let tier3 = self.tier3_latency.as_ref().map_or(String::new(), |t3| {
+            format!(
+                ",\"tier3LatencyMs\":{},\"tier3Sec\":{:.4},\"tier3BoundSec\":{:.4},\"tier3Lookups\":{}",
+                t3.latency.as_millis(),
+                t3.finish.as_secs_f64(),
+                t3.bound(self.finish.elapsed).as_secs_f64(),
+                t3.lookups
+            )
+        });
         format!(
-            "{{\"listings\":{},\"threads\":{},\"decodeOnlySec\":{:.4},\"endToEndSec\":{:.4},\"floorRatio\":{:.3},\"peakRssMib\":{}}}",
+            "{{\"listings\":{},\"threads\":{},\"decodeOnlySec\":{:.4},\"endToEndSec\":{:.4},\"floorRatio\":{:.3},\"peakRssMib\":{}{tier3}}}",
             self.listings,
             self.threads,
             self.decode_only.elapsed.as_secs_f64(),
@@ -272,6 +402,9 @@ impl ValidateReport {
             self.generate.as_secs_f64(),
             self.threads
         ));
+        if let Some(dir) = &self.input {
+            out.push_str(&format!("  files read from {} in every stage\n", dir.display()));
+        }
         for stage in [&self.decode_only, &self.decode_checked, &self.examine, &self.finish] {
             out.push_str(&format!(
                 "  {:<48} {:>8.3} s  {:>12.0} listings/s\n",
@@ -284,6 +417,17 @@ impl ValidateReport {
             "  end to end over the decode-only floor: {:.2}x\n",
             self.floor_ratio()
         ));
+        if let Some(t3) = &self.tier3_latency {
+            let bound = t3.bound(self.finish.elapsed);
+            out.push_str(&format!(
+                "  tier 3 with a {} ms source: {:.3} s ({} lookups); bound 3 x latency + CPU = {:.3} s: {}\n",
+                t3.latency.as_millis(),
+                t3.finish.as_secs_f64(),
+                t3.lookups,
+                bound.as_secs_f64(),
+                if t3.finish <= bound { "within" } else { "OVER" }
+            ));
+        }
         let t = &self.results.totals;
         out.push_str(&format!(
             "outcome: {} submissions: {} winners, {} participants, {} failed, {} undetermined, {} ignored; {} miners scored\n",

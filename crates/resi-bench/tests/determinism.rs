@@ -137,6 +137,9 @@ fn the_validate_benchmark_prints_one_json_line() {
         seed: 1,
         threads: Some(1),
         bombs: 0,
+        // The slow run must give the same results (the benchmark checks).
+        source_latency: Some(std::time::Duration::from_millis(5)),
+        input: None,
     })
     .unwrap();
     let line = report.json();
@@ -148,4 +151,84 @@ fn the_validate_benchmark_prints_one_json_line() {
         assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {line}");
     }
     assert!(v["peakRssMib"].is_null() || v["peakRssMib"].as_f64().is_some());
+    assert_eq!(v["tier3LatencyMs"], 5, "{line}");
+    for key in ["tier3Sec", "tier3BoundSec"] {
+        assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {line}");
+    }
+    assert!(v["tier3Lookups"].as_u64().is_some_and(|n| n > 0), "{line}");
+}
+
+/// Tier 3 in one round trip per zipcode gives the results of spot-checking
+/// one submission after another, on many seeds (each a different market,
+/// cast of cheaters and submission times), byte for byte.
+#[test]
+fn tier3_at_once_decides_as_one_submission_after_another() {
+    for seed in 1..=16u64 {
+        let spec = EpochSpec {
+            miners: 14,
+            zipcodes: 2,
+            listings: 40,
+            cheater_percent: 50,
+            seed,
+        };
+        let epoch = build_epoch(spec, ValidationConfig::default()).expect("synthetic epoch");
+        let run = |at_once: bool| {
+            let mut engine = EpochValidation::new(&epoch.ctx);
+            if !at_once {
+                engine = engine.one_lookup_round_per_submission();
+            }
+            for s in &epoch.submissions {
+                engine.insert(examine(&epoch.ctx, s.clone())).unwrap();
+            }
+            let verifier = SourceVerifier::new(
+                MarketSource::new(&epoch.market, epoch.ctx.deadline_ms + 600_000),
+                &epoch.ctx.config,
+            );
+            futures_executor::block_on(engine.finish(&verifier)).to_json()
+        };
+        let (at_once, one_by_one) = (run(true), run(false));
+        assert!(at_once == one_by_one, "seed {seed}: the two orders disagree");
+    }
+}
+
+/// `--input DIR`: the files written to disk and read back give the results
+/// of the epoch in memory, and a file replaced on disk is what is validated.
+#[test]
+fn the_validate_benchmark_reads_an_epoch_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let params = |input: Option<std::path::PathBuf>| resi_bench::ValidateBench {
+        miners: 4,
+        zipcodes: 2,
+        listings: 50,
+        cheater_percent: 0,
+        seed: 3,
+        threads: Some(1),
+        bombs: 0,
+        source_latency: None,
+        input,
+    };
+    let memory = resi_bench::run_validate(params(None)).unwrap();
+    let written = resi_bench::run_validate(params(Some(dir.path().to_owned()))).unwrap();
+    let read = resi_bench::run_validate(params(Some(dir.path().to_owned()))).unwrap();
+    assert_eq!(written.results.to_json(), memory.results.to_json());
+    assert_eq!(read.results.to_json(), memory.results.to_json());
+    assert!(read.render().contains("files read from"));
+
+    // One file truncated on disk: its submission fails tier 0 (its
+    // manifest hash no longer matches), nothing else changes.
+    let victim = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .unwrap();
+    std::fs::write(&victim, b"not parquet").unwrap();
+    let tampered = resi_bench::run_validate(params(Some(dir.path().to_owned()))).unwrap();
+    let failed: Vec<_> = tampered
+        .results
+        .zipcodes
+        .iter()
+        .flat_map(|z| &z.submissions)
+        .filter(|s| s.failed_tier == Some(0))
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", tampered.results.to_json());
 }

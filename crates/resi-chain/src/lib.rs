@@ -13,10 +13,13 @@ pub mod config;
 pub mod ledger;
 pub mod local;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub use config::{ChainBackend, ChainConfig, ChainConfigError, CommitRevealMode, Network};
 
@@ -82,16 +85,33 @@ pub trait Chain: MetagraphSource {
 
 /// The `local` backend: a metagraph file and a weight ledger beside it.
 pub struct LocalChain {
-    metagraph: Mutex<LocalMetagraph>,
+    metagraph: Mutex<Watched>,
+    /// Set by [`MetagraphSource::request_refresh`]: look at the file on the next read.
+    refresh: AtomicBool,
     ledger: PathBuf,
     // Serializes appends from validators in one process.
     append: Mutex<()>,
 }
 
+/// The metagraph file and when it was last looked at.
+struct Watched {
+    file: LocalMetagraph,
+    checked: Option<Instant>,
+}
+
+/// How often the file is looked at (one `stat`) when nobody asks for a
+/// refresh: reads between two checks share one snapshot, so a busy
+/// coordinator does not touch the file system per request.
+pub const LOCAL_RECHECK: Duration = Duration::from_secs(1);
+
 impl LocalChain {
     pub fn open(metagraph: &Path) -> Result<Self, ChainError> {
         Ok(Self {
-            metagraph: Mutex::new(LocalMetagraph::open(metagraph)?),
+            metagraph: Mutex::new(Watched {
+                file: LocalMetagraph::open(metagraph)?,
+                checked: Some(Instant::now()),
+            }),
+            refresh: AtomicBool::new(false),
             ledger: ledger::beside(metagraph),
             append: Mutex::new(()),
         })
@@ -104,8 +124,20 @@ impl LocalChain {
 
 impl MetagraphSource for LocalChain {
     fn metagraph(&self) -> Result<Arc<Metagraph>, ChainError> {
-        let mut live = self.metagraph.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(live.current()?)
+        let mut watched = self.metagraph.lock().unwrap_or_else(|p| p.into_inner());
+        let due = watched.checked.is_none_or(|at| at.elapsed() >= LOCAL_RECHECK);
+        if !(due || self.refresh.swap(false, Ordering::Relaxed)) {
+            return Ok(watched.file.cached());
+        }
+        // An unreadable file is looked at again on the next read.
+        watched.checked = None;
+        let current = watched.file.current()?;
+        watched.checked = Some(Instant::now());
+        Ok(current)
+    }
+
+    fn request_refresh(&self) {
+        self.refresh.store(true, Ordering::Relaxed);
     }
 }
 
@@ -142,16 +174,23 @@ impl LocalChain {
     }
 }
 
-/// The registered neurons of the subnet, by uid.
+/// The registered neurons of the subnet, by uid, with an index by hotkey:
+/// the coordinator looks a caller up on every signed request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Metagraph {
     neurons: Vec<Neuron>,
+    /// Public key → position in `neurons` (the first, should a hotkey appear twice).
+    by_key: HashMap<[u8; 32], usize>,
 }
 
 impl Metagraph {
     pub fn new(mut neurons: Vec<Neuron>) -> Self {
         neurons.sort_by_key(|n| n.uid);
-        Self { neurons }
+        let mut by_key = HashMap::with_capacity(neurons.len());
+        for (i, n) in neurons.iter().enumerate() {
+            by_key.entry(*n.hotkey.public_key()).or_insert(i);
+        }
+        Self { neurons, by_key }
     }
 
     pub fn neurons(&self) -> &[Neuron] {
@@ -159,7 +198,7 @@ impl Metagraph {
     }
 
     pub fn by_hotkey(&self, hotkey: &resi_core::Hotkey) -> Option<&Neuron> {
-        self.neurons.iter().find(|n| &n.hotkey == hotkey)
+        self.by_key.get(hotkey.public_key()).map(|&i| &self.neurons[i])
     }
 
     /// The next uid not taken.

@@ -132,6 +132,11 @@ impl LocalMetagraph {
         &self.path
     }
 
+    /// The metagraph as last read, without looking at the file.
+    pub fn cached(&self) -> Arc<Metagraph> {
+        Arc::clone(&self.cached)
+    }
+
     /// The current metagraph, reloading the file if it changed. A file that
     /// became unreadable keeps the last good metagraph and reports the error.
     pub fn current(&mut self) -> Result<Arc<Metagraph>, MetagraphError> {

@@ -77,6 +77,7 @@ impl App {
                 secret,
                 selection: config.selection.clone(),
             },
+            epochs: Default::default(),
             chain: deps.chain,
             presigner,
             s3: s3_client,

@@ -27,6 +27,8 @@ pub enum EpochError {
     NothingEligible,
     #[error("{0}")]
     Epoch(#[from] resi_core::epoch::EpochError),
+    #[error("serializing the assignment: {0}")]
+    Serialize(String),
 }
 
 /// The epoch containing `now_unix`, created if this is its first use.
@@ -119,5 +121,100 @@ pub fn assignment(epoch: &StoredEpoch, now_unix: i64) -> Assignment {
             selection_seed: epoch.selection_seed.clone(),
         },
         validation_seed: (now_unix >= epoch.end_unix).then_some(epoch.validation_seed),
+    }
+}
+
+/// A stored epoch and its assignment answers, serialized once: an epoch
+/// never changes after it is stored, and every miner asks for it.
+pub struct CachedEpoch {
+    pub stored: StoredEpoch,
+    /// The assignment response before the deadline (no validation seed) and after it.
+    before_deadline: bytes::Bytes,
+    after_deadline: bytes::Bytes,
+}
+
+impl CachedEpoch {
+    fn new(stored: StoredEpoch) -> Result<Self, EpochError> {
+        let body = |now| {
+            let assignment = assignment(&stored, now);
+            let response = resi_api::AssignmentResponse {
+                success: true,
+                message: format!("epoch {}: {} zipcodes", assignment.epoch_id, assignment.zipcodes.len()),
+                assignment,
+            };
+            serde_json::to_vec(&response)
+                .map(bytes::Bytes::from)
+                .map_err(|e| EpochError::Serialize(e.to_string()))
+        };
+        Ok(Self {
+            before_deadline: body(stored.start_unix)?,
+            after_deadline: body(stored.end_unix)?,
+            stored,
+        })
+    }
+
+    /// The assignment response (JSON) as of `now_unix`.
+    pub fn response(&self, now_unix: i64) -> bytes::Bytes {
+        if now_unix >= self.stored.end_unix {
+            self.after_deadline.clone()
+        } else {
+            self.before_deadline.clone()
+        }
+    }
+}
+
+/// The epochs served lately, newest last: the current one and a few past.
+#[derive(Default)]
+pub struct EpochCache {
+    recent: std::sync::Mutex<std::collections::VecDeque<std::sync::Arc<CachedEpoch>>>,
+}
+
+/// Epochs kept in memory; older ones are read from the database again.
+const CACHED_EPOCHS: usize = 8;
+
+impl EpochCache {
+    fn find(&self, id: &EpochId) -> Option<std::sync::Arc<CachedEpoch>> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.iter().rev().find(|e| &e.stored.epoch_id == id).cloned()
+    }
+
+    fn keep(&self, stored: StoredEpoch) -> Result<std::sync::Arc<CachedEpoch>, EpochError> {
+        let cached = std::sync::Arc::new(CachedEpoch::new(stored)?);
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        // Two requests may have read it at once: keep one copy.
+        if let Some(kept) = recent.iter().find(|e| e.stored.epoch_id == cached.stored.epoch_id) {
+            return Ok(std::sync::Arc::clone(kept));
+        }
+        if recent.len() == CACHED_EPOCHS {
+            recent.pop_front();
+        }
+        recent.push_back(std::sync::Arc::clone(&cached));
+        Ok(cached)
+    }
+
+    /// [`current`], from memory once stored.
+    pub async fn current(
+        &self,
+        store: &Store,
+        policy: &EpochPolicy,
+        now_unix: i64,
+    ) -> Result<std::sync::Arc<CachedEpoch>, EpochError> {
+        let id = policy.length.epoch_containing(now_unix)?;
+        if let Some(hit) = self.find(&id) {
+            return Ok(hit);
+        }
+        self.keep(current(store, policy, now_unix).await?)
+    }
+
+    /// [`existing`], from memory once read.
+    pub async fn existing(
+        &self,
+        store: &Store,
+        id: &EpochId,
+    ) -> Result<Option<std::sync::Arc<CachedEpoch>>, EpochError> {
+        if let Some(hit) = self.find(id) {
+            return Ok(Some(hit));
+        }
+        existing(store, id).await?.map(|e| self.keep(e)).transpose()
     }
 }

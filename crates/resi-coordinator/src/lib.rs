@@ -18,6 +18,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod epochs;
+pub mod loadtest;
 pub mod ratelimit;
 pub mod selection;
 pub mod service;

@@ -24,8 +24,22 @@ pub struct Decision {
     pub reset_unix: i64,
 }
 
+/// Who a limit counts: a verified hotkey (its public key) or, on unsigned
+/// routes, the peer's address. Fixed-size, so checking a request allocates nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CallerKey {
+    Hotkey([u8; 32]),
+    Peer(std::net::IpAddr),
+}
+
+impl From<&resi_core::Hotkey> for CallerKey {
+    fn from(hotkey: &resi_core::Hotkey) -> Self {
+        CallerKey::Hotkey(*hotkey.public_key())
+    }
+}
+
 /// (route, caller) → (window start, requests counted in it).
-type Windows = HashMap<(&'static str, String), (i64, u32)>;
+type Windows = HashMap<(&'static str, CallerKey), (i64, u32)>;
 
 #[derive(Default)]
 pub struct RateLimiter {
@@ -33,7 +47,7 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub fn check(&self, route: &'static str, caller: &str, limit: Limit, now_unix: i64) -> Decision {
+    pub fn check(&self, route: &'static str, caller: CallerKey, limit: Limit, now_unix: i64) -> Decision {
         let window_start = now_unix.div_euclid(limit.window_secs) * limit.window_secs;
         let reset_unix = window_start + limit.window_secs;
         let mut windows = match self.windows.lock() {
@@ -44,7 +58,7 @@ impl RateLimiter {
         if windows.len() > 100_000 {
             windows.retain(|_, (start, _)| *start >= window_start - 3_600);
         }
-        let entry = windows.entry((route, caller.to_owned())).or_insert((window_start, 0));
+        let entry = windows.entry((route, caller)).or_insert((window_start, 0));
         if entry.0 != window_start {
             *entry = (window_start, 0);
         }
@@ -68,17 +82,19 @@ mod tests {
     #[test]
     fn counts_per_caller_and_window() {
         let r = RateLimiter::default();
+        let k = CallerKey::Hotkey([1; 32]);
+        let other = CallerKey::Peer(std::net::IpAddr::from([127, 0, 0, 1]));
         let l = Limit {
             limit: 2,
             window_secs: 60,
         };
-        assert_eq!(r.check("a", "k", l, 120).remaining, 1);
-        assert_eq!(r.check("a", "k", l, 130).remaining, 0);
-        let third = r.check("a", "k", l, 179);
+        assert_eq!(r.check("a", k, l, 120).remaining, 1);
+        assert_eq!(r.check("a", k, l, 130).remaining, 0);
+        let third = r.check("a", k, l, 179);
         assert!(!third.allowed);
         assert_eq!(third.reset_unix, 180);
-        assert!(r.check("a", "other", l, 130).allowed);
-        assert!(r.check("b", "k", l, 130).allowed);
-        assert!(r.check("a", "k", l, 180).allowed, "a new window");
+        assert!(r.check("a", other, l, 130).allowed);
+        assert!(r.check("b", k, l, 130).allowed);
+        assert!(r.check("a", k, l, 180).allowed, "a new window");
     }
 }

@@ -25,15 +25,16 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::auth::{check, SignedFields, Verified, TIMESTAMP_WINDOW_SECS};
-use crate::epochs::{assignment, current, existing, rfc3339, EpochError, EpochPolicy};
-use crate::ratelimit::{Decision, Limit, RateLimiter};
+use crate::epochs::{rfc3339, EpochCache, EpochError, EpochPolicy};
+use crate::ratelimit::{CallerKey, Decision, Limit, RateLimiter};
 use crate::store::Store;
-use crate::store::StoredEpoch;
 
 /// Everything the handlers share.
 pub struct AppState {
     pub store: Store,
     pub policy: EpochPolicy,
+    /// Stored epochs never change: served from memory once read.
+    pub epochs: EpochCache,
     /// The chain's read side: who is registered, who is a validator.
     pub chain: Arc<dyn MetagraphSource>,
     pub presigner: Presigner,
@@ -149,7 +150,7 @@ const HOUR: i64 = 3_600;
 fn limit(
     state: &AppState,
     route: &'static str,
-    caller: &str,
+    caller: CallerKey,
     limit: u32,
     window_secs: i64,
 ) -> Result<Decision, ApiError> {
@@ -173,12 +174,17 @@ async fn verify(state: &AppState, fields: &SignedFields, signing: Signing<'_>) -
     let now = state.now();
     let caller = signing.endpoint().caller();
     let commitments = |signer: &Hotkey, ts: i64| signing.accepted(signer, ts);
-    let who = check(fields, commitments, now, &metagraph, caller, state.validator_min_stake).map_err(|e| {
-        if e.status == 403 {
-            // Maybe registered since the last sync: ask the chain for a fresh
-            // metagraph (backends rate-limit this).
-            state.chain.request_refresh();
+    let mut checked = check(fields, commitments, now, &metagraph, caller, state.validator_min_stake);
+    if checked.as_ref().is_err_and(|e| e.status == 403) {
+        // Maybe registered since the last sync: ask the chain for a fresh
+        // metagraph (backends rate-limit this) and look again if it changed.
+        state.chain.request_refresh();
+        let fresh = state.metagraph()?;
+        if !Arc::ptr_eq(&fresh, &metagraph) {
+            checked = check(fields, commitments, now, &fresh, caller, state.validator_min_stake);
         }
+    }
+    let who = checked.map_err(|e| {
         ApiError::new(
             StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
             e.message,
@@ -282,13 +288,18 @@ async fn request_limits(request: axum::extract::Request, next: axum::middleware:
     next.run(request).await
 }
 
-/// One log line per request: method, path (never the query: it carries signatures), status, time.
+/// One log line per request at debug (method, path, never the query: it
+/// carries signatures; status; time); nothing is copied when debug is off.
+/// Server errors are logged at error where they are answered.
 async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return next.run(request).await;
+    }
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
-    tracing::info!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    tracing::debug!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     response
 }
 
@@ -326,22 +337,22 @@ async fn healthcheck(State(state): State<Arc<AppState>>) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn assignment_response(epoch: &StoredEpoch, now: i64) -> AssignmentResponse {
-    let assignment = assignment(epoch, now);
-    AssignmentResponse {
-        success: true,
-        message: format!("epoch {}: {} zipcodes", assignment.epoch_id, assignment.zipcodes.len()),
-        assignment,
+/// A JSON body serialized beforehand, with its rate-limit headers.
+fn ok_serialized(body: bytes::Bytes, rate: Option<Decision>) -> Response {
+    let mut response = ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
+    if let Some(d) = &rate {
+        rate_headers(response.headers_mut(), d);
     }
+    response
 }
 
 async fn current_assignment(State(state): State<Arc<AppState>>, fields: QueryFields) -> Result<Response, ApiError> {
     let fields = query_fields(fields)?;
     let who = verify(&state, &fields, Signing::CurrentAssignment).await?;
-    let rate = limit(&state, "current", who.hotkey.as_str(), 10, MINUTE)?;
+    let rate = limit(&state, "current", (&who.hotkey).into(), 10, MINUTE)?;
     let now = state.now();
-    let epoch = current(&state.store, &state.policy, now).await?;
-    Ok(ok(assignment_response(&epoch, now), Some(rate)))
+    let epoch = state.epochs.current(&state.store, &state.policy, now).await?;
+    Ok(ok_serialized(epoch.response(now), Some(rate)))
 }
 
 async fn epoch_assignment(
@@ -352,7 +363,7 @@ async fn epoch_assignment(
     let fields = query_fields(fields)?;
     let epoch_id = parse_epoch(&epoch_id)?;
     let who = verify(&state, &fields, Signing::EpochAssignment { epoch: &epoch_id }).await?;
-    let rate = limit(&state, "epoch", who.hotkey.as_str(), 30, MINUTE)?;
+    let rate = limit(&state, "epoch", (&who.hotkey).into(), 30, MINUTE)?;
     let now = state.now();
     // The current epoch is created on first use; past epochs must exist.
     let current_id = state
@@ -361,12 +372,12 @@ async fn epoch_assignment(
         .epoch_containing(now)
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let epoch = if epoch_id == current_id {
-        Some(current(&state.store, &state.policy, now).await?)
+        Some(state.epochs.current(&state.store, &state.policy, now).await?)
     } else {
-        existing(&state.store, &epoch_id).await?
+        state.epochs.existing(&state.store, &epoch_id).await?
     };
     let epoch = epoch.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("unknown epoch {epoch_id}")))?;
-    Ok(ok(assignment_response(&epoch, now), Some(rate)))
+    Ok(ok_serialized(epoch.response(now), Some(rate)))
 }
 
 fn bad_request(message: impl Into<String>) -> ApiError {
@@ -393,11 +404,14 @@ async fn miner_status(
         },
     )
     .await?;
-    let rate = limit(&state, "status", who.hotkey.as_str(), 5, MINUTE)?;
+    let rate = limit(&state, "status", (&who.hotkey).into(), 5, MINUTE)?;
     request.report.check().map_err(bad_request)?;
-    let epoch = existing(&state.store, &epoch_id)
+    let epoch = &state
+        .epochs
+        .existing(&state.store, &epoch_id)
         .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("unknown epoch {epoch_id}")))?;
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("unknown epoch {epoch_id}")))?
+        .stored;
     if let Some(nonce) = &request.report.nonce {
         if !nonce.eq_ignore_ascii_case(&epoch.nonce) {
             return Err(bad_request(format!("nonce {nonce} is not epoch {epoch_id}'s nonce")));
@@ -445,9 +459,9 @@ async fn stats(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ApiError> {
-    let rate = limit(&state, "stats", &peer.ip().to_string(), 30, MINUTE)?;
+    let rate = limit(&state, "stats", CallerKey::Peer(peer.ip()), 30, MINUTE)?;
     let now = state.now();
-    let epoch = current(&state.store, &state.policy, now).await?;
+    let epoch = &state.epochs.current(&state.store, &state.policy, now).await?.stored;
     let mut by_state = BTreeMap::<String, u64>::new();
     let mut by_tier = BTreeMap::<String, u64>::new();
     for (z, _) in &epoch.zipcodes {
@@ -526,9 +540,9 @@ async fn folder_access(
             format!("hotkey {} is not owned by coldkey {coldkey}", who.hotkey),
         ));
     }
-    let rate = limit(&state, "folder", who.hotkey.as_str(), 10, MINUTE)?;
+    let rate = limit(&state, "folder", (&who.hotkey).into(), 10, MINUTE)?;
     let now = state.now();
-    let epoch = current(&state.store, &state.policy, now).await?;
+    let epoch = &state.epochs.current(&state.store, &state.policy, now).await?.stored;
     let prefix = miner_epoch_prefix(&who.hotkey, &epoch.epoch_id);
     // Validators list the folders of the hotkeys given access, never the bucket.
     state
@@ -565,10 +579,13 @@ async fn validator_read(
     let body = json_body(body)?;
     let epoch_id = required_epoch(body.epoch_id.as_deref())?;
     let who = verify(&state, &body.signed, Signing::ValidatorRead { epoch: &epoch_id }).await?;
-    let rate = limit(&state, "validator-read", who.hotkey.as_str(), 30, MINUTE)?;
-    let epoch = existing(&state.store, &epoch_id)
+    let rate = limit(&state, "validator-read", (&who.hotkey).into(), 30, MINUTE)?;
+    let epoch = &state
+        .epochs
+        .existing(&state.store, &epoch_id)
         .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("unknown epoch {epoch_id}")))?;
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("unknown epoch {epoch_id}")))?
+        .stored;
     let now = state.now();
     if now < epoch.end_unix {
         return Err(ApiError::new(
@@ -724,7 +741,7 @@ async fn validator_upload(
     let body = json_body(body)?;
     let epoch_id = required_epoch(body.epoch_id.as_deref())?;
     let who = verify(&state, &body.signed, Signing::ValidatorUpload { epoch: &epoch_id }).await?;
-    let rate = limit(&state, "validator-upload", who.hotkey.as_str(), 5, HOUR)?;
+    let rate = limit(&state, "validator-upload", (&who.hotkey).into(), 5, HOUR)?;
     if !state
         .store
         .epoch_exists(&epoch_id)

@@ -87,8 +87,23 @@ impl Store {
             "sqlite"
         };
         let max = if backend == "sqlite" { 1 } else { 8 };
+        let sqlite = backend == "sqlite";
         let pool = AnyPoolOptions::new()
             .max_connections(max)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // A write-ahead log with syncs at checkpoints: every
+                        // signed request records its signature, and a full
+                        // sync per request would be the coordinator's limit.
+                        // A crash loses at most the last replay records; an
+                        // epoch lost that way is recreated identically.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(url)
             .await
             .map_err(|source| StoreError::Connect {

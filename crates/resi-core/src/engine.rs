@@ -39,6 +39,9 @@ pub struct DuplicateSubmission {
 pub struct EpochValidation<'c> {
     ctx: &'c EpochContext,
     submissions: BTreeMap<(Zipcode, Hotkey), Examined>,
+    /// Spot-check every candidate of a zipcode at once (the default) or one
+    /// after another as the walk reaches it.
+    tier3_at_once: bool,
 }
 
 impl<'c> EpochValidation<'c> {
@@ -46,7 +49,16 @@ impl<'c> EpochValidation<'c> {
         Self {
             ctx,
             submissions: BTreeMap::new(),
+            tier3_at_once: true,
         }
+    }
+
+    /// Tier 3 one submission after another, in ranking order, instead of
+    /// every candidate of a zipcode in one round trip. The results are the
+    /// same (a test compares both on many seeds); only the waiting differs.
+    pub fn one_lookup_round_per_submission(mut self) -> Self {
+        self.tier3_at_once = false;
+        self
     }
 
     pub fn insert(&mut self, examined: Examined) -> Result<(), DuplicateSubmission> {
@@ -143,7 +155,8 @@ impl<'c> EpochValidation<'c> {
         let all_miners: BTreeSet<Hotkey> = self.submissions.keys().map(|(_, h)| h.clone()).collect();
         let (zipcodes, unassigned) = prepared;
         let unassigned = unassigned.clone();
-        let walks = zipcodes.iter().map(|p| walk_zipcode(ctx, p, verifier, barred));
+        let at_once = self.tier3_at_once;
+        let walks = zipcodes.iter().map(|p| walk_zipcode(ctx, p, verifier, barred, at_once));
         let mut outcomes: Vec<ZipcodeOutcome> = join_all(walks).await;
         outcomes.sort_by_key(|o| o.zipcode);
 
@@ -368,6 +381,7 @@ async fn walk_zipcode<V: ListingVerifier>(
     prepared: &Prepared<'_>,
     verifier: &V,
     barred: &BTreeMap<Hotkey, String>,
+    at_once: bool,
 ) -> ZipcodeOutcome {
     let zipcode = prepared.zipcode;
     let list = &prepared.list;
@@ -379,7 +393,7 @@ async fn walk_zipcode<V: ListingVerifier>(
     // exactly as before. The results do not depend on which answer comes
     // first; only the waiting does. Each check's record is kept for the walk.
     let mut ready: Vec<Option<SpotCheckRecord>> = vec![None; list.len()];
-    if ctx.config.spot_check_participants {
+    if at_once && ctx.config.spot_check_participants {
         let candidates = list
             .iter()
             .zip(&prepared.copy_of)

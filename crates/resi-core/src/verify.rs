@@ -209,6 +209,12 @@ pub trait PropertySource: Sync {
     fn lookup(&self, zpid: &str) -> impl Future<Output = Lookup> + Send;
 }
 
+impl<S: PropertySource> PropertySource for &S {
+    fn lookup(&self, zpid: &str) -> impl Future<Output = Lookup> + Send {
+        (**self).lookup(zpid)
+    }
+}
+
 /// A [`ListingVerifier`] that applies the protocol's comparison rules to a [`PropertySource`].
 pub struct SourceVerifier<S> {
     source: S,

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::OnceCell;
+
 use resi_core::verify::{Lookup, PropertySource};
 
 use crate::lookup::HttpPropertySource;
@@ -29,11 +31,14 @@ impl PropertySource for AnySource {
 
 /// Asks the source once per zpid: found and not-found answers are kept for
 /// the cache's life (one epoch's validation); an unavailable answer is not,
-/// so a later sample asks again.
+/// so a later sample asks again. Lookups of one zpid that arrive while it is
+/// being asked wait for that answer instead of asking too (tier 3 asks for
+/// a whole zipcode at once, and honest submissions share most zpids), so the
+/// source's rate budget is spent once per zpid.
 #[derive(Clone)]
 pub struct CachedSource<S> {
     inner: S,
-    answers: Arc<Mutex<HashMap<String, Lookup>>>,
+    answers: Arc<Mutex<HashMap<String, Arc<OnceCell<Lookup>>>>>,
 }
 
 impl<S> CachedSource<S> {
@@ -47,13 +52,17 @@ impl<S> CachedSource<S> {
 
 impl<S: PropertySource + Sync> PropertySource for CachedSource<S> {
     async fn lookup(&self, zpid: &str) -> Lookup {
-        if let Some(known) = self.answers.lock().ok().and_then(|a| a.get(zpid).cloned()) {
-            return known;
-        }
-        let answer = self.inner.lookup(zpid).await;
-        if !matches!(answer, Lookup::Unavailable(_)) {
-            if let Ok(mut answers) = self.answers.lock() {
-                answers.insert(zpid.to_owned(), answer.clone());
+        let cell = {
+            let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(answers.entry(zpid.to_owned()).or_default())
+        };
+        let answer = cell.get_or_init(|| self.inner.lookup(zpid)).await.clone();
+        if matches!(answer, Lookup::Unavailable(_)) {
+            // Those who waited for this attempt share its outcome; a later
+            // lookup asks again.
+            let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+            if answers.get(zpid).is_some_and(|kept| Arc::ptr_eq(kept, &cell)) {
+                answers.remove(zpid);
             }
         }
         answer
@@ -92,8 +101,47 @@ mod tests {
         assert_eq!(cached.inner.0.load(Ordering::SeqCst), 3);
     }
 
+    /// A source that answers only once every caller has asked.
+    struct Gate {
+        asked: AtomicUsize,
+        open: tokio::sync::Notify,
+    }
+
+    impl PropertySource for Gate {
+        async fn lookup(&self, _zpid: &str) -> Lookup {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            tokio::time::timeout(std::time::Duration::from_millis(200), self.open.notified())
+                .await
+                .map_or(Lookup::Unavailable("timed out".into()), |()| Lookup::NotFound)
+        }
+    }
+
+    #[test]
+    fn lookups_in_flight_together_ask_once() {
+        futures_lite(async {
+            let cached = CachedSource::new(Gate {
+                asked: AtomicUsize::new(0),
+                open: tokio::sync::Notify::new(),
+            });
+            // Ten at once for one zpid: one question; all share the outage.
+            let answers = futures_util::future::join_all((0..10).map(|_| cached.lookup("7"))).await;
+            assert_eq!(cached.inner.asked.load(Ordering::SeqCst), 1);
+            assert!(answers.iter().all(|a| matches!(a, Lookup::Unavailable(_))));
+            // The outage is not kept: the next lookup asks again.
+            let again = cached.lookup("7");
+            let opener = async {
+                tokio::task::yield_now().await;
+                cached.inner.open.notify_one();
+            };
+            let (answer, ()) = tokio::join!(again, opener);
+            assert_eq!(answer, Lookup::NotFound);
+            assert_eq!(cached.inner.asked.load(Ordering::SeqCst), 2);
+        });
+    }
+
     fn futures_lite<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .expect("a runtime")
             .block_on(f)

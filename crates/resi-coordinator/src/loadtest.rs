@@ -1,0 +1,364 @@
+//! `resi bench coordinator`: the real server on loopback under signed load.
+//!
+//! Many registered hotkeys, every request signed beforehand (a signature is
+//! accepted once, so each request carries its own), a fixed number of
+//! requests spread over `connections` keep-alive HTTP/1.1 connections, each
+//! sending its next request when the last one is answered (a closed loop, as
+//! wrk does). Every check of the real path runs: timestamp window, sr25519
+//! verification, metagraph lookup, replay record in the database, rate limit
+//! (lifted to its ceiling so 2,000 hotkeys are not refused), epoch lookup.
+//!
+//! In the same run it measures how many sr25519 verifications per second the
+//! machine does on all its cores with nothing else to do: the ceiling a
+//! signed endpoint cannot pass.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use resi_api::endpoint::Signing;
+use resi_api::routes;
+use resi_auth::Keypair;
+use resi_chain::{LocalChain, Metagraph};
+use resi_core::{MarketTier, Neuron, Zipcode};
+use resi_runtime::{Shutdown, SystemClock};
+use resi_storage::S3Config;
+
+use crate::config::CoordinatorConfig;
+use crate::selection::SelectionParams;
+use crate::store::Store;
+use crate::universe::UniverseZipcode;
+use crate::{App, Deps};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// `sqlite://…` or `postgres://…`; `None`: a fresh SQLite file in a temporary directory.
+    pub database_url: Option<String>,
+    /// Registered hotkeys the requests come from, round robin.
+    pub hotkeys: usize,
+    /// Keep-alive connections, each with one request in flight.
+    pub connections: usize,
+    /// Signed requests in the measured run (after one unmeasured request per connection).
+    pub requests: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            hotkeys: 2_000,
+            connections: 32,
+            requests: 20_000,
+        }
+    }
+}
+
+/// What one run measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadReport {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    pub requests: usize,
+    pub connections: usize,
+    pub hotkeys: usize,
+    /// Answered signed requests per second (all 200).
+    pub signed_rps: f64,
+    /// sr25519 verifications per second on every core, nothing else running.
+    pub raw_verify_per_sec: f64,
+    /// The same on one thread.
+    pub raw_verify_per_sec_one_thread: f64,
+    pub threads: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl LoadReport {
+    /// Signed requests per second over raw verifications per second.
+    pub fn verify_share(&self) -> f64 {
+        self.signed_rps / self.raw_verify_per_sec.max(f64::MIN_POSITIVE)
+    }
+
+    /// One JSON line, the keys the issue tracker and scripts read.
+    pub fn json(&self) -> String {
+        format!(
+            "{{\"backend\":\"{}\",\"signedRps\":{:.1},\"rawVerifyPerSec\":{:.1},\"p50Ms\":{:.3},\"p99Ms\":{:.3},\"connections\":{}}}",
+            self.backend, self.signed_rps, self.raw_verify_per_sec, self.p50_ms, self.p99_ms, self.connections
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("options: {0}")]
+    Options(String),
+    #[error("setting up: {0}")]
+    Setup(String),
+    #[error("request {index}: {message}")]
+    Request { index: usize, message: String },
+}
+
+fn setup<E: std::fmt::Display>(e: E) -> LoadError {
+    LoadError::Setup(e.to_string())
+}
+
+/// A temporary directory removed on drop.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs the benchmark: starts the server, loads it, stops it.
+pub async fn run(options: &LoadOptions) -> Result<LoadReport, LoadError> {
+    if options.hotkeys == 0 || options.connections == 0 || options.requests < options.connections {
+        return Err(LoadError::Options(
+            "--hotkeys and --connections must be positive and --requests at least --connections".into(),
+        ));
+    }
+    let clock = SystemClock::shared();
+    let scratch = Scratch(std::env::temp_dir().join(format!(
+        "resi-bench-coordinator-{}-{}",
+        std::process::id(),
+        clock.now_ms()
+    )));
+    std::fs::create_dir_all(&scratch.0).map_err(setup)?;
+    let database_url = options
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", scratch.0.join("coordinator.db").display()));
+
+    let keys: Arc<Vec<Keypair>> = Arc::new(
+        (0..options.hotkeys)
+            .map(|_| Keypair::generate().map_err(setup))
+            .collect::<Result<_, _>>()?,
+    );
+    let owner = Keypair::generate().map_err(setup)?.hotkey();
+    let neurons = keys
+        .iter()
+        .enumerate()
+        .map(|(uid, key)| Neuron {
+            uid: uid as u16,
+            hotkey: key.hotkey(),
+            coldkey: owner.clone(),
+            stake: 0,
+            validator_permit: false,
+            registered_block: 0,
+        })
+        .collect();
+    let metagraph_path = scratch.0.join("metagraph.json");
+    resi_chain::local::write(&metagraph_path, &Metagraph::new(neurons)).map_err(setup)?;
+
+    let store = Store::connect(&database_url).await.map_err(setup)?;
+    store
+        .import_universe(&universe(), clock.now_unix())
+        .await
+        .map_err(setup)?;
+    let config = CoordinatorConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url: database_url.clone(),
+        secret: Some("resi bench coordinator: a secret for this run only".into()),
+        // Lifted as far as configuration allows: this measures the path, not the limiter's refusals.
+        rate_limit_multiplier: 1_000,
+        selection: SelectionParams {
+            target_listings: 20_000,
+            ..SelectionParams::default()
+        },
+        // Presigning needs a bucket's coordinates; this endpoint never contacts it.
+        s3: Some(S3Config {
+            endpoint: url::Url::parse("http://127.0.0.1:9/").map_err(setup)?,
+            region: "us-east-1".into(),
+            bucket: "resi-bench".into(),
+            access_key: "bench".into(),
+            secret_key: "bench-secret".into(),
+            path_style: true,
+        }),
+        ..CoordinatorConfig::default()
+    };
+    let deps = Deps {
+        clock: clock.clone(),
+        chain: Arc::new(LocalChain::open(&metagraph_path).map_err(setup)?),
+    };
+    let app = App::build_with_store(&config, deps, store).await.map_err(setup)?;
+    let backend = app.store().backend();
+    let addr = app.addr();
+    let shutdown = Shutdown::new();
+    let server = tokio::spawn(app.run(shutdown.clone()));
+
+    let total = options.requests + options.connections;
+    let targets = Arc::new(signed_targets(Arc::clone(&keys), addr, clock.now_unix(), total).await?);
+    let report = drive(targets, options.connections).await;
+    shutdown.trigger();
+    let _ = server.await;
+    let (latencies_us, elapsed) = report?;
+
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (raw_all, raw_one) = tokio::task::spawn_blocking(move || {
+        (
+            raw_verify_per_sec(threads, Duration::from_secs(1)),
+            raw_verify_per_sec(1, Duration::from_secs(1)),
+        )
+    })
+    .await
+    .map_err(setup)?;
+    let mut sorted = latencies_us;
+    sorted.sort_unstable();
+    let pick = |q: f64| sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1] as f64 / 1_000.0;
+    Ok(LoadReport {
+        backend,
+        requests: options.requests,
+        connections: options.connections,
+        hotkeys: options.hotkeys,
+        signed_rps: options.requests as f64 / elapsed.as_secs_f64(),
+        raw_verify_per_sec: raw_all,
+        raw_verify_per_sec_one_thread: raw_one,
+        threads,
+        p50_ms: pick(0.50),
+        p99_ms: pick(0.99),
+        max_ms: pick(1.0),
+    })
+}
+
+/// 200 zipcodes of the built-in table, enough for a selection.
+fn universe() -> std::collections::BTreeMap<Zipcode, UniverseZipcode> {
+    Zipcode::all()
+        .step_by(97)
+        .take(200)
+        .enumerate()
+        .map(|(i, z)| {
+            let info = z.info();
+            (
+                z,
+                UniverseZipcode {
+                    zipcode: z,
+                    state: info.state.to_owned(),
+                    city: info.city.to_owned(),
+                    county: info.county.to_owned(),
+                    expected_listings: 150 + (i as u64 * 7_919) % 500,
+                    market_tier: MarketTier::Standard,
+                    geographic_region: "bench".into(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// `total` request targets for the current assignment, each with its own
+/// signature, round robin over the hotkeys; signed on every core.
+async fn signed_targets(
+    keys: Arc<Vec<Keypair>>,
+    addr: SocketAddr,
+    timestamp: i64,
+    total: usize,
+) -> Result<Vec<String>, LoadError> {
+    let message = Signing::CurrentAssignment.commitment(&keys[0].hotkey(), timestamp);
+    let prefixes: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            format!(
+                "http://{addr}{}?hotkey={}&timestamp={timestamp}&signature=",
+                routes::CURRENT_ASSIGNMENT,
+                k.hotkey()
+            )
+        })
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        use rayon::prelude::*;
+        (0..total)
+            .into_par_iter()
+            .map(|i| {
+                let k = i % keys.len();
+                format!("{}{}", prefixes[k], keys[k].sign(message.as_bytes()).to_hex())
+            })
+            .collect()
+    })
+    .await
+    .map_err(setup)
+}
+
+/// Sends every target over `connections` connections, one request in flight
+/// on each; the first request of each connection opens it and is not
+/// measured. Returns each measured latency in µs and the measured wall time.
+async fn drive(targets: Arc<Vec<String>>, connections: usize) -> Result<(Vec<u32>, Duration), LoadError> {
+    let next = Arc::new(AtomicUsize::new(connections));
+    let start = Arc::new(tokio::sync::Barrier::new(connections + 1));
+    let mut workers = Vec::with_capacity(connections);
+    for first in 0..connections {
+        let (targets, next, start) = (Arc::clone(&targets), Arc::clone(&next), Arc::clone(&start));
+        workers.push(tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .http1_only()
+                .build()
+                .map_err(setup)?;
+            send(&http, &targets, first).await?;
+            start.wait().await;
+            let mut latencies = Vec::with_capacity(targets.len() / connections + 1);
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= targets.len() {
+                    return Ok::<_, LoadError>(latencies);
+                }
+                let sent = Instant::now();
+                send(&http, &targets, index).await?;
+                latencies.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+            }
+        }));
+    }
+    start.wait().await;
+    let began = Instant::now();
+    let mut all = Vec::with_capacity(targets.len());
+    for worker in workers {
+        all.extend(worker.await.map_err(setup)??);
+    }
+    Ok((all, began.elapsed()))
+}
+
+async fn send(http: &reqwest::Client, targets: &[String], index: usize) -> Result<(), LoadError> {
+    let failed = |message: String| LoadError::Request { index, message };
+    let response = http
+        .get(targets[index].as_str())
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let status = response.status();
+    let body = response.bytes().await.map_err(|e| failed(e.to_string()))?;
+    if !status.is_success() {
+        return Err(failed(format!("{status}: {}", String::from_utf8_lossy(&body))));
+    }
+    Ok(())
+}
+
+/// sr25519 verifications per second on `threads` threads for about `span`.
+pub fn raw_verify_per_sec(threads: usize, span: Duration) -> f64 {
+    let Ok(key) = Keypair::generate() else {
+        return 0.0;
+    };
+    let hotkey = key.hotkey();
+    let message = Signing::CurrentAssignment.commitment(&hotkey, 1_759_334_400);
+    let signature = key.sign(message.as_bytes());
+    let began = Instant::now();
+    let counts: Vec<u64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut n = 0u64;
+                    while began.elapsed() < span {
+                        for _ in 0..64 {
+                            let ok = resi_auth::verify(&hotkey, message.as_bytes(), &signature).is_ok();
+                            n += u64::from(ok);
+                        }
+                    }
+                    n
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or(0)).collect()
+    });
+    counts.iter().sum::<u64>() as f64 / began.elapsed().as_secs_f64()
+}
