@@ -22,14 +22,14 @@ use resi_api::endpoint::Signing;
 use resi_api::routes;
 use resi_auth::Keypair;
 use resi_chain::{LocalChain, Metagraph};
-use resi_core::{MarketTier, Neuron, Zipcode};
+use resi_core::Neuron;
 use resi_runtime::{Shutdown, SystemClock};
 use resi_storage::S3Config;
 
 use crate::config::CoordinatorConfig;
 use crate::selection::SelectionParams;
 use crate::store::Store;
-use crate::universe::UniverseZipcode;
+use crate::universe::sample_universe;
 use crate::{App, Deps};
 
 /// What to run.
@@ -156,7 +156,7 @@ pub async fn run(options: &LoadOptions) -> Result<LoadReport, LoadError> {
 
     let store = Store::connect(&database_url).await.map_err(setup)?;
     store
-        .import_universe(&universe(), clock.now_unix())
+        .import_universe(&sample_universe(200), clock.now_unix())
         .await
         .map_err(setup)?;
     let config = CoordinatorConfig {
@@ -222,30 +222,6 @@ pub async fn run(options: &LoadOptions) -> Result<LoadReport, LoadError> {
         p99_ms: pick(0.99),
         max_ms: pick(1.0),
     })
-}
-
-/// 200 zipcodes of the built-in table, enough for a selection.
-fn universe() -> std::collections::BTreeMap<Zipcode, UniverseZipcode> {
-    Zipcode::all()
-        .step_by(97)
-        .take(200)
-        .enumerate()
-        .map(|(i, z)| {
-            let info = z.info();
-            (
-                z,
-                UniverseZipcode {
-                    zipcode: z,
-                    state: info.state.to_owned(),
-                    city: info.city.to_owned(),
-                    county: info.county.to_owned(),
-                    expected_listings: 150 + (i as u64 * 7_919) % 500,
-                    market_tier: MarketTier::Standard,
-                    geographic_region: "bench".into(),
-                },
-            )
-        })
-        .collect()
 }
 
 /// `total` request targets for the current assignment, each with its own

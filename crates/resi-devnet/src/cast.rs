@@ -196,11 +196,7 @@ pub async fn cast(
     market: &url::Url,
 ) -> Result<Cast, DevnetError> {
     let replay = matches!(options.market, MarketKind::Replay(_));
-    if let Some(p) = options
-        .miners
-        .iter()
-        .find(|p| replay && matches!(p, Profile::Copier | Profile::PreScrape))
-    {
+    if let Some(p) = options.miners.iter().find(|p| replay && needs_synthetic_market(**p)) {
         return Err(DevnetError(format!("the {p} profile needs the synthetic market")));
     }
     write_wallet(dir, "owner", &owner.hotkey, &owner.coldkey.hotkey())?;
@@ -327,4 +323,11 @@ pub async fn cast(
         validators,
         validator_configs,
     })
+}
+
+/// Profiles that read the synthetic market directly (the copier copies a
+/// miner of its own market; the pre-scraper reads it as of the day before),
+/// so they cannot play on real listings.
+pub fn needs_synthetic_market(profile: Profile) -> bool {
+    matches!(profile, Profile::Copier | Profile::PreScrape)
 }

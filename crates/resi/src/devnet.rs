@@ -51,6 +51,7 @@ pub struct DevnetArgs {
 
 pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     let defaults = DevnetOptions::default();
+    let default_cast = args.miners.is_none();
     let options = DevnetOptions {
         epochs: args.epochs,
         epoch_seconds: args.epoch_seconds,
@@ -67,10 +68,13 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         chain: args.chain,
         ..defaults
     };
-    if options.market != resi_devnet::MarketKind::Synthetic && options.miners.contains(&Profile::Copier) {
-        // The default cast has a copier; on real data it is left out.
+    if options.market != resi_devnet::MarketKind::Synthetic && default_cast {
+        // The default cast's copier and pre-scraper read the synthetic
+        // market; on real data they are left out (named ones are refused).
         let mut options = options;
-        options.miners.retain(|p| *p != Profile::Copier);
+        options
+            .miners
+            .retain(|p| !resi_devnet::cast::needs_synthetic_market(*p));
         return run_options(options, args.keep_running);
     }
     run_options(options, args.keep_running)
