@@ -552,7 +552,11 @@ fn relative_quantity(ctx: &EpochContext, list: &[&Examined]) -> Vec<Option<Strin
 /// intersection counts through an index from fingerprint to the earlier
 /// submissions holding it, so the work is linear in the fingerprints.
 fn copy_check(ctx: &EpochContext, list: &[&Examined]) -> Vec<Option<String>> {
-    let mut first_owner: PrehashedMap<u64, u32> = PrehashedMap::default();
+    // Sized once for every fingerprint of the zipcode: growing the index
+    // while walking 100 submissions rehashed it a dozen times.
+    let fingerprints: usize = list.iter().map(|e| e.fingerprints.len()).sum();
+    let mut first_owner: PrehashedMap<u64, u32> =
+        PrehashedMap::with_capacity_and_hasher(fingerprints, Default::default());
     let mut more_owners: PrehashedMap<u64, Vec<u32>> = PrehashedMap::default();
     let mut verdicts = vec![None; list.len()];
     for (i, later) in list.iter().enumerate() {
