@@ -88,6 +88,7 @@ pub struct LocalChain {
     metagraph: Mutex<Watched>,
     /// Set by [`MetagraphSource::request_refresh`]: look at the file on the next read.
     refresh: AtomicBool,
+    recheck: Duration,
     ledger: PathBuf,
     // Serializes appends from validators in one process.
     append: Mutex<()>,
@@ -112,9 +113,17 @@ impl LocalChain {
                 checked: Some(Instant::now()),
             }),
             refresh: AtomicBool::new(false),
+            recheck: LOCAL_RECHECK,
             ledger: ledger::beside(metagraph),
             append: Mutex::new(()),
         })
+    }
+
+    /// Looks at the file at most once per `interval` unless asked to
+    /// refresh ([`LOCAL_RECHECK`] by default).
+    pub fn with_recheck(mut self, interval: Duration) -> Self {
+        self.recheck = interval;
+        self
     }
 
     pub fn ledger_path(&self) -> &Path {
@@ -125,7 +134,7 @@ impl LocalChain {
 impl MetagraphSource for LocalChain {
     fn metagraph(&self) -> Result<Arc<Metagraph>, ChainError> {
         let mut watched = self.metagraph.lock().unwrap_or_else(|p| p.into_inner());
-        let due = watched.checked.is_none_or(|at| at.elapsed() >= LOCAL_RECHECK);
+        let due = watched.checked.is_none_or(|at| at.elapsed() >= self.recheck);
         if !(due || self.refresh.swap(false, Ordering::Relaxed)) {
             return Ok(watched.file.cached());
         }
@@ -227,5 +236,36 @@ impl Metagraph {
             ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(i: u8) -> Hotkey {
+        Hotkey::from_public_key([i; 32])
+    }
+
+    #[test]
+    fn the_local_file_is_looked_at_when_due_or_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metagraph.json");
+        local::register(&path, key(1), key(9), 0, false).unwrap();
+        let chain = LocalChain::open(&path)
+            .unwrap()
+            .with_recheck(Duration::from_secs(3_600));
+        let first = chain.metagraph().unwrap();
+        assert!(first.by_hotkey(&key(1)).is_some());
+        assert!(first.by_hotkey(&key(2)).is_none());
+
+        // Registered since: reads before the next check share the snapshot…
+        local::register(&path, key(2), key(9), 0, false).unwrap();
+        assert!(Arc::ptr_eq(&chain.metagraph().unwrap(), &first));
+        // …until someone asks for a refresh.
+        chain.request_refresh();
+        let fresh = chain.metagraph().unwrap();
+        assert_eq!(fresh.by_hotkey(&key(2)).map(|n| n.uid), Some(1));
+        assert_eq!(fresh.by_hotkey(&key(1)).map(|n| n.uid), Some(0));
     }
 }
