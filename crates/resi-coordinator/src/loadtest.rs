@@ -13,7 +13,6 @@
 //! signed endpoint cannot pass.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -105,15 +104,6 @@ fn setup<E: std::fmt::Display>(e: E) -> LoadError {
     LoadError::Setup(e.to_string())
 }
 
-/// A temporary directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Runs the benchmark: starts the server, loads it, stops it.
 pub async fn run(options: &LoadOptions) -> Result<LoadReport, LoadError> {
     if options.hotkeys == 0 || options.connections == 0 || options.requests < options.connections {
@@ -122,16 +112,14 @@ pub async fn run(options: &LoadOptions) -> Result<LoadReport, LoadError> {
         ));
     }
     let clock = SystemClock::shared();
-    let scratch = Scratch(std::env::temp_dir().join(format!(
-        "resi-bench-coordinator-{}-{}",
-        std::process::id(),
-        clock.now_ms()
-    )));
-    std::fs::create_dir_all(&scratch.0).map_err(setup)?;
+    let scratch = tempfile::Builder::new()
+        .prefix("resi-bench-coordinator-")
+        .tempdir()
+        .map_err(setup)?;
     let database_url = options
         .database_url
         .clone()
-        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", scratch.0.join("coordinator.db").display()));
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", scratch.path().join("coordinator.db").display()));
 
     let keys: Arc<Vec<Keypair>> = Arc::new(
         (0..options.hotkeys)
@@ -151,7 +139,7 @@ pub async fn run(options: &LoadOptions) -> Result<LoadReport, LoadError> {
             registered_block: 0,
         })
         .collect();
-    let metagraph_path = scratch.0.join("metagraph.json");
+    let metagraph_path = scratch.path().join("metagraph.json");
     resi_chain::local::write(&metagraph_path, &Metagraph::new(neurons)).map_err(setup)?;
 
     let store = Store::connect(&database_url).await.map_err(setup)?;
