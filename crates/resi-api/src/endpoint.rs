@@ -14,6 +14,9 @@ pub mod routes {
     pub const VALIDATOR_READ: &str = "/api/v1/s3-access/validator-read";
     pub const VALIDATOR_UPLOAD: &str = "/api/v1/s3-access/validator-upload";
     pub const OPENAPI: &str = "/openapi.json";
+    /// The live page (HTML) and the data it polls (public, read-only).
+    pub const DASHBOARD: &str = "/";
+    pub const DASHBOARD_DATA: &str = "/api/v1/dashboard";
 
     /// The path of one epoch's assignment.
     pub fn epoch_assignment(epoch: &resi_core::EpochId) -> String {

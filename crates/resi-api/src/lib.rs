@@ -9,6 +9,7 @@
 //!   `url`/`fields`, `epochStatus`, …), so existing Python miners and
 //!   validators work unchanged.
 //! - [`ErrorBody`]: every refusal's JSON.
+//! - [`dashboard`]: the data of the coordinator's live page.
 //! - `openapi` (feature `openapi`): the OpenAPI 3 document generated from
 //!   these types, served at `/openapi.json` and checked in at
 //!   `docs/openapi.json`.
@@ -18,6 +19,7 @@
 //! on `resi-coordinator`.
 
 pub mod client;
+pub mod dashboard;
 pub mod endpoint;
 #[cfg(feature = "openapi")]
 pub mod openapi;

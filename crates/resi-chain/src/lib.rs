@@ -67,6 +67,20 @@ pub trait MetagraphSource: Send + Sync {
     /// that read a node rate-limit this; the local backend rereads its file
     /// anyway.
     fn request_refresh(&self) {}
+
+    /// When the metagraph served now was read from the chain (or its file),
+    /// if the backend knows: operators watch its age.
+    fn synced(&self) -> Option<Instant> {
+        None
+    }
+
+    /// The last `limit` weight settings, oldest first, when the backend
+    /// keeps them at hand (the local ledger); `None` when it does not (a
+    /// node: look at the chain's explorer).
+    fn recent_weights(&self, limit: usize) -> Result<Option<Vec<WeightRecord>>, ChainError> {
+        let _ = limit;
+        Ok(None)
+    }
 }
 
 /// What validators need from the chain: the metagraph and setting weights.
@@ -147,6 +161,16 @@ impl MetagraphSource for LocalChain {
 
     fn request_refresh(&self) {
         self.refresh.store(true, Ordering::Relaxed);
+    }
+
+    fn synced(&self) -> Option<Instant> {
+        self.metagraph.lock().unwrap_or_else(|p| p.into_inner()).checked
+    }
+
+    fn recent_weights(&self, limit: usize) -> Result<Option<Vec<WeightRecord>>, ChainError> {
+        let mut all = ledger::read(&self.ledger)?;
+        let skip = all.len().saturating_sub(limit);
+        Ok(Some(all.split_off(skip)))
     }
 }
 

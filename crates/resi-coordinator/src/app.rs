@@ -33,6 +33,8 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("storage: {0}")]
     Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("metrics: {0}")]
+    Metrics(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("listening on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -70,6 +72,14 @@ impl App {
             .ok_or_else(|| ConfigError::Invalid("no [s3] section: the coordinator brokers a bucket".into()))?;
         let presigner = Presigner::new(s3).map_err(|e| AppError::Storage(Box::new(e)))?;
         let s3_client = S3Client::new(RetryPolicy::default()).map_err(|e| AppError::Storage(Box::new(e)))?;
+        let shared_limits = config.shared_rate_limits.unwrap_or(store.backend() == "postgres");
+        let limiter = if shared_limits {
+            RateLimiter::shared(store.clone())
+        } else {
+            RateLimiter::local()
+        };
+        let metrics = resi_telemetry::metrics::install().map_err(|e| AppError::Metrics(Box::new(e)))?;
+        crate::metrics::describe();
         let state = Arc::new(AppState {
             store,
             policy: EpochPolicy {
@@ -81,13 +91,15 @@ impl App {
             chain: deps.chain,
             presigner,
             s3: s3_client,
-            limiter: RateLimiter::default(),
+            limiter,
             started: Instant::now(),
             clock: deps.clock,
             max_upload_bytes: config.max_upload_bytes,
             validator_min_stake: config.validator_min_stake,
             read_url_ttl: Duration::from_secs(config.read_url_ttl_secs),
             rate_limit_multiplier: config.rate_limit_multiplier,
+            metrics,
+            published: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

@@ -15,12 +15,16 @@ pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
 #[error("{status}: {message}")]
 pub struct AuthError {
     pub status: u16,
+    /// Why, in one word for metrics: `malformed`, `stale_timestamp`,
+    /// `bad_signature`, `not_registered` or `not_validator`.
+    pub reason: &'static str,
     pub message: String,
 }
 
-fn refuse(status: u16, message: impl Into<String>) -> AuthError {
+fn refuse(status: u16, reason: &'static str, message: impl Into<String>) -> AuthError {
     AuthError {
         status,
+        reason,
         message: message.into(),
     }
 }
@@ -44,19 +48,20 @@ pub fn parse_fields(fields: &SignedFields) -> Result<(Hotkey, i64, &str), AuthEr
         .hotkey
         .as_deref()
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| refuse(400, "hotkey is required"))?;
-    let hotkey = Hotkey::parse(hotkey).map_err(|e| refuse(400, format!("hotkey is not a valid SS58 address: {e}")))?;
+        .ok_or_else(|| refuse(400, "malformed", "hotkey is required"))?;
+    let hotkey = Hotkey::parse(hotkey)
+        .map_err(|e| refuse(400, "malformed", format!("hotkey is not a valid SS58 address: {e}")))?;
     let timestamp = match &fields.timestamp {
         Some(serde_json::Value::Number(n)) => n.as_i64(),
         Some(serde_json::Value::String(s)) => s.trim().parse::<i64>().ok(),
         _ => None,
     }
-    .ok_or_else(|| refuse(400, "timestamp is required, in Unix seconds"))?;
+    .ok_or_else(|| refuse(400, "malformed", "timestamp is required, in Unix seconds"))?;
     let signature = fields
         .signature
         .as_deref()
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| refuse(400, "signature is required"))?;
+        .ok_or_else(|| refuse(400, "malformed", "signature is required"))?;
     Ok((hotkey, timestamp, signature))
 }
 
@@ -75,12 +80,14 @@ pub fn check(
     if now_unix.abs_diff(timestamp) > TIMESTAMP_WINDOW_SECS as u64 {
         return Err(refuse(
             401,
+            "stale_timestamp",
             format!(
                 "timestamp {timestamp} is more than {TIMESTAMP_WINDOW_SECS} s from the server's clock ({now_unix})"
             ),
         ));
     }
-    let signature = Signature::parse_hex(signature).map_err(|e| refuse(401, format!("invalid signature: {e}")))?;
+    let signature =
+        Signature::parse_hex(signature).map_err(|e| refuse(401, "bad_signature", format!("invalid signature: {e}")))?;
     let messages = commitments(&hotkey, timestamp);
     let Some(matched) = messages
         .iter()
@@ -89,15 +96,23 @@ pub fn check(
         let expected = messages.first().map(String::as_str).unwrap_or_default();
         return Err(refuse(
             401,
+            "bad_signature",
             format!("invalid signature: expected {hotkey}'s signature of {expected:?}"),
         ));
     };
-    let neuron = metagraph
-        .by_hotkey(&hotkey)
-        .cloned()
-        .ok_or_else(|| refuse(403, format!("hotkey {hotkey} is not registered on the subnet")))?;
+    let neuron = metagraph.by_hotkey(&hotkey).cloned().ok_or_else(|| {
+        refuse(
+            403,
+            "not_registered",
+            format!("hotkey {hotkey} is not registered on the subnet"),
+        )
+    })?;
     if caller == Caller::Validator && !neuron.is_validator(validator_min_stake) {
-        return Err(refuse(403, format!("hotkey {hotkey} is not a validator")));
+        return Err(refuse(
+            403,
+            "not_validator",
+            format!("hotkey {hotkey} is not a validator"),
+        ));
     }
     Ok(Verified {
         hotkey,

@@ -30,11 +30,53 @@ pub struct CoordinatorConfig {
     pub validator_min_stake: u64,
     /// Multiplies every per-route rate limit (1 = the limits of DESIGN §3).
     pub rate_limit_multiplier: u32,
+    /// Count rate-limit windows in the database, so several coordinators
+    /// on one PostgreSQL limit a caller as one. Unset: yes on PostgreSQL,
+    /// no on SQLite (one process; counted in memory).
+    pub shared_rate_limits: Option<bool>,
     /// How long the presigned GET URLs handed to validators live, seconds.
     pub read_url_ttl_secs: u64,
     pub selection: SelectionParams,
+    /// `[s3]` as written in the file. Any part may be left to `RESI_S3_*`,
+    /// flags or the standard AWS settings (see docs/STORAGE.md).
+    #[serde(rename = "s3", skip_serializing_if = "Option::is_none")]
+    pub s3_section: Option<S3Section>,
+    /// The bucket the coordinator brokers, once [`CoordinatorConfig::apply`]
+    /// has merged every layer (the devnet and tests set it directly).
+    #[serde(skip)]
     pub s3: Option<S3Config>,
     pub chain: ChainConfig,
+}
+
+/// The file's `[s3]`: every key optional, completed by the later layers.
+/// Keys in camelCase (`accessKey`) or snake_case (`access_key`).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct S3Section {
+    pub endpoint: Option<url::Url>,
+    pub region: Option<String>,
+    pub bucket: Option<String>,
+    #[serde(alias = "access_key")]
+    pub access_key: Option<String>,
+    #[serde(alias = "secret_key")]
+    pub secret_key: Option<String>,
+    #[serde(alias = "session_token")]
+    pub session_token: Option<String>,
+    #[serde(alias = "path_style")]
+    pub path_style: Option<bool>,
+}
+
+impl std::fmt::Debug for S3Section {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Section")
+            .field("endpoint", &self.endpoint.as_ref().map(url::Url::as_str))
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "<redacted>"))
+            .field("path_style", &self.path_style)
+            .finish()
+    }
 }
 
 pub use resi_chain::ChainConfig;
@@ -50,8 +92,10 @@ impl Default for CoordinatorConfig {
             max_upload_bytes: 64 * 1024 * 1024,
             validator_min_stake: 0,
             rate_limit_multiplier: 1,
+            shared_rate_limits: None,
             read_url_ttl_secs: 3_600,
             selection: SelectionParams::default(),
+            s3_section: None,
             s3: None,
             chain: ChainConfig::default(),
         }
@@ -87,6 +131,8 @@ pub struct CoordinatorFlags {
     pub s3_access_key: Option<String>,
     pub s3_secret_key: Option<String>,
     pub s3_path_style: Option<bool>,
+    /// The standard AWS variables and shared files: below every resi setting.
+    pub aws: Option<resi_storage::AwsSettings>,
 }
 
 impl CoordinatorConfig {
@@ -116,47 +162,88 @@ impl CoordinatorConfig {
         layer(&mut sel.max_expected, f.max_expected);
         layer(&mut sel.cooldown_secs, f.cooldown_secs);
         layer(&mut sel.honeypot, f.honeypot);
-        let any_s3 = f.s3_endpoint.is_some()
-            || f.s3_bucket.is_some()
-            || f.s3_access_key.is_some()
-            || f.s3_secret_key.is_some()
-            || f.s3_region.is_some()
-            || f.s3_path_style.is_some();
-        if any_s3 || self.s3.is_some() {
-            let base = self.s3.take();
-            let missing =
-                |what: &str| ConfigError::Invalid(format!("S3 {what} missing: set it in [s3] or with --s3-{what}"));
-            let pick = |flag: &Option<String>, from_file: Option<String>, what: &str| {
-                flag.clone().or(from_file).ok_or_else(|| missing(what))
+        self.apply_s3(f)
+    }
+
+    /// S3, key by key: flags and `RESI_S3_*`, then the file's `[s3]`, then the
+    /// standard AWS settings. The bucket is resi's alone, so S3 is configured
+    /// once a resi setting names any part of it.
+    fn apply_s3(&mut self, f: &CoordinatorFlags) -> Result<(), ConfigError> {
+        let mut file = self.s3_section.take().unwrap_or_default();
+        if let Some(set) = self.s3.take() {
+            // Set in code (the devnet): the file layer.
+            file = S3Section {
+                endpoint: Some(set.endpoint),
+                region: Some(set.region),
+                bucket: Some(set.bucket),
+                access_key: Some(set.access_key),
+                secret_key: Some(set.secret_key),
+                session_token: set.session_token,
+                path_style: Some(set.path_style),
             };
-            self.s3 = Some(S3Config {
-                endpoint: f
-                    .s3_endpoint
-                    .clone()
-                    .or(base.as_ref().map(|b| b.endpoint.clone()))
-                    .ok_or_else(|| missing("endpoint"))?,
-                region: pick(
-                    &f.s3_region,
-                    Some(
-                        base.as_ref()
-                            .map_or_else(|| "us-east-1".to_owned(), |b| b.region.clone()),
-                    ),
-                    "region",
-                )?,
-                bucket: pick(&f.s3_bucket, base.as_ref().map(|b| b.bucket.clone()), "bucket")?,
-                access_key: pick(
-                    &f.s3_access_key,
-                    base.as_ref().map(|b| b.access_key.clone()),
-                    "access-key",
-                )?,
-                secret_key: pick(
-                    &f.s3_secret_key,
-                    base.as_ref().map(|b| b.secret_key.clone()),
-                    "secret-key",
-                )?,
-                path_style: f.s3_path_style.or(base.as_ref().map(|b| b.path_style)).unwrap_or(false),
-            });
         }
+        let resi_settings = [
+            f.s3_endpoint.is_some() || file.endpoint.is_some(),
+            f.s3_bucket.is_some() || file.bucket.is_some(),
+            f.s3_access_key.is_some() || file.access_key.is_some(),
+            f.s3_secret_key.is_some() || file.secret_key.is_some(),
+            f.s3_region.is_some() || file.region.is_some(),
+            f.s3_path_style.is_some() || file.path_style.is_some(),
+        ];
+        if !resi_settings.contains(&true) {
+            return Ok(());
+        }
+        let aws = f.aws.clone().unwrap_or_default();
+        let missing = |what: &str, aws_names: &str| {
+            ConfigError::Invalid(format!(
+                "S3 {what} missing: set it in [s3], with --s3-{what} or RESI_S3_{}{aws_names}",
+                what.to_ascii_uppercase().replace('-', "_")
+            ))
+        };
+        // Keys come as a pair, from one layer: a resi access key never meets an AWS secret.
+        let (access_key, secret_key, session_token) = match (
+            f.s3_access_key.clone().or(file.access_key),
+            f.s3_secret_key.clone().or(file.secret_key),
+        ) {
+            (Some(access), Some(secret)) => (access, secret, file.session_token),
+            (None, None) => (
+                aws.access_key
+                    .clone()
+                    .ok_or_else(|| missing("access-key", ", or AWS_ACCESS_KEY_ID / an AWS profile"))?,
+                aws.secret_key
+                    .clone()
+                    .ok_or_else(|| missing("secret-key", ", or AWS_SECRET_ACCESS_KEY / an AWS profile"))?,
+                aws.session_token.clone(),
+            ),
+            (Some(_), None) => return Err(missing("secret-key", " (the access key is set)")),
+            (None, Some(_)) => return Err(missing("access-key", " (the secret key is set)")),
+        };
+        let region = f
+            .s3_region
+            .clone()
+            .or(file.region)
+            .or_else(|| aws.region.clone())
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        let endpoint = f
+            .s3_endpoint
+            .clone()
+            .or(file.endpoint)
+            .or_else(|| aws.endpoint.clone())
+            .or_else(|| url::Url::parse(&format!("https://s3.{region}.amazonaws.com")).ok())
+            .ok_or_else(|| missing("endpoint", ", or AWS_ENDPOINT_URL"))?;
+        self.s3 = Some(S3Config {
+            endpoint,
+            region,
+            bucket: f
+                .s3_bucket
+                .clone()
+                .or(file.bucket)
+                .ok_or_else(|| missing("bucket", ""))?,
+            access_key,
+            secret_key,
+            path_style: f.s3_path_style.or(file.path_style).unwrap_or(false),
+            session_token,
+        });
         Ok(())
     }
 
@@ -227,7 +314,8 @@ pathStyle = true
 backend = "local"
 metagraph = "/var/lib/resi/metagraph.json"
 "#;
-        let c: CoordinatorConfig = toml::from_str(text).unwrap();
+        let mut c: CoordinatorConfig = toml::from_str(text).unwrap();
+        c.apply(&CoordinatorFlags::default()).unwrap();
         assert_eq!(c.listen.port(), 9090);
         assert_eq!(c.selection.target_listings, 5000);
         assert!(c.selection.honeypot);

@@ -7,7 +7,8 @@
 //! ([`auth`]). The HTTP API ([`service`], on `resi-api`'s types),
 //! persistence ([`store`]) and S3 brokering build on these; [`app::App`]
 //! builds and runs the whole service the same way for the binary, the
-//! devnet and the tests.
+//! devnet and the tests; [`metrics`] is what it tells Prometheus and
+//! [`dashboard`] the live page at `/`.
 //!
 //! Architecture invariant: every value an epoch publishes is a pure function
 //! of (secret, epochId, universe, cooldown set, parameters); no wall clock
@@ -17,8 +18,10 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod epochs;
 pub mod loadtest;
+pub mod metrics;
 pub mod ratelimit;
 pub mod selection;
 pub mod service;

@@ -165,6 +165,7 @@ pub async fn run(options: &LoadOptions) -> Result<LoadReport, LoadError> {
             access_key: "bench".into(),
             secret_key: "bench-secret".into(),
             path_style: true,
+            session_token: None,
         }),
         ..CoordinatorConfig::default()
     };

@@ -3,9 +3,18 @@
 //! inside the handler, after the signature check, which request-level
 //! limiter layers cannot see; and a bad signature must not spend the real
 //! owner's quota.
+//!
+//! Windows are counted in memory (one coordinator) or in the database, so
+//! that coordinators sharing one PostgreSQL behind a load balancer limit a
+//! caller as one ([`RateLimiter::shared`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+
+use crate::store::{Store, StoreError};
+
+/// The longest window of any route; windows older than two of these are deleted.
+const HOUR: i64 = 3_600;
 
 /// A route's limit: `limit` requests per `window_secs`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,13 +50,66 @@ impl From<&resi_core::Hotkey> for CallerKey {
 /// (route, caller) → (window start, requests counted in it).
 type Windows = HashMap<(&'static str, CallerKey), (i64, u32)>;
 
+impl CallerKey {
+    /// The caller as stored in the database's windows.
+    fn as_text(&self) -> String {
+        match self {
+            CallerKey::Hotkey(key) => hex::encode(key),
+            CallerKey::Peer(ip) => ip.to_string(),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct RateLimiter {
     windows: Mutex<Windows>,
+    shared: Option<Store>,
 }
 
 impl RateLimiter {
-    pub fn check(&self, route: &'static str, caller: CallerKey, limit: Limit, now_unix: i64) -> Decision {
+    /// Windows in this process's memory.
+    pub fn local() -> Self {
+        Self::default()
+    }
+
+    /// Windows in `store`'s database, shared by every coordinator on it.
+    pub fn shared(store: Store) -> Self {
+        Self {
+            windows: Mutex::default(),
+            shared: Some(store),
+        }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Counts one request of `caller` on `route` and decides it.
+    pub async fn check(
+        &self,
+        route: &'static str,
+        caller: CallerKey,
+        limit: Limit,
+        now_unix: i64,
+    ) -> Result<Decision, StoreError> {
+        let Some(store) = &self.shared else {
+            return Ok(self.check_local(route, caller, limit, now_unix));
+        };
+        let window_start = now_unix.div_euclid(limit.window_secs) * limit.window_secs;
+        let counted = store
+            .count_request(route, &caller.as_text(), window_start, window_start - 2 * HOUR)
+            .await?;
+        let used = u32::try_from(counted).unwrap_or(u32::MAX);
+        Ok(Decision {
+            allowed: used <= limit.limit,
+            limit: limit.limit,
+            remaining: limit.limit - used.min(limit.limit),
+            reset_unix: window_start + limit.window_secs,
+        })
+    }
+
+    /// The in-memory count (a request refused does not count).
+    pub fn check_local(&self, route: &'static str, caller: CallerKey, limit: Limit, now_unix: i64) -> Decision {
         let window_start = now_unix.div_euclid(limit.window_secs) * limit.window_secs;
         let reset_unix = window_start + limit.window_secs;
         let mut windows = match self.windows.lock() {
@@ -88,13 +150,13 @@ mod tests {
             limit: 2,
             window_secs: 60,
         };
-        assert_eq!(r.check("a", k, l, 120).remaining, 1);
-        assert_eq!(r.check("a", k, l, 130).remaining, 0);
-        let third = r.check("a", k, l, 179);
+        assert_eq!(r.check_local("a", k, l, 120).remaining, 1);
+        assert_eq!(r.check_local("a", k, l, 130).remaining, 0);
+        let third = r.check_local("a", k, l, 179);
         assert!(!third.allowed);
         assert_eq!(third.reset_unix, 180);
-        assert!(r.check("a", other, l, 130).allowed);
-        assert!(r.check("b", k, l, 130).allowed);
-        assert!(r.check("a", k, l, 180).allowed, "a new window");
+        assert!(r.check_local("a", other, l, 130).allowed);
+        assert!(r.check_local("b", k, l, 130).allowed);
+        assert!(r.check_local("a", k, l, 180).allowed, "a new window");
     }
 }

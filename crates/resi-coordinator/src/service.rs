@@ -51,6 +51,10 @@ pub struct AppState {
     /// Every rate limit is multiplied by this (1 in production; a devnet with
     /// epochs of seconds needs more calls per minute).
     pub rate_limit_multiplier: u32,
+    /// Validators' published results, read once for the dashboard.
+    pub published: crate::dashboard::PublishedCache,
+    /// The process's Prometheus recorder, rendered at `/metrics`.
+    pub metrics: resi_telemetry::metrics::PrometheusHandle,
 }
 
 impl AppState {
@@ -84,7 +88,7 @@ impl ApiError {
             retry_after: None,
         }
     }
-    fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 }
@@ -136,7 +140,7 @@ impl From<EpochError> for ApiError {
 }
 
 /// A successful JSON answer with its rate-limit headers.
-fn ok<T: serde::Serialize>(body: T, rate: Option<Decision>) -> Response {
+pub(crate) fn ok<T: serde::Serialize>(body: T, rate: Option<Decision>) -> Response {
     let mut response = Json(body).into_response();
     if let Some(d) = &rate {
         rate_headers(response.headers_mut(), d);
@@ -144,10 +148,10 @@ fn ok<T: serde::Serialize>(body: T, rate: Option<Decision>) -> Response {
     response
 }
 
-const MINUTE: i64 = 60;
+pub(crate) const MINUTE: i64 = 60;
 const HOUR: i64 = 3_600;
 
-fn limit(
+pub(crate) async fn limit(
     state: &AppState,
     route: &'static str,
     caller: CallerKey,
@@ -156,10 +160,15 @@ fn limit(
 ) -> Result<Decision, ApiError> {
     let limit = limit.saturating_mul(state.rate_limit_multiplier.max(1));
     let now = state.now();
-    let d = state.limiter.check(route, caller, Limit { limit, window_secs }, now);
+    let d = state
+        .limiter
+        .check(route, caller, Limit { limit, window_secs }, now)
+        .await
+        .map_err(|e| ApiError::internal(format!("counting the rate limit: {e}")))?;
     if d.allowed {
         Ok(d)
     } else {
+        crate::metrics::rate_limited(route);
         Err(ApiError {
             status: StatusCode::TOO_MANY_REQUESTS,
             message: format!("rate limit of {limit} requests per {window_secs} s exceeded"),
@@ -185,6 +194,7 @@ async fn verify(state: &AppState, fields: &SignedFields, signing: Signing<'_>) -
         }
     }
     let who = checked.map_err(|e| {
+        crate::metrics::auth_failure(e.reason);
         ApiError::new(
             StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
             e.message,
@@ -200,6 +210,7 @@ async fn verify(state: &AppState, fields: &SignedFields, signing: Signing<'_>) -
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
     if !fresh {
+        crate::metrics::auth_failure("replay");
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "this signed request was already used: sign every request anew",
@@ -245,6 +256,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(routes::VALIDATOR_READ, post(validator_read))
         .route(routes::VALIDATOR_UPLOAD, post(validator_upload))
         .route(routes::OPENAPI, get(openapi))
+        .route(resi_telemetry::metrics::PATH, get(crate::metrics::scrape))
+        .route(routes::DASHBOARD, get(crate::dashboard::page))
+        .route(routes::DASHBOARD_DATA, get(crate::dashboard::data))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -253,7 +267,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             )
         })
         .layer(axum::middleware::from_fn(request_limits))
-        .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn(observe_request))
         .with_state(state)
 }
 
@@ -288,18 +302,24 @@ async fn request_limits(request: axum::extract::Request, next: axum::middleware:
     next.run(request).await
 }
 
-/// One log line per request at debug (method, path, never the query: it
-/// carries signatures; status; time); nothing is copied when debug is off.
-/// Server errors are logged at error where they are answered.
-async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    if !tracing::enabled!(tracing::Level::DEBUG) {
-        return next.run(request).await;
-    }
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+/// Counts every request by its route template and status, times it, and
+/// logs one line per request at debug (method, path, never the query: it
+/// carries signatures; status; time). Server errors are logged at error
+/// where they are answered.
+async fn observe_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let endpoint = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let debug = tracing::enabled!(tracing::Level::DEBUG);
+    let described = debug.then(|| (request.method().clone(), request.uri().path().to_owned()));
     let started = Instant::now();
     let response = next.run(request).await;
-    tracing::debug!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    let elapsed = started.elapsed();
+    crate::metrics::request(&endpoint, response.status().as_u16(), elapsed);
+    if let Some((method, path)) = described {
+        tracing::debug!(%method, %path, status = response.status().as_u16(), ms = elapsed.as_millis() as u64, "request");
+    }
     response
 }
 
@@ -349,7 +369,7 @@ fn ok_serialized(body: bytes::Bytes, rate: Option<Decision>) -> Response {
 async fn current_assignment(State(state): State<Arc<AppState>>, fields: QueryFields) -> Result<Response, ApiError> {
     let fields = query_fields(fields)?;
     let who = verify(&state, &fields, Signing::CurrentAssignment).await?;
-    let rate = limit(&state, "current", (&who.hotkey).into(), 10, MINUTE)?;
+    let rate = limit(&state, "current", (&who.hotkey).into(), 10, MINUTE).await?;
     let now = state.now();
     let epoch = state.epochs.current(&state.store, &state.policy, now).await?;
     Ok(ok_serialized(epoch.response(now), Some(rate)))
@@ -363,7 +383,7 @@ async fn epoch_assignment(
     let fields = query_fields(fields)?;
     let epoch_id = parse_epoch(&epoch_id)?;
     let who = verify(&state, &fields, Signing::EpochAssignment { epoch: &epoch_id }).await?;
-    let rate = limit(&state, "epoch", (&who.hotkey).into(), 30, MINUTE)?;
+    let rate = limit(&state, "epoch", (&who.hotkey).into(), 30, MINUTE).await?;
     let now = state.now();
     // The current epoch is created on first use; past epochs must exist.
     let current_id = state
@@ -404,7 +424,7 @@ async fn miner_status(
         },
     )
     .await?;
-    let rate = limit(&state, "status", (&who.hotkey).into(), 5, MINUTE)?;
+    let rate = limit(&state, "status", (&who.hotkey).into(), 5, MINUTE).await?;
     request.report.check().map_err(bad_request)?;
     let epoch = &state
         .epochs
@@ -459,7 +479,7 @@ async fn stats(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ApiError> {
-    let rate = limit(&state, "stats", CallerKey::Peer(peer.ip()), 30, MINUTE)?;
+    let rate = limit(&state, "stats", CallerKey::Peer(peer.ip()), 30, MINUTE).await?;
     let now = state.now();
     let epoch = &state.epochs.current(&state.store, &state.policy, now).await?.stored;
     let mut by_state = BTreeMap::<String, u64>::new();
@@ -540,7 +560,7 @@ async fn folder_access(
             format!("hotkey {} is not owned by coldkey {coldkey}", who.hotkey),
         ));
     }
-    let rate = limit(&state, "folder", (&who.hotkey).into(), 10, MINUTE)?;
+    let rate = limit(&state, "folder", (&who.hotkey).into(), 10, MINUTE).await?;
     let now = state.now();
     let epoch = &state.epochs.current(&state.store, &state.policy, now).await?.stored;
     let prefix = miner_epoch_prefix(&who.hotkey, &epoch.epoch_id);
@@ -568,7 +588,7 @@ async fn folder_access(
     ))
 }
 
-fn unix(t: i64) -> Result<OffsetDateTime, ApiError> {
+pub(crate) fn unix(t: i64) -> Result<OffsetDateTime, ApiError> {
     OffsetDateTime::from_unix_timestamp(t).map_err(|e| ApiError::internal(e.to_string()))
 }
 
@@ -579,7 +599,7 @@ async fn validator_read(
     let body = json_body(body)?;
     let epoch_id = required_epoch(body.epoch_id.as_deref())?;
     let who = verify(&state, &body.signed, Signing::ValidatorRead { epoch: &epoch_id }).await?;
-    let rate = limit(&state, "validator-read", (&who.hotkey).into(), 30, MINUTE)?;
+    let rate = limit(&state, "validator-read", (&who.hotkey).into(), 30, MINUTE).await?;
     let epoch = &state
         .epochs
         .existing(&state.store, &epoch_id)
@@ -688,7 +708,7 @@ async fn validator_read(
 
 /// Grant kinds: miners' data folders and validators' results folders.
 const GRANT_DATA: &str = "data";
-const GRANT_VALIDATORS: &str = "validators";
+pub(crate) const GRANT_VALIDATORS: &str = "validators";
 /// Folders listed per validator-read call (one S3 call each).
 const READ_FOLDERS_PER_PAGE: usize = 64;
 /// Objects per validator-read page, about.
@@ -741,7 +761,7 @@ async fn validator_upload(
     let body = json_body(body)?;
     let epoch_id = required_epoch(body.epoch_id.as_deref())?;
     let who = verify(&state, &body.signed, Signing::ValidatorUpload { epoch: &epoch_id }).await?;
-    let rate = limit(&state, "validator-upload", (&who.hotkey).into(), 5, HOUR)?;
+    let rate = limit(&state, "validator-upload", (&who.hotkey).into(), 5, HOUR).await?;
     if !state
         .store
         .epoch_exists(&epoch_id)

@@ -53,6 +53,7 @@ pub struct Store {
     pool: AnyPool,
     backend: &'static str,
     last_prune: Arc<AtomicI64>,
+    last_window_prune: Arc<AtomicI64>,
 }
 
 fn tier_text(t: MarketTier) -> &'static str {
@@ -115,7 +116,13 @@ impl Store {
             pool,
             backend,
             last_prune: Default::default(),
+            last_window_prune: Default::default(),
         })
+    }
+
+    /// The pool's (open, idle) connections.
+    pub fn pool_connections(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
     }
 
     /// `"sqlite"` or `"postgres"`.
@@ -158,6 +165,47 @@ impl Store {
                 .await?;
         }
         Ok(inserted == 1)
+    }
+
+    /// Counts one request of `caller` on `route` in the window starting at
+    /// `window_start` and returns the requests counted in it so far (this
+    /// one included), in one statement: coordinators sharing the database
+    /// count into the same row. A row from an earlier window starts over.
+    /// Windows older than `forget_before` are deleted now and then.
+    pub async fn count_request(
+        &self,
+        route: &str,
+        caller: &str,
+        window_start: i64,
+        forget_before: i64,
+    ) -> Result<u64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO rate_limit_windows (route, caller, window_start, requests) VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (route, caller) DO UPDATE SET \
+               requests = CASE WHEN rate_limit_windows.window_start = excluded.window_start \
+                               THEN rate_limit_windows.requests + 1 ELSE 1 END, \
+               window_start = excluded.window_start \
+             RETURNING requests",
+        )
+        .bind(route)
+        .bind(caller)
+        .bind(window_start)
+        .fetch_one(&self.pool)
+        .await?;
+        let requests: i64 = row.try_get(0)?;
+        let last = self.last_window_prune.load(Ordering::Relaxed);
+        if window_start - last >= 60
+            && self
+                .last_window_prune
+                .compare_exchange(last, window_start, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            sqlx::query("DELETE FROM rate_limit_windows WHERE window_start < $1")
+                .bind(forget_before)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(u64::try_from(requests).unwrap_or(0))
     }
 
     /// Records that `hotkey` may write `kind` (`data` or `validators`) objects for the epoch.

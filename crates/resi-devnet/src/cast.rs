@@ -36,6 +36,10 @@ pub struct DevnetOptions {
     /// A local development chain (`ws://…`, //Alice sudo) to register
     /// everyone on and set weights on, instead of the metagraph file.
     pub chain: Option<String>,
+    /// Leave the miners and validators running after the verdict (with
+    /// `--keep-running`: the dashboard keeps showing live epochs); they
+    /// stop at [`crate::Devnet::shutdown`].
+    pub keep_daemons: bool,
 }
 
 /// Where the cast registers.
@@ -135,6 +139,7 @@ impl Default for DevnetOptions {
             data_dir: None,
             market: MarketKind::Synthetic,
             chain: None,
+            keep_daemons: false,
         }
     }
 }
@@ -213,6 +218,8 @@ pub async fn cast(
         let uid = registry.register(&key, &cold, 1_000_000_000_000, true).await?;
         let folder = dir.join("validators").join(&name);
         let config = ValidatorConfig {
+            // One process: the coordinator's /metrics shows every daemon's.
+            metrics_listen: resi_runtime::config::MetricsListen::Off,
             coordinator: coordinator.clone(),
             hotkey_file: file,
             data_dir: folder.join("data"),
@@ -269,6 +276,7 @@ pub async fn cast(
             return Err(DevnetError("a copier needs an honest-fast miner to copy".into()));
         }
         let config = MinerConfig {
+            metrics_listen: resi_runtime::config::MetricsListen::Off,
             coordinator: coordinator.clone(),
             hotkey_file: file,
             coldkey: Some(cold.to_string()),

@@ -233,14 +233,18 @@ pub async fn run(
         &mut on_event,
     )
     .await;
-    devnet.stop_daemons().await;
-    let ledger = match &on_chain {
+    if !options.keep_daemons {
+        devnet.stop_daemons().await;
+    }
+    let mut ledger = match &on_chain {
         // What the chain holds, not what the validators say they sent.
         Some(c) => c.stored_weights(&cast.validators, epochs.last()).await?,
         None => {
             resi_chain::ledger::read(&resi_chain::ledger::beside(&metagraph)).map_err(|e| DevnetError(e.to_string()))?
         }
     };
+    // Validators left running may already have set weights for later epochs.
+    ledger.retain(|r| epochs.contains(&r.epoch_id));
     chain_stop.trigger();
     let mut outcome = outcome::judge(outcomes, epochs.len(), cast.miners, cast.validators, ledger);
     outcome.on_chain = on_chain.as_ref().map(|c| (c.url.clone(), c.netuid));

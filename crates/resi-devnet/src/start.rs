@@ -141,8 +141,10 @@ pub(crate) async fn servers(
         validator_min_stake: 0,
         // Epochs of seconds instead of hours: the per-minute limits scale up.
         rate_limit_multiplier: 20,
+        shared_rate_limits: None,
         read_url_ttl_secs: 3_600,
         selection,
+        s3_section: None,
         s3: Some(s3.s3_config()),
         chain: chain_config,
     };

@@ -57,6 +57,7 @@ fn network() -> &'static Network {
             data_dir: Some(dir),
             market: resi_devnet::MarketKind::Synthetic,
             chain: None,
+            keep_daemons: false,
         };
         let (devnet, outcome) = runtime
             .block_on(resi_devnet::run(options, |_| {}))

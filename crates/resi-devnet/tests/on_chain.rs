@@ -29,6 +29,7 @@ async fn the_network_on_a_real_chain_pays_the_honest_and_nobody_else() {
         data_dir: None,
         market: MarketKind::Synthetic,
         chain: Some(url),
+        keep_daemons: false,
     };
     let (devnet, outcome) = resi_devnet::run(options, |_| {})
         .await

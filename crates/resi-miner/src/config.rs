@@ -98,6 +98,7 @@ fn default_profile() -> String {
 /// Command-line overrides, the last layer.
 #[derive(Clone, Debug, Default)]
 pub struct MinerFlags {
+    pub metrics_listen: Option<resi_runtime::config::MetricsListen>,
     pub coordinator: Option<url::Url>,
     pub data_dir: Option<PathBuf>,
     pub max_concurrent_scrapes: Option<usize>,
@@ -117,6 +118,10 @@ pub struct MinerConfig {
     pub coldkey: Option<String>,
     #[serde(default)]
     pub coldkeypub_file: Option<PathBuf>,
+    /// Where Prometheus metrics are served (`GET /metrics`): an address
+    /// (loopback by default, so only this machine can scrape it) or `off`.
+    #[serde(default = "default_metrics_listen")]
+    pub metrics_listen: resi_runtime::config::MetricsListen,
     /// Directory for the state database (`miner.db`).
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
@@ -132,6 +137,10 @@ pub struct MinerConfig {
     #[serde(default = "default_retry_secs")]
     pub retry_seconds: u64,
     pub scraper: ScraperConfig,
+}
+
+fn default_metrics_listen() -> resi_runtime::config::MetricsListen {
+    resi_runtime::config::MetricsListen::At(std::net::SocketAddr::from(([127, 0, 0, 1], 9184)))
 }
 
 fn default_data_dir() -> PathBuf {
@@ -258,6 +267,8 @@ impl MinerConfig {
         if let Some(dir) = path.parent() {
             config.resolve_relative_to(dir);
         }
+        layer(&mut config.metrics_listen, env_var("METRICS_LISTEN")?);
+        layer(&mut config.metrics_listen, flags.metrics_listen);
         layer(&mut config.coordinator, env_var("COORDINATOR")?);
         layer(&mut config.data_dir, env_var("DATA_DIR")?);
         layer(&mut config.max_concurrent_scrapes, env_var("MAX_CONCURRENT_SCRAPES")?);

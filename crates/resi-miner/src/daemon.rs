@@ -172,6 +172,7 @@ impl<S: ZipcodeScraper> Miner<S> {
     /// sleeps until the next. A stop lets the zipcodes in hand finish their
     /// step (scrape stored, upload recorded) and starts no new ones.
     pub async fn run(&self) {
+        crate::metrics::describe();
         let span = resi_runtime::daemon_span("miner", self.hotkey().as_str());
         let work = tracing::Instrument::instrument(self.follow(), span);
         if self.shutdown.finish_within(STOP_GRACE, work).await.is_none() {
@@ -199,7 +200,8 @@ impl<S: ZipcodeScraper> Miner<S> {
                 }
             };
             if done != Some(window.id) {
-                match self.run_epoch(&assignment, &window).await {
+                let span = tracing::info_span!("epoch", epoch = %window.id);
+                match tracing::Instrument::instrument(self.run_epoch(&assignment, &window), span).await {
                     Ok(s)
                         if s.retryable > 0
                             && self.now_ms() + (self.settings.retry.as_millis() as i64) < window.deadline_ms() =>
@@ -278,6 +280,7 @@ impl<S: ZipcodeScraper> Miner<S> {
                         .await
                     {
                         tracing::warn!(%epoch, zipcode = %assigned.zipcode, "not uploaded: {e}");
+                        crate::metrics::zipcode("failed");
                         let _ = self
                             .state
                             .mark_not_uploaded(&epoch, assigned.zipcode, ZipcodeState::Failed, &e.to_string(), None)
@@ -290,6 +293,7 @@ impl<S: ZipcodeScraper> Miner<S> {
             return Err(MinerError::Stopped);
         }
         let summary = self.summary(&epoch, assignment.zipcodes.len()).await?;
+        crate::metrics::epoch(window.start_unix, summary.assigned, summary.uploaded);
         // One report per epoch, once nothing is left to retry (or the deadline is near).
         let final_round =
             summary.retryable == 0 || self.now_ms() + self.settings.retry.as_millis() as i64 >= deadline.at_ms();
@@ -330,8 +334,13 @@ impl<S: ZipcodeScraper> Miner<S> {
         }
         let form = access.get().await?;
         let key = ObjectKey::listings(self.hotkey(), epoch, zipcode).as_key();
+        let started = std::time::Instant::now();
         let etag = match self.s3.post_form(&form.upload, &key, Bytes::from(bytes)).await {
-            Ok(etag) => etag,
+            Ok(etag) => {
+                metrics::histogram!(crate::metrics::UPLOAD_SECONDS).record(started.elapsed().as_secs_f64());
+                crate::metrics::zipcode("uploaded");
+                etag
+            }
             Err(e) => {
                 access.forget().await;
                 return Err(e.into());
@@ -409,12 +418,19 @@ impl<S: ZipcodeScraper> Miner<S> {
                 ));
             }
             let scrape = self.scraper.scrape(assigned, assigned.expected_listings, deadline);
+            let started = std::time::Instant::now();
             match tokio::time::timeout(Duration::from_millis(left), scrape).await {
-                Ok(Ok(listings)) => break listings,
+                Ok(Ok(listings)) => {
+                    metrics::histogram!(crate::metrics::SCRAPE_SECONDS).record(started.elapsed().as_secs_f64());
+                    metrics::histogram!(crate::metrics::ZIPCODE_LISTINGS).record(listings.len() as f64);
+                    crate::metrics::zipcode("scraped");
+                    break listings;
+                }
                 // Asking again will not make the source know the zipcode.
                 Ok(Err(ScrapeError::UnknownZipcode(why))) => {
                     let reason = format!("the scraper's source does not have it: {why}");
                     tracing::warn!(%epoch, %zipcode, "not uploading: {reason}");
+                    crate::metrics::zipcode("rejected");
                     self.state
                         .mark_not_uploaded(&epoch, zipcode, ZipcodeState::Rejected, &reason, None)
                         .await?;
@@ -444,6 +460,7 @@ impl<S: ZipcodeScraper> Miner<S> {
             match self.settings.self_check {
                 SelfCheck::Enforce => {
                     tracing::warn!(%epoch, %zipcode, "self-check: not uploading: {reason}");
+                    crate::metrics::zipcode("rejected");
                     self.state
                         .mark_not_uploaded(&epoch, zipcode, ZipcodeState::Rejected, reason, Some(count))
                         .await?;
@@ -625,8 +642,14 @@ pub fn self_check(
     };
     match examine(&ctx, input).precheck {
         Precheck::Passed => None,
-        Precheck::Failed { tier, reason } => Some(format!("tier {tier}: {reason}")),
-        Precheck::Late(reason) => Some(reason),
+        Precheck::Failed { tier, reason } => {
+            crate::metrics::self_check_failed(tier.to_string());
+            Some(format!("tier {tier}: {reason}"))
+        }
+        Precheck::Late(reason) => {
+            crate::metrics::self_check_failed("late".into());
+            Some(reason)
+        }
     }
 }
 

@@ -65,6 +65,45 @@ where
     }
 }
 
+/// Where a miner or validator serves its Prometheus metrics: a socket
+/// address (loopback by default; port 0 picks one) or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum MetricsListen {
+    Off,
+    At(std::net::SocketAddr),
+}
+
+impl std::str::FromStr for MetricsListen {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "off" | "none" | "" => Ok(MetricsListen::Off),
+            addr => addr
+                .parse()
+                .map(MetricsListen::At)
+                .map_err(|e| format!("metrics_listen {addr:?}: {e} (use HOST:PORT, e.g. 127.0.0.1:9184, or off)")),
+        }
+    }
+}
+
+impl TryFrom<String> for MetricsListen {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<MetricsListen> for String {
+    fn from(m: MetricsListen) -> String {
+        match m {
+            MetricsListen::Off => "off".into(),
+            MetricsListen::At(addr) => addr.to_string(),
+        }
+    }
+}
+
 /// Applies one layer: `value` replaces `slot` when present.
 pub fn layer<T>(slot: &mut T, value: Option<T>) {
     if let Some(v) = value {
@@ -94,6 +133,17 @@ mod tests {
         let missing = read_toml::<Sample>(&dir.join("missing.toml")).unwrap_err();
         assert!(matches!(missing, ConfigError::Read { .. }));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn metrics_listen_is_an_address_or_off() {
+        assert_eq!("off".parse::<MetricsListen>().unwrap(), MetricsListen::Off);
+        assert_eq!(
+            "127.0.0.1:0".parse::<MetricsListen>().unwrap(),
+            MetricsListen::At(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        );
+        let err = "localhost".parse::<MetricsListen>().unwrap_err();
+        assert!(err.contains("HOST:PORT"), "{err}");
     }
 
     #[test]

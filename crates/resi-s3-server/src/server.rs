@@ -172,6 +172,7 @@ impl EmbeddedS3 {
             access_key: self.options.access_key.clone(),
             secret_key: self.options.secret_key.clone(),
             path_style: true,
+            session_token: None,
         }
     }
 

@@ -386,6 +386,7 @@ async fn retries_stop_at_the_attempt_limit() {
         access_key: "a".into(),
         secret_key: "s".into(),
         path_style: true,
+        session_token: None,
     };
     let p = Presigner::new(config).unwrap();
     let policy = RetryPolicy {

@@ -2,17 +2,20 @@
 //!
 //! [`layout`] builds and parses the bucket's keys (DESIGN §4); [`presign`]
 //! signs GET/PUT/List URLs and browser-POST policies (AWS SigV4); [`client`]
-//! talks to any S3-compatible service through those URLs, with retries.
+//! talks to any S3-compatible service through those URLs, with retries;
+//! [`aws`] reads the standard AWS variables and credential files.
 //! (The embedded S3 server for development is `resi-s3-server`.)
 //!
 //! Architecture invariant: no protocol rules here (what a valid submission
 //! is belongs to `resi-core`); storage moves bytes and says exactly which key
 //! and which attempt failed when it cannot.
 
+pub mod aws;
 pub mod client;
 pub mod layout;
 pub mod presign;
 
+pub use aws::AwsSettings;
 pub use client::{ObjectInfo, RetryPolicy, S3Client, StorageError};
 pub use layout::ObjectKey;
 pub use presign::{PostForm, Presigner, S3Config};

@@ -29,6 +29,10 @@ pub struct S3Config {
     /// (`bucket.endpoint/key`). MinIO, Garage and IP endpoints need it.
     #[serde(default)]
     pub path_style: bool,
+    /// The session token of temporary credentials (an assumed role, SSO);
+    /// signed URLs and POST policies carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
 }
 
 impl std::fmt::Debug for S3Config {
@@ -40,6 +44,7 @@ impl std::fmt::Debug for S3Config {
             .field("access_key", &self.access_key)
             .field("secret_key", &"<redacted>")
             .field("path_style", &self.path_style)
+            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -98,7 +103,12 @@ impl Presigner {
             config.region.clone(),
         )
         .map_err(|e| PresignError::Bucket(e.to_string()))?;
-        let credentials = Credentials::new(config.access_key.clone(), config.secret_key.clone());
+        let credentials = match &config.session_token {
+            Some(token) => {
+                Credentials::new_with_token(config.access_key.clone(), config.secret_key.clone(), token.clone())
+            }
+            None => Credentials::new(config.access_key.clone(), config.secret_key.clone()),
+        };
         Ok(Self {
             config,
             bucket,
@@ -188,26 +198,33 @@ impl Presigner {
             "{}/{date}/{}/s3/aws4_request",
             self.config.access_key, self.config.region
         );
+        let mut conditions = vec![
+            serde_json::json!({"bucket": self.config.bucket}),
+            serde_json::json!(["starts-with", "$key", key_prefix]),
+            serde_json::json!(["content-length-range", 0, max_bytes]),
+            serde_json::json!({"x-amz-algorithm": "AWS4-HMAC-SHA256"}),
+            serde_json::json!({"x-amz-credential": credential}),
+            serde_json::json!({"x-amz-date": amz_date}),
+        ];
+        if let Some(token) = &self.config.session_token {
+            conditions.push(serde_json::json!({"x-amz-security-token": token}));
+        }
         let policy = serde_json::json!({
             "expiration": rfc3339(expires_at.to_offset(time::UtcOffset::UTC)),
-            "conditions": [
-                {"bucket": self.config.bucket},
-                ["starts-with", "$key", key_prefix],
-                ["content-length-range", 0, max_bytes],
-                {"x-amz-algorithm": "AWS4-HMAC-SHA256"},
-                {"x-amz-credential": credential},
-                {"x-amz-date": amz_date},
-            ]
+            "conditions": conditions,
         });
         let encoded = base64::engine::general_purpose::STANDARD.encode(policy.to_string());
         let signature = hex::encode(hmac(&self.signing_key(date), encoded.as_bytes()));
-        let fields = BTreeMap::from([
+        let mut fields = BTreeMap::from([
             ("policy".to_owned(), encoded),
             ("x-amz-algorithm".to_owned(), "AWS4-HMAC-SHA256".to_owned()),
             ("x-amz-credential".to_owned(), credential),
             ("x-amz-date".to_owned(), amz_date.clone()),
             ("x-amz-signature".to_owned(), signature),
         ]);
+        if let Some(token) = &self.config.session_token {
+            fields.insert("x-amz-security-token".to_owned(), token.clone());
+        }
         Ok(PostForm {
             url: self.bucket.base_url().clone(),
             key_prefix: key_prefix.to_owned(),
@@ -245,6 +262,7 @@ mod tests {
             access_key: "AKIDEXAMPLE".into(),
             secret_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
             path_style,
+            session_token: None,
         }
     }
 

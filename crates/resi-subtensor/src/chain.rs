@@ -45,6 +45,7 @@ pub struct SubtensorChain {
     netuid: u16,
     sync_interval: Duration,
     snapshot: RwLock<Arc<ChainMetagraph>>,
+    synced: RwLock<std::time::Instant>,
     signer: Option<Arc<Keypair>>,
     journal: Option<RevealJournal>,
     commit_reveal: weights::CommitRevealMode,
@@ -77,6 +78,7 @@ impl SubtensorChain {
             netuid: options.netuid,
             sync_interval: options.sync_interval,
             snapshot: RwLock::new(Arc::new(first)),
+            synced: RwLock::new(std::time::Instant::now()),
             signer: options.signer,
             journal: options.reveal_journal.map(RevealJournal::new),
             commit_reveal: options.commit_reveal,
@@ -104,6 +106,7 @@ impl SubtensorChain {
         let at = self.node.at_best().await?;
         let fresh = Arc::new(metagraph::read(&at, self.netuid).await?);
         *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&fresh);
+        *self.synced.write().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
         Ok(fresh)
     }
 
@@ -332,6 +335,10 @@ impl MetagraphSource for SubtensorChain {
 
     fn request_refresh(&self) {
         self.wake.notify_one();
+    }
+
+    fn synced(&self) -> Option<std::time::Instant> {
+        Some(*self.synced.read().unwrap_or_else(|p| p.into_inner()))
     }
 }
 

@@ -129,6 +129,7 @@ impl PropertySourceConfig {
 /// Command-line overrides, the last layer.
 #[derive(Clone, Debug, Default)]
 pub struct ValidatorFlags {
+    pub metrics_listen: Option<resi_runtime::config::MetricsListen>,
     pub coordinator: Option<url::Url>,
     pub data_dir: Option<PathBuf>,
     pub property_source: Option<url::Url>,
@@ -142,6 +143,10 @@ pub struct ValidatorConfig {
     pub coordinator: url::Url,
     /// The validator's hotkey: a Bittensor wallet hotkey file.
     pub hotkey_file: PathBuf,
+    /// Where Prometheus metrics are served (`GET /metrics`): an address
+    /// (loopback by default, so only this machine can scrape it) or `off`.
+    #[serde(default = "default_metrics_listen")]
+    pub metrics_listen: resi_runtime::config::MetricsListen,
     /// Directory for results, consensus reports and the per-epoch journal.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
@@ -187,6 +192,10 @@ pub struct ValidatorConfig {
 /// `[chain]`: the same section as the coordinator's.
 pub use resi_chain::ChainConfig as ChainSection;
 
+fn default_metrics_listen() -> resi_runtime::config::MetricsListen {
+    resi_runtime::config::MetricsListen::At(std::net::SocketAddr::from(([127, 0, 0, 1], 9185)))
+}
+
 fn default_data_dir() -> PathBuf {
     PathBuf::from("validator-data")
 }
@@ -222,6 +231,8 @@ impl ValidatorConfig {
     /// `RESI_PROPERTY_SOURCE`, then `flags`; checked once at the end.
     pub fn load(path: &Path, flags: ValidatorFlags) -> Result<Self, ConfigError> {
         let mut config = Self::read(path)?;
+        layer(&mut config.metrics_listen, env_var("METRICS_LISTEN")?);
+        layer(&mut config.metrics_listen, flags.metrics_listen);
         layer(&mut config.coordinator, env_var("COORDINATOR")?);
         layer(&mut config.data_dir, env_var("DATA_DIR")?);
         layer(

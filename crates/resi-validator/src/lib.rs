@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod journal;
+pub mod metrics;
 pub mod pipeline;
 
 pub use config::{PropertySourceConfig, PropertySourceTable, ValidatorConfig, ValidatorFlags};

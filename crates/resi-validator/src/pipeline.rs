@@ -189,6 +189,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
     /// deadline plus the grace period, validates it (once: the journal
     /// remembers). A stop finishes the journaled step in hand.
     pub async fn run(&self) {
+        crate::metrics::describe();
         let span = resi_runtime::daemon_span("validator", self.hotkey().as_str());
         let work = tracing::Instrument::instrument(self.follow(), span);
         if self.shutdown.finish_within(STOP_GRACE, work).await.is_none() {
@@ -230,8 +231,14 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                 if wait > 0 && self.shutdown.sleep(Duration::from_millis(wait as u64)).await {
                     return;
                 }
-                match self.validate_epoch(epoch).await {
+                let span = tracing::info_span!("epoch", epoch = %epoch);
+                match tracing::Instrument::instrument(self.validate_epoch(epoch), span).await {
                     Ok(report) => {
+                        crate::metrics::epoch_done(epoch.start_unix());
+                        if let Some(record) = &report.weights {
+                            let deadline = epoch.start_unix() + length;
+                            crate::metrics::weights_set(record.block, (record.at - deadline) as f64);
+                        }
                         if let Some(tx) = &self.reports {
                             let _ = tx.send(report);
                         }
@@ -243,6 +250,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                     }
                     // Later epochs do not wait for one that keeps failing.
                     Err(e) => {
+                        crate::metrics::epoch_failed();
                         tracing::error!(validator = %self.hotkey(), %epoch, "epoch not finished, retrying: {e}");
                         failed = true;
                     }
@@ -292,6 +300,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
             }
         };
         let me = self.hotkey();
+        crate::metrics::consensus(&consensus);
         match consensus.status {
             ConsensusStatus::PerfectConsensus => {
                 tracing::info!(validator = %me, %epoch, "consensus: PERFECT_CONSENSUS")
@@ -555,8 +564,12 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
             engine.insert(e)?;
         }
         // One cache per epoch: each zpid is asked once, whoever submitted it.
-        let verifier = SourceVerifier::new(resi_sources::CachedSource::new(self.source.clone()), &config);
+        let verifier = SourceVerifier::new(
+            resi_sources::CachedSource::new(crate::metrics::MeteredSource(self.source.clone())),
+            &config,
+        );
         let results = engine.finish(&verifier).await;
+        crate::metrics::results(&results);
         let health = &results.property_source;
         if health.broken {
             tracing::error!(

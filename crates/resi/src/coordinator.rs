@@ -135,6 +135,7 @@ impl Options {
             s3_access_key: self.s3_access_key.clone(),
             s3_secret_key: self.s3_secret_key.clone(),
             s3_path_style: self.s3_path_style,
+            aws: None,
         }
     }
 }
@@ -156,7 +157,12 @@ fn layered_config(o: &Options) -> anyhow::Result<CoordinatorConfig> {
         c.epoch_seconds = 60;
         c.secret = Some(dev_secret(dir)?);
     }
-    c.apply(&o.flags())?;
+    let mut flags = o.flags();
+    if !o.dev {
+        // Under every resi setting: AWS_* variables and ~/.aws profiles.
+        flags.aws = Some(resi_storage::AwsSettings::from_process().context("reading the AWS settings")?);
+    }
+    c.apply(&flags)?;
     if o.dev && o.cooldown_secs.is_none() {
         // A day of cooldown would exhaust the sample universe with minute-long epochs.
         c.selection.cooldown_secs = (c.epoch_seconds as i64).saturating_mul(5);

@@ -8,10 +8,14 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use resi_runtime::config::MetricsListen;
 use resi_runtime::{Shutdown, SystemClock};
 
 #[derive(Args)]
 pub struct MinerArgs {
+    /// Overrides `metrics_listen` (and RESI_METRICS_LISTEN): HOST:PORT or `off`.
+    #[arg(long)]
+    metrics_listen: Option<resi_runtime::config::MetricsListen>,
     /// The miner's TOML file (see examples/miner.toml).
     #[arg(long, env = "RESI_CONFIG")]
     config: PathBuf,
@@ -28,6 +32,9 @@ pub struct MinerArgs {
 
 #[derive(Args)]
 pub struct ValidatorArgs {
+    /// Overrides `metrics_listen` (and RESI_METRICS_LISTEN): HOST:PORT or `off`.
+    #[arg(long)]
+    metrics_listen: Option<resi_runtime::config::MetricsListen>,
     /// The validator's TOML file (see examples/validator.toml).
     #[arg(long, env = "RESI_CONFIG")]
     config: PathBuf,
@@ -52,8 +59,22 @@ fn signal_shutdown() -> Shutdown {
     shutdown
 }
 
+/// Starts `GET /metrics` where the configuration says, and says where.
+async fn serve_metrics(listen: MetricsListen, shutdown: &Shutdown) -> anyhow::Result<()> {
+    let MetricsListen::At(addr) = listen else {
+        return Ok(());
+    };
+    let stop = shutdown.clone();
+    let bound = resi_telemetry::metrics::serve(addr, async move { stop.wait().await })
+        .await
+        .context("serving metrics (set metrics_listen to another address, or off)")?;
+    println!("metrics: http://{bound}{}", resi_telemetry::metrics::PATH);
+    Ok(())
+}
+
 pub fn miner(args: MinerArgs) -> anyhow::Result<ExitCode> {
     let flags = resi_miner::MinerFlags {
+        metrics_listen: args.metrics_listen,
         coordinator: args.coordinator,
         data_dir: args.data_dir,
         max_concurrent_scrapes: args.max_concurrent_scrapes,
@@ -62,7 +83,9 @@ pub fn miner(args: MinerArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let shutdown = signal_shutdown();
-        let miner = resi_miner::build(&config, SystemClock::shared(), shutdown).await?;
+        let miner = resi_miner::build(&config, SystemClock::shared(), shutdown.clone()).await?;
+        resi_miner::metrics::describe();
+        serve_metrics(config.metrics_listen, &shutdown).await?;
         println!("miner {} following {}", miner.hotkey(), config.coordinator);
         miner.run().await;
         Ok(ExitCode::SUCCESS)
@@ -71,6 +94,7 @@ pub fn miner(args: MinerArgs) -> anyhow::Result<ExitCode> {
 
 pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
     let flags = resi_validator::ValidatorFlags {
+        metrics_listen: args.metrics_listen,
         coordinator: args.coordinator,
         data_dir: args.data_dir,
         property_source: args.property_source,
@@ -103,6 +127,8 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
             SystemClock::shared(),
             shutdown.clone(),
         )?;
+        resi_validator::metrics::describe();
+        serve_metrics(config.metrics_listen, &shutdown).await?;
         if let Some(epoch) = once {
             // SIGTERM ends a one-off validation too, at a journaled step; the
             // journal keeps what was done.

@@ -44,7 +44,8 @@ pub struct DevnetArgs {
     /// everyone on it and set weights on it instead of the metagraph file.
     #[arg(long)]
     chain: Option<String>,
-    /// After the verdict, keep the coordinator, S3 and the market up until Ctrl-C.
+    /// After the verdict, keep the whole network (coordinator and its
+    /// dashboard, miners, validators, S3, the market) running until Ctrl-C.
     #[arg(long)]
     keep_running: bool,
 }
@@ -66,6 +67,7 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
             resi_devnet::MarketKind::Synthetic
         },
         chain: args.chain,
+        keep_daemons: args.keep_running,
         ..defaults
     };
     if options.market != resi_devnet::MarketKind::Synthetic && default_cast {
@@ -111,6 +113,7 @@ fn run_options(options: DevnetOptions, keep_running: bool) -> anyhow::Result<Exi
         }
         println!("{}", outcome.verdict());
         if keep_running {
+            println!("dashboard:   {}", devnet.coordinator_url());
             println!("coordinator: {}", devnet.coordinator_url());
             println!("market:      {}", devnet.market_url());
             if let (Some(endpoint), Some((access, secret))) = (devnet.s3_endpoint(), devnet.s3_credentials()) {
@@ -151,6 +154,7 @@ fn print_event(event: DevnetEvent) {
                 dir.display()
             );
             println!("devnet: coordinator {coordinator} · market {market} · S3 {s3}");
+            println!("devnet: dashboard {coordinator} (open it in a browser)");
             println!("devnet: waiting {starts_in_secs} s for epoch {first} to start");
         }
         DevnetEvent::EpochFinished {

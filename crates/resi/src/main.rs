@@ -18,12 +18,24 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "resi",
-    version,
+    version = VERSION,
     about = "Coordinator, miner and validator of the resi zipcode-mining subnet"
 )]
 struct Cli {
+    /// Log lines as `text` (coloured only on a terminal) or `json` (one object
+    /// per line, with the daemon's hotkey and epoch as fields).
+    #[arg(long, global = true, env = "RESI_LOG_FORMAT", default_value = "text", value_parser = parse_log_format)]
+    log_format: resi_telemetry::LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `resi --version`: the crate version and the git revision it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("RESI_GIT_REVISION"), ")");
+
+fn parse_log_format(s: &str) -> Result<resi_telemetry::LogFormat, String> {
+    s.parse()
+        .map_err(|e: resi_telemetry::logs::UnknownLogFormat| e.to_string())
 }
 
 #[derive(Subcommand)]
@@ -59,11 +71,14 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The devnet prints its own report; its daemons' logs would drown it.
-    init_tracing(if matches!(cli.command, Command::Devnet(_)) {
-        "error"
-    } else {
-        "info"
-    });
+    resi_telemetry::logs::init(
+        cli.log_format,
+        if matches!(cli.command, Command::Devnet(_)) {
+            "error"
+        } else {
+            "info"
+        },
+    );
     let outcome = match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Listings(cmd) => listings::run(cmd),
@@ -83,13 +98,4 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-fn init_tracing(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RESI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

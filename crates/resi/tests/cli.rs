@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use common::start_dev_coordinator;
 use serde_json::Value;
+
+mod common;
 
 fn resi(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_resi"))
@@ -247,7 +250,19 @@ fn help_and_version() {
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         assert!(stdout(&out).contains("Usage"));
     }
-    assert!(stdout(&resi(&["--version"])).starts_with("resi "));
+    let version = stdout(&resi(&["--version"]));
+    assert!(version.starts_with("resi 0."), "{version}");
+    // The git revision it was built from (a clean clone has one).
+    let revision = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if let Some(revision) = revision {
+        assert!(version.contains(&format!("({revision})")), "{version} lacks {revision}");
+    }
 }
 
 #[test]
@@ -341,6 +356,7 @@ async fn s3_serve_speaks_s3_and_stops_on_sigterm() {
         access_key: "testkey".into(),
         secret_key: "testsecret".into(),
         path_style: true,
+        session_token: None,
     };
     let presigner = resi_storage::Presigner::new(config).unwrap();
     let client = resi_storage::S3Client::new(resi_storage::RetryPolicy::default()).unwrap();
@@ -456,38 +472,6 @@ fn coordinator_import_zipcodes_is_all_or_nothing() {
     assert_eq!(stdout(&out), "imported 1 zipcodes");
 }
 
-/// Starts `resi coordinator --dev` on `dir`; returns the child and its stdout lines up to the metagraph line.
-fn start_dev_coordinator(dir: &std::path::Path) -> (std::process::Child, Vec<String>) {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_resi"))
-        .args([
-            "coordinator",
-            "--dev",
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("RESI_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let last = line.starts_with("chain:");
-        seen.push(line);
-        if last {
-            break;
-        }
-    }
-    // Keep reading: a closed pipe would fail the daemon's next print.
-    std::thread::spawn(move || for _ in lines {});
-    (child, seen)
-}
-
 fn stop(child: &mut std::process::Child) {
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -593,6 +577,108 @@ fn coordinator_config_layers_file_env_and_flags() {
     let out = resi(&["coordinator", "--config", cfg]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bogus"));
+}
+
+/// The standard AWS variables and profile files fill what resi's own S3
+/// settings leave open; resi's own win.
+#[test]
+fn coordinator_takes_s3_settings_from_the_aws_environment() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("coordinator.toml");
+    let db = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{db}\"\nsecret = \"0123456789abcdef-secret\"\n\
+             [s3]\nbucket = \"resi\"\npath_style = true\n[chain]\nmetagraph = \"{}\"\n",
+            dir.path().join("m.json").display()
+        ),
+    )
+    .unwrap();
+    // A profile in a shared credentials file, chosen by AWS_PROFILE.
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    std::fs::write(
+        home.join(".aws/credentials"),
+        "[ops]\naws_access_key_id = AKIDOPS\naws_secret_access_key = ops-secret\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.join(".aws/config"),
+        "[profile ops]\nregion = eu-west-1\nendpoint_url = http://127.0.0.1:7/\n",
+    )
+    .unwrap();
+    let start = |env: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_resi"));
+        command
+            .args(["coordinator", "--config", config.to_str().unwrap()])
+            .env("RESI_LOG", "error")
+            .env("HOME", &home)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for var in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "AWS_REGION",
+        ] {
+            command.env_remove(var);
+        }
+        for var in [
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_CONFIG_FILE",
+        ] {
+            command.env_remove(var);
+        }
+        command.env_remove("AWS_SHARED_CREDENTIALS_FILE");
+        command.envs(env.iter().copied());
+        command.spawn().unwrap()
+    };
+    let endpoint_line = |child: &mut std::process::Child| {
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        assert!(first.starts_with("coordinator: http://127.0.0.1:"), "{first}");
+        let second = lines.next().unwrap().unwrap();
+        stop(child);
+        second
+    };
+    // Keys and endpoint from the variables.
+    let mut child = start(&[
+        ("AWS_ACCESS_KEY_ID", "AKIDENV"),
+        ("AWS_SECRET_ACCESS_KEY", "env-secret"),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9/"),
+    ]);
+    assert_eq!(
+        endpoint_line(&mut child),
+        "S3 endpoint: http://127.0.0.1:9/ (bucket resi)"
+    );
+    // Keys, region and endpoint from the profile.
+    let mut child = start(&[("AWS_PROFILE", "ops")]);
+    assert_eq!(
+        endpoint_line(&mut child),
+        "S3 endpoint: http://127.0.0.1:7/ (bucket resi)"
+    );
+    // resi's own setting wins over AWS's.
+    let mut child = start(&[("AWS_PROFILE", "ops"), ("RESI_S3_ENDPOINT", "http://127.0.0.1:8/")]);
+    assert_eq!(
+        endpoint_line(&mut child),
+        "S3 endpoint: http://127.0.0.1:8/ (bucket resi)"
+    );
+    // No keys anywhere, or half a pair: a readable refusal.
+    for (env, complaint) in [
+        (&[][..], "AWS_ACCESS_KEY_ID"),
+        (&[("AWS_ACCESS_KEY_ID", "AKID")][..], "AWS_SECRET_ACCESS_KEY"),
+    ] {
+        let out = start(env).wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("error: ") && stderr.contains(complaint), "{stderr}");
+    }
 }
 
 #[test]
@@ -736,7 +822,7 @@ fn validator_honours_sigterm_even_mid_validation() {
         &config,
         format!(
             "coordinator = \"http://{}\"\nhotkey_file = \"wallets/validator/hotkeys/default\"\n\
-             data_dir = \"data\"\nproperty_source = \"http://127.0.0.1:9\"\n[chain]\nmetagraph = \"metagraph.json\"\n",
+             data_dir = \"data\"\nmetrics_listen = \"off\"\nproperty_source = \"http://127.0.0.1:9\"\n[chain]\nmetagraph = \"metagraph.json\"\n",
             silent.local_addr().unwrap()
         ),
     )

@@ -44,6 +44,9 @@ pub struct Harness {
     pub stranger: Keypair,
     pub http: reqwest::Client,
     pub s3: S3Client,
+    /// What it was started with, for a second replica on the same database.
+    pub config: CoordinatorConfig,
+    pub metagraph: std::path::PathBuf,
     pub _s3_server: EmbeddedS3,
     pub _dir: tempfile::TempDir,
 }
@@ -113,12 +116,27 @@ pub async fn start(db_url: &str) -> Harness {
         stranger,
         http: reqwest::Client::new(),
         s3: S3Client::new(RetryPolicy::default()).unwrap(),
+        config,
+        metagraph: metagraph_path,
         _s3_server: s3_server,
         _dir: dir,
     }
 }
 
 impl Harness {
+    /// Another coordinator on the same database, metagraph and bucket (a
+    /// replica behind a load balancer); returns its base URL.
+    pub async fn replica(&self) -> String {
+        let deps = Deps {
+            clock: SystemClock::shared(),
+            chain: Arc::new(LocalChain::open(&self.metagraph).unwrap()),
+        };
+        let app = App::build(&self.config, deps).await.unwrap();
+        let addr = app.addr();
+        tokio::spawn(app.run(Shutdown::new()));
+        format!("http://{addr}")
+    }
+
     pub fn now(&self) -> i64 {
         wall()
     }

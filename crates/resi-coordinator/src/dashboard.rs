@@ -1,0 +1,328 @@
+//! The live page at `/` and the data it polls at `/api/v1/dashboard`.
+//!
+//! The page is one static HTML file (no build step) that fetches the data
+//! every few seconds and counts down locally between fetches, so it stays
+//! right across epoch boundaries. The data is read from what the
+//! coordinator already has: the current epoch, the miners' status reports,
+//! the results files validators published to the bucket (fetched once per
+//! validator and epoch, signature-checked, then kept in memory) and the
+//! chain's weight records.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use resi_api::dashboard::*;
+use resi_api::StatusReport;
+use resi_core::consensus::{evaluate, PublishedHash};
+use resi_core::results::{SignedResults, Status};
+use resi_core::{EpochId, Hotkey, ValidationResults};
+use resi_storage::ObjectKey;
+
+use crate::ratelimit::CallerKey;
+use crate::service::{limit, ok, unix, ApiError, AppState, GRANT_VALIDATORS, MINUTE};
+
+/// Finished epochs shown.
+const RECENT_EPOCHS: usize = 4;
+/// Weight settings shown.
+const RECENT_WEIGHTS: usize = 12;
+/// Largest results file read (as the validators' own limit).
+const MAX_RESULTS_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Published results already fetched and verified: they never change.
+#[derive(Default)]
+pub struct PublishedCache {
+    results: Mutex<HashMap<(EpochId, Hotkey), Arc<ValidationResults>>>,
+}
+
+impl PublishedCache {
+    fn get(&self, epoch: EpochId, validator: &Hotkey) -> Option<Arc<ValidationResults>> {
+        let results = self.results.lock().unwrap_or_else(|p| p.into_inner());
+        results.get(&(epoch, validator.clone())).cloned()
+    }
+
+    fn keep(&self, epoch: EpochId, validator: Hotkey, results: ValidationResults) -> Arc<ValidationResults> {
+        let mut kept = self.results.lock().unwrap_or_else(|p| p.into_inner());
+        // Only the recent epochs are shown: drop older ones.
+        if kept.len() > 256 {
+            let newest = kept.keys().map(|(e, _)| *e).max();
+            if let Some(newest) = newest {
+                kept.retain(|(e, _), _| e.start_unix() + 86_400 >= newest.start_unix());
+            }
+        }
+        Arc::clone(kept.entry((epoch, validator)).or_insert_with(|| Arc::new(results)))
+    }
+}
+
+/// `GET /`: the page.
+pub(crate) async fn page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("dashboard.html"),
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/dashboard`.
+pub(crate) async fn data(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Result<Response, ApiError> {
+    let rate = limit(&state, "dashboard", CallerKey::Peer(peer.ip()), 60, MINUTE).await?;
+    let now = state.clock.now_unix();
+    let current = &state.epochs.current(&state.store, &state.policy, now).await?.stored;
+    let epoch = DashboardEpoch {
+        id: current.epoch_id,
+        start: current.start_unix,
+        deadline: current.end_unix,
+        target_listings: current.target_listings,
+        expected_listings: current.zipcodes.iter().map(|(z, _)| z.expected_listings).sum(),
+        // As miners see them: the honeypot is not told apart.
+        zipcodes: current
+            .zipcodes
+            .iter()
+            .map(|(z, _)| DashboardZipcode {
+                zipcode: z.zipcode,
+                city: z.city.clone(),
+                state: z.state.clone(),
+                expected_listings: z.expected_listings,
+            })
+            .collect(),
+    };
+    let internal = |e: crate::store::StoreError| ApiError::internal(e.to_string());
+    let miners = state
+        .store
+        .miner_statuses(&current.epoch_id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|(hotkey, text)| progress(hotkey, &text))
+        .collect();
+    let mut recent = Vec::new();
+    for id in state
+        .store
+        .recent_epoch_ids(RECENT_EPOCHS as i64 + 2)
+        .await
+        .map_err(internal)?
+    {
+        let Some(stored) = state.epochs.existing(&state.store, &id).await? else {
+            continue;
+        };
+        if stored.stored.end_unix > now {
+            continue;
+        }
+        recent.push(outcome(&state, id, stored.stored.end_unix, now).await?);
+        if recent.len() == RECENT_EPOCHS {
+            break;
+        }
+    }
+    let (weights, weights_source) = match state.chain.recent_weights(RECENT_WEIGHTS) {
+        Ok(Some(records)) => (
+            records
+                .into_iter()
+                .rev()
+                .map(|r| WeightsSet {
+                    epoch: r.epoch_id,
+                    validator: r.validator.to_string(),
+                    block: r.block,
+                    at: r.at,
+                    weights: r.uids.into_iter().zip(r.weights).collect(),
+                })
+                .collect(),
+            "ledger",
+        ),
+        Ok(None) => (Vec::new(), "none"),
+        Err(e) => {
+            tracing::warn!("dashboard: weight records unreadable: {e}");
+            (Vec::new(), "unreadable")
+        }
+    };
+    Ok(ok(
+        DashboardResponse {
+            now,
+            epoch,
+            miners,
+            recent,
+            weights,
+            weights_source: weights_source.into(),
+        },
+        Some(rate),
+    ))
+}
+
+/// A miner's stored status report, as the page shows it.
+fn progress(hotkey: String, text: &str) -> MinerProgress {
+    let report: Option<StatusReport> = serde_json::from_str(text).ok();
+    let status = report
+        .as_ref()
+        .and_then(|r| r.status)
+        .and_then(|s| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)));
+    MinerProgress {
+        hotkey,
+        status,
+        zipcodes_assigned: report.as_ref().and_then(|r| r.zipcodes_assigned),
+        zipcodes_uploaded: report.as_ref().map_or(0, |r| {
+            r.zipcodes_uploaded
+                .unwrap_or_else(|| r.zipcodes_completed.as_ref().map_or(0, |c| c.len() as u64))
+        }),
+        listings: report.and_then(|r| r.listings_uploaded.or(r.listings_scraped)),
+    }
+}
+
+/// One finished epoch: who published what, the consensus, the majority's ranking.
+async fn outcome(state: &AppState, epoch: EpochId, deadline: i64, now: i64) -> Result<EpochOutcome, ApiError> {
+    let granted = state
+        .store
+        .grants(&epoch, GRANT_VALIDATORS)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let metagraph = state.chain.metagraph().ok();
+    let mut published = Vec::new();
+    let mut missing = Vec::new();
+    let mut by_hash: BTreeMap<String, Arc<ValidationResults>> = BTreeMap::new();
+    for text in granted {
+        let Ok(validator) = Hotkey::parse(&text) else {
+            continue;
+        };
+        match published_results(state, epoch, &validator, now).await {
+            Ok(results) => {
+                let stake = metagraph
+                    .as_ref()
+                    .and_then(|m| m.by_hotkey(&validator).map(|n| n.stake))
+                    .unwrap_or(0);
+                published.push(PublishedResults {
+                    validator: text,
+                    consensus_hash: results.consensus_hash.clone(),
+                    stake,
+                });
+                by_hash.entry(results.consensus_hash.clone()).or_insert(results);
+            }
+            Err(reason) => missing.push(MissingResults {
+                validator: text,
+                reason,
+            }),
+        }
+    }
+    let consensus = (!published.is_empty()).then(|| {
+        let hashes: Vec<PublishedHash> = published
+            .iter()
+            .filter_map(|p| {
+                Some(PublishedHash {
+                    validator: Hotkey::parse(&p.validator).ok()?,
+                    stake: p.stake,
+                    consensus_hash: p.consensus_hash.clone(),
+                })
+            })
+            .collect();
+        evaluate(&hashes)
+    });
+    let majority = consensus
+        .as_ref()
+        .and_then(|c| c.majority_hash.as_ref())
+        .and_then(|h| by_hash.get(h));
+    let (leaderboard, zipcodes) = majority.map_or_else(Default::default, |r| ranking(r));
+    Ok(EpochOutcome {
+        epoch,
+        deadline,
+        published,
+        missing,
+        consensus,
+        leaderboard,
+        zipcodes,
+    })
+}
+
+/// A validator's results for the epoch from the bucket, verified; the
+/// reason otherwise.
+async fn published_results(
+    state: &AppState,
+    epoch: EpochId,
+    validator: &Hotkey,
+    now: i64,
+) -> Result<Arc<ValidationResults>, String> {
+    if let Some(kept) = state.published.get(epoch, validator) {
+        return Ok(kept);
+    }
+    let key = ObjectKey::Results {
+        validator: validator.clone(),
+        epoch,
+    }
+    .as_key();
+    let at = unix(now).map_err(|e| format!("{e:?}"))?;
+    let url = state
+        .presigner
+        .get(&key, at, Duration::from_secs(60))
+        .map_err(|e| e.to_string())?;
+    let bytes = match state.s3.get(&url, &key, MAX_RESULTS_BYTES).await {
+        Ok(b) => b,
+        Err(e) if e.status() == Some(404) => return Err("not published yet".into()),
+        Err(e) => return Err(format!("unreadable: {e}")),
+    };
+    let signed: SignedResults = serde_json::from_slice(&bytes).map_err(|e| format!("not a results file: {e}"))?;
+    let results = resi_auth::results::verify(&signed, validator).map_err(|e| format!("refused: {e}"))?;
+    Ok(state.published.keep(epoch, validator.clone(), results.clone()))
+}
+
+/// The leaderboard and per-zipcode winners of one results file.
+fn ranking(results: &ValidationResults) -> (Vec<LeaderboardRow>, Vec<ZipcodeWinners>) {
+    struct Tally {
+        won: u64,
+        submitted: u64,
+        refusal: Option<String>,
+    }
+    let mut tallies: BTreeMap<&Hotkey, Tally> = BTreeMap::new();
+    let mut zipcodes = Vec::with_capacity(results.zipcodes.len());
+    for z in &results.zipcodes {
+        for s in &z.submissions {
+            let t = tallies.entry(&s.hotkey).or_insert(Tally {
+                won: 0,
+                submitted: 0,
+                refusal: None,
+            });
+            t.submitted += 1;
+            if z.winners.contains(&s.hotkey) {
+                t.won += 1;
+            }
+            if matches!(s.status, Status::Failed | Status::Ignored | Status::Undetermined) && t.refusal.is_none() {
+                t.refusal = Some(format!("{}: {}", z.zipcode, s.reason));
+            }
+        }
+        zipcodes.push(ZipcodeWinners {
+            zipcode: z.zipcode,
+            expected_listings: z.expected_listings,
+            submissions: z.submissions.len() as u64,
+            winners: z.winners.iter().map(ToString::to_string).collect(),
+        });
+    }
+    let scores: HashMap<&Hotkey, u64> = results.miner_scores.iter().map(|m| (&m.hotkey, m.score_ppb)).collect();
+    let mut rows: Vec<LeaderboardRow> = tallies
+        .into_iter()
+        .map(|(hotkey, t)| {
+            let score_ppb = scores.get(hotkey).copied().unwrap_or(0);
+            LeaderboardRow {
+                rank: 0,
+                miner: hotkey.to_string(),
+                zipcodes_won: t.won,
+                zipcodes_submitted: t.submitted,
+                score_ppb,
+                reason: (score_ppb == 0).then(|| t.refusal.unwrap_or_else(|| "won no zipcode".into())),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (b.score_ppb, b.zipcodes_won)
+            .cmp(&(a.score_ppb, a.zipcodes_won))
+            .then_with(|| a.miner.cmp(&b.miner))
+    });
+    for (i, row) in rows.iter_mut().enumerate() {
+        row.rank = i as u32 + 1;
+    }
+    (rows, zipcodes)
+}
