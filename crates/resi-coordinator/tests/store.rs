@@ -110,6 +110,16 @@ async fn scenario(url: &str) {
         store.miner_statuses(&first.epoch_id).await.unwrap()["5Hp5"],
         "{\"a\":2}"
     );
+    // Rate-limit windows shared through the database: counted per (route,
+    // caller), started over in a new window, old windows forgotten.
+    let w = T0 - T0 % 60;
+    for n in 1..=3 {
+        assert_eq!(store.count_request("current", "abc", w, w - 7_200).await.unwrap(), n);
+    }
+    assert_eq!(store.count_request("current", "other", w, w - 7_200).await.unwrap(), 1);
+    assert_eq!(store.count_request("status", "abc", w, w - 7_200).await.unwrap(), 1);
+    assert_eq!(store.count_request("current", "abc", w + 60, w - 7_140).await.unwrap(), 1, "a new window");
+    assert_eq!(store.count_request("current", "abc", w + 60, w - 7_140).await.unwrap(), 2);
 }
 
 #[tokio::test]

@@ -200,7 +200,7 @@ impl<S: ZipcodeScraper> Miner<S> {
                 }
             };
             if done != Some(window.id) {
-                let span = tracing::info_span!("epoch", epoch = %window.id);
+                let span = resi_runtime::epoch_span(&window.id);
                 match tracing::Instrument::instrument(self.run_epoch(&assignment, &window), span).await {
                     Ok(s)
                         if s.retryable > 0

@@ -38,6 +38,13 @@ impl Context {
 }
 
 /// The span every line a daemon logs is inside: its role and, once known, its hotkey.
+/// At the error level, so that it is on whatever level the logs are filtered to.
 pub fn daemon_span(role: &'static str, hotkey: &str) -> tracing::Span {
-    tracing::info_span!("daemon", role, hotkey = %hotkey)
+    tracing::error_span!("daemon", role, hotkey = %hotkey)
+}
+
+/// The span of one epoch's work inside a daemon (on at every level, as
+/// [`daemon_span`]).
+pub fn epoch_span(epoch: &impl std::fmt::Display) -> tracing::Span {
+    tracing::error_span!("epoch", epoch = %epoch)
 }

@@ -231,7 +231,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                 if wait > 0 && self.shutdown.sleep(Duration::from_millis(wait as u64)).await {
                     return;
                 }
-                let span = tracing::info_span!("epoch", epoch = %epoch);
+                let span = resi_runtime::epoch_span(&epoch);
                 match tracing::Instrument::instrument(self.validate_epoch(epoch), span).await {
                     Ok(report) => {
                         crate::metrics::epoch_done(epoch.start_unix());

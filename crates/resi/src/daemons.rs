@@ -84,8 +84,9 @@ pub fn miner(args: MinerArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let shutdown = signal_shutdown();
         let miner = resi_miner::build(&config, SystemClock::shared(), shutdown.clone()).await?;
-        resi_miner::metrics::describe();
+        // The recorder first: what is described before it is lost.
         serve_metrics(config.metrics_listen, &shutdown).await?;
+        resi_miner::metrics::describe();
         println!("miner {} following {}", miner.hotkey(), config.coordinator);
         miner.run().await;
         Ok(ExitCode::SUCCESS)
@@ -127,8 +128,8 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
             SystemClock::shared(),
             shutdown.clone(),
         )?;
-        resi_validator::metrics::describe();
         serve_metrics(config.metrics_listen, &shutdown).await?;
+        resi_validator::metrics::describe();
         if let Some(epoch) = once {
             // SIGTERM ends a one-off validation too, at a journaled step; the
             // journal keeps what was done.

@@ -130,7 +130,7 @@ fn every_daemon_serves_metrics_a_prometheus_parser_reads() {
         assert!(present.contains(name), "{name} missing from {present:?}");
     }
 
-    for child in [&mut miner, &mut validator, &mut coordinator] {
+    for child in [&mut *miner, &mut *validator, &mut *coordinator] {
         assert_eq!(terminate(child), Some(0));
     }
 }
@@ -154,40 +154,61 @@ fn json_logs_are_one_object_per_line_with_the_daemons_fields() {
          property_source = \"http://127.0.0.1:9\"\n[chain]\nmetagraph = \"metagraph.json\"\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_resi"))
-        .args([
-            "validator",
-            "--config",
-            config.to_str().unwrap(),
-            "--log-format",
-            "json",
-        ])
-        .env("RESI_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let line = BufReader::new(child.stderr.take().unwrap())
-        .lines()
-        .map(|l| l.unwrap())
-        .find(|l| !l.trim().is_empty())
-        .expect("a log line");
+    let mut child = common::Running(
+        Command::new(env!("CARGO_BIN_EXE_resi"))
+            .args(["validator", "--config", config.to_str().unwrap(), "--log-format", "json"])
+            .env("RESI_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // Every line is a JSON object; the daemon's own lines carry its span.
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (line, event, daemon) = loop {
+        let line = lines.next().expect("the validator logs").unwrap();
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(event["timestamp"].is_string() && event["level"].is_string(), "{line}");
+        let daemon = event["spans"]
+            .as_array()
+            .and_then(|spans| spans.iter().find(|s| s["name"] == "daemon").cloned());
+        if let Some(daemon) = daemon {
+            break (line, event, daemon);
+        }
+    };
     common::terminate(&mut child);
-    let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
     assert_eq!(event["level"], "WARN", "{line}");
     assert!(event["message"].as_str().is_some_and(|m| !m.is_empty()), "{line}");
-    assert!(event["timestamp"].is_string(), "{line}");
-    let daemon = event["spans"]
-        .as_array()
-        .and_then(|spans| spans.iter().find(|s| s["name"] == "daemon"))
-        .unwrap_or_else(|| panic!("no daemon span: {line}"));
     assert_eq!(daemon["role"], "validator");
     assert_eq!(daemon["hotkey"], hotkey.as_str());
     assert!(!line.contains('\u{1b}'), "no colour codes in a log file: {line}");
 
+    // Text logs written to a pipe (a file, journald) carry no colour codes.
+    let mut text = common::Running(
+        Command::new(env!("CARGO_BIN_EXE_resi"))
+            .args(["validator", "--config", config.to_str().unwrap()])
+            .env("RESI_LOG", "warn")
+            .env_remove("NO_COLOR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let first = BufReader::new(text.stderr.take().unwrap())
+        .lines()
+        .map(|l| l.unwrap())
+        .find(|l| l.contains("WARN"))
+        .expect("a warning");
+    common::terminate(&mut text);
+    assert!(!first.contains('\u{1b}'), "no colour codes on a pipe: {first:?}");
+    assert!(first.contains("role=\"validator\"") || first.contains("role=validator"), "{first}");
+
     // An unknown format is refused before anything runs.
     let out = Command::new(env!("CARGO_BIN_EXE_resi"))
-        .args(["--log-format", "yaml", "keys", "--help"])
+        .args(["--log-format", "yaml", "chain", "show", "--metagraph", "nowhere.json"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -7,14 +7,42 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A daemon the test started: killed when dropped, so a failing test
+/// leaves no process behind (one would keep the test runner's output open).
+pub struct Running(pub Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// `resi ARGS` with logs quiet and stdout piped.
-pub fn spawn(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_resi"))
-        .args(args)
-        .env("RESI_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start resi")
+pub fn spawn(args: &[&str]) -> Running {
+    Running(
+        Command::new(env!("CARGO_BIN_EXE_resi"))
+            .args(args)
+            .env("RESI_LOG", "error")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start resi"),
+    )
 }
 
 /// Reads `child`'s stdout up to and including the first line `last` accepts,
@@ -37,7 +65,7 @@ pub fn lines_until(child: &mut Child, last: impl Fn(&str) -> bool) -> Vec<String
 
 /// Starts `resi coordinator --dev` on `dir`; returns the child and its stdout
 /// lines up to the metagraph line.
-pub fn start_dev_coordinator(dir: &Path) -> (Child, Vec<String>) {
+pub fn start_dev_coordinator(dir: &Path) -> (Running, Vec<String>) {
     let mut child = spawn(&[
         "coordinator",
         "--dev",
