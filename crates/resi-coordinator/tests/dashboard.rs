@@ -13,7 +13,10 @@ async fn the_page_and_its_data_are_served() {
 
     let page = h.http.get(format!("{}/", h.base)).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     let html = page.text().await.unwrap();
     assert!(html.contains("id=\"countdown\"") && html.contains("/api/v1/dashboard"));
 
@@ -58,5 +61,8 @@ async fn the_page_and_its_data_are_served() {
     let miner = &data.miners[0];
     assert_eq!(miner.hotkey, h.miner.hotkey().to_string());
     assert_eq!(miner.status.as_deref(), Some("IN_PROGRESS"));
-    assert_eq!((miner.zipcodes_uploaded, miner.zipcodes_assigned, miner.listings), (2, Some(3), Some(420)));
+    assert_eq!(
+        (miner.zipcodes_uploaded, miner.zipcodes_assigned, miner.listings),
+        (2, Some(3), Some(420))
+    );
 }

@@ -118,8 +118,15 @@ async fn scenario(url: &str) {
     }
     assert_eq!(store.count_request("current", "other", w, w - 7_200).await.unwrap(), 1);
     assert_eq!(store.count_request("status", "abc", w, w - 7_200).await.unwrap(), 1);
-    assert_eq!(store.count_request("current", "abc", w + 60, w - 7_140).await.unwrap(), 1, "a new window");
-    assert_eq!(store.count_request("current", "abc", w + 60, w - 7_140).await.unwrap(), 2);
+    assert_eq!(
+        store.count_request("current", "abc", w + 60, w - 7_140).await.unwrap(),
+        1,
+        "a new window"
+    );
+    assert_eq!(
+        store.count_request("current", "abc", w + 60, w - 7_140).await.unwrap(),
+        2
+    );
 }
 
 #[tokio::test]

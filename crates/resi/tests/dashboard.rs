@@ -17,11 +17,16 @@ fn chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("RESI_CHROMIUM") {
         return Some(PathBuf::from(path));
     }
-    ["chromium", "chromium-browser", "google-chrome"].into_iter().find_map(|name| {
-        let out = Command::new("sh").args(["-c", &format!("command -v {name}")]).output().ok()?;
-        let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        (out.status.success() && !path.is_empty()).then(|| PathBuf::from(path))
-    })
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find_map(|name| {
+            let out = Command::new("sh")
+                .args(["-c", &format!("command -v {name}")])
+                .output()
+                .ok()?;
+            let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            (out.status.success() && !path.is_empty()).then(|| PathBuf::from(path))
+        })
 }
 
 /// Headless Chromium as the workplace runs it: no sandbox (root), no GPU,
@@ -94,7 +99,9 @@ fn the_dashboard_shows_a_running_devnet_in_a_real_browser() {
             std::env::var("RESI_REQUIRE_CHROMIUM").map_or(true, |v| v != "1"),
             "RESI_REQUIRE_CHROMIUM=1 but no chromium on PATH (apt-get install chromium)"
         );
-        eprintln!("dashboard browser test not run: no chromium on PATH (apt-get install chromium, or set RESI_CHROMIUM)");
+        eprintln!(
+            "dashboard browser test not run: no chromium on PATH (apt-get install chromium, or set RESI_CHROMIUM)"
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -151,7 +158,8 @@ fn the_dashboard_shows_a_running_devnet_in_a_real_browser() {
         "somebody scored: {rows:#?}"
     );
     assert!(
-        rows.iter().any(|r| r.contains("0.00 %") && r.split("0.00 %").nth(1).is_some_and(|why| !why.trim().is_empty())),
+        rows.iter()
+            .any(|r| r.contains("0.00 %") && r.split("0.00 %").nth(1).is_some_and(|why| !why.trim().is_empty())),
         "the fabricator's zero comes with a reason: {rows:#?}"
     );
     let consensus = texts_of(&dom, "consensus-status");
@@ -181,5 +189,9 @@ fn the_dashboard_shows_a_running_devnet_in_a_real_browser() {
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real picture");
     eprintln!("dashboard screenshot: {}", shot.display());
 
-    assert_eq!(terminate(&mut devnet), Some(0), "the devnet passed and stopped on SIGTERM");
+    assert_eq!(
+        terminate(&mut devnet),
+        Some(0),
+        "the devnet passed and stopped on SIGTERM"
+    );
 }

@@ -156,7 +156,13 @@ fn json_logs_are_one_object_per_line_with_the_daemons_fields() {
     .unwrap();
     let mut child = common::Running(
         Command::new(env!("CARGO_BIN_EXE_resi"))
-            .args(["validator", "--config", config.to_str().unwrap(), "--log-format", "json"])
+            .args([
+                "validator",
+                "--config",
+                config.to_str().unwrap(),
+                "--log-format",
+                "json",
+            ])
             .env("RESI_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -204,7 +210,10 @@ fn json_logs_are_one_object_per_line_with_the_daemons_fields() {
         .expect("a warning");
     common::terminate(&mut text);
     assert!(!first.contains('\u{1b}'), "no colour codes on a pipe: {first:?}");
-    assert!(first.contains("role=\"validator\"") || first.contains("role=validator"), "{first}");
+    assert!(
+        first.contains("role=\"validator\"") || first.contains("role=validator"),
+        "{first}"
+    );
 
     // An unknown format is refused before anything runs.
     let out = Command::new(env!("CARGO_BIN_EXE_resi"))
