@@ -78,6 +78,16 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// True for one caller at most once a minute of `now_unix` (per process):
+/// when a table's expired rows are due for deletion.
+fn once_a_minute(last: &AtomicI64, now_unix: i64) -> bool {
+    let seen = last.load(Ordering::Relaxed);
+    now_unix - seen >= 60
+        && last
+            .compare_exchange(seen, now_unix, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+}
+
 impl Store {
     /// Connects (`sqlite://FILE?mode=rwc` or `postgres://…`) and applies migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -152,13 +162,7 @@ impl Store {
         .rows_affected();
         // Prune at most once a minute per process: the table stays at about
         // one window of requests.
-        let last = self.last_prune.load(Ordering::Relaxed);
-        if now_unix - last >= 60
-            && self
-                .last_prune
-                .compare_exchange(last, now_unix, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if once_a_minute(&self.last_prune, now_unix) {
             sqlx::query("DELETE FROM seen_signatures WHERE expires_at < $1")
                 .bind(now_unix)
                 .execute(&self.pool)
@@ -193,13 +197,7 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         let requests: i64 = row.try_get(0)?;
-        let last = self.last_window_prune.load(Ordering::Relaxed);
-        if window_start - last >= 60
-            && self
-                .last_window_prune
-                .compare_exchange(last, window_start, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if once_a_minute(&self.last_window_prune, window_start) {
             sqlx::query("DELETE FROM rate_limit_windows WHERE window_start < $1")
                 .bind(forget_before)
                 .execute(&self.pool)
