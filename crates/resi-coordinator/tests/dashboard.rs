@@ -66,3 +66,55 @@ async fn the_page_and_its_data_are_served() {
         (2, Some(3), Some(420))
     );
 }
+
+/// A results file in the bucket that is not one (a broken or hostile
+/// validator) is shown as missing with why; nothing else of the page breaks.
+#[tokio::test]
+async fn a_results_file_that_is_not_one_is_named_not_shown() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+    let h = common::harness::start(&url).await;
+    let epoch_secs = common::harness::EPOCH_SECS as i64;
+    // A whole epoch ahead, so the upload lands before its deadline.
+    common::harness::sleep_until((common::harness::wall() / epoch_secs + 1) * epoch_secs).await;
+    let validator = resi_api::CoordinatorClient::new(
+        format!("{}/", h.base).parse().unwrap(),
+        Arc::new(resi_auth::Keypair::from_seed(h.validator.seed().unwrap()).unwrap()),
+        resi_runtime::SystemClock::shared(),
+    )
+    .unwrap();
+    let epoch = validator.current_assignment().await.unwrap().epoch_id;
+    let access = validator.validator_upload(&epoch).await.unwrap();
+    let key = resi_storage::ObjectKey::Results {
+        validator: h.validator.hotkey(),
+        epoch,
+    }
+    .as_key();
+    h.s3.post_form(&access.upload, &key, bytes::Bytes::from_static(b"{not json"))
+        .await
+        .unwrap();
+    common::harness::sleep_until(epoch.start_unix() + epoch_secs).await;
+    let data: DashboardResponse = h
+        .http
+        .get(format!("{}/api/v1/dashboard", h.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let finished = data
+        .recent
+        .iter()
+        .find(|e| e.epoch == epoch)
+        .expect("the finished epoch");
+    assert!(finished.published.is_empty() && finished.consensus.is_none() && finished.leaderboard.is_empty());
+    assert_eq!(finished.missing.len(), 1);
+    assert_eq!(finished.missing[0].validator, h.validator.hotkey().to_string());
+    assert!(
+        finished.missing[0].reason.starts_with("not a results file"),
+        "{:?}",
+        finished.missing
+    );
+}

@@ -521,21 +521,29 @@ fn coordinator_dev_mode_serves_and_stops() {
     stop(&mut again);
 }
 
+/// `dir/coordinator.toml`: SQLite and a metagraph in `dir`, a secret, and
+/// `extra` (its top-level keys first, then its tables).
+fn coordinator_toml(dir: &std::path::Path, extra: &str) -> PathBuf {
+    let config = dir.join("coordinator.toml");
+    let db = format!("sqlite://{}?mode=rwc", dir.join("c.db").display());
+    let (keys, tables) = extra.split_at(extra.find('[').unwrap_or(extra.len()));
+    std::fs::write(
+        &config,
+        format!(
+            "{keys}database_url = \"{db}\"\nsecret = \"0123456789abcdef-secret\"\n{tables}[chain]\nmetagraph = \"{}\"\n",
+            dir.join("m.json").display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
 #[test]
 fn coordinator_config_layers_file_env_and_flags() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("coordinator.toml");
-    let db = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:1\"\ndatabase_url = \"{db}\"\nsecret = \"0123456789abcdef-secret\"\n[chain]\nmetagraph = \"{}\"\n",
-            dir.path().join("m.json").display()
-        ),
-    )
-    .unwrap();
+    let config = coordinator_toml(dir.path(), "listen = \"127.0.0.1:1\"\n");
     let cfg = config.to_str().unwrap();
     // No S3 anywhere: a clear error.
     let out = resi(&["coordinator", "--config", cfg]);
@@ -586,17 +594,10 @@ fn coordinator_takes_s3_settings_from_the_aws_environment() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("coordinator.toml");
-    let db = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{db}\"\nsecret = \"0123456789abcdef-secret\"\n\
-             [s3]\nbucket = \"resi\"\npath_style = true\n[chain]\nmetagraph = \"{}\"\n",
-            dir.path().join("m.json").display()
-        ),
-    )
-    .unwrap();
+    let config = coordinator_toml(
+        dir.path(),
+        "listen = \"127.0.0.1:0\"\n[s3]\nbucket = \"resi\"\npath_style = true\n",
+    );
     // A profile in a shared credentials file, chosen by AWS_PROFILE.
     let home = dir.path().join("home");
     std::fs::create_dir_all(home.join(".aws")).unwrap();
