@@ -16,4 +16,4 @@ pub mod signature;
 pub mod wallet;
 
 pub use keypair::{KeyError, Keypair};
-pub use signature::{verify, Signature, SignatureError, VerifyError};
+pub use signature::{verify, Signature, SignatureError, VerifyError, VerifyingKey};

@@ -100,6 +100,7 @@ impl App {
             rate_limit_multiplier: config.rate_limit_multiplier,
             metrics,
             published: Default::default(),
+            keys: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

@@ -3,7 +3,10 @@
 //! registered or not a validator.
 
 pub use resi_api::{Caller, SignedFields};
-use resi_auth::{verify, Signature};
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use resi_auth::{Signature, VerifyingKey};
 use resi_chain::Metagraph;
 use resi_core::{Hotkey, Neuron};
 
@@ -42,6 +45,33 @@ pub struct Verified {
     pub legacy_commitment: bool,
 }
 
+/// Registered hotkeys' public keys, decoded once. Only hotkeys in the
+/// metagraph are kept, and the cache starts over when it outgrows twice
+/// the metagraph (deregistrations), so strangers cannot grow it.
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    keys: RwLock<HashMap<[u8; 32], VerifyingKey>>,
+}
+
+impl KeyCache {
+    fn key(&self, hotkey: &Hotkey, metagraph: &Metagraph) -> Result<VerifyingKey, resi_auth::VerifyError> {
+        let public = *hotkey.public_key();
+        // A poisoned lock only means a panic elsewhere; the map is still whole.
+        if let Some(key) = self.keys.read().unwrap_or_else(|e| e.into_inner()).get(&public) {
+            return Ok(*key);
+        }
+        let key = VerifyingKey::decode(hotkey)?;
+        if metagraph.by_hotkey(hotkey).is_some() {
+            let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+            if keys.len() >= 2 * metagraph.neurons().len().max(1) {
+                keys.clear();
+            }
+            keys.insert(public, key);
+        }
+        Ok(key)
+    }
+}
+
 /// Parses the hotkey and timestamp (400 when malformed).
 pub fn parse_fields(fields: &SignedFields) -> Result<(Hotkey, i64, &str), AuthError> {
     let hotkey = fields
@@ -72,6 +102,7 @@ pub fn check(
     commitments: impl FnOnce(&Hotkey, i64) -> Vec<String>,
     now_unix: i64,
     metagraph: &Metagraph,
+    keys: &KeyCache,
     caller: Caller,
     validator_min_stake: u64,
 ) -> Result<Verified, AuthError> {
@@ -89,10 +120,12 @@ pub fn check(
     let signature =
         Signature::parse_hex(signature).map_err(|e| refuse(401, "bad_signature", format!("invalid signature: {e}")))?;
     let messages = commitments(&hotkey, timestamp);
-    let Some(matched) = messages
-        .iter()
-        .position(|m| verify(&hotkey, m.as_bytes(), &signature).is_ok())
-    else {
+    let key = keys.key(&hotkey, metagraph).ok();
+    let Some(matched) = key.and_then(|key| {
+        messages
+            .iter()
+            .position(|m| key.verify(m.as_bytes(), &signature).is_ok())
+    }) else {
         let expected = messages.first().map(String::as_str).unwrap_or_default();
         return Err(refuse(
             401,
@@ -163,6 +196,7 @@ mod tests {
             commit,
             now,
             &m,
+            &KeyCache::default(),
             Caller::Registered,
             0,
         )
@@ -174,6 +208,7 @@ mod tests {
             commit,
             now,
             &m,
+            &KeyCache::default(),
             Caller::Registered,
             0
         )
@@ -183,6 +218,7 @@ mod tests {
             commit,
             now,
             &m,
+            &KeyCache::default(),
             Caller::Registered,
             0,
         );
@@ -192,6 +228,7 @@ mod tests {
             commit,
             now,
             &m,
+            &KeyCache::default(),
             Caller::Registered,
             0,
         );
@@ -202,6 +239,7 @@ mod tests {
             commit,
             now,
             &m,
+            &KeyCache::default(),
             Caller::Registered,
             0,
         );
@@ -211,6 +249,7 @@ mod tests {
             commit,
             now,
             &m,
+            &KeyCache::default(),
             Caller::Validator,
             0,
         );
@@ -220,6 +259,7 @@ mod tests {
             commit,
             now,
             &m,
+            &KeyCache::default(),
             Caller::Validator,
             0
         )
@@ -227,7 +267,7 @@ mod tests {
         let mut missing = fields(&miner, now, &current_assignment(now));
         missing.signature = None;
         assert_eq!(
-            check(&missing, commit, now, &m, Caller::Registered, 0)
+            check(&missing, commit, now, &m, &KeyCache::default(), Caller::Registered, 0)
                 .unwrap_err()
                 .status,
             400
@@ -235,7 +275,7 @@ mod tests {
         let mut bad_key = fields(&miner, now, &current_assignment(now));
         bad_key.hotkey = Some("nope".into());
         assert_eq!(
-            check(&bad_key, commit, now, &m, Caller::Registered, 0)
+            check(&bad_key, commit, now, &m, &KeyCache::default(), Caller::Registered, 0)
                 .unwrap_err()
                 .status,
             400
@@ -244,13 +284,15 @@ mod tests {
         for extreme in [i64::MIN, i64::MIN + 1, now - (1 << 62) - (1 << 62), i64::MAX] {
             let far = fields(&miner, extreme, &current_assignment(extreme));
             assert_eq!(
-                check(&far, commit, now, &m, Caller::Registered, 0).unwrap_err().status,
+                check(&far, commit, now, &m, &KeyCache::default(), Caller::Registered, 0)
+                    .unwrap_err()
+                    .status,
                 401,
                 "{extreme}"
             );
         }
         let mut text_ts = fields(&miner, now, &current_assignment(now));
         text_ts.timestamp = Some(serde_json::json!(now.to_string()));
-        assert!(check(&text_ts, commit, now, &m, Caller::Registered, 0).is_ok());
+        assert!(check(&text_ts, commit, now, &m, &KeyCache::default(), Caller::Registered, 0).is_ok());
     }
 }

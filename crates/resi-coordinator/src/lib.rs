@@ -5,7 +5,8 @@
 //! deterministic weighted zipcode selection and the epoch's nonce and
 //! validation seed ([`selection`]), and the signed-request checks
 //! ([`auth`]). The HTTP API ([`service`], on `resi-api`'s types),
-//! persistence ([`store`]) and S3 brokering build on these; [`app::App`]
+//! persistence ([`store`], whose per-request writes are grouped by
+//! [`group`]) and S3 brokering build on these; [`app::App`]
 //! builds and runs the whole service the same way for the binary, the
 //! devnet and the tests; [`metrics`] is what it tells Prometheus and
 //! [`dashboard`] the live page at `/`.
@@ -20,6 +21,7 @@ pub mod auth;
 pub mod config;
 pub mod dashboard;
 pub mod epochs;
+mod group;
 pub mod loadtest;
 pub mod metrics;
 pub mod ratelimit;

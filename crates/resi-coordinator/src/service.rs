@@ -53,6 +53,8 @@ pub struct AppState {
     pub rate_limit_multiplier: u32,
     /// Validators' published results, read once for the dashboard.
     pub published: crate::dashboard::PublishedCache,
+    /// Registered hotkeys' public keys, decoded once.
+    pub keys: crate::auth::KeyCache,
     /// The process's Prometheus recorder, rendered at `/metrics`.
     pub metrics: resi_telemetry::metrics::PrometheusHandle,
 }
@@ -183,14 +185,30 @@ async fn verify(state: &AppState, fields: &SignedFields, signing: Signing<'_>) -
     let now = state.now();
     let caller = signing.endpoint().caller();
     let commitments = |signer: &Hotkey, ts: i64| signing.accepted(signer, ts);
-    let mut checked = check(fields, commitments, now, &metagraph, caller, state.validator_min_stake);
+    let mut checked = check(
+        fields,
+        commitments,
+        now,
+        &metagraph,
+        &state.keys,
+        caller,
+        state.validator_min_stake,
+    );
     if checked.as_ref().is_err_and(|e| e.status == 403) {
         // Maybe registered since the last sync: ask the chain for a fresh
         // metagraph (backends rate-limit this) and look again if it changed.
         state.chain.request_refresh();
         let fresh = state.metagraph()?;
         if !Arc::ptr_eq(&fresh, &metagraph) {
-            checked = check(fields, commitments, now, &fresh, caller, state.validator_min_stake);
+            checked = check(
+                fields,
+                commitments,
+                now,
+                &fresh,
+                &state.keys,
+                caller,
+                state.validator_min_stake,
+            );
         }
     }
     let who = checked.map_err(|e| {

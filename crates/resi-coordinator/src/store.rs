@@ -12,6 +12,7 @@ use resi_core::{EpochId, MarketTier, SeedCommitment, ValidationSeed, Zipcode};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+use crate::group::GroupQueue;
 use crate::universe::UniverseZipcode;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,10 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("database holds a value resi cannot read: {0}")]
     Corrupt(String),
+    #[error("recording the signed request: {0}")]
+    ReplayRecord(String),
+    #[error("counting the request against its rate limit: {0}")]
+    RateLimitCount(String),
 }
 
 /// One epoch as persisted: created on first use, never changed.
@@ -54,6 +59,48 @@ pub struct Store {
     backend: &'static str,
     last_prune: Arc<AtomicI64>,
     last_window_prune: Arc<AtomicI64>,
+    /// Replay records and shared rate-limit counts, written in groups (see [`crate::group`]).
+    replay: Arc<GroupQueue<ReplayRecord, bool>>,
+    counts: Arc<GroupQueue<RequestCount, u64>>,
+}
+
+/// Most items written by one statement (at most 4 placeholders each, well
+/// under SQLite's 999 and PostgreSQL's 65,535; sqlx keeps 100 statements
+/// prepared per connection, and each group size is one statement's shape).
+const GROUP_MAX: usize = 64;
+
+/// One signed request's replay record.
+#[derive(Debug)]
+struct ReplayRecord {
+    hotkey: String,
+    signature: String,
+    expires_at: i64,
+    now_unix: i64,
+}
+
+/// One request to count in the shared rate-limit table.
+#[derive(Debug)]
+struct RequestCount {
+    route: String,
+    caller: String,
+    window_start: i64,
+    forget_before: i64,
+}
+
+/// `(a, b, c), (d, e, f), …`: `rows` groups of `columns` numbered placeholders.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        out.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", row * columns + column + 1));
+        }
+        out.push(')');
+    }
+    out
 }
 
 fn tier_text(t: MarketTier) -> &'static str {
@@ -127,6 +174,8 @@ impl Store {
             backend,
             last_prune: Default::default(),
             last_window_prune: Default::default(),
+            replay: Arc::new(GroupQueue::new(GROUP_MAX)),
+            counts: Arc::new(GroupQueue::new(GROUP_MAX)),
         })
     }
 
@@ -141,8 +190,9 @@ impl Store {
     }
 
     /// Records an accepted signed request; false when the same (hotkey,
-    /// signature) was recorded before (a replay). Expired records are pruned
-    /// now and then.
+    /// signature) was recorded before (a replay). Returns once the record is
+    /// written, with the records of requests arriving meanwhile in the same
+    /// statement. Expired records are pruned now and then.
     pub async fn record_signature(
         &self,
         hotkey: &str,
@@ -150,16 +200,62 @@ impl Store {
         expires_at: i64,
         now_unix: i64,
     ) -> Result<bool, StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO seen_signatures (hotkey, signature, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (hotkey, signature) DO NOTHING",
-        )
-        .bind(hotkey)
-        .bind(signature)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        let record = ReplayRecord {
+            hotkey: hotkey.to_owned(),
+            signature: signature.to_owned(),
+            expires_at,
+            now_unix,
+        };
+        let store = self.clone();
+        self.replay
+            .submit(record, move |group| {
+                let store = store.clone();
+                async move { store.insert_replay_records(group).await.map_err(|e| e.to_string()) }
+            })
+            .await
+            .map_err(StoreError::ReplayRecord)
+    }
+
+    /// Inserts a group of replay records in one statement; for each, true
+    /// when it was new. The second of two equal records in one group is a
+    /// replay, as it would be one group later.
+    async fn insert_replay_records(&self, group: Vec<ReplayRecord>) -> Result<Vec<bool>, StoreError> {
+        let now_unix = group.iter().map(|r| r.now_unix).max().unwrap_or(0);
+        // Each distinct record's first position in the group.
+        let mut first: std::collections::HashMap<(&str, &str), usize> =
+            std::collections::HashMap::with_capacity(group.len());
+        let mut distinct: Vec<&ReplayRecord> = Vec::with_capacity(group.len());
+        for (i, r) in group.iter().enumerate() {
+            first
+                .entry((r.hotkey.as_str(), r.signature.as_str()))
+                .or_insert_with(|| {
+                    distinct.push(r);
+                    i
+                });
+        }
+        let mut fresh = vec![false; group.len()];
+        // One statement for the whole group: atomic on its own, and one
+        // round trip to the database (SQLite's runs on a worker thread).
+        // Groups are at most REPLAY_BATCH_MAX rows, so the connection keeps
+        // at most that many statement shapes prepared.
+        let sql = format!(
+            "INSERT INTO seen_signatures (hotkey, signature, expires_at) VALUES {} \
+             ON CONFLICT (hotkey, signature) DO NOTHING RETURNING hotkey, signature",
+            placeholders(distinct.len(), 3)
+        );
+        let mut query = sqlx::query(&sql);
+        for r in &distinct {
+            query = query
+                .bind(r.hotkey.as_str())
+                .bind(r.signature.as_str())
+                .bind(r.expires_at);
+        }
+        for row in query.fetch_all(&self.pool).await? {
+            let (hotkey, signature): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            if let Some(&i) = first.get(&(hotkey.as_str(), signature.as_str())) {
+                fresh[i] = true;
+            }
+        }
         // Prune at most once a minute per process: the table stays at about
         // one window of requests.
         if once_a_minute(&self.last_prune, now_unix) {
@@ -168,14 +264,15 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(inserted == 1)
+        Ok(fresh)
     }
 
     /// Counts one request of `caller` on `route` in the window starting at
     /// `window_start` and returns the requests counted in it so far (this
-    /// one included), in one statement: coordinators sharing the database
-    /// count into the same row. A row from an earlier window starts over.
-    /// Windows older than `forget_before` are deleted now and then.
+    /// one included): coordinators sharing the database count into the same
+    /// row. A row from an earlier window starts over. Requests arriving
+    /// together are counted by one statement. Windows older than
+    /// `forget_before` are deleted now and then.
     pub async fn count_request(
         &self,
         route: &str,
@@ -183,27 +280,84 @@ impl Store {
         window_start: i64,
         forget_before: i64,
     ) -> Result<u64, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO rate_limit_windows (route, caller, window_start, requests) VALUES ($1, $2, $3, 1) \
-             ON CONFLICT (route, caller) DO UPDATE SET \
-               requests = CASE WHEN rate_limit_windows.window_start = excluded.window_start \
-                               THEN rate_limit_windows.requests + 1 ELSE 1 END, \
-               window_start = excluded.window_start \
-             RETURNING requests",
-        )
-        .bind(route)
-        .bind(caller)
-        .bind(window_start)
-        .fetch_one(&self.pool)
-        .await?;
-        let requests: i64 = row.try_get(0)?;
+        let count = RequestCount {
+            route: route.to_owned(),
+            caller: caller.to_owned(),
+            window_start,
+            forget_before,
+        };
+        let store = self.clone();
+        self.counts
+            .submit(count, move |group| {
+                let store = store.clone();
+                async move { store.count_requests(group).await.map_err(|e| e.to_string()) }
+            })
+            .await
+            .map_err(StoreError::RateLimitCount)
+    }
+
+    /// Counts a group of requests: one upsert per (route, caller, window)
+    /// adding how many of the group it has, whose result the group's
+    /// requests share out in order (the last one sees the row's total).
+    async fn count_requests(&self, group: Vec<RequestCount>) -> Result<Vec<u64>, StoreError> {
+        // (route, caller, window) → (index in `keys`, requests in the group).
+        let mut keys: Vec<(&str, &str, i64, i64)> = Vec::new();
+        let mut index: std::collections::HashMap<(&str, &str, i64), usize> = Default::default();
+        let mut ordinal = Vec::with_capacity(group.len());
+        for c in &group {
+            let at = *index
+                .entry((c.route.as_str(), c.caller.as_str(), c.window_start))
+                .or_insert_with(|| {
+                    keys.push((c.route.as_str(), c.caller.as_str(), c.window_start, 0));
+                    keys.len() - 1
+                });
+            keys[at].3 += 1;
+            ordinal.push((at, keys[at].3));
+        }
+        // One statement may change a row once: keys of one (route, caller)
+        // in two windows (a window's edge) go to separate statements.
+        let mut totals = vec![0i64; keys.len()];
+        let mut rest: Vec<usize> = (0..keys.len()).collect();
+        while !rest.is_empty() {
+            let mut seen = std::collections::HashSet::new();
+            let (now, later): (Vec<usize>, Vec<usize>) =
+                rest.into_iter().partition(|&k| seen.insert((keys[k].0, keys[k].1)));
+            rest = later;
+            let sql = format!(
+                "INSERT INTO rate_limit_windows (route, caller, window_start, requests) VALUES {} \
+                 ON CONFLICT (route, caller) DO UPDATE SET \
+                   requests = CASE WHEN rate_limit_windows.window_start = excluded.window_start \
+                                   THEN rate_limit_windows.requests + excluded.requests ELSE excluded.requests END, \
+                   window_start = excluded.window_start \
+                 RETURNING route, caller, requests",
+                placeholders(now.len(), 4)
+            );
+            let mut query = sqlx::query(&sql);
+            for &k in &now {
+                let (route, caller, window_start, n) = keys[k];
+                query = query.bind(route).bind(caller).bind(window_start).bind(n);
+            }
+            let returned = query.fetch_all(&self.pool).await?;
+            for row in returned {
+                let (route, caller, requests): (String, String, i64) =
+                    (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+                if let Some(&k) = now.iter().find(|&&k| keys[k].0 == route && keys[k].1 == caller) {
+                    totals[k] = requests;
+                }
+            }
+        }
+        let window_start = group.iter().map(|c| c.window_start).max().unwrap_or(0);
         if once_a_minute(&self.last_window_prune, window_start) {
+            let forget_before = group.iter().map(|c| c.forget_before).min().unwrap_or(0);
             sqlx::query("DELETE FROM rate_limit_windows WHERE window_start < $1")
                 .bind(forget_before)
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(u64::try_from(requests).unwrap_or(0))
+        Ok(ordinal
+            .into_iter()
+            .map(|(k, nth)| u64::try_from(totals[k] - keys[k].3 + nth).unwrap_or(0))
+            .collect())
     }
 
     /// Records that `hotkey` may write `kind` (`data` or `validators`) objects for the epoch.

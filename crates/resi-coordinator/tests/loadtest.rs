@@ -9,6 +9,7 @@ async fn the_load_benchmark_answers_every_signed_request() {
         hotkeys: 20,
         connections: 4,
         requests: 120,
+        client_threads: 2,
     })
     .await
     .expect("every signed request answered 200");
@@ -41,6 +42,10 @@ async fn options_it_cannot_run_are_refused_in_words() {
         LoadOptions {
             connections: 8,
             requests: 4,
+            ..LoadOptions::default()
+        },
+        LoadOptions {
+            client_threads: 0,
             ..LoadOptions::default()
         },
     ] {

@@ -127,6 +127,43 @@ async fn scenario(url: &str) {
         store.count_request("current", "abc", w + 60, w - 7_140).await.unwrap(),
         2
     );
+
+    replay_records(&store, url).await;
+}
+
+/// Replay records are written in groups; each (hotkey, signature) is
+/// accepted exactly once however many ask together, in one group or across
+/// groups, and after a restart.
+async fn replay_records(store: &Store, url: &str) {
+    let expires = T0 + 600;
+    assert!(store.record_signature("hk-a", "sig-1", expires, T0).await.unwrap());
+    assert!(!store.record_signature("hk-a", "sig-1", expires, T0).await.unwrap());
+    assert!(
+        store.record_signature("hk-b", "sig-1", expires, T0).await.unwrap(),
+        "the same signature from another hotkey is another record"
+    );
+    // 300 requests at once: 100 distinct records, each asked 3 times.
+    let asks: Vec<_> = (0..300)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (hotkey, signature) = (format!("hk-{}", i % 100 % 7), format!("sig-x-{}", i % 100));
+                let fresh = store.record_signature(&hotkey, &signature, expires, T0).await.unwrap();
+                (hotkey, signature, fresh)
+            })
+        })
+        .collect();
+    let mut accepted = BTreeMap::<(String, String), u32>::new();
+    for ask in asks {
+        let (hotkey, signature, fresh) = ask.await.unwrap();
+        *accepted.entry((hotkey, signature)).or_default() += u32::from(fresh);
+    }
+    assert_eq!(accepted.len(), 100);
+    assert!(accepted.values().all(|n| *n == 1), "{accepted:?}");
+    // Written, not only remembered: a new connection refuses them too.
+    let reopened = Store::connect(url).await.unwrap();
+    assert!(!reopened.record_signature("hk-3", "sig-x-3", expires, T0).await.unwrap());
+    assert!(reopened.record_signature("hk-3", "sig-x-4", expires, T0).await.unwrap());
 }
 
 #[tokio::test]

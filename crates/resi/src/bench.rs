@@ -44,6 +44,9 @@ pub struct CoordinatorArgs {
     /// Signed requests measured.
     #[arg(long, default_value_t = 20_000)]
     requests: usize,
+    /// Threads of the load generator, which runs on its own runtime beside the server's.
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
     /// One JSON line: backend, signedRps, rawVerifyPerSec, p50Ms, p99Ms, connections.
     #[arg(long)]
     json: bool,
@@ -202,6 +205,7 @@ fn bench_coordinator(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
         hotkeys: args.hotkeys,
         connections: args.connections,
         requests: args.requests,
+        client_threads: args.client_threads,
     }))?;
     if args.json {
         println!("{}", report.json());
