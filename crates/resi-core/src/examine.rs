@@ -414,16 +414,18 @@ struct RowScan {
     claims: Vec<RowClaim>,
 }
 
-fn hash_str(s: &str) -> u128 {
-    xxh3_128(s.as_bytes())
-}
+/// An odd constant (the golden ratio's 64 bits): multiplying by it is a
+/// bijection on u64 that spreads sequential numbers over the high bits.
+const ZPID_MIX: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// One pass over the rows: tier-0 duplicates, tier-2 counts and the rows' claims.
 fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, config: &ValidationConfig) -> RowScan {
     let n = c.len();
     // Keys are 128-bit xxh3 hashes of the compared values; the row kept beside
     // them lets the report name the first row of a duplicate pair.
-    let mut zpids: PrehashedMap<u128, usize> = PrehashedMap::with_capacity_and_hasher(n, Default::default());
+    // Canonical zpids are numbers: keyed by the number times an odd
+    // constant (a bijection, so exact, and its high bits mixed for the table).
+    let mut zpids: PrehashedMap<u64, usize> = PrehashedMap::with_capacity_and_hasher(n, Default::default());
     let mut urls: PrehashedMap<u128, usize> = PrehashedMap::with_capacity_and_hasher(n, Default::default());
     let mut contents: PrehashedMap<u128, usize> = PrehashedMap::with_capacity_and_hasher(n, Default::default());
     let mut address_prices: PrehashedMap<u128, ()> = PrehashedMap::with_capacity_and_hasher(n, Default::default());
@@ -456,14 +458,16 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
 
         // Tier 0: canonical zpids, duplicates and URL/zpid agreement. The
         // first offending row is reported.
-        if tier0_failure.is_none() && !is_canonical_zpid(zpid) {
+        // At most 19 digits, so a canonical zpid always fits a u64.
+        let zpid_number = is_canonical_zpid(zpid).then(|| zpid.parse::<u64>().ok()).flatten();
+        if tier0_failure.is_none() && zpid_number.is_none() {
             tier0_failure = Some(format!(
                 "zpid: row {row} has zpid {:?}, not a canonical zpid (1 to {MAX_ZPID_DIGITS} digits, no leading zero)",
                 zpid.chars().take(40).collect::<String>()
             ));
         }
-        if tier0_failure.is_none() {
-            if let Some(first) = zpids.insert(hash_str(zpid), row) {
+        if let (None, Some(number)) = (&tier0_failure, zpid_number) {
+            if let Some(first) = zpids.insert(number.wrapping_mul(ZPID_MIX), row) {
                 tier0_failure = Some(format!("duplicate: rows {first} and {row} have the same zpid {zpid:?}"));
             }
         }
@@ -608,7 +612,9 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
                 }
             }
         }
-        if let Ok(zpid) = zpid.parse::<u64>() {
+        // Any zpid that reads as a number claims (a failed file's claims
+        // still make its fingerprints, which later files are compared with).
+        if let Some(zpid) = zpid_number.or_else(|| zpid.parse::<u64>().ok()) {
             claims.push(RowClaim {
                 zpid,
                 price: price.filter(|p| *p > 0).unwrap_or(0),
