@@ -72,6 +72,13 @@ impl KeyCache {
     }
 }
 
+#[cfg(test)]
+impl KeyCache {
+    fn len(&self) -> usize {
+        self.keys.read().map(|k| k.len()).unwrap_or(0)
+    }
+}
+
 /// Parses the hotkey and timestamp (400 when malformed).
 pub fn parse_fields(fields: &SignedFields) -> Result<(Hotkey, i64, &str), AuthError> {
     let hotkey = fields
@@ -291,6 +298,29 @@ mod tests {
                 "{extreme}"
             );
         }
+        // Only registered hotkeys' keys are kept, so strangers cannot grow the cache.
+        let keys = KeyCache::default();
+        let stranger_fields = fields(&stranger, now, &current_assignment(now));
+        assert_eq!(
+            check(&stranger_fields, commit, now, &m, &keys, Caller::Registered, 0)
+                .unwrap_err()
+                .status,
+            403
+        );
+        assert_eq!(keys.len(), 0);
+        for _ in 0..2 {
+            let ok = fields(&miner, now, &current_assignment(now));
+            assert!(check(&ok, commit, now, &m, &keys, Caller::Registered, 0).is_ok());
+        }
+        assert_eq!(keys.len(), 1, "decoded once, then reused");
+        // A wrong signature from a cached key is still refused.
+        let forged = fields(&miner, now, "something else");
+        assert_eq!(
+            check(&forged, commit, now, &m, &keys, Caller::Registered, 0)
+                .unwrap_err()
+                .status,
+            401
+        );
         let mut text_ts = fields(&miner, now, &current_assignment(now));
         text_ts.timestamp = Some(serde_json::json!(now.to_string()));
         assert!(check(&text_ts, commit, now, &m, &KeyCache::default(), Caller::Registered, 0).is_ok());
