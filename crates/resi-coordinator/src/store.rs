@@ -206,14 +206,28 @@ impl Store {
             expires_at,
             now_unix,
         };
+        self.grouped(&self.replay, record, |store, group| async move {
+            store.insert_replay_records(group).await
+        })
+        .await
+        .map_err(StoreError::ReplayRecord)
+    }
+
+    /// Queues `item` on `queue`, whose groups `write` writes with this store.
+    async fn grouped<T, R, W, Fut>(&self, queue: &Arc<GroupQueue<T, R>>, item: T, write: W) -> Result<R, String>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+        W: Fn(Store, Vec<T>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Vec<R>, StoreError>> + Send,
+    {
         let store = self.clone();
-        self.replay
-            .submit(record, move |group| {
-                let store = store.clone();
-                async move { store.insert_replay_records(group).await.map_err(|e| e.to_string()) }
+        queue
+            .submit(item, move |group| {
+                let written = write(store.clone(), group);
+                async move { written.await.map_err(|e| e.to_string()) }
             })
             .await
-            .map_err(StoreError::ReplayRecord)
     }
 
     /// Inserts a group of replay records in one statement; for each, true
@@ -236,7 +250,7 @@ impl Store {
         let mut fresh = vec![false; group.len()];
         // One statement for the whole group: atomic on its own, and one
         // round trip to the database (SQLite's runs on a worker thread).
-        // Groups are at most REPLAY_BATCH_MAX rows, so the connection keeps
+        // Groups are at most GROUP_MAX rows, so the connection keeps
         // at most that many statement shapes prepared.
         let sql = format!(
             "INSERT INTO seen_signatures (hotkey, signature, expires_at) VALUES {} \
@@ -286,14 +300,11 @@ impl Store {
             window_start,
             forget_before,
         };
-        let store = self.clone();
-        self.counts
-            .submit(count, move |group| {
-                let store = store.clone();
-                async move { store.count_requests(group).await.map_err(|e| e.to_string()) }
-            })
-            .await
-            .map_err(StoreError::RateLimitCount)
+        self.grouped(&self.counts, count, |store, group| async move {
+            store.count_requests(group).await
+        })
+        .await
+        .map_err(StoreError::RateLimitCount)
     }
 
     /// Counts a group of requests: one upsert per (route, caller, window)
