@@ -219,7 +219,8 @@ impl Store {
     }
 
     /// Records an accepted signed request; false when the same (hotkey,
-    /// signature) was recorded before (a replay). Returns once the record is
+    /// signature, expiry) was recorded before (a replay: every commitment
+    /// contains the timestamp, so a signature binds its expiry). Returns once the record is
     /// written, with the records of requests arriving meanwhile in the same
     /// statement. Expired records are pruned now and then.
     pub async fn record_signature(
@@ -265,12 +266,12 @@ impl Store {
     async fn insert_replay_records(&self, group: Vec<ReplayRecord>) -> Result<Vec<bool>, StoreError> {
         let now_unix = group.iter().map(|r| r.now_unix).max().unwrap_or(0);
         // Each distinct record's first position in the group.
-        let mut first: std::collections::HashMap<(&str, &str), usize> =
+        let mut first: std::collections::HashMap<(i64, &str, &str), usize> =
             std::collections::HashMap::with_capacity(group.len());
         let mut distinct: Vec<&ReplayRecord> = Vec::with_capacity(group.len());
         for (i, r) in group.iter().enumerate() {
             first
-                .entry((r.hotkey.as_str(), r.signature.as_str()))
+                .entry((r.expires_at, r.hotkey.as_str(), r.signature.as_str()))
                 .or_insert_with(|| {
                     distinct.push(r);
                     i
@@ -282,8 +283,8 @@ impl Store {
         // Groups are at most GROUP_MAX rows, so the connection keeps
         // at most that many statement shapes prepared.
         let sql = format!(
-            "INSERT INTO seen_signatures (hotkey, signature, expires_at) VALUES {} \
-             ON CONFLICT (hotkey, signature) DO NOTHING RETURNING hotkey, signature",
+            "INSERT INTO seen_requests (hotkey, signature, expires_at) VALUES {} \
+             ON CONFLICT (expires_at, hotkey, signature) DO NOTHING RETURNING expires_at, hotkey, signature",
             placeholders(distinct.len(), 3)
         );
         let mut query = sqlx::query(&sql);
@@ -294,15 +295,16 @@ impl Store {
                 .bind(r.expires_at);
         }
         for row in query.fetch_all(&self.group_writes).await? {
-            let (hotkey, signature): (String, String) = (row.try_get(0)?, row.try_get(1)?);
-            if let Some(&i) = first.get(&(hotkey.as_str(), signature.as_str())) {
+            let (expires_at, hotkey, signature): (i64, String, String) =
+                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            if let Some(&i) = first.get(&(expires_at, hotkey.as_str(), signature.as_str())) {
                 fresh[i] = true;
             }
         }
         // Prune at most once a minute per process: the table stays at about
         // one window of requests.
         if once_a_minute(&self.last_prune, now_unix) {
-            sqlx::query("DELETE FROM seen_signatures WHERE expires_at < $1")
+            sqlx::query("DELETE FROM seen_requests WHERE expires_at < $1")
                 .bind(now_unix)
                 .execute(&self.group_writes)
                 .await?;
