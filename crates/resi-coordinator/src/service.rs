@@ -185,30 +185,25 @@ async fn verify(state: &AppState, fields: &SignedFields, signing: Signing<'_>) -
     let now = state.now();
     let caller = signing.endpoint().caller();
     let commitments = |signer: &Hotkey, ts: i64| signing.accepted(signer, ts);
-    let mut checked = check(
-        fields,
-        commitments,
-        now,
-        &metagraph,
-        &state.keys,
-        caller,
-        state.validator_min_stake,
-    );
+    let check_against = |metagraph: &Metagraph| {
+        check(
+            fields,
+            commitments,
+            now,
+            metagraph,
+            &state.keys,
+            caller,
+            state.validator_min_stake,
+        )
+    };
+    let mut checked = check_against(&metagraph);
     if checked.as_ref().is_err_and(|e| e.status == 403) {
         // Maybe registered since the last sync: ask the chain for a fresh
         // metagraph (backends rate-limit this) and look again if it changed.
         state.chain.request_refresh();
         let fresh = state.metagraph()?;
         if !Arc::ptr_eq(&fresh, &metagraph) {
-            checked = check(
-                fields,
-                commitments,
-                now,
-                &fresh,
-                &state.keys,
-                caller,
-                state.validator_min_stake,
-            );
+            checked = check_against(&fresh);
         }
     }
     let who = checked.map_err(|e| {

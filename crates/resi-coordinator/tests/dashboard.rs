@@ -5,6 +5,18 @@ mod common;
 use resi_api::dashboard::DashboardResponse;
 use resi_auth::commitment;
 
+/// `GET /api/v1/dashboard`, parsed.
+async fn dashboard(h: &common::harness::Harness) -> DashboardResponse {
+    h.http
+        .get(format!("{}/api/v1/dashboard", h.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_page_and_its_data_are_served() {
     let dir = tempfile::tempdir().unwrap();
@@ -49,15 +61,7 @@ async fn the_page_and_its_data_are_served() {
     );
     let (status, answer) = h.post("/api/v1/zipcode-assignments/status", signed_body).await;
     assert_eq!(status, 200, "{answer}");
-    let data: DashboardResponse = h
-        .http
-        .get(format!("{}/api/v1/dashboard", h.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let data = dashboard(&h).await;
     let miner = &data.miners[0];
     assert_eq!(miner.hotkey, h.miner.hotkey().to_string());
     assert_eq!(miner.status.as_deref(), Some("IN_PROGRESS"));
@@ -95,15 +99,7 @@ async fn a_results_file_that_is_not_one_is_named_not_shown() {
         .await
         .unwrap();
     common::harness::sleep_until(epoch.start_unix() + epoch_secs).await;
-    let data: DashboardResponse = h
-        .http
-        .get(format!("{}/api/v1/dashboard", h.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let data = dashboard(&h).await;
     let finished = data
         .recent
         .iter()

@@ -584,30 +584,30 @@ fn copy_check(ctx: &EpochContext, list: &[&Examined]) -> Vec<Option<String>> {
         holders.extend(e.fingerprints.iter().map(|&fp| (fp, i as u32)));
     }
     holders.sort_unstable();
-    // Each submission's shared runs (start, length in `holders`), grouped
-    // by submission with a counting sort: `runs_of[at[i]..at[i + 1]]`.
-    let shared_runs = || {
-        let mut start = 0;
-        holders.chunk_by(|a, b| a.0 == b.0).filter_map(move |run| {
-            let at = start;
-            start += run.len();
-            (run.len() > 1).then_some((at, run))
-        })
-    };
-    let mut at = vec![0usize; n + 1];
-    for (_, run) in shared_runs() {
-        for &(_, i) in run {
-            at[i as usize + 1] += 1;
+    // The runs of two or more holders, as (start, length) in `holders`.
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    let mut start = 0;
+    for run in holders.chunk_by(|a, b| a.0 == b.0) {
+        if run.len() > 1 {
+            runs.push((start as u32, run.len() as u32));
         }
+        start += run.len();
+    }
+    // Each submission's runs, grouped by submission with a counting sort:
+    // `runs_of[at[i]..at[i + 1]]`.
+    let members = |&(start, len): &(u32, u32)| &holders[start as usize..(start + len) as usize];
+    let mut at = vec![0usize; n + 1];
+    for &(_, i) in runs.iter().flat_map(members) {
+        at[i as usize + 1] += 1;
     }
     for i in 0..n {
         at[i + 1] += at[i];
     }
     let mut next = at.clone();
     let mut runs_of = vec![(0u32, 0u32); at[n]];
-    for (start, run) in shared_runs() {
-        for &(_, i) in run {
-            runs_of[next[i as usize]] = (start as u32, run.len() as u32);
+    for run in &runs {
+        for &(_, i) in members(run) {
+            runs_of[next[i as usize]] = *run;
             next[i as usize] += 1;
         }
     }
@@ -618,10 +618,9 @@ fn copy_check(ctx: &EpochContext, list: &[&Examined]) -> Vec<Option<String>> {
         if !compared(later) || total < min_fingerprints {
             continue;
         }
-        for &(start, len) in &runs_of[at[i]..at[i + 1]] {
-            let run = &holders[start as usize..(start + len) as usize];
+        for run in &runs_of[at[i]..at[i + 1]] {
             // A run is in ranking order: its earlier holders come first.
-            for &(_, earlier) in run.iter().take_while(|(_, k)| (*k as usize) < i) {
+            for &(_, earlier) in members(run).iter().take_while(|(_, k)| (*k as usize) < i) {
                 shared[earlier as usize] += 1;
             }
         }
