@@ -8,9 +8,12 @@
 //! verification, metagraph lookup, replay record in the database, rate limit
 //! (lifted to its ceiling so 2,000 hotkeys are not refused), epoch lookup.
 //!
-//! In the same run it measures how many sr25519 verifications per second the
-//! machine does on all its cores with nothing else to do: the ceiling a
-//! signed endpoint cannot pass.
+//! In the same run it measures two ceilings: how many sr25519 verifications
+//! per second the machine does on all its cores with nothing else to do,
+//! which a signed endpoint cannot pass; and how many unsigned requests per
+//! second the same server, client and connections carry to a path no route
+//! serves (404 through every layer, no handler): the HTTP floor, which a
+//! signed endpoint cannot pass either, since the client shares the cores.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
+use hyper::StatusCode;
 use hyper_util::rt::TokioIo;
 use resi_api::endpoint::Signing;
 use resi_api::routes;
@@ -75,6 +79,9 @@ pub struct LoadReport {
     pub raw_verify_per_sec: f64,
     /// The same on one thread.
     pub raw_verify_per_sec_one_thread: f64,
+    /// Unsigned requests per second to an unrouted path (404), same server,
+    /// client and connections: the cost of HTTP alone on this machine.
+    pub http_floor_rps: f64,
     pub threads: usize,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -87,11 +94,22 @@ impl LoadReport {
         self.signed_rps / self.raw_verify_per_sec.max(f64::MIN_POSITIVE)
     }
 
+    /// Signed requests per second over the HTTP floor's requests per second.
+    pub fn http_share(&self) -> f64 {
+        self.signed_rps / self.http_floor_rps.max(f64::MIN_POSITIVE)
+    }
+
     /// One JSON line, the keys the issue tracker and scripts read.
     pub fn json(&self) -> String {
         format!(
-            "{{\"backend\":\"{}\",\"signedRps\":{:.1},\"rawVerifyPerSec\":{:.1},\"p50Ms\":{:.3},\"p99Ms\":{:.3},\"connections\":{}}}",
-            self.backend, self.signed_rps, self.raw_verify_per_sec, self.p50_ms, self.p99_ms, self.connections
+            "{{\"backend\":\"{}\",\"signedRps\":{:.1},\"rawVerifyPerSec\":{:.1},\"p50Ms\":{:.3},\"p99Ms\":{:.3},\"connections\":{},\"httpFloorRps\":{:.1}}}",
+            self.backend,
+            self.signed_rps,
+            self.raw_verify_per_sec,
+            self.p50_ms,
+            self.p99_ms,
+            self.connections,
+            self.http_floor_rps
         )
     }
 }
@@ -193,12 +211,18 @@ pub async fn run(options: &LoadOptions) -> Result<LoadReport, LoadError> {
     let total = options.requests + options.connections;
     let targets = Arc::new(signed_targets(Arc::clone(&keys), clock.now_unix(), total).await?);
     let (connections, client_threads) = (options.connections, options.client_threads);
-    let report = tokio::task::spawn_blocking(move || drive(targets, addr, connections, client_threads))
+    let signed = tokio::task::spawn_blocking(move || drive(targets, addr, connections, client_threads, StatusCode::OK))
         .await
         .map_err(setup)?;
+    let unrouted = Arc::new(vec![UNROUTED.to_owned(); total]);
+    let floor =
+        tokio::task::spawn_blocking(move || drive(unrouted, addr, connections, client_threads, StatusCode::NOT_FOUND))
+            .await
+            .map_err(setup)?;
     shutdown.trigger();
     let _ = server.await;
-    let (latencies_us, elapsed) = report?;
+    let (latencies_us, elapsed) = signed?;
+    let (_, floor_elapsed) = floor?;
 
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (raw_all, raw_one) = tokio::task::spawn_blocking(move || {
@@ -220,12 +244,16 @@ pub async fn run(options: &LoadOptions) -> Result<LoadReport, LoadError> {
         signed_rps: options.requests as f64 / elapsed.as_secs_f64(),
         raw_verify_per_sec: raw_all,
         raw_verify_per_sec_one_thread: raw_one,
+        http_floor_rps: options.requests as f64 / floor_elapsed.as_secs_f64(),
         threads,
         p50_ms: pick(0.50),
         p99_ms: pick(0.99),
         max_ms: pick(1.0),
     })
 }
+
+/// A path no route serves: the router answers 404 through every layer.
+const UNROUTED: &str = "/api/v1/resi-bench-unrouted";
 
 /// `total` request targets for the current assignment, each with its own
 /// signature, round robin over the hotkeys; signed on every core.
@@ -268,6 +296,7 @@ fn drive(
     addr: SocketAddr,
     connections: usize,
     client_threads: usize,
+    expected: StatusCode,
 ) -> Result<(Vec<u32>, Duration), LoadError> {
     let runtime = if client_threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
@@ -282,7 +311,7 @@ fn drive(
     .map_err(setup)?;
     let client = std::thread::Builder::new()
         .name("resi-loadgen".into())
-        .spawn(move || runtime.block_on(drive_on(targets, addr, connections)))
+        .spawn(move || runtime.block_on(drive_on(targets, addr, connections, expected)))
         .map_err(setup)?;
     client
         .join()
@@ -293,6 +322,7 @@ async fn drive_on(
     targets: Arc<Vec<String>>,
     addr: SocketAddr,
     connections: usize,
+    expected: StatusCode,
 ) -> Result<(Vec<u32>, Duration), LoadError> {
     let next = Arc::new(AtomicUsize::new(connections));
     let start = Arc::new(tokio::sync::Barrier::new(connections + 1));
@@ -312,7 +342,7 @@ async fn drive_on(
                 .await
                 .map_err(setup)?;
             tokio::spawn(connection);
-            send(&mut sender, &host, &targets, first).await?;
+            send(&mut sender, &host, &targets, first, expected).await?;
             start.wait().await;
             let mut latencies = Vec::with_capacity(targets.len() / connections + 1);
             loop {
@@ -321,7 +351,7 @@ async fn drive_on(
                     return Ok::<_, LoadError>(latencies);
                 }
                 let sent = Instant::now();
-                send(&mut sender, &host, &targets, index).await?;
+                send(&mut sender, &host, &targets, index, expected).await?;
                 latencies.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
             }
         }));
@@ -340,6 +370,7 @@ async fn send(
     host: &hyper::header::HeaderValue,
     targets: &[String],
     index: usize,
+    expected: StatusCode,
 ) -> Result<(), LoadError> {
     let failed = |message: String| LoadError::Request { index, message };
     sender.ready().await.map_err(|e| failed(e.to_string()))?;
@@ -355,7 +386,7 @@ async fn send(
         .await
         .map_err(|e| failed(e.to_string()))?
         .to_bytes();
-    if !status.is_success() {
+    if status != expected {
         return Err(failed(format!("{status}: {}", String::from_utf8_lossy(&body))));
     }
     Ok(())

@@ -17,7 +17,7 @@ async fn the_load_benchmark_answers_every_signed_request() {
         (report.backend, report.requests, report.connections),
         ("sqlite", 120, 4)
     );
-    assert!(report.signed_rps > 0.0 && report.raw_verify_per_sec > 0.0);
+    assert!(report.signed_rps > 0.0 && report.raw_verify_per_sec > 0.0 && report.http_floor_rps > 0.0);
     assert!(report.p50_ms <= report.p99_ms && report.p99_ms <= report.max_ms);
     let line: serde_json::Value = serde_json::from_str(&report.json()).unwrap();
     for key in [
@@ -27,6 +27,7 @@ async fn the_load_benchmark_answers_every_signed_request() {
         "p50Ms",
         "p99Ms",
         "connections",
+        "httpFloorRps",
     ] {
         assert!(!line[key].is_null(), "{key} missing: {line}");
     }

@@ -416,7 +416,7 @@ struct RowScan {
 
 /// An odd constant (the golden ratio's 64 bits): multiplying by it is a
 /// bijection on u64 that spreads sequential numbers over the high bits.
-const ZPID_MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+pub(crate) const ZPID_MIX: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// One pass over the rows: tier-0 duplicates, tier-2 counts and the rows' claims.
 fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, config: &ValidationConfig) -> RowScan {

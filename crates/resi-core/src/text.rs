@@ -267,28 +267,43 @@ const UNIT_WORDS: &[&str] = &["unit", "apt", "apartment", "ste", "suite", "no", 
 /// `"950 1st Avenue North, Unit 3508, Nashville, TN"` and
 /// `"950 1st Ave N #3508"` both give `"950 1st ave n 3508"`.
 pub fn street_key(address: &str) -> String {
-    let street = address.split(',').next().unwrap_or_default();
+    let mut parts = address.split(',');
+    let street = parts.next().unwrap_or_default();
     // A unit after the street's first comma ("…, Unit 3508, …") belongs to the street.
-    let unit = address.split(',').nth(1).map(str::trim).filter(|part| {
-        let first = part.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
-        part.starts_with('#') || UNIT_WORDS.contains(&first.as_str())
+    let unit = parts.next().map(str::trim).filter(|part| {
+        let first = part.split_whitespace().next().unwrap_or_default();
+        part.starts_with('#') || UNIT_WORDS.iter().any(|w| first.eq_ignore_ascii_case(w))
     });
-    let mut text = street.to_owned();
+    // Tier 3 keys two addresses per sample: one buffer for the text, one
+    // for its normalized bytes, and the key itself.
+    let mut text = String::with_capacity(street.len() + unit.map_or(0, |u| u.len() + 1));
+    text.push_str(street);
     if let Some(unit) = unit {
         text.push(' ');
         text.push_str(unit);
     }
-    normalize_address(&text)
-        .split(' ')
-        .filter(|word| !word.is_empty() && !UNIT_WORDS.contains(word))
-        .map(|word| {
+    let mut normalized = Vec::with_capacity(text.len());
+    normalize_address_bytes(&text, &mut normalized);
+    let mut key = String::with_capacity(normalized.len());
+    // Normalized bytes are UTF-8 split at ASCII spaces, so every word is too.
+    for word in normalized
+        .split(|&b| b == b' ')
+        .filter_map(|w| std::str::from_utf8(w).ok())
+    {
+        if word.is_empty() || UNIT_WORDS.contains(&word) {
+            continue;
+        }
+        if !key.is_empty() {
+            key.push(' ');
+        }
+        key.push_str(
             STREET_WORDS
                 .iter()
                 .find(|(long, _)| *long == word)
-                .map_or(word, |(_, short)| short)
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+                .map_or(word, |(_, short)| short),
+        );
+    }
+    key
 }
 
 #[cfg(test)]
@@ -311,5 +326,64 @@ mod street_tests {
         assert_ne!(street_key("951 1st Ave N #3508"), key);
         assert_ne!(street_key("950 1st Ave N #3509"), key);
         assert_eq!(street_key(""), "");
+    }
+
+    /// The key as first written (a string per step), kept to show the
+    /// one-buffer version gives the same key.
+    fn street_key_by_steps(address: &str) -> String {
+        use super::{normalize_address, STREET_WORDS, UNIT_WORDS};
+        let street = address.split(',').next().unwrap_or_default();
+        let unit = address.split(',').nth(1).map(str::trim).filter(|part| {
+            let first = part.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
+            part.starts_with('#') || UNIT_WORDS.contains(&first.as_str())
+        });
+        let mut text = street.to_owned();
+        if let Some(unit) = unit {
+            text.push(' ');
+            text.push_str(unit);
+        }
+        normalize_address(&text)
+            .split(' ')
+            .filter(|word| !word.is_empty() && !UNIT_WORDS.contains(word))
+            .map(|word| {
+                STREET_WORDS
+                    .iter()
+                    .find(|(long, _)| *long == word)
+                    .map_or(word, |(_, short)| short)
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn one_buffer_gives_the_key_written_step_by_step() {
+        let streets = [
+            "950 1st Avenue North",
+            "12 Élysée Rd",
+            "",
+            "  ",
+            "7 O'Neil St. SW",
+            "Straße 5",
+            "#4",
+        ];
+        let units = [
+            "",
+            ", Unit 3508",
+            ", APT 2",
+            ", #9",
+            ", Nashville",
+            ",unit",
+            ", Ste Ünit",
+            ", NO 4, TN",
+        ];
+        let tails = ["", ", Nashville, TN 37201", ",,", ", "];
+        for street in streets {
+            for unit in units {
+                for tail in tails {
+                    let address = format!("{street}{unit}{tail}");
+                    assert_eq!(street_key(&address), street_key_by_steps(&address), "{address:?}");
+                }
+            }
+        }
     }
 }

@@ -47,7 +47,7 @@ pub struct CoordinatorArgs {
     /// Threads of the load generator, which runs on its own runtime beside the server's.
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
-    /// One JSON line: backend, signedRps, rawVerifyPerSec, p50Ms, p99Ms, connections.
+    /// One JSON line: backend, signedRps, rawVerifyPerSec, p50Ms, p99Ms, connections, httpFloorRps.
     #[arg(long)]
     json: bool,
 }
@@ -215,7 +215,9 @@ fn bench_coordinator(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
              signed requests/s      {:>10.0}\n\
              latency p50 / p99 / max {:>8.2} / {:.2} / {:.2} ms\n\
              raw sr25519 verify/s   {:>10.0} on {} threads ({:.0} on one)\n\
-             signed / raw verify    {:>10.1} %",
+             signed / raw verify    {:>10.1} %\n\
+             HTTP floor requests/s  {:>10.0} (unsigned, unrouted: 404)\n\
+             signed / HTTP floor    {:>10.1} %",
             report.backend,
             report.requests,
             report.hotkeys,
@@ -228,6 +230,8 @@ fn bench_coordinator(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
             report.threads,
             report.raw_verify_per_sec_one_thread,
             report.verify_share() * 100.0,
+            report.http_floor_rps,
+            report.http_share() * 100.0,
         );
     }
     Ok(ExitCode::SUCCESS)
