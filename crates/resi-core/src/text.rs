@@ -105,8 +105,11 @@ pub fn normalize_url(url: &str) -> String {
 /// text between the last `_zpid` and the `/` before it (Zillow's
 /// `/homedetails/<slug>/<zpid>_zpid/`).
 pub fn embedded_zpid(url: &str) -> Option<&str> {
+    // Built once: the validator asks this of every row.
+    static ZPID_MARK: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new(b"_zpid"));
     let path = url_path(url).as_bytes();
-    let at = memchr::memmem::rfind(path, b"_zpid")?;
+    let at = ZPID_MARK.rfind(path)?;
     let start = memchr::memrchr(b'/', &path[..at]).map_or(0, |slash| slash + 1);
     // `_zpid` and `/` are ASCII, so both ends are character boundaries.
     url.get(start..at).filter(|zpid| !zpid.is_empty())
