@@ -85,7 +85,9 @@ const WAL_BACKSTOP_PAGES: u32 = 10_000;
 /// p99 under load). A passive checkpoint blocks no writer.
 async fn checkpoint_in_background(url: String, alive: std::sync::Weak<()>) {
     use sqlx::Connection;
-    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    // The first tick a period from now: a store used for a moment (a
+    // command, a test) opens no second connection.
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + CHECKPOINT_EVERY, CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut connection: Option<sqlx::AnyConnection> = None;
     loop {

@@ -24,8 +24,9 @@ pub enum BenchCommand {
     Gauntlet(GauntletArgs),
     /// The coordinator's signed assignment endpoint under load: the real
     /// server on loopback, pre-signed requests from many registered
-    /// hotkeys, keep-alive connections; req/s, p50/p99 latency, and raw
-    /// sr25519 verifications/s measured in the same run.
+    /// hotkeys, keep-alive connections; req/s, p50/p99 latency, and the two
+    /// ceilings measured in the same run: raw sr25519 verifications/s and
+    /// the HTTP floor (unsigned requests to an unrouted path).
     Coordinator(CoordinatorArgs),
 }
 
