@@ -1,7 +1,8 @@
 //! Group commit: many requests' small writes, one statement per group.
 //!
 //! Every signed request writes a replay record, and on PostgreSQL counts
-//! itself in the shared rate-limit table, before it is answered. One
+//! itself in the shared rate-limit table (both in one statement,
+//! `Store::admit`), before it is answered. One
 //! statement per request made the database's round trips (and SQLite's one
 //! connection) the coordinator's limit. Requests queue their item instead;
 //! one writer at a time takes what is queued (up to a group's size), writes

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::store::{Store, StoreError};
+use crate::store::{ReplayRecord, RequestCount, Store, StoreError};
 
 /// The longest window of any route; windows older than two of these are deleted.
 const HOUR: i64 = 3_600;
@@ -99,13 +99,38 @@ impl RateLimiter {
         let counted = store
             .count_request(route, &caller.as_text(), window_start, window_start - 2 * HOUR)
             .await?;
-        let used = u32::try_from(counted).unwrap_or(u32::MAX);
-        Ok(Decision {
-            allowed: used <= limit.limit,
-            limit: limit.limit,
-            remaining: limit.limit - used.min(limit.limit),
-            reset_unix: window_start + limit.window_secs,
-        })
+        Ok(shared_decision(counted, limit, window_start))
+    }
+
+    /// Admits a verified signed request: writes its replay record to
+    /// `store` and, if the record is new, counts the request and decides
+    /// it. `None` for a replay, which counts nowhere, so a captured request
+    /// cannot spend its owner's quota. With shared windows both writes are
+    /// one statement ([`Store::admit`]).
+    pub async fn admit(
+        &self,
+        store: &Store,
+        record: ReplayRecord,
+        route: &'static str,
+        caller: CallerKey,
+        limit: Limit,
+        now_unix: i64,
+    ) -> Result<Option<Decision>, StoreError> {
+        let Some(shared) = &self.shared else {
+            let fresh = store
+                .record_signature(&record.hotkey, &record.signature, record.expires_at, record.now_unix)
+                .await?;
+            return Ok(fresh.then(|| self.check_local(route, caller, limit, now_unix)));
+        };
+        let window_start = now_unix.div_euclid(limit.window_secs) * limit.window_secs;
+        let count = RequestCount {
+            route: route.to_owned(),
+            caller: caller.as_text(),
+            window_start,
+            forget_before: window_start - 2 * HOUR,
+        };
+        let counted = shared.admit(record, count).await?;
+        Ok(counted.map(|counted| shared_decision(counted, limit, window_start)))
     }
 
     /// The in-memory count (a request refused does not count).
@@ -134,6 +159,18 @@ impl RateLimiter {
             remaining: limit.limit - entry.1.min(limit.limit),
             reset_unix,
         }
+    }
+}
+
+/// The decision for a request counted `counted`-th in its shared window
+/// (a refused request counts too).
+fn shared_decision(counted: u64, limit: Limit, window_start: i64) -> Decision {
+    let used = u32::try_from(counted).unwrap_or(u32::MAX);
+    Decision {
+        allowed: used <= limit.limit,
+        limit: limit.limit,
+        remaining: limit.limit - used.min(limit.limit),
+        reset_unix: window_start + limit.window_secs,
     }
 }
 

@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 use crate::auth::{check, SignedFields, Verified, TIMESTAMP_WINDOW_SECS};
 use crate::epochs::{rfc3339, EpochCache, EpochError, EpochPolicy};
 use crate::ratelimit::{CallerKey, Decision, Limit, RateLimiter};
-use crate::store::Store;
+use crate::store::{ReplayRecord, Store};
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -153,6 +153,7 @@ pub(crate) fn ok<T: serde::Serialize>(body: T, rate: Option<Decision>) -> Respon
 pub(crate) const MINUTE: i64 = 60;
 const HOUR: i64 = 3_600;
 
+/// Counts an unsigned request of `caller` (its peer address) on `route`: 429 past the limit.
 pub(crate) async fn limit(
     state: &AppState,
     route: &'static str,
@@ -167,19 +168,70 @@ pub(crate) async fn limit(
         .check(route, caller, Limit { limit, window_secs }, now)
         .await
         .map_err(|e| ApiError::internal(format!("counting the rate limit: {e}")))?;
+    allowed(route, d, window_secs, now)
+}
+
+/// Admits a verified signed request on `route`: its replay record is
+/// written, so the same signed request again is 401, and it is counted
+/// against the route's limit, 429 past it. Nothing is answered before both
+/// are written (on PostgreSQL, by one statement).
+async fn admit(
+    state: &AppState,
+    who: &Verified,
+    route: &'static str,
+    limit: u32,
+    window_secs: i64,
+) -> Result<Decision, ApiError> {
+    let limit = limit.saturating_mul(state.rate_limit_multiplier.max(1));
+    let now = state.now();
+    // Each signed request is accepted once: a captured request cannot be
+    // replayed within the window, on this coordinator or any other sharing
+    // the database.
+    let record = ReplayRecord {
+        hotkey: who.hotkey.as_str().to_owned(),
+        signature: who.signature.clone(),
+        expires_at: who.timestamp.saturating_add(TIMESTAMP_WINDOW_SECS),
+        now_unix: now,
+    };
+    let admitted = state
+        .limiter
+        .admit(
+            &state.store,
+            record,
+            route,
+            (&who.hotkey).into(),
+            Limit { limit, window_secs },
+            now,
+        )
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let Some(d) = admitted else {
+        crate::metrics::auth_failure("replay");
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "this signed request was already used: sign every request anew",
+        ));
+    };
+    allowed(route, d, window_secs, now)
+}
+
+/// `d` if it allows the request, else the 429 that says until when.
+fn allowed(route: &'static str, d: Decision, window_secs: i64, now: i64) -> Result<Decision, ApiError> {
     if d.allowed {
         Ok(d)
     } else {
         crate::metrics::rate_limited(route);
         Err(ApiError {
             status: StatusCode::TOO_MANY_REQUESTS,
-            message: format!("rate limit of {limit} requests per {window_secs} s exceeded"),
+            message: format!("rate limit of {} requests per {window_secs} s exceeded", d.limit),
             rate: Some(d),
             retry_after: Some(d.reset_unix - now),
         })
     }
 }
 
+/// Checks a signed request's fields against the metagraph: signature,
+/// timestamp window, registration, role. No database: [`admit`] follows.
 async fn verify(state: &AppState, fields: &SignedFields, signing: Signing<'_>) -> Result<Verified, ApiError> {
     let metagraph = state.metagraph()?;
     let now = state.now();
@@ -213,22 +265,6 @@ async fn verify(state: &AppState, fields: &SignedFields, signing: Signing<'_>) -
             e.message,
         )
     })?;
-    // Each signed request is accepted once: a captured request cannot be
-    // replayed within the window, on this coordinator or any other sharing
-    // the database.
-    let expires_at = who.timestamp.saturating_add(TIMESTAMP_WINDOW_SECS);
-    let fresh = state
-        .store
-        .record_signature(who.hotkey.as_str(), &who.signature, expires_at, now)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    if !fresh {
-        crate::metrics::auth_failure("replay");
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "this signed request was already used: sign every request anew",
-        ));
-    }
     Ok(who)
 }
 
@@ -382,7 +418,7 @@ fn ok_serialized(body: bytes::Bytes, rate: Option<Decision>) -> Response {
 async fn current_assignment(State(state): State<Arc<AppState>>, fields: QueryFields) -> Result<Response, ApiError> {
     let fields = query_fields(fields)?;
     let who = verify(&state, &fields, Signing::CurrentAssignment).await?;
-    let rate = limit(&state, "current", (&who.hotkey).into(), 10, MINUTE).await?;
+    let rate = admit(&state, &who, "current", 10, MINUTE).await?;
     let now = state.now();
     let epoch = state.epochs.current(&state.store, &state.policy, now).await?;
     Ok(ok_serialized(epoch.response(now), Some(rate)))
@@ -396,7 +432,7 @@ async fn epoch_assignment(
     let fields = query_fields(fields)?;
     let epoch_id = parse_epoch(&epoch_id)?;
     let who = verify(&state, &fields, Signing::EpochAssignment { epoch: &epoch_id }).await?;
-    let rate = limit(&state, "epoch", (&who.hotkey).into(), 30, MINUTE).await?;
+    let rate = admit(&state, &who, "epoch", 30, MINUTE).await?;
     let now = state.now();
     // The current epoch is created on first use; past epochs must exist.
     let current_id = state
@@ -437,7 +473,7 @@ async fn miner_status(
         },
     )
     .await?;
-    let rate = limit(&state, "status", (&who.hotkey).into(), 5, MINUTE).await?;
+    let rate = admit(&state, &who, "status", 5, MINUTE).await?;
     request.report.check().map_err(bad_request)?;
     let epoch = &state
         .epochs
@@ -573,7 +609,7 @@ async fn folder_access(
             format!("hotkey {} is not owned by coldkey {coldkey}", who.hotkey),
         ));
     }
-    let rate = limit(&state, "folder", (&who.hotkey).into(), 10, MINUTE).await?;
+    let rate = admit(&state, &who, "folder", 10, MINUTE).await?;
     let now = state.now();
     let epoch = &state.epochs.current(&state.store, &state.policy, now).await?.stored;
     let prefix = miner_epoch_prefix(&who.hotkey, &epoch.epoch_id);
@@ -612,7 +648,7 @@ async fn validator_read(
     let body = json_body(body)?;
     let epoch_id = required_epoch(body.epoch_id.as_deref())?;
     let who = verify(&state, &body.signed, Signing::ValidatorRead { epoch: &epoch_id }).await?;
-    let rate = limit(&state, "validator-read", (&who.hotkey).into(), 30, MINUTE).await?;
+    let rate = admit(&state, &who, "validator-read", 30, MINUTE).await?;
     let epoch = &state
         .epochs
         .existing(&state.store, &epoch_id)
@@ -774,7 +810,7 @@ async fn validator_upload(
     let body = json_body(body)?;
     let epoch_id = required_epoch(body.epoch_id.as_deref())?;
     let who = verify(&state, &body.signed, Signing::ValidatorUpload { epoch: &epoch_id }).await?;
-    let rate = limit(&state, "validator-upload", (&who.hotkey).into(), 5, HOUR).await?;
+    let rate = admit(&state, &who, "validator-upload", 5, HOUR).await?;
     if !state
         .store
         .epoch_exists(&epoch_id)

@@ -33,6 +33,8 @@ pub enum StoreError {
     ReplayRecord(String),
     #[error("counting the request against its rate limit: {0}")]
     RateLimitCount(String),
+    #[error("admitting the signed request (replay record and rate-limit count): {0}")]
+    Admission(String),
 }
 
 /// One epoch as persisted: created on first use, never changed.
@@ -65,6 +67,8 @@ pub struct Store {
     /// Replay records and shared rate-limit counts, written in groups (see [`crate::group`]).
     replay: Arc<GroupQueue<ReplayRecord, bool>>,
     counts: Arc<GroupQueue<RequestCount, u64>>,
+    /// Both at once, on PostgreSQL (see [`Store::admit`]).
+    admissions: Arc<GroupQueue<(ReplayRecord, RequestCount), Option<u64>>>,
     /// Held by every clone: the SQLite checkpointer stops when the last one is dropped.
     _alive: Arc<()>,
 }
@@ -115,27 +119,31 @@ async fn checkpoint_in_background(url: String, alive: std::sync::Weak<()>) {
     }
 }
 
-/// Most items written by one statement (at most 4 placeholders each, well
+/// Most items written by one statement (at most 6 placeholders each, well
 /// under SQLite's 999 and PostgreSQL's 65,535; sqlx keeps 100 statements
 /// prepared per connection, and each group size is one statement's shape).
 const GROUP_MAX: usize = 64;
 
-/// One signed request's replay record.
-#[derive(Debug)]
-struct ReplayRecord {
-    hotkey: String,
-    signature: String,
-    expires_at: i64,
-    now_unix: i64,
+/// One signed request's replay record: (hotkey, signature, expiry) is
+/// accepted once. Every commitment contains the timestamp, so a signature
+/// binds its expiry.
+#[derive(Clone, Debug)]
+pub struct ReplayRecord {
+    pub hotkey: String,
+    pub signature: String,
+    pub expires_at: i64,
+    /// Records expired before this are pruned now and then.
+    pub now_unix: i64,
 }
 
 /// One request to count in the shared rate-limit table.
-#[derive(Debug)]
-struct RequestCount {
-    route: String,
-    caller: String,
-    window_start: i64,
-    forget_before: i64,
+#[derive(Clone, Debug)]
+pub struct RequestCount {
+    pub route: String,
+    pub caller: String,
+    pub window_start: i64,
+    /// Windows that started before this are deleted now and then.
+    pub forget_before: i64,
 }
 
 /// `(a, b, c), (d, e, f), …`: `rows` groups of `columns` numbered placeholders.
@@ -264,6 +272,7 @@ impl Store {
             last_window_prune: Default::default(),
             replay: Arc::new(GroupQueue::new(GROUP_MAX)),
             counts: Arc::new(GroupQueue::new(GROUP_MAX)),
+            admissions: Arc::new(GroupQueue::new(GROUP_MAX)),
         })
     }
 
@@ -459,6 +468,152 @@ impl Store {
             .into_iter()
             .map(|(k, nth)| u64::try_from(totals[k] - keys[k].3 + nth).unwrap_or(0))
             .collect())
+    }
+
+    /// Admits a verified signed request: writes its replay record and, if
+    /// the record is new, counts the request in the shared rate-limit
+    /// table. `None` when the record was written before (a replay, which
+    /// counts nowhere), else the requests counted in the window so far
+    /// (this one included). On PostgreSQL both writes are one statement per
+    /// group of requests, so a request waits for one round trip, not two;
+    /// SQLite has no data-modifying `WITH`, so there it is the two writes in turn.
+    pub async fn admit(&self, record: ReplayRecord, count: RequestCount) -> Result<Option<u64>, StoreError> {
+        if self.backend != "postgres" {
+            let fresh = self
+                .record_signature(&record.hotkey, &record.signature, record.expires_at, record.now_unix)
+                .await?;
+            if !fresh {
+                return Ok(None);
+            }
+            let counted = self
+                .count_request(&count.route, &count.caller, count.window_start, count.forget_before)
+                .await?;
+            return Ok(Some(counted));
+        }
+        self.grouped(&self.admissions, (record, count), |store, group| async move {
+            store.admit_group(group).await
+        })
+        .await
+        .map_err(StoreError::Admission)
+    }
+
+    /// Admits a group: a record equal to an earlier one of the group is a
+    /// replay, as it would be one group later; the rest go in rounds, each
+    /// taking every (route, caller) in one window only (one statement may
+    /// change a row once), almost always one round.
+    async fn admit_group(&self, group: Vec<(ReplayRecord, RequestCount)>) -> Result<Vec<Option<u64>>, StoreError> {
+        let mut answers = vec![None; group.len()];
+        let mut seen = std::collections::HashSet::with_capacity(group.len());
+        let mut rest: Vec<usize> = (0..group.len())
+            .filter(|&i| {
+                let r = &group[i].0;
+                seen.insert((r.expires_at, r.hotkey.as_str(), r.signature.as_str()))
+            })
+            .collect();
+        while !rest.is_empty() {
+            let mut window_of = std::collections::HashMap::new();
+            let (round, later): (Vec<usize>, Vec<usize>) = rest.into_iter().partition(|&i| {
+                let c = &group[i].1;
+                *window_of
+                    .entry((c.route.as_str(), c.caller.as_str()))
+                    .or_insert(c.window_start)
+                    == c.window_start
+            });
+            rest = later;
+            self.admit_round(&group, &round, &mut answers).await?;
+        }
+        if let Some(now_unix) = group.iter().map(|(r, _)| r.now_unix).max() {
+            if once_a_minute(&self.last_prune, now_unix) {
+                sqlx::query("DELETE FROM seen_requests WHERE expires_at < $1")
+                    .bind(now_unix)
+                    .execute(&self.group_writes)
+                    .await?;
+            }
+        }
+        let window_start = group.iter().map(|(_, c)| c.window_start).max().unwrap_or(0);
+        if once_a_minute(&self.last_window_prune, window_start) {
+            let forget_before = group.iter().map(|(_, c)| c.forget_before).min().unwrap_or(0);
+            sqlx::query("DELETE FROM rate_limit_windows WHERE window_start < $1")
+                .bind(forget_before)
+                .execute(&self.group_writes)
+                .await?;
+        }
+        Ok(answers)
+    }
+
+    /// One statement: insert the round's replay records, count the new
+    /// ones per (route, caller, window), and return each new record with
+    /// its window's total. The requests of one window share the total out
+    /// in group order (the last one sees it whole), as `count_requests` does.
+    async fn admit_round(
+        &self,
+        group: &[(ReplayRecord, RequestCount)],
+        round: &[usize],
+        answers: &mut [Option<u64>],
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "WITH input (hotkey, signature, expires_at, route, caller, window_start) AS (VALUES {}), \
+             fresh AS ( \
+               INSERT INTO seen_requests (hotkey, signature, expires_at) \
+               SELECT hotkey, signature, expires_at FROM input WHERE true \
+               ON CONFLICT (expires_at, hotkey, signature) DO NOTHING \
+               RETURNING expires_at, hotkey, signature), \
+             counted AS ( \
+               INSERT INTO rate_limit_windows (route, caller, window_start, requests) \
+               SELECT i.route, i.caller, i.window_start, count(*) FROM input i \
+               JOIN fresh f ON f.expires_at = i.expires_at AND f.hotkey = i.hotkey AND f.signature = i.signature \
+               GROUP BY i.route, i.caller, i.window_start \
+               ON CONFLICT (route, caller) DO UPDATE SET \
+                 requests = CASE WHEN rate_limit_windows.window_start = excluded.window_start \
+                                 THEN rate_limit_windows.requests + excluded.requests ELSE excluded.requests END, \
+                 window_start = excluded.window_start \
+               RETURNING route, caller, requests) \
+             SELECT f.expires_at, f.hotkey, f.signature, c.requests FROM fresh f \
+             JOIN input i ON f.expires_at = i.expires_at AND f.hotkey = i.hotkey AND f.signature = i.signature \
+             JOIN counted c ON c.route = i.route AND c.caller = i.caller",
+            placeholders(round.len(), 6)
+        );
+        let mut query = sqlx::query(&sql);
+        for &i in round {
+            let (r, c) = &group[i];
+            query = query
+                .bind(r.hotkey.as_str())
+                .bind(r.signature.as_str())
+                .bind(r.expires_at)
+                .bind(c.route.as_str())
+                .bind(c.caller.as_str())
+                .bind(c.window_start);
+        }
+        let position: std::collections::HashMap<(i64, &str, &str), usize> = round
+            .iter()
+            .map(|&i| {
+                let r = &group[i].0;
+                ((r.expires_at, r.hotkey.as_str(), r.signature.as_str()), i)
+            })
+            .collect();
+        // Group positions of the round's new records, with their window's total.
+        let mut fresh: Vec<(usize, i64)> = Vec::with_capacity(round.len());
+        for row in query.fetch_all(&self.group_writes).await? {
+            let (expires_at, hotkey, signature, requests): (i64, String, String, i64) =
+                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+            if let Some(&i) = position.get(&(expires_at, hotkey.as_str(), signature.as_str())) {
+                fresh.push((i, requests));
+            }
+        }
+        fresh.sort_unstable();
+        // Per (route, caller): (new requests of the round, those answered so far).
+        let mut shares: std::collections::HashMap<(&str, &str), (i64, i64)> = Default::default();
+        for &(i, _) in &fresh {
+            let c = &group[i].1;
+            shares.entry((c.route.as_str(), c.caller.as_str())).or_default().0 += 1;
+        }
+        for (i, total) in fresh {
+            let c = &group[i].1;
+            let share = shares.entry((c.route.as_str(), c.caller.as_str())).or_default();
+            share.1 += 1;
+            answers[i] = Some(u64::try_from(total - share.0 + share.1).unwrap_or(0));
+        }
+        Ok(())
     }
 
     /// Records that `hotkey` may write `kind` (`data` or `validators`) objects for the epoch.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use resi_coordinator::epochs::{assignment, current, existing, EpochPolicy};
 use resi_coordinator::selection::SelectionParams;
-use resi_coordinator::store::Store;
+use resi_coordinator::store::{ReplayRecord, RequestCount, Store};
 use resi_coordinator::universe::UniverseZipcode;
 use resi_core::{EpochLength, MarketTier, Zipcode};
 
@@ -129,6 +129,84 @@ async fn scenario(url: &str) {
     );
 
     replay_records(&store, url).await;
+    admissions(&store).await;
+}
+
+/// A signed request's admission: its replay record written and, if new,
+/// counted in its shared window (one statement on PostgreSQL). A replay
+/// is refused and counts nowhere; each request of a window sees its own count.
+async fn admissions(store: &Store) {
+    let w = T0 - T0 % 60;
+    let admit = |hotkey: String, signature: String, caller: String, window_start: i64| {
+        let store = store.clone();
+        async move {
+            let record = ReplayRecord {
+                hotkey,
+                signature,
+                expires_at: T0 + 600,
+                now_unix: T0,
+            };
+            let count = RequestCount {
+                route: "admit".into(),
+                caller,
+                window_start,
+                forget_before: window_start - 7_200,
+            };
+            store.admit(record, count).await.unwrap()
+        }
+    };
+    let one = |h: &str, s: &str, c: &str| admit(h.into(), s.into(), c.into(), w);
+    assert_eq!(one("hk-1", "adm-1", "c-1").await, Some(1));
+    assert_eq!(one("hk-1", "adm-1", "c-1").await, None, "a replay");
+    assert_eq!(one("hk-1", "adm-2", "c-1").await, Some(2), "the replay was not counted");
+    assert_eq!(
+        store.count_request("admit", "c-1", w, w - 7_200).await.unwrap(),
+        3,
+        "admissions count in the same windows as counted requests"
+    );
+    // 300 at once: 100 distinct records of 4 callers, each asked 3 times.
+    let asks: Vec<_> = (0..300)
+        .map(|i| {
+            let (record, caller) = (i % 100, format!("c-{}", i % 100 % 4));
+            let admitted = admit("hk-2".into(), format!("adm-x-{record}"), caller.clone(), w);
+            tokio::spawn(async move { (caller, admitted.await) })
+        })
+        .collect();
+    let mut counts = BTreeMap::<String, Vec<u64>>::new();
+    let mut refused = 0;
+    for ask in asks {
+        match ask.await.unwrap() {
+            (caller, Some(n)) => counts.entry(caller).or_default().push(n),
+            (_, None) => refused += 1,
+        }
+    }
+    assert_eq!(refused, 200, "each record is admitted once");
+    for (caller, mut seen) in counts {
+        seen.sort_unstable();
+        let before = if caller == "c-1" { 3 } else { 0 };
+        let expected: Vec<u64> = (before + 1..=before + 25).collect();
+        assert_eq!(seen, expected, "{caller}: every request sees its own count");
+    }
+    // A new window starts over.
+    assert_eq!(
+        admit("hk-1".into(), "adm-3".into(), "c-1".into(), w + 60).await,
+        Some(1)
+    );
+    // One caller in two windows at once (a window's edge): one statement
+    // may change the caller's row once, so the group is written in rounds.
+    let edge: Vec<_> = (0..40)
+        .map(|i| {
+            tokio::spawn(admit(
+                "hk-3".into(),
+                format!("edge-{i}"),
+                "c-edge".into(),
+                w + 120 + 60 * (i % 2),
+            ))
+        })
+        .collect();
+    for ask in edge {
+        assert!(ask.await.unwrap().is_some(), "every new record is admitted");
+    }
 }
 
 /// Replay records are written in groups; each (hotkey, signature) is
