@@ -5,7 +5,8 @@
 //! right across epoch boundaries. The data is read from what the
 //! coordinator already has: the current epoch, the miners' status reports,
 //! the results files validators published to the bucket (fetched once per
-//! validator and epoch, signature-checked, then kept in memory) and the
+//! validator and epoch, signature-checked, then kept in memory; one that
+//! cannot be shown is asked for again at most every 30 s) and the
 //! chain's weight records.
 
 use std::collections::{BTreeMap, HashMap};
@@ -33,13 +34,40 @@ const RECENT_WEIGHTS: usize = 12;
 /// Largest results file read (as the validators' own limit).
 const MAX_RESULTS_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Published results already fetched and verified: they never change.
+/// How long a validator's results that could not be shown (absent,
+/// unreadable, refused) stay so before the bucket is asked again. The page
+/// is public and polled every few seconds by every viewer: without this,
+/// each poll fetched every missing file again, up to `MAX_RESULTS_BYTES`
+/// each, and a validator's broken file cost one download per viewer per poll.
+const RECHECK_MISSING_SECS: i64 = 30;
+
+/// Published results already fetched and verified: they never change. And
+/// the ones that could not be shown, with why, until they are asked again.
 #[derive(Default)]
 pub struct PublishedCache {
     results: Mutex<HashMap<(EpochId, Hotkey), Arc<ValidationResults>>>,
+    missing: Mutex<HashMap<(EpochId, Hotkey), (String, i64)>>,
 }
 
 impl PublishedCache {
+    /// Why the validator's results could not be shown, if that was found
+    /// less than [`RECHECK_MISSING_SECS`] before `now`.
+    fn missing(&self, epoch: EpochId, validator: &Hotkey, now: i64) -> Option<String> {
+        let missing = self.missing.lock().unwrap_or_else(|p| p.into_inner());
+        missing
+            .get(&(epoch, validator.clone()))
+            .filter(|(_, recheck_at)| now < *recheck_at)
+            .map(|(reason, _)| reason.clone())
+    }
+
+    fn remember_missing(&self, epoch: EpochId, validator: Hotkey, reason: String, now: i64) {
+        let mut missing = self.missing.lock().unwrap_or_else(|p| p.into_inner());
+        if missing.len() > 256 {
+            missing.retain(|_, (_, recheck_at)| now < *recheck_at);
+        }
+        missing.insert((epoch, validator), (reason, now + RECHECK_MISSING_SECS));
+    }
+
     fn get(&self, epoch: EpochId, validator: &Hotkey) -> Option<Arc<ValidationResults>> {
         let results = self.results.lock().unwrap_or_else(|p| p.into_inner());
         results.get(&(epoch, validator.clone())).cloned()
@@ -250,6 +278,24 @@ async fn published_results(
     if let Some(kept) = state.published.get(epoch, validator) {
         return Ok(kept);
     }
+    if let Some(reason) = state.published.missing(epoch, validator, now) {
+        return Err(reason);
+    }
+    let fetched = fetch_results(state, epoch, validator, now).await;
+    fetched.inspect_err(|reason| {
+        state
+            .published
+            .remember_missing(epoch, validator.clone(), reason.clone(), now);
+    })
+}
+
+/// Fetches and verifies a validator's results file.
+async fn fetch_results(
+    state: &AppState,
+    epoch: EpochId,
+    validator: &Hotkey,
+    now: i64,
+) -> Result<Arc<ValidationResults>, String> {
     let key = ObjectKey::Results {
         validator: validator.clone(),
         epoch,
@@ -325,4 +371,32 @@ fn ranking(results: &ValidationResults) -> (Vec<LeaderboardRow>, Vec<ZipcodeWinn
         row.rank = i as u32 + 1;
     }
     (rows, zipcodes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_that_could_not_be_shown_are_asked_for_again_only_after_a_while() {
+        let cache = PublishedCache::default();
+        let epoch = EpochId::from_start_unix(1_759_334_400).unwrap();
+        let validator = Hotkey::parse("5Hp5FnteUfPFizXsKtxa6aXP3jfzWApSHJ3yeVRxoRGJV4wT").unwrap();
+        let other = Hotkey::parse("5C7mGLnCd53F8XctZyLa1wXKrxrj9YfrBarg4TXrJZTut7kN").unwrap();
+        let t = 1_759_338_000;
+        assert_eq!(cache.missing(epoch, &validator, t), None);
+        cache.remember_missing(epoch, validator.clone(), "not published yet".into(), t);
+        assert_eq!(
+            cache
+                .missing(epoch, &validator, t + RECHECK_MISSING_SECS - 1)
+                .as_deref(),
+            Some("not published yet")
+        );
+        assert_eq!(cache.missing(epoch, &other, t), None, "another validator is asked");
+        assert_eq!(
+            cache.missing(epoch, &validator, t + RECHECK_MISSING_SECS),
+            None,
+            "asked again"
+        );
+    }
 }
