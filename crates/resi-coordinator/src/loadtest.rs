@@ -41,7 +41,9 @@ use crate::{App, Deps};
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
-    /// `sqlite://…` or `postgres://…`; `None`: a fresh SQLite file in a temporary directory.
+    /// `sqlite://…` (a file that does not exist yet) or `postgres://…` (a
+    /// server, where the run makes a database of its own and drops it);
+    /// `None`: a fresh SQLite file in a temporary directory.
     pub database_url: Option<String>,
     /// Registered hotkeys the requests come from, round robin.
     pub hotkeys: usize,
@@ -140,15 +142,100 @@ pub async fn run(options: &LoadOptions) -> Result<LoadReport, LoadError> {
                 .into(),
         ));
     }
-    let clock = SystemClock::shared();
     let scratch = tempfile::Builder::new()
         .prefix("resi-bench-coordinator-")
         .tempdir()
         .map_err(setup)?;
-    let database_url = options
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", scratch.path().join("coordinator.db").display()));
+    let (database_url, server_scratch) = scratch_database(options.database_url.as_deref(), scratch.path()).await?;
+    let measured = measure(options, &database_url, scratch.path()).await;
+    if let Some(database) = server_scratch {
+        database.drop_it().await?;
+    }
+    measured
+}
+
+/// A database the benchmark made on a PostgreSQL server, dropped after the run.
+struct ServerScratch {
+    admin: sqlx::AnyPool,
+    name: String,
+}
+
+impl ServerScratch {
+    async fn drop_it(self) -> Result<(), LoadError> {
+        use sqlx::Executor;
+        // FORCE: the server's pool may still hold connections.
+        self.admin
+            .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+            .await
+            .map_err(|e| LoadError::Setup(format!("dropping the benchmark's database {}: {e}", self.name)))?;
+        self.admin.close().await;
+        Ok(())
+    }
+}
+
+/// Where the run keeps its state: never a database in use. The benchmark
+/// migrates its database and writes its own epochs (with its own secret),
+/// replay records and rate-limit windows, which in a coordinator's database
+/// would be served to miners. So on a PostgreSQL server it creates a
+/// database of its own (the role needs CREATEDB) and drops it afterwards;
+/// a SQLite file must not exist yet; none given, a file in `dir`.
+async fn scratch_database(
+    given: Option<&str>,
+    dir: &std::path::Path,
+) -> Result<(String, Option<ServerScratch>), LoadError> {
+    let Some(given) = given else {
+        return Ok((
+            format!("sqlite://{}?mode=rwc", dir.join("coordinator.db").display()),
+            None,
+        ));
+    };
+    if let Some(rest) = given.strip_prefix("sqlite:") {
+        let file = rest.trim_start_matches("//");
+        let file = file.split('?').next().unwrap_or(file);
+        if file.contains(":memory:") || !std::path::Path::new(file).exists() {
+            return Ok((given.to_owned(), None));
+        }
+        return Err(LoadError::Options(format!(
+            "{file} exists: the benchmark writes its own epochs, replay records and rate-limit windows; \
+             name a new file, or no --database for a temporary one"
+        )));
+    }
+    if !given.starts_with("postgres") {
+        return Err(LoadError::Options(format!(
+            "--database must be sqlite://FILE or postgres://…, not {given}"
+        )));
+    }
+    let mut url = url::Url::parse(given).map_err(|e| LoadError::Options(format!("--database: {e}")))?;
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(given)
+        .await
+        .map_err(|e| LoadError::Setup(format!("connecting to the PostgreSQL server of --database: {e}")))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let name = format!("resi_bench_{}_{nanos}", std::process::id());
+    {
+        use sqlx::Executor;
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .map_err(|e| {
+                LoadError::Setup(format!(
+                    "creating a database of the benchmark's own on that server (the role needs CREATEDB; \
+                     the benchmark never writes to the database named): {e}"
+                ))
+            })?;
+    }
+    url.set_path(&format!("/{name}"));
+    Ok((url.to_string(), Some(ServerScratch { admin, name })))
+}
+
+/// The run itself, on `database_url`, with its metagraph file in `dir`.
+async fn measure(options: &LoadOptions, database_url: &str, dir: &std::path::Path) -> Result<LoadReport, LoadError> {
+    let clock = SystemClock::shared();
+    let database_url = database_url.to_owned();
 
     let keys: Arc<Vec<Keypair>> = Arc::new(
         (0..options.hotkeys)
@@ -168,7 +255,7 @@ pub async fn run(options: &LoadOptions) -> Result<LoadReport, LoadError> {
             registered_block: 0,
         })
         .collect();
-    let metagraph_path = scratch.path().join("metagraph.json");
+    let metagraph_path = dir.join("metagraph.json");
     resi_chain::local::write(&metagraph_path, &Metagraph::new(neurons)).map_err(setup)?;
 
     let store = Store::connect(&database_url).await.map_err(setup)?;

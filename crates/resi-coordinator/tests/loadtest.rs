@@ -1,6 +1,9 @@
 //! `resi bench coordinator` drives the real server and refuses options it cannot run.
 
+mod common;
+
 use resi_coordinator::loadtest::{run, LoadError, LoadOptions};
+use sqlx::Row;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_load_benchmark_answers_every_signed_request() {
@@ -55,4 +58,48 @@ async fn options_it_cannot_run_are_refused_in_words() {
             other => panic!("expected an options error, got {other:?}"),
         }
     }
+}
+
+/// Pointed at a database in use, the benchmark writes nothing there: on a
+/// PostgreSQL server it runs in a database of its own and drops it; an
+/// existing SQLite file is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_named_is_never_written() {
+    let small = |database_url: String| LoadOptions {
+        database_url: Some(database_url),
+        hotkeys: 10,
+        connections: 2,
+        requests: 20,
+        client_threads: 1,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let in_use = dir.path().join("coordinator.db");
+    std::fs::write(&in_use, b"").unwrap();
+    match run(&small(format!("sqlite://{}?mode=rwc", in_use.display()))).await {
+        Err(LoadError::Options(why)) => assert!(why.contains("exists"), "{why}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(std::fs::metadata(&in_use).unwrap().len(), 0);
+
+    common::with_postgres("loadtest", |url| async move {
+        let report = run(&small(url.clone())).await.expect("the run on PostgreSQL");
+        assert_eq!(report.backend, "postgres");
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        let tables: i64 = sqlx::query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        assert_eq!(tables, 0, "nothing was created in the database named");
+        let left: i64 = sqlx::query("SELECT count(*) FROM pg_database WHERE strpos(datname, 'resi_bench_') = 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        assert_eq!(left, 0, "the benchmark's own database was dropped");
+        pool.close().await;
+    })
+    .await;
 }

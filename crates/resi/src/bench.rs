@@ -32,8 +32,10 @@ pub enum BenchCommand {
 
 #[derive(Args)]
 pub struct CoordinatorArgs {
-    /// Database: `sqlite://FILE?mode=rwc` or `postgres://user@host/db`
-    /// (default: a fresh SQLite file in a temporary directory).
+    /// Database: `sqlite://FILE?mode=rwc` (a file that does not exist yet)
+    /// or `postgres://user@host/db`, a server on which the run creates a
+    /// database of its own and drops it, never writing to `db` (the role
+    /// needs CREATEDB). Default: a fresh SQLite file in a temporary directory.
     #[arg(long, value_name = "URL")]
     database: Option<String>,
     /// Registered hotkeys the requests come from.
