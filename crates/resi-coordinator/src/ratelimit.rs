@@ -117,9 +117,7 @@ impl RateLimiter {
         now_unix: i64,
     ) -> Result<Option<Decision>, StoreError> {
         let Some(shared) = &self.shared else {
-            let fresh = store
-                .record_signature(&record.hotkey, &record.signature, record.expires_at, record.now_unix)
-                .await?;
+            let fresh = store.record(record).await?;
             return Ok(fresh.then(|| self.check_local(route, caller, limit, now_unix)));
         };
         let window_start = now_unix.div_euclid(limit.window_secs) * limit.window_secs;

@@ -298,12 +298,17 @@ impl Store {
         expires_at: i64,
         now_unix: i64,
     ) -> Result<bool, StoreError> {
-        let record = ReplayRecord {
+        self.record(ReplayRecord {
             hotkey: hotkey.to_owned(),
             signature: signature.to_owned(),
             expires_at,
             now_unix,
-        };
+        })
+        .await
+    }
+
+    /// [`Store::record_signature`], for a record already built.
+    pub async fn record(&self, record: ReplayRecord) -> Result<bool, StoreError> {
         self.grouped(&self.replay, record, |store, group| async move {
             store.insert_replay_records(group).await
         })
@@ -479,9 +484,7 @@ impl Store {
     /// SQLite has no data-modifying `WITH`, so there it is the two writes in turn.
     pub async fn admit(&self, record: ReplayRecord, count: RequestCount) -> Result<Option<u64>, StoreError> {
         if self.backend != "postgres" {
-            let fresh = self
-                .record_signature(&record.hotkey, &record.signature, record.expires_at, record.now_unix)
-                .await?;
+            let fresh = self.record(record).await?;
             if !fresh {
                 return Ok(None);
             }
