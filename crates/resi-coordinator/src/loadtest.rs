@@ -212,10 +212,7 @@ async fn scratch_database(
         .connect(given)
         .await
         .map_err(|e| LoadError::Setup(format!("connecting to the PostgreSQL server of --database: {e}")))?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let name = format!("resi_bench_{}_{nanos}", std::process::id());
+    let name = format!("resi_bench_{}_{}", std::process::id(), SystemClock::shared().now_ms());
     {
         use sqlx::Executor;
         admin

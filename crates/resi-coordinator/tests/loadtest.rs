@@ -85,19 +85,20 @@ async fn the_database_named_is_never_written() {
         let report = run(&small(url.clone())).await.expect("the run on PostgreSQL");
         assert_eq!(report.backend, "postgres");
         let pool = sqlx::AnyPool::connect(&url).await.unwrap();
-        let tables: i64 = sqlx::query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
-            .fetch_one(&pool)
-            .await
-            .unwrap()
-            .try_get(0)
-            .unwrap();
+        let count = |sql: &'static str| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+                    .try_get::<i64, _>(0)
+                    .unwrap()
+            }
+        };
+        let tables = count("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'").await;
         assert_eq!(tables, 0, "nothing was created in the database named");
-        let left: i64 = sqlx::query("SELECT count(*) FROM pg_database WHERE strpos(datname, 'resi_bench_') = 1")
-            .fetch_one(&pool)
-            .await
-            .unwrap()
-            .try_get(0)
-            .unwrap();
+        let left = count("SELECT count(*) FROM pg_database WHERE strpos(datname, 'resi_bench_') = 1").await;
         assert_eq!(left, 0, "the benchmark's own database was dropped");
         pool.close().await;
     })
