@@ -127,7 +127,7 @@ const GROUP_MAX: usize = 64;
 /// One signed request's replay record: (hotkey, signature, expiry) is
 /// accepted once. Every commitment contains the timestamp, so a signature
 /// binds its expiry.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct ReplayRecord {
     pub hotkey: String,
     pub signature: String,
@@ -137,13 +137,28 @@ pub struct ReplayRecord {
 }
 
 /// One request to count in the shared rate-limit table.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct RequestCount {
     pub route: String,
     pub caller: String,
     pub window_start: i64,
     /// Windows that started before this are deleted now and then.
     pub forget_before: i64,
+}
+
+/// Splits `items` into the ones a statement can count now and the rest:
+/// one statement may change a (route, caller) row once, so the first
+/// window each (route, caller) is seen in goes now and a later window
+/// (a window's edge) waits for another statement.
+fn one_window_per_caller<'a>(
+    items: Vec<usize>,
+    key: impl Fn(usize) -> (&'a str, &'a str, i64),
+) -> (Vec<usize>, Vec<usize>) {
+    let mut window_of = std::collections::HashMap::new();
+    items.into_iter().partition(|&i| {
+        let (route, caller, window_start) = key(i);
+        *window_of.entry((route, caller)).or_insert(window_start) == window_start
+    })
 }
 
 /// `(a, b, c), (d, e, f), …`: `rows` groups of `columns` numbered placeholders.
@@ -374,15 +389,32 @@ impl Store {
                 fresh[i] = true;
             }
         }
-        // Prune at most once a minute per process: the table stays at about
-        // one window of requests.
+        self.prune_replay_records(now_unix).await?;
+        Ok(fresh)
+    }
+
+    /// Deletes expired replay records, at most once a minute per process:
+    /// the table stays at about one window of requests.
+    async fn prune_replay_records(&self, now_unix: i64) -> Result<(), StoreError> {
         if once_a_minute(&self.last_prune, now_unix) {
             sqlx::query("DELETE FROM seen_requests WHERE expires_at < $1")
                 .bind(now_unix)
                 .execute(&self.group_writes)
                 .await?;
         }
-        Ok(fresh)
+        Ok(())
+    }
+
+    /// Deletes rate-limit windows that started before `forget_before`, at
+    /// most once a minute (of `window_start`) per process.
+    async fn prune_windows(&self, window_start: i64, forget_before: i64) -> Result<(), StoreError> {
+        if once_a_minute(&self.last_window_prune, window_start) {
+            sqlx::query("DELETE FROM rate_limit_windows WHERE window_start < $1")
+                .bind(forget_before)
+                .execute(&self.group_writes)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Counts one request of `caller` on `route` in the window starting at
@@ -429,15 +461,12 @@ impl Store {
             keys[at].3 += 1;
             ordinal.push((at, keys[at].3));
         }
-        // One statement may change a row once: keys of one (route, caller)
-        // in two windows (a window's edge) go to separate statements.
+        // In rounds (`one_window_per_caller`).
         let mut totals = vec![0i64; keys.len()];
         let mut rest: Vec<usize> = (0..keys.len()).collect();
         while !rest.is_empty() {
-            let mut seen = std::collections::HashSet::new();
-            let (now, later): (Vec<usize>, Vec<usize>) =
-                rest.into_iter().partition(|&k| seen.insert((keys[k].0, keys[k].1)));
-            rest = later;
+            let now;
+            (now, rest) = one_window_per_caller(rest, |k| (keys[k].0, keys[k].1, keys[k].2));
             let sql = format!(
                 "INSERT INTO rate_limit_windows (route, caller, window_start, requests) VALUES {} \
                  ON CONFLICT (route, caller) DO UPDATE SET \
@@ -461,14 +490,11 @@ impl Store {
                 }
             }
         }
-        let window_start = group.iter().map(|c| c.window_start).max().unwrap_or(0);
-        if once_a_minute(&self.last_window_prune, window_start) {
-            let forget_before = group.iter().map(|c| c.forget_before).min().unwrap_or(0);
-            sqlx::query("DELETE FROM rate_limit_windows WHERE window_start < $1")
-                .bind(forget_before)
-                .execute(&self.group_writes)
-                .await?;
-        }
+        self.prune_windows(
+            group.iter().map(|c| c.window_start).max().unwrap_or(0),
+            group.iter().map(|c| c.forget_before).min().unwrap_or(0),
+        )
+        .await?;
         Ok(ordinal
             .into_iter()
             .map(|(k, nth)| u64::try_from(totals[k] - keys[k].3 + nth).unwrap_or(0))
@@ -514,33 +540,20 @@ impl Store {
             })
             .collect();
         while !rest.is_empty() {
-            let mut window_of = std::collections::HashMap::new();
-            let (round, later): (Vec<usize>, Vec<usize>) = rest.into_iter().partition(|&i| {
+            let round;
+            (round, rest) = one_window_per_caller(rest, |i| {
                 let c = &group[i].1;
-                *window_of
-                    .entry((c.route.as_str(), c.caller.as_str()))
-                    .or_insert(c.window_start)
-                    == c.window_start
+                (c.route.as_str(), c.caller.as_str(), c.window_start)
             });
-            rest = later;
             self.admit_round(&group, &round, &mut answers).await?;
         }
-        if let Some(now_unix) = group.iter().map(|(r, _)| r.now_unix).max() {
-            if once_a_minute(&self.last_prune, now_unix) {
-                sqlx::query("DELETE FROM seen_requests WHERE expires_at < $1")
-                    .bind(now_unix)
-                    .execute(&self.group_writes)
-                    .await?;
-            }
-        }
-        let window_start = group.iter().map(|(_, c)| c.window_start).max().unwrap_or(0);
-        if once_a_minute(&self.last_window_prune, window_start) {
-            let forget_before = group.iter().map(|(_, c)| c.forget_before).min().unwrap_or(0);
-            sqlx::query("DELETE FROM rate_limit_windows WHERE window_start < $1")
-                .bind(forget_before)
-                .execute(&self.group_writes)
-                .await?;
-        }
+        self.prune_replay_records(group.iter().map(|(r, _)| r.now_unix).max().unwrap_or(0))
+            .await?;
+        self.prune_windows(
+            group.iter().map(|(_, c)| c.window_start).max().unwrap_or(0),
+            group.iter().map(|(_, c)| c.forget_before).min().unwrap_or(0),
+        )
+        .await?;
         Ok(answers)
     }
 
