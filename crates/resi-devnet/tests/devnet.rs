@@ -133,11 +133,17 @@ fn a_stopped_miner_finishes_the_zipcode_in_hand_and_exits() {
 }
 
 fn check_outcome(outcome: &DevnetOutcome) {
-    assert_eq!(outcome.missing_epochs, 0, "every validator finished the epoch");
-    assert_eq!(outcome.consensus, ConsensusStatus::PerfectConsensus);
-    assert!(outcome.hashes_agree);
-    assert_eq!((outcome.honest_rewarded, outcome.honest_total), (2, 2));
-    assert_eq!((outcome.cheaters_rewarded, outcome.cheaters_total), (0, 2));
+    // On failure, the leaderboard says which miner earned what, and why not.
+    let tables: String = outcome
+        .epochs
+        .iter()
+        .map(|e| resi_devnet::report::epoch_table(e.epoch, &e.reports, &outcome.miners, &outcome.validators))
+        .collect();
+    assert_eq!(outcome.missing_epochs, 0, "every validator finished the epoch{tables}");
+    assert_eq!(outcome.consensus, ConsensusStatus::PerfectConsensus, "{tables}");
+    assert!(outcome.hashes_agree, "{tables}");
+    assert_eq!((outcome.honest_rewarded, outcome.honest_total), (2, 2), "{tables}");
+    assert_eq!((outcome.cheaters_rewarded, outcome.cheaters_total), (0, 2), "{tables}");
     assert!(outcome.passed());
     assert!(outcome
         .verdict()
