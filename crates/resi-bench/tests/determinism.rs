@@ -147,9 +147,13 @@ fn the_validate_benchmark_prints_one_json_line() {
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(v["listings"], report.listings);
     assert_eq!(v["threads"], 1);
-    for key in ["decodeOnlySec", "endToEndSec", "floorRatio"] {
+    for key in ["decodeOnlySec", "endToEndSec", "floorRatio", "simulatedSourceSec"] {
         assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {line}");
     }
+    assert!(
+        report.simulated_source < report.finish.elapsed,
+        "the market's answers are part of the finish stage: {line}"
+    );
     assert!(v["peakRssMib"].is_null() || v["peakRssMib"].as_f64().is_some());
     assert_eq!(v["tier3LatencyMs"], 5, "{line}");
     for key in ["tier3Sec", "tier3BoundSec"] {
