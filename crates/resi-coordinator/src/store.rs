@@ -136,6 +136,21 @@ pub struct ReplayRecord {
     pub now_unix: i64,
 }
 
+/// What makes a replay record unique: (expiry, hotkey, signature), the
+/// order of `seen_requests`' key.
+type ReplayKey<'a> = (i64, &'a str, &'a str);
+
+impl ReplayRecord {
+    fn key(&self) -> ReplayKey<'_> {
+        (self.expires_at, self.hotkey.as_str(), self.signature.as_str())
+    }
+}
+
+/// A record's key as a statement returned it (`RETURNING expires_at, hotkey, signature`, first).
+fn returned_replay_key(row: &AnyRow) -> Result<(i64, String, String), StoreError> {
+    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+}
+
 /// One request to count in the shared rate-limit table.
 #[derive(Debug)]
 pub struct RequestCount {
@@ -354,16 +369,14 @@ impl Store {
     async fn insert_replay_records(&self, group: Vec<ReplayRecord>) -> Result<Vec<bool>, StoreError> {
         let now_unix = group.iter().map(|r| r.now_unix).max().unwrap_or(0);
         // Each distinct record's first position in the group.
-        let mut first: std::collections::HashMap<(i64, &str, &str), usize> =
+        let mut first: std::collections::HashMap<ReplayKey, usize> =
             std::collections::HashMap::with_capacity(group.len());
         let mut distinct: Vec<&ReplayRecord> = Vec::with_capacity(group.len());
         for (i, r) in group.iter().enumerate() {
-            first
-                .entry((r.expires_at, r.hotkey.as_str(), r.signature.as_str()))
-                .or_insert_with(|| {
-                    distinct.push(r);
-                    i
-                });
+            first.entry(r.key()).or_insert_with(|| {
+                distinct.push(r);
+                i
+            });
         }
         let mut fresh = vec![false; group.len()];
         // One statement for the whole group: atomic on its own, and one
@@ -383,8 +396,7 @@ impl Store {
                 .bind(r.expires_at);
         }
         for row in query.fetch_all(&self.group_writes).await? {
-            let (expires_at, hotkey, signature): (i64, String, String) =
-                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            let (expires_at, hotkey, signature) = returned_replay_key(&row)?;
             if let Some(&i) = first.get(&(expires_at, hotkey.as_str(), signature.as_str())) {
                 fresh[i] = true;
             }
@@ -533,12 +545,7 @@ impl Store {
     async fn admit_group(&self, group: Vec<(ReplayRecord, RequestCount)>) -> Result<Vec<Option<u64>>, StoreError> {
         let mut answers = vec![None; group.len()];
         let mut seen = std::collections::HashSet::with_capacity(group.len());
-        let mut rest: Vec<usize> = (0..group.len())
-            .filter(|&i| {
-                let r = &group[i].0;
-                seen.insert((r.expires_at, r.hotkey.as_str(), r.signature.as_str()))
-            })
-            .collect();
+        let mut rest: Vec<usize> = (0..group.len()).filter(|&i| seen.insert(group[i].0.key())).collect();
         while !rest.is_empty() {
             let round;
             (round, rest) = one_window_per_caller(rest, |i| {
@@ -600,18 +607,13 @@ impl Store {
                 .bind(c.caller.as_str())
                 .bind(c.window_start);
         }
-        let position: std::collections::HashMap<(i64, &str, &str), usize> = round
-            .iter()
-            .map(|&i| {
-                let r = &group[i].0;
-                ((r.expires_at, r.hotkey.as_str(), r.signature.as_str()), i)
-            })
-            .collect();
+        let position: std::collections::HashMap<ReplayKey, usize> =
+            round.iter().map(|&i| (group[i].0.key(), i)).collect();
         // Group positions of the round's new records, with their window's total.
         let mut fresh: Vec<(usize, i64)> = Vec::with_capacity(round.len());
         for row in query.fetch_all(&self.group_writes).await? {
-            let (expires_at, hotkey, signature, requests): (i64, String, String, i64) =
-                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+            let (expires_at, hotkey, signature) = returned_replay_key(&row)?;
+            let requests: i64 = row.try_get(3)?;
             if let Some(&i) = position.get(&(expires_at, hotkey.as_str(), signature.as_str())) {
                 fresh.push((i, requests));
             }
