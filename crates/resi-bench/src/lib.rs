@@ -65,36 +65,47 @@ impl Tier3Latency {
     }
 }
 
-/// The market behind a delay, counting lookups.
-struct SlowSource<'m> {
+/// The simulated market as the finish stage's property source, answering
+/// each lookup after `latency` (none: at once), counting lookups and the
+/// time the market took to compute its answers. A real property source is
+/// a remote service, whose answers cost the validator a wait and not this
+/// CPU, so the report shows the finish stage with and without it.
+struct BenchSource<'m> {
     inner: MarketSource<'m>,
     latency: Duration,
     lookups: std::sync::atomic::AtomicU64,
+    computing_ns: std::sync::atomic::AtomicU64,
 }
 
-impl PropertySource for SlowSource<'_> {
-    async fn lookup(&self, zpid: &str) -> Lookup {
-        self.lookups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        futures_timer::Delay::new(self.latency).await;
-        self.inner.lookup(zpid).await
+impl<'m> BenchSource<'m> {
+    fn new(epoch: &'m SyntheticEpoch, latency: Duration) -> Self {
+        Self {
+            inner: MarketSource::new(&epoch.market, epoch.ctx.deadline_ms + 600_000),
+            latency,
+            lookups: Default::default(),
+            computing_ns: Default::default(),
+        }
+    }
+
+    fn lookups(&self) -> u64 {
+        self.lookups.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn computing(&self) -> Duration {
+        Duration::from_nanos(self.computing_ns.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
 
-/// The simulated market behind a clock: the time its lookups took to
-/// compute. A real property source is a remote service, whose answers cost
-/// the validator a wait and not this CPU, so the report shows the finish
-/// stage with and without it.
-struct TimedSource<'m> {
-    inner: MarketSource<'m>,
-    spent_ns: std::sync::atomic::AtomicU64,
-}
-
-impl PropertySource for TimedSource<'_> {
+impl PropertySource for BenchSource<'_> {
     async fn lookup(&self, zpid: &str) -> Lookup {
+        self.lookups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !self.latency.is_zero() {
+            futures_timer::Delay::new(self.latency).await;
+        }
         let started = Instant::now();
         let answer = self.inner.lookup(zpid).await;
         let ns = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
-        self.spent_ns.fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
+        self.computing_ns.fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
         answer
     }
 }
@@ -125,7 +136,7 @@ pub struct ValidateReport {
     pub examine: Stage,
     pub finish: Stage,
     /// Of the finish stage, the time the simulated market took to compute
-    /// its answers (see [`TimedSource`]).
+    /// its answers (see [`BenchSource`]).
     pub simulated_source: Duration,
     pub end_to_end: Duration,
     pub peak_rss_mib: Option<f64>,
@@ -173,13 +184,9 @@ pub fn validate_epoch(epoch: &SyntheticEpoch) -> Result<(Vec<Examined>, Validati
 /// The finish stage against the simulated market, and the time the market
 /// itself took to answer.
 fn finish(epoch: &SyntheticEpoch, examined: Vec<Examined>) -> Result<(ValidationResults, Duration), BenchError> {
-    let market = TimedSource {
-        inner: MarketSource::new(&epoch.market, epoch.ctx.deadline_ms + 600_000),
-        spent_ns: Default::default(),
-    };
+    let market = BenchSource::new(epoch, Duration::ZERO);
     let results = finish_with(epoch, examined, CachedSource::new(&market))?;
-    let spent = Duration::from_nanos(market.spent_ns.load(std::sync::atomic::Ordering::Relaxed));
-    Ok((results, spent))
+    Ok((results, market.computing()))
 }
 
 fn finish_with<S: PropertySource>(
@@ -349,11 +356,7 @@ fn run_validate_in_pool(params: &ValidateBench) -> Result<ValidateReport, BenchE
     let tier3_latency = match params.source_latency {
         Some(latency) => {
             let examined = examine_all()?;
-            let slow = SlowSource {
-                inner: MarketSource::new(&epoch.market, epoch.ctx.deadline_ms + 600_000),
-                latency,
-                lookups: Default::default(),
-            };
+            let slow = BenchSource::new(&epoch, latency);
             let source = CachedSource::new(&slow);
             let t = Instant::now();
             let slow_results = finish_with(&epoch, examined, source)?;
@@ -364,7 +367,7 @@ fn run_validate_in_pool(params: &ValidateBench) -> Result<ValidateReport, BenchE
             Some(Tier3Latency {
                 latency,
                 finish,
-                lookups: slow.lookups.load(std::sync::atomic::Ordering::Relaxed),
+                lookups: slow.lookups(),
             })
         }
         None => None,
