@@ -193,16 +193,31 @@ pub fn render(reports: &[StrategyReport]) -> String {
     out
 }
 
-/// Runs every strategy; trials run in parallel, results do not depend on it.
+/// Trials staged at once: their examined submissions wait in memory for
+/// their turn to be judged.
+const TRIALS_AT_ONCE: usize = 32;
+
+/// Runs every strategy; results do not depend on the threads. Trials are
+/// built and examined in parallel, then judged one after another: judging
+/// blocks on the engine's `finish`, which spreads its own work over the
+/// rayon pool, and judging inside a rayon job could then be stolen onto a
+/// thread already blocked in another trial's `finish` (futures' executor
+/// refuses to nest and panics).
 pub fn run(params: &GauntletParams) -> Result<Vec<StrategyReport>, BenchError> {
     params
         .strategies
         .iter()
         .map(|strategy| {
-            let outcomes = (0..params.trials)
-                .into_par_iter()
-                .map(|t| trial(params, *strategy, t as u64))
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut outcomes = Vec::with_capacity(params.trials);
+            for first in (0..params.trials).step_by(TRIALS_AT_ONCE) {
+                let staged = (first..params.trials.min(first + TRIALS_AT_ONCE))
+                    .into_par_iter()
+                    .map(|t| stage(params, *strategy, t as u64))
+                    .collect::<Result<Vec<_>, _>>()?;
+                for trial in staged {
+                    outcomes.push(judge(trial)?);
+                }
+            }
             Ok(summarize(*strategy, &outcomes))
         })
         .collect()
@@ -341,7 +356,18 @@ fn set_zpid(listing: &mut Listing, zpid: String) {
     listing.zpid = zpid;
 }
 
-fn trial(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Outcome, BenchError> {
+/// One trial, built and examined: what [`judge`] needs.
+struct Staged {
+    ctx: EpochContext,
+    market: Market,
+    examined: Vec<resi_core::Examined>,
+    /// When the validator looks up: after the deadline.
+    lookup_at_ms: i64,
+    honest: Vec<Hotkey>,
+    attackers: Vec<Hotkey>,
+}
+
+fn stage(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Staged, BenchError> {
     let seed = u64::from_le_bytes(
         // The same markets, epochs and finish times for every strategy
         // (common random numbers): strategies compare trial by trial.
@@ -524,14 +550,34 @@ fn trial(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Outcome,
     }
 
     let ctx = ctx.with_coldkeys(coldkeys);
-    let examined: Vec<_> = submissions.into_iter().map(|s| examine(&ctx, s)).collect();
+    let examined = submissions.into_iter().map(|s| examine(&ctx, s)).collect();
+    Ok(Staged {
+        ctx,
+        market,
+        examined,
+        lookup_at_ms: window.end_unix * 1000 + 600_000,
+        honest,
+        attackers,
+    })
+}
+
+/// Validates a staged trial and measures what the attacker and the honest miners earned.
+fn judge(trial: Staged) -> Result<Outcome, BenchError> {
+    let Staged {
+        ctx,
+        market,
+        examined,
+        lookup_at_ms,
+        honest,
+        attackers,
+    } = trial;
     let mut engine = EpochValidation::new(&ctx);
     for e in examined {
         engine.insert(e).map_err(|e| BenchError::Engine(e.to_string()))?;
     }
     let source = GauntletSource {
         market: &market,
-        at_ms: window.end_unix * 1000 + 600_000,
+        at_ms: lookup_at_ms,
     };
     let verifier = SourceVerifier::new(source, &ctx.config);
     let results = futures_executor::block_on(engine.finish(&verifier));
