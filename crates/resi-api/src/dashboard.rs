@@ -31,6 +31,11 @@ pub struct DashboardEpoch {
     pub deadline: i64,
     pub target_listings: u64,
     pub expected_listings: u64,
+    /// How many zipcodes the epoch assigns.
+    #[serde(default)]
+    pub zipcode_count: u64,
+    /// The assigned zipcodes, once the deadline has passed: before it only
+    /// registered hotkeys learn them (signed `/assignments/current`).
     pub zipcodes: Vec<DashboardZipcode>,
 }
 

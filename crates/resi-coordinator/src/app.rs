@@ -48,6 +48,7 @@ pub struct App {
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
     state: Arc<AppState>,
+    limits: resi_net::Limits,
 }
 
 impl App {
@@ -112,7 +113,12 @@ impl App {
             addr: config.listen,
             source,
         })?;
-        Ok(App { listener, addr, state })
+        Ok(App {
+            listener,
+            addr,
+            state,
+            limits: config.server.net(),
+        })
     }
 
     /// The address actually bound.
@@ -133,12 +139,9 @@ impl App {
     /// Serves until `shutdown` is triggered, then drains open requests.
     pub async fn run(self, shutdown: Shutdown) {
         let span = resi_runtime::daemon_span("coordinator", "");
-        resi_net::serve(
-            self.listener,
-            router(self.state),
-            resi_net::Limits::default(),
-            async move { shutdown.wait().await },
-        )
+        resi_net::serve(self.listener, router(self.state), self.limits, async move {
+            shutdown.wait().await
+        })
         .instrument(span)
         .await;
     }

@@ -37,6 +37,8 @@ pub struct CoordinatorConfig {
     /// How long the presigned GET URLs handed to validators live, seconds.
     pub read_url_ttl_secs: u64,
     pub selection: SelectionParams,
+    /// `[server]`: connection limits, overall and per client address.
+    pub server: ServerLimits,
     /// `[s3]` as written in the file. Any part may be left to `RESI_S3_*`,
     /// flags or the standard AWS settings (see docs/STORAGE.md).
     #[serde(rename = "s3", skip_serializing_if = "Option::is_none")]
@@ -81,6 +83,52 @@ impl std::fmt::Debug for S3Section {
 
 pub use resi_chain::ChainConfig;
 
+/// `[server]`: how many connections the API serves, and how much of that one
+/// client address (an IPv4 address or an IPv6 /64) may take, so that one
+/// client cannot starve the others (see `resi_net`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerLimits {
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Connections one address may hold; more are closed when accepted.
+    pub max_connections_per_peer: usize,
+    /// Requests one address may have in progress; more are answered 429.
+    pub max_requests_per_peer: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        let net = resi_net::Limits::default();
+        Self {
+            max_connections: net.max_connections,
+            max_connections_per_peer: net.max_connections_per_peer,
+            max_requests_per_peer: net.max_requests_per_peer,
+        }
+    }
+}
+
+impl ServerLimits {
+    /// Every client on one address (a devnet: all daemons on loopback).
+    pub fn one_address() -> Self {
+        let net = resi_net::Limits::default().one_address();
+        Self {
+            max_connections: net.max_connections,
+            max_connections_per_peer: net.max_connections_per_peer,
+            max_requests_per_peer: net.max_requests_per_peer,
+        }
+    }
+
+    pub fn net(&self) -> resi_net::Limits {
+        resi_net::Limits {
+            max_connections: self.max_connections,
+            max_connections_per_peer: self.max_connections_per_peer,
+            max_requests_per_peer: self.max_requests_per_peer,
+            ..resi_net::Limits::default()
+        }
+    }
+}
+
 impl Default for CoordinatorConfig {
     fn default() -> Self {
         Self {
@@ -95,6 +143,7 @@ impl Default for CoordinatorConfig {
             shared_rate_limits: None,
             read_url_ttl_secs: 3_600,
             selection: SelectionParams::default(),
+            server: ServerLimits::default(),
             s3_section: None,
             s3: None,
             chain: ChainConfig::default(),
@@ -259,6 +308,19 @@ impl CoordinatorConfig {
             ("max_upload_bytes", self.max_upload_bytes, 1_024, 1 << 32),
             ("rate_limit_multiplier", u64::from(self.rate_limit_multiplier), 1, 1_000),
             ("read_url_ttl_secs", self.read_url_ttl_secs, 60, 7 * 24 * 3_600),
+            ("server.max_connections", self.server.max_connections as u64, 1, 1 << 20),
+            (
+                "server.max_connections_per_peer",
+                self.server.max_connections_per_peer as u64,
+                1,
+                self.server.max_connections as u64,
+            ),
+            (
+                "server.max_requests_per_peer",
+                self.server.max_requests_per_peer as u64,
+                1,
+                self.server.max_connections as u64,
+            ),
         ])
         .map_err(ConfigError::Invalid)?;
         self.chain.check().map_err(|e| ConfigError::Invalid(e.to_string()))?;

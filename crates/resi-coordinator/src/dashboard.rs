@@ -103,7 +103,7 @@ pub(crate) async fn data(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ApiError> {
-    let rate = limit(&state, "dashboard", CallerKey::Peer(peer.ip()), 60, MINUTE).await?;
+    let rate = limit(&state, "dashboard", CallerKey::peer(peer.ip()), 60, MINUTE).await?;
     let now = state.clock.now_unix();
     let current = &state.epochs.current(&state.store, &state.policy, now).await?.stored;
     let epoch = DashboardEpoch {
@@ -112,10 +112,14 @@ pub(crate) async fn data(
         deadline: current.end_unix,
         target_listings: current.target_listings,
         expected_listings: current.zipcodes.iter().map(|(z, _)| z.expected_listings).sum(),
-        // As miners see them: the honeypot is not told apart.
+        zipcode_count: current.zipcodes.len() as u64,
+        // As miners see them (the honeypot is not told apart), and only
+        // after the deadline: the public must not learn an assignment
+        // before the miners who scrape it.
         zipcodes: current
             .zipcodes
             .iter()
+            .filter(|_| now >= current.end_unix)
             .map(|(z, _)| DashboardZipcode {
                 zipcode: z.zipcode,
                 city: z.city.clone(),
@@ -124,22 +128,15 @@ pub(crate) async fn data(
             })
             .collect(),
     };
-    let internal = |e: crate::store::StoreError| ApiError::internal(e.to_string());
     let miners = state
         .store
         .miner_statuses(&current.epoch_id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|(hotkey, text)| progress(hotkey, &text))
         .collect();
     let mut recent = Vec::new();
-    for id in state
-        .store
-        .recent_epoch_ids(RECENT_EPOCHS as i64 + 2)
-        .await
-        .map_err(internal)?
-    {
+    for id in state.store.recent_epoch_ids(RECENT_EPOCHS as i64 + 2).await? {
         let Some(stored) = state.epochs.existing(&state.store, &id).await? else {
             continue;
         };
@@ -206,11 +203,7 @@ fn progress(hotkey: String, text: &str) -> MinerProgress {
 
 /// One finished epoch: who published what, the consensus, the majority's ranking.
 async fn outcome(state: &AppState, epoch: EpochId, deadline: i64, now: i64) -> Result<EpochOutcome, ApiError> {
-    let granted = state
-        .store
-        .grants(&epoch, GRANT_VALIDATORS)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let granted = state.store.grants(&epoch, GRANT_VALIDATORS).await?;
     let metagraph = state.chain.metagraph().ok();
     let mut published = Vec::new();
     let mut missing = Vec::new();

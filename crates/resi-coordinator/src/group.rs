@@ -17,7 +17,31 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
 
-type Answer<R> = oneshot::Sender<Result<R, String>>;
+type Answer<R> = oneshot::Sender<Result<R, GroupFailure>>;
+
+/// Why a group was not written, shared by every request in it: what went
+/// wrong, and whether it was the database being unreachable (the request
+/// may be tried again) rather than the write itself failing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupFailure {
+    pub message: String,
+    pub unavailable: bool,
+}
+
+impl std::fmt::Display for GroupFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl GroupFailure {
+    fn stopped() -> Self {
+        Self {
+            message: "the writer stopped before answering".into(),
+            unavailable: true,
+        }
+    }
+}
 
 /// Items waiting for their group's write, and whether a writer is at work.
 pub(crate) struct GroupQueue<T, R> {
@@ -57,10 +81,10 @@ impl<T: Send + 'static, R: Send + 'static> GroupQueue<T, R> {
     /// Queues `item` and waits for its answer. `write` writes one group and
     /// returns one answer per item, in order; it runs on its own task, so a
     /// request dropped mid-write (its client went away) abandons no one's item.
-    pub(crate) async fn submit<W, Fut>(self: &Arc<Self>, item: T, write: W) -> Result<R, String>
+    pub(crate) async fn submit<W, Fut>(self: &Arc<Self>, item: T, write: W) -> Result<R, GroupFailure>
     where
         W: Fn(Vec<T>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Vec<R>, String>> + Send,
+        Fut: Future<Output = Result<Vec<R>, GroupFailure>> + Send,
     {
         let (answer, answered) = oneshot::channel();
         let start_writer = {
@@ -72,16 +96,14 @@ impl<T: Send + 'static, R: Send + 'static> GroupQueue<T, R> {
             let queue = Arc::clone(self);
             tokio::spawn(async move { queue.drain(write).await });
         }
-        answered
-            .await
-            .unwrap_or_else(|_| Err("the writer stopped before answering".into()))
+        answered.await.unwrap_or_else(|_| Err(GroupFailure::stopped()))
     }
 
     /// The writer: writes what is queued, group by group, until nothing is.
     async fn drain<W, Fut>(&self, write: W)
     where
         W: Fn(Vec<T>) -> Fut,
-        Fut: Future<Output = Result<Vec<R>, String>>,
+        Fut: Future<Output = Result<Vec<R>, GroupFailure>>,
     {
         let mut running = WriterRunning {
             queue: self,
@@ -107,14 +129,17 @@ impl<T: Send + 'static, R: Send + 'static> GroupQueue<T, R> {
                     }
                 }
                 Ok(results) => {
-                    let message = format!("the write answered {} of {expected} items", results.len());
+                    let failure = GroupFailure {
+                        message: format!("the write answered {} of {expected} items", results.len()),
+                        unavailable: false,
+                    };
                     for answer in answers {
-                        let _ = answer.send(Err(message.clone()));
+                        let _ = answer.send(Err(failure.clone()));
                     }
                 }
-                Err(message) => {
+                Err(failure) => {
                     for answer in answers {
-                        let _ = answer.send(Err(message.clone()));
+                        let _ = answer.send(Err(failure.clone()));
                     }
                 }
             }
@@ -139,7 +164,7 @@ impl<T, R> Drop for WriterRunning<'_, T, R> {
         let mut state = self.queue.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.writing = false;
         for (_, answer) in state.pending.drain(..) {
-            let _ = answer.send(Err("the writer stopped".into()));
+            let _ = answer.send(Err(GroupFailure::stopped()));
         }
     }
 }
@@ -180,14 +205,22 @@ mod tests {
     #[tokio::test]
     async fn a_failed_write_fails_its_group_and_the_queue_goes_on() {
         let queue = Arc::new(GroupQueue::<u32, u32>::new(4));
-        let fail = |_: Vec<u32>| async { Err::<Vec<u32>, _>("disk full".to_owned()) };
-        assert_eq!(queue.submit(1, fail).await, Err("disk full".into()));
-        let short = |_: Vec<u32>| async { Ok::<Vec<u32>, String>(Vec::new()) };
+        let failure = |message: &str, unavailable| GroupFailure {
+            message: message.into(),
+            unavailable,
+        };
+        let disk_full = failure("disk full", false);
+        let fail = move |_: Vec<u32>| {
+            let failed = disk_full.clone();
+            async move { Err::<Vec<u32>, _>(failed) }
+        };
+        assert_eq!(queue.submit(1, fail).await, Err(failure("disk full", false)));
+        let short = |_: Vec<u32>| async { Ok::<Vec<u32>, GroupFailure>(Vec::new()) };
         assert_eq!(
             queue.submit(2, short).await,
-            Err("the write answered 0 of 1 items".into())
+            Err(failure("the write answered 0 of 1 items", false))
         );
-        let ok = |items: Vec<u32>| async move { Ok::<_, String>(items) };
+        let ok = |items: Vec<u32>| async move { Ok::<_, GroupFailure>(items) };
         assert_eq!(queue.submit(3, ok).await, Ok(3));
     }
 }

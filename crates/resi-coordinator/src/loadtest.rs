@@ -266,6 +266,8 @@ async fn measure(options: &LoadOptions, database_url: &str, dir: &std::path::Pat
         secret: Some("resi bench coordinator: a secret for this run only".into()),
         // Lifted as far as configuration allows: this measures the path, not the limiter's refusals.
         rate_limit_multiplier: 1_000,
+        // The load comes from one address.
+        server: crate::config::ServerLimits::one_address(),
         selection: SelectionParams {
             target_listings: 20_000,
             ..SelectionParams::default()

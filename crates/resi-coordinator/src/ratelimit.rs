@@ -7,20 +7,37 @@
 //! Windows are counted in memory (one coordinator) or in the database, so
 //! that coordinators sharing one PostgreSQL behind a load balancer limit a
 //! caller as one ([`RateLimiter::shared`]).
+//!
+//! What a request costs does not grow with the callers: the in-memory
+//! windows expire from per-length queues in time order (amortized O(1) a
+//! request) and are capped at [`MAX_TRACKED_WINDOWS`], the oldest evicted
+//! first. A request over its limit writes nothing: in memory its slot is
+//! taken before its replay record is written and given back if it was a
+//! replay; with shared windows, a window this coordinator saw full refuses
+//! from memory until it ends.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use crate::store::{ReplayRecord, RequestCount, Store, StoreError};
 
-/// The longest window of any route; windows older than two of these are deleted.
-const HOUR: i64 = 3_600;
+/// Windows remembered in memory at most (about 100 bytes each): past this
+/// the window closest to its end is forgotten first, which can only give
+/// its caller a fresh window early.
+pub const MAX_TRACKED_WINDOWS: usize = 200_000;
 
 /// A route's limit: `limit` requests per `window_secs`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limit {
     pub limit: u32,
     pub window_secs: i64,
+}
+
+impl Limit {
+    fn window_start(&self, now_unix: i64) -> i64 {
+        let len = self.window_secs.max(1);
+        now_unix.div_euclid(len) * len
+    }
 }
 
 /// The outcome of one request against its limit.
@@ -34,11 +51,12 @@ pub struct Decision {
 }
 
 /// Who a limit counts: a verified hotkey (its public key) or, on unsigned
-/// routes, the peer's address. Fixed-size, so checking a request allocates nothing.
+/// routes, the peer (an IPv4 address, an IPv6 /64). Fixed-size, so checking
+/// a request allocates nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CallerKey {
     Hotkey([u8; 32]),
-    Peer(std::net::IpAddr),
+    Peer(resi_net::PeerKey),
 }
 
 impl From<&resi_core::Hotkey> for CallerKey {
@@ -47,21 +65,111 @@ impl From<&resi_core::Hotkey> for CallerKey {
     }
 }
 
-/// (route, caller) → (window start, requests counted in it).
-type Windows = HashMap<(&'static str, CallerKey), (i64, u32)>;
-
 impl CallerKey {
+    /// The caller of an unsigned request from `ip`.
+    pub fn peer(ip: std::net::IpAddr) -> Self {
+        CallerKey::Peer(resi_net::PeerKey::of(ip))
+    }
+
     /// The caller as stored in the database's windows.
     fn as_text(&self) -> String {
         match self {
             CallerKey::Hotkey(key) => hex::encode(key),
-            CallerKey::Peer(ip) => ip.to_string(),
+            CallerKey::Peer(peer) => peer.to_string(),
         }
+    }
+}
+
+type WindowKey = (&'static str, CallerKey);
+
+/// One (route, caller)'s current window: its start and the requests counted.
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    start: i64,
+    len: i64,
+    counted: u32,
+}
+
+/// The windows in memory, with their expiry queues: one per window length,
+/// each in the order its windows end.
+#[derive(Default)]
+struct Windows {
+    current: HashMap<WindowKey, Window>,
+    ends: HashMap<i64, VecDeque<(i64, WindowKey)>>,
+    queued: usize,
+}
+
+impl Windows {
+    /// Forgets windows ended by `now_unix`, then the earliest-ending ones
+    /// while more than `cap` are queued.
+    fn expire(&mut self, now_unix: i64, cap: usize) {
+        for queue in self.ends.values_mut() {
+            while let Some(&(end, key)) = queue.front() {
+                if end > now_unix {
+                    break;
+                }
+                queue.pop_front();
+                self.queued -= 1;
+                if self.current.get(&key).is_some_and(|w| w.start + w.len == end) {
+                    self.current.remove(&key);
+                }
+            }
+        }
+        while self.queued > cap {
+            let Some(queue) = self
+                .ends
+                .values_mut()
+                .filter(|q| !q.is_empty())
+                .min_by_key(|q| q.front().map_or(i64::MAX, |f| f.0))
+            else {
+                break;
+            };
+            if let Some((end, key)) = queue.pop_front() {
+                self.queued -= 1;
+                if self.current.get(&key).is_some_and(|w| w.start + w.len == end) {
+                    self.current.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// The window of `key` containing `now_unix`, started if absent.
+    fn window(&mut self, key: WindowKey, limit: Limit, now_unix: i64) -> &mut Window {
+        self.expire(now_unix, MAX_TRACKED_WINDOWS);
+        let start = limit.window_start(now_unix);
+        let len = limit.window_secs.max(1);
+        let fresh = match self.current.get(&key) {
+            Some(w) => w.start != start || w.len != len,
+            None => true,
+        };
+        if fresh {
+            self.ends.entry(len).or_default().push_back((start + len, key));
+            self.queued += 1;
+            self.current.insert(key, Window { start, len, counted: 0 });
+        }
+        // Inserted just above when absent.
+        self.current.entry(key).or_insert(Window { start, len, counted: 0 })
+    }
+
+    /// The window of `key` containing `now_unix`, if one is remembered.
+    fn get(&self, key: WindowKey, limit: Limit, now_unix: i64) -> Option<Window> {
+        let start = limit.window_start(now_unix);
+        self.current.get(&key).copied().filter(|w| w.start == start)
+    }
+}
+
+fn decision(counted: u32, allowed: bool, limit: Limit, now_unix: i64) -> Decision {
+    Decision {
+        allowed,
+        limit: limit.limit,
+        remaining: limit.limit - counted.min(limit.limit),
+        reset_unix: limit.window_start(now_unix) + limit.window_secs.max(1),
     }
 }
 
 #[derive(Default)]
 pub struct RateLimiter {
+    /// In memory: every window. Shared: the windows seen full.
     windows: Mutex<Windows>,
     shared: Option<Store>,
 }
@@ -84,6 +192,26 @@ impl RateLimiter {
         self.shared.is_some()
     }
 
+    fn windows(&self) -> std::sync::MutexGuard<'_, Windows> {
+        match self.windows.lock() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Shared windows: the refusal of a window this coordinator saw full.
+    fn known_full(&self, route: &'static str, caller: CallerKey, limit: Limit, now_unix: i64) -> Option<Decision> {
+        let window = self.windows().get((route, caller), limit, now_unix)?;
+        (window.counted >= limit.limit).then(|| decision(window.counted, false, limit, now_unix))
+    }
+
+    /// Shared windows: remembers a window the database counted full.
+    fn remember(&self, route: &'static str, caller: CallerKey, limit: Limit, now_unix: i64, d: Decision) {
+        if !d.allowed {
+            self.windows().window((route, caller), limit, now_unix).counted = limit.limit;
+        }
+    }
+
     /// Counts one request of `caller` on `route` and decides it.
     pub async fn check(
         &self,
@@ -95,18 +223,21 @@ impl RateLimiter {
         let Some(store) = &self.shared else {
             return Ok(self.check_local(route, caller, limit, now_unix));
         };
-        let window_start = now_unix.div_euclid(limit.window_secs) * limit.window_secs;
-        let counted = store
-            .count_request(route, &caller.as_text(), window_start, window_start - 2 * HOUR)
-            .await?;
-        Ok(shared_decision(counted, limit, window_start))
+        if let Some(refused) = self.known_full(route, caller, limit, now_unix) {
+            return Ok(refused);
+        }
+        let window_start = limit.window_start(now_unix);
+        let counted = store.count_request(route, &caller.as_text(), window_start).await?;
+        let d = shared_decision(counted, limit, window_start);
+        self.remember(route, caller, limit, now_unix, d);
+        Ok(d)
     }
 
-    /// Admits a verified signed request: writes its replay record to
-    /// `store` and, if the record is new, counts the request and decides
-    /// it. `None` for a replay, which counts nowhere, so a captured request
-    /// cannot spend its owner's quota. With shared windows both writes are
-    /// one statement ([`Store::admit`]).
+    /// Admits a verified signed request: decides it against its limit and,
+    /// if it is allowed, writes its replay record to `store`. `None` for a
+    /// replay, which counts nowhere, so a captured request cannot spend its
+    /// owner's quota; a request over its limit writes nothing. With shared
+    /// windows the record and the count are one statement ([`Store::admit`]).
     pub async fn admit(
         &self,
         store: &Store,
@@ -117,46 +248,58 @@ impl RateLimiter {
         now_unix: i64,
     ) -> Result<Option<Decision>, StoreError> {
         let Some(shared) = &self.shared else {
-            let fresh = store.record(record).await?;
-            return Ok(fresh.then(|| self.check_local(route, caller, limit, now_unix)));
+            let d = self.check_local(route, caller, limit, now_unix);
+            if !d.allowed {
+                return Ok(Some(d));
+            }
+            if store.record(record).await? {
+                return Ok(Some(d));
+            }
+            self.give_back(route, caller, limit, now_unix);
+            return Ok(None);
         };
-        let window_start = now_unix.div_euclid(limit.window_secs) * limit.window_secs;
+        if let Some(refused) = self.known_full(route, caller, limit, now_unix) {
+            return Ok(Some(refused));
+        }
+        let window_start = limit.window_start(now_unix);
         let count = RequestCount {
             route: route.to_owned(),
             caller: caller.as_text(),
             window_start,
-            forget_before: window_start - 2 * HOUR,
+            limit: limit.limit,
         };
         let counted = shared.admit(record, count).await?;
-        Ok(counted.map(|counted| shared_decision(counted, limit, window_start)))
+        Ok(counted.map(|counted| {
+            let d = shared_decision(counted, limit, window_start);
+            self.remember(route, caller, limit, now_unix, d);
+            d
+        }))
     }
 
     /// The in-memory count (a request refused does not count).
     pub fn check_local(&self, route: &'static str, caller: CallerKey, limit: Limit, now_unix: i64) -> Decision {
-        let window_start = now_unix.div_euclid(limit.window_secs) * limit.window_secs;
-        let reset_unix = window_start + limit.window_secs;
-        let mut windows = match self.windows.lock() {
-            Ok(w) => w,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        // Forget finished windows now and then, so the map stays small.
-        if windows.len() > 100_000 {
-            windows.retain(|_, (start, _)| *start >= window_start - 3_600);
-        }
-        let entry = windows.entry((route, caller)).or_insert((window_start, 0));
-        if entry.0 != window_start {
-            *entry = (window_start, 0);
-        }
-        let allowed = entry.1 < limit.limit;
+        let mut windows = self.windows();
+        let window = windows.window((route, caller), limit, now_unix);
+        let allowed = window.counted < limit.limit;
         if allowed {
-            entry.1 += 1;
+            window.counted += 1;
         }
-        Decision {
-            allowed,
-            limit: limit.limit,
-            remaining: limit.limit - entry.1.min(limit.limit),
-            reset_unix,
+        decision(window.counted, allowed, limit, now_unix)
+    }
+
+    /// Gives back the slot a replay took in its window.
+    fn give_back(&self, route: &'static str, caller: CallerKey, limit: Limit, now_unix: i64) {
+        let start = limit.window_start(now_unix);
+        if let Some(w) = self.windows().current.get_mut(&(route, caller)) {
+            if w.start == start {
+                w.counted = w.counted.saturating_sub(1);
+            }
         }
+    }
+
+    /// Windows remembered in memory now.
+    pub fn tracked_windows(&self) -> usize {
+        self.windows().current.len()
     }
 }
 
@@ -176,15 +319,21 @@ fn shared_decision(counted: u64, limit: Limit, window_start: i64) -> Decision {
 mod tests {
     use super::*;
 
+    const MINUTE: Limit = Limit {
+        limit: 2,
+        window_secs: 60,
+    };
+
+    fn peer(n: u32) -> CallerKey {
+        CallerKey::peer(std::net::IpAddr::from(n.to_be_bytes()))
+    }
+
     #[test]
     fn counts_per_caller_and_window() {
         let r = RateLimiter::default();
         let k = CallerKey::Hotkey([1; 32]);
-        let other = CallerKey::Peer(std::net::IpAddr::from([127, 0, 0, 1]));
-        let l = Limit {
-            limit: 2,
-            window_secs: 60,
-        };
+        let other = peer(0x7f00_0001);
+        let l = MINUTE;
         assert_eq!(r.check_local("a", k, l, 120).remaining, 1);
         assert_eq!(r.check_local("a", k, l, 130).remaining, 0);
         let third = r.check_local("a", k, l, 179);
@@ -193,5 +342,54 @@ mod tests {
         assert!(r.check_local("a", other, l, 130).allowed);
         assert!(r.check_local("b", k, l, 130).allowed);
         assert!(r.check_local("a", k, l, 180).allowed, "a new window");
+    }
+
+    /// Ended windows are forgotten as time passes, whatever their length,
+    /// and never more than the cap are kept.
+    #[test]
+    fn windows_expire_in_order_and_stay_under_the_cap() {
+        let r = RateLimiter::default();
+        let hour = Limit {
+            limit: 5,
+            window_secs: 3_600,
+        };
+        r.check_local("hourly", peer(1), hour, 0);
+        for n in 0..1_000 {
+            r.check_local("a", peer(n), MINUTE, 10);
+        }
+        assert_eq!(r.tracked_windows(), 1_001);
+        // A minute later the minute windows are gone, the hour's is not.
+        r.check_local("a", peer(5_000), MINUTE, 70);
+        assert_eq!(r.tracked_windows(), 2);
+        assert_eq!(
+            r.check_local("hourly", peer(1), hour, 71).remaining,
+            3,
+            "the hour still counts"
+        );
+        // The cap holds, evicting the earliest-ending windows.
+        let mut windows = r.windows();
+        for n in 0..50 {
+            windows.window(("b", peer(10_000 + n)), MINUTE, 80).counted = 1;
+        }
+        windows.expire(80, 10);
+        assert!(windows.queued <= 10 && windows.current.len() <= 10);
+        assert!(windows.current.contains_key(&("b", peer(10_049))), "the latest stay");
+    }
+
+    /// A request's cost does not grow with the callers: forgetting ended
+    /// windows is a walk over the ended ones only (counted here as queue
+    /// pops), never over every caller.
+    #[test]
+    fn forgetting_walks_only_ended_windows() {
+        let r = RateLimiter::default();
+        for n in 0..100_000 {
+            r.check_local("a", peer(n), MINUTE, 0);
+        }
+        let mut windows = r.windows();
+        let before = windows.queued;
+        windows.expire(30, MAX_TRACKED_WINDOWS);
+        assert_eq!(windows.queued, before, "nothing ended, nothing walked");
+        windows.expire(60, MAX_TRACKED_WINDOWS);
+        assert_eq!((windows.queued, windows.current.len()), (0, 0));
     }
 }

@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 use crate::auth::{check, SignedFields, Verified, TIMESTAMP_WINDOW_SECS};
 use crate::epochs::{rfc3339, EpochCache, EpochError, EpochPolicy};
 use crate::ratelimit::{CallerKey, Decision, Limit, RateLimiter};
-use crate::store::{ReplayRecord, Store};
+use crate::store::{ReplayRecord, Store, StoreError};
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -136,10 +136,32 @@ impl From<EpochError> for ApiError {
             EpochError::NoUniverse | EpochError::NothingEligible => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
             }
+            EpochError::Store(store) => store.into(),
             other => Self::internal(other.to_string()),
         }
     }
 }
+
+/// A database that cannot be reached (or is refusing work for now) is a
+/// 503 the client may retry; any other database failure is a 500.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            Self {
+                retry_after: Some(DATABASE_RETRY_SECS),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("the coordinator's database is unavailable, try again shortly: {e}"),
+                )
+            }
+        } else {
+            Self::internal(e.to_string())
+        }
+    }
+}
+
+/// What a 503 for an unavailable database asks the client to wait.
+const DATABASE_RETRY_SECS: i64 = 5;
 
 /// A successful JSON answer with its rate-limit headers.
 pub(crate) fn ok<T: serde::Serialize>(body: T, rate: Option<Decision>) -> Response {
@@ -166,8 +188,7 @@ pub(crate) async fn limit(
     let d = state
         .limiter
         .check(route, caller, Limit { limit, window_secs }, now)
-        .await
-        .map_err(|e| ApiError::internal(format!("counting the rate limit: {e}")))?;
+        .await?;
     allowed(route, d, window_secs, now)
 }
 
@@ -203,8 +224,7 @@ async fn admit(
             Limit { limit, window_secs },
             now,
         )
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        .await?;
     let Some(d) = admitted else {
         crate::metrics::auth_failure("replay");
         return Err(ApiError::new(
@@ -509,8 +529,7 @@ async fn miner_status(
     state
         .store
         .put_miner_status(&epoch_id, who.hotkey.as_str(), &text, now)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        .await?;
     Ok(ok(
         MinerStatusResponse {
             success: true,
@@ -528,7 +547,7 @@ async fn stats(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ApiError> {
-    let rate = limit(&state, "stats", CallerKey::Peer(peer.ip()), 30, MINUTE).await?;
+    let rate = limit(&state, "stats", CallerKey::peer(peer.ip()), 30, MINUTE).await?;
     let now = state.now();
     let epoch = &state.epochs.current(&state.store, &state.policy, now).await?.stored;
     let mut by_state = BTreeMap::<String, u64>::new();
@@ -539,11 +558,7 @@ async fn stats(
             .entry(format!("{:?}", z.market_tier).to_lowercase())
             .or_default() += 1;
     }
-    let recent = state
-        .store
-        .recent_epoch_ids(10)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let recent = state.store.recent_epoch_ids(10).await?;
     let total_expected: u64 = epoch.zipcodes.iter().map(|(z, _)| z.expected_listings).sum();
     let zipcode_count = epoch.zipcodes.len() as u64;
     let remaining = (epoch.end_unix - now).max(0);
@@ -617,8 +632,7 @@ async fn folder_access(
     state
         .store
         .record_grant(&epoch.epoch_id, GRANT_DATA, who.hotkey.as_str(), now)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        .await?;
     let form = state
         .presigner
         .post_policy(&prefix, state.max_upload_bytes, unix(now)?, unix(epoch.end_unix)?)
@@ -678,11 +692,7 @@ async fn validator_read(
     // The epoch's folders are those of the hotkeys given write access for it:
     // a listing costs one S3 call per folder with objects of this epoch, never
     // a walk over every epoch in the bucket.
-    let grants = state
-        .store
-        .grants(&epoch_id, kind)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let grants = state.store.grants(&epoch_id, kind).await?;
     let start = match &cursor.hotkey {
         Some(c) => grants.partition_point(|h| h < c),
         None => 0,
@@ -811,12 +821,7 @@ async fn validator_upload(
     let epoch_id = required_epoch(body.epoch_id.as_deref())?;
     let who = verify(&state, &body.signed, Signing::ValidatorUpload { epoch: &epoch_id }).await?;
     let rate = admit(&state, &who, "validator-upload", 5, HOUR).await?;
-    if !state
-        .store
-        .epoch_exists(&epoch_id)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
-    {
+    if !state.store.epoch_exists(&epoch_id).await? {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!("unknown epoch {epoch_id}"),
@@ -827,8 +832,7 @@ async fn validator_upload(
     state
         .store
         .record_grant(&epoch_id, GRANT_VALIDATORS, who.hotkey.as_str(), now)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        .await?;
     let form = state
         .presigner
         .post_policy(&prefix, 64 * 1024 * 1024, unix(now)?, unix(now + HOUR)?)

@@ -12,7 +12,7 @@ use resi_core::{EpochId, MarketTier, SeedCommitment, ValidationSeed, Zipcode};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
-use crate::group::GroupQueue;
+use crate::group::{GroupFailure, GroupQueue};
 use crate::universe::UniverseZipcode;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,11 +30,48 @@ pub enum StoreError {
     #[error("database holds a value resi cannot read: {0}")]
     Corrupt(String),
     #[error("recording the signed request: {0}")]
-    ReplayRecord(String),
+    ReplayRecord(GroupFailure),
     #[error("counting the request against its rate limit: {0}")]
-    RateLimitCount(String),
+    RateLimitCount(GroupFailure),
     #[error("admitting the signed request (replay record and rate-limit count): {0}")]
-    Admission(String),
+    Admission(GroupFailure),
+}
+
+impl StoreError {
+    /// Whether the database could not be reached or is refusing work for
+    /// now (connection lost or refused, pool exhausted, shutting down,
+    /// locked): a request failing so may be tried again later (503), unlike
+    /// a statement the database rejected.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } => true,
+            StoreError::Sql(e) => sql_unavailable(e),
+            StoreError::ReplayRecord(f) | StoreError::RateLimitCount(f) | StoreError::Admission(f) => f.unavailable,
+            StoreError::Migrate(_) | StoreError::Corrupt(_) => false,
+        }
+    }
+}
+
+fn sql_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL: connection exceptions (08), insufficient resources
+            // (53), operator intervention (57P01-57P05: shutdown, cannot
+            // connect now). SQLite: BUSY, LOCKED, IOERR, CANTOPEN and their
+            // extended codes.
+            code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57P")
+                || code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 14))
+        }
+        _ => false,
+    }
 }
 
 /// One epoch as persisted: created on first use, never changed.
@@ -63,7 +100,8 @@ pub struct Store {
     group_writes: AnyPool,
     backend: &'static str,
     last_prune: Arc<AtomicI64>,
-    last_window_prune: Arc<AtomicI64>,
+    /// Per route, the window whose predecessors were last deleted.
+    pruned_windows: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
     /// Replay records and shared rate-limit counts, written in groups (see [`crate::group`]).
     replay: Arc<GroupQueue<ReplayRecord, bool>>,
     counts: Arc<GroupQueue<RequestCount, u64>>,
@@ -72,6 +110,9 @@ pub struct Store {
     /// Held by every clone: the SQLite checkpointer stops when the last one is dropped.
     _alive: Arc<()>,
 }
+
+/// Longest wait for a database connection before a request fails (503).
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How often the SQLite log is checkpointed, and so synced: a power loss
 /// loses at most about this much of the last commits.
@@ -156,9 +197,11 @@ fn returned_replay_key(row: &AnyRow) -> Result<(i64, String, String), StoreError
 pub struct RequestCount {
     pub route: String,
     pub caller: String,
+    /// Rows of this route in an earlier window are deleted once this one starts.
     pub window_start: i64,
-    /// Windows that started before this are deleted now and then.
-    pub forget_before: i64,
+    /// The route's limit: on PostgreSQL, a request whose window already
+    /// holds this many writes nothing (see [`Store::admit`]).
+    pub limit: u32,
 }
 
 /// Splits `items` into the ones a statement can count now and the rest:
@@ -237,6 +280,10 @@ impl Store {
         let sqlite = backend == "sqlite";
         let pool = AnyPoolOptions::new()
             .max_connections(max)
+            // A request waits at most this long for a connection, then is
+            // answered 503 (sqlx's default, 30 s, left clients hanging on a
+            // database that was down).
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {
@@ -276,6 +323,7 @@ impl Store {
         } else {
             AnyPoolOptions::new()
                 .max_connections(2)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         sqlx::query("SET synchronous_commit = off").execute(&mut *conn).await?;
@@ -299,7 +347,7 @@ impl Store {
             _alive: alive,
             backend,
             last_prune: Default::default(),
-            last_window_prune: Default::default(),
+            pruned_windows: Default::default(),
             replay: Arc::new(GroupQueue::new(GROUP_MAX)),
             counts: Arc::new(GroupQueue::new(GROUP_MAX)),
             admissions: Arc::new(GroupQueue::new(GROUP_MAX)),
@@ -347,7 +395,7 @@ impl Store {
     }
 
     /// Queues `item` on `queue`, whose groups `write` writes with this store.
-    async fn grouped<T, R, W, Fut>(&self, queue: &Arc<GroupQueue<T, R>>, item: T, write: W) -> Result<R, String>
+    async fn grouped<T, R, W, Fut>(&self, queue: &Arc<GroupQueue<T, R>>, item: T, write: W) -> Result<R, GroupFailure>
     where
         T: Send + 'static,
         R: Send + 'static,
@@ -358,7 +406,12 @@ impl Store {
         queue
             .submit(item, move |group| {
                 let written = write(store.clone(), group);
-                async move { written.await.map_err(|e| e.to_string()) }
+                async move {
+                    written.await.map_err(|e| GroupFailure {
+                        unavailable: e.is_unavailable(),
+                        message: e.to_string(),
+                    })
+                }
             })
             .await
     }
@@ -417,12 +470,30 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes rate-limit windows that started before `forget_before`, at
-    /// most once a minute (of `window_start`) per process.
-    async fn prune_windows(&self, window_start: i64, forget_before: i64) -> Result<(), StoreError> {
-        if once_a_minute(&self.last_window_prune, window_start) {
-            sqlx::query("DELETE FROM rate_limit_windows WHERE window_start < $1")
-                .bind(forget_before)
+    /// Deletes the rows of windows that have ended: for each route of
+    /// `counted`, once per window, the rows of its earlier windows. A
+    /// caller's row lives only while its window does, however many
+    /// addresses call once.
+    async fn prune_windows<'a>(&self, counted: impl Iterator<Item = &'a RequestCount>) -> Result<(), StoreError> {
+        let mut due: Vec<(&str, i64)> = Vec::new();
+        {
+            let mut pruned = match self.pruned_windows.lock() {
+                Ok(p) => p,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            for c in counted {
+                let last = pruned.entry(c.route.clone()).or_insert(i64::MIN);
+                if c.window_start > *last {
+                    *last = c.window_start;
+                    due.retain(|(route, _)| *route != c.route.as_str());
+                    due.push((c.route.as_str(), c.window_start));
+                }
+            }
+        }
+        for (route, window_start) in due {
+            sqlx::query("DELETE FROM rate_limit_windows WHERE route = $1 AND window_start < $2")
+                .bind(route)
+                .bind(window_start)
                 .execute(&self.group_writes)
                 .await?;
         }
@@ -433,20 +504,14 @@ impl Store {
     /// `window_start` and returns the requests counted in it so far (this
     /// one included): coordinators sharing the database count into the same
     /// row. A row from an earlier window starts over. Requests arriving
-    /// together are counted by one statement. Windows older than
-    /// `forget_before` are deleted now and then.
-    pub async fn count_request(
-        &self,
-        route: &str,
-        caller: &str,
-        window_start: i64,
-        forget_before: i64,
-    ) -> Result<u64, StoreError> {
+    /// together are counted by one statement. The route's rows of earlier
+    /// windows are deleted when a window starts.
+    pub async fn count_request(&self, route: &str, caller: &str, window_start: i64) -> Result<u64, StoreError> {
         let count = RequestCount {
             route: route.to_owned(),
             caller: caller.to_owned(),
             window_start,
-            forget_before,
+            limit: u32::MAX,
         };
         self.grouped(&self.counts, count, |store, group| async move {
             store.count_requests(group).await
@@ -502,11 +567,7 @@ impl Store {
                 }
             }
         }
-        self.prune_windows(
-            group.iter().map(|c| c.window_start).max().unwrap_or(0),
-            group.iter().map(|c| c.forget_before).min().unwrap_or(0),
-        )
-        .await?;
+        self.prune_windows(group.iter()).await?;
         Ok(ordinal
             .into_iter()
             .map(|(k, nth)| u64::try_from(totals[k] - keys[k].3 + nth).unwrap_or(0))
@@ -522,12 +583,26 @@ impl Store {
     /// SQLite has no data-modifying `WITH`, so there it is the two writes in turn.
     pub async fn admit(&self, record: ReplayRecord, count: RequestCount) -> Result<Option<u64>, StoreError> {
         if self.backend != "postgres" {
+            let full = sqlx::query(
+                "SELECT requests FROM rate_limit_windows \
+                 WHERE route = $1 AND caller = $2 AND window_start = $3 AND requests >= $4",
+            )
+            .bind(count.route.as_str())
+            .bind(count.caller.as_str())
+            .bind(count.window_start)
+            .bind(i64::from(count.limit))
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = full {
+                let requests: i64 = row.try_get(0)?;
+                return Ok(Some(u64::try_from(requests).unwrap_or(0).saturating_add(1)));
+            }
             let fresh = self.record(record).await?;
             if !fresh {
                 return Ok(None);
             }
             let counted = self
-                .count_request(&count.route, &count.caller, count.window_start, count.forget_before)
+                .count_request(&count.route, &count.caller, count.window_start)
                 .await?;
             return Ok(Some(counted));
         }
@@ -556,17 +631,15 @@ impl Store {
         }
         self.prune_replay_records(group.iter().map(|(r, _)| r.now_unix).max().unwrap_or(0))
             .await?;
-        self.prune_windows(
-            group.iter().map(|(_, c)| c.window_start).max().unwrap_or(0),
-            group.iter().map(|(_, c)| c.forget_before).min().unwrap_or(0),
-        )
-        .await?;
+        self.prune_windows(group.iter().map(|(_, c)| c)).await?;
         Ok(answers)
     }
 
     /// One statement: insert the round's replay records, count the new
     /// ones per (route, caller, window), and return each new record with
-    /// its window's total. The requests of one window share the total out
+    /// its window's total; a request whose window was full before the
+    /// statement writes nothing and comes back with that count plus one
+    /// (refused). The requests of one window share the total out
     /// in group order (the last one sees it whole), as `count_requests` does.
     async fn admit_round(
         &self,
@@ -575,10 +648,16 @@ impl Store {
         answers: &mut [Option<u64>],
     ) -> Result<(), StoreError> {
         let sql = format!(
-            "WITH input (hotkey, signature, expires_at, route, caller, window_start) AS (VALUES {}), \
+            "WITH input (hotkey, signature, expires_at, route, caller, window_start, lim) AS (VALUES {}), \
+             full_before AS ( \
+               SELECT i.expires_at, i.hotkey, i.signature, w.requests FROM input i \
+               JOIN rate_limit_windows w ON w.route = i.route AND w.caller = i.caller \
+                 AND w.window_start = i.window_start AND w.requests >= i.lim), \
              fresh AS ( \
                INSERT INTO seen_requests (hotkey, signature, expires_at) \
-               SELECT hotkey, signature, expires_at FROM input WHERE true \
+               SELECT i.hotkey, i.signature, i.expires_at FROM input i \
+               WHERE NOT EXISTS (SELECT 1 FROM full_before b WHERE b.expires_at = i.expires_at \
+                 AND b.hotkey = i.hotkey AND b.signature = i.signature) \
                ON CONFLICT (expires_at, hotkey, signature) DO NOTHING \
                RETURNING expires_at, hotkey, signature), \
              counted AS ( \
@@ -591,10 +670,12 @@ impl Store {
                                  THEN rate_limit_windows.requests + excluded.requests ELSE excluded.requests END, \
                  window_start = excluded.window_start \
                RETURNING route, caller, requests) \
-             SELECT f.expires_at, f.hotkey, f.signature, c.requests FROM fresh f \
+             SELECT f.expires_at, f.hotkey, f.signature, c.requests, 0 AS refused FROM fresh f \
              JOIN input i ON f.expires_at = i.expires_at AND f.hotkey = i.hotkey AND f.signature = i.signature \
-             JOIN counted c ON c.route = i.route AND c.caller = i.caller",
-            placeholders(round.len(), 6)
+             JOIN counted c ON c.route = i.route AND c.caller = i.caller \
+             UNION ALL \
+             SELECT expires_at, hotkey, signature, requests + 1, 1 FROM full_before",
+            placeholders(round.len(), 7)
         );
         let mut query = sqlx::query(&sql);
         for &i in round {
@@ -605,7 +686,8 @@ impl Store {
                 .bind(r.expires_at)
                 .bind(c.route.as_str())
                 .bind(c.caller.as_str())
-                .bind(c.window_start);
+                .bind(c.window_start)
+                .bind(i64::from(c.limit));
         }
         let position: std::collections::HashMap<ReplayKey, usize> =
             round.iter().map(|&i| (group[i].0.key(), i)).collect();
@@ -614,8 +696,14 @@ impl Store {
         for row in query.fetch_all(&self.group_writes).await? {
             let (expires_at, hotkey, signature) = returned_replay_key(&row)?;
             let requests: i64 = row.try_get(3)?;
+            let refused: i32 = row.try_get(4)?;
             if let Some(&i) = position.get(&(expires_at, hotkey.as_str(), signature.as_str())) {
-                fresh.push((i, requests));
+                if refused == 1 {
+                    // Its window was full before it came: refused, nothing written.
+                    answers[i] = Some(u64::try_from(requests).unwrap_or(u64::MAX));
+                } else {
+                    fresh.push((i, requests));
+                }
             }
         }
         fresh.sort_unstable();

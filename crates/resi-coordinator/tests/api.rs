@@ -15,6 +15,19 @@ use resi_storage::{PostForm, Presigner};
 use serde_json::json;
 use time::OffsetDateTime;
 
+/// Replay records stored for `hotkey`.
+async fn replay_records(db_url: &str, hotkey: &str) -> i64 {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut connection = sqlx::AnyConnection::connect(db_url).await.unwrap();
+    sqlx::query("SELECT COUNT(*) FROM seen_requests WHERE hotkey = $1")
+        .bind(hotkey)
+        .fetch_one(&mut connection)
+        .await
+        .unwrap()
+        .get(0)
+}
+
 async fn scenario(db_url: &str) {
     let h = start(db_url).await;
     // Start at the beginning of a fresh epoch, so the steps before the deadline fit in it.
@@ -99,6 +112,28 @@ async fn scenario(db_url: &str) {
     error_shape(&b, 429);
     assert_eq!(headers["x-ratelimit-remaining"], "0");
     assert!(headers.contains_key("retry-after"));
+    // A rate-limited request writes nothing: no replay record (each request
+    // is counted alone, so a window ending meanwhile cannot blur it).
+    let miner = h.miner.hotkey().to_string();
+    let mut refused = 0;
+    for _ in 0..20 {
+        let before = replay_records(db_url, &miner).await;
+        let (s, _, _) = h
+            .get(
+                "/api/v1/zipcode-assignments/current",
+                &h.signed(&h.miner, &commitment::current_assignment(now), now),
+            )
+            .await;
+        if s == 429 {
+            refused += 1;
+            assert_eq!(
+                replay_records(db_url, &miner).await,
+                before,
+                "a 429 wrote a replay record"
+            );
+        }
+    }
+    assert!(refused >= 10, "{refused} of 20 refused");
 
     // Epoch endpoint: validators only; 404 unknown; the seed only after the deadline.
     let path = format!("/api/v1/zipcode-assignments/epoch/{epoch}");
@@ -356,6 +391,37 @@ async fn api_on_sqlite() {
 #[tokio::test]
 async fn api_on_postgres() {
     common::with_postgres("api", |url| async move { scenario(&url).await }).await;
+}
+
+/// A database that goes away mid-run: signed requests and the health check
+/// answer 503 with the JSON error body (and a Retry-After), within the pool's
+/// 5 s wait, instead of 500.
+#[tokio::test]
+async fn a_database_outage_is_answered_503() {
+    common::with_postgres("outage", |url| async move {
+        let upstream = url::Url::parse(&url).unwrap();
+        let upstream = (upstream.host_str().unwrap(), upstream.port().unwrap_or(5432));
+        let upstream = tokio::net::lookup_host(upstream).await.unwrap().next().unwrap();
+        let proxy = common::CuttableProxy::start(upstream).await;
+        let h = start(&proxy.url(&url)).await;
+        let current = |ts: i64| h.signed(&h.miner, &commitment::current_assignment(ts), ts);
+        let (s, _, b) = h.get("/api/v1/zipcode-assignments/current", &current(h.now())).await;
+        assert_eq!(s, 200, "{b}");
+
+        proxy.cut();
+        let (s, headers, b) = h.get("/api/v1/zipcode-assignments/current", &current(h.now())).await;
+        assert_eq!(s, 503, "{b}");
+        error_shape(&b, 503);
+        assert!(
+            b["message"][0].as_str().unwrap().contains("database is unavailable"),
+            "{b}"
+        );
+        assert_eq!(headers["retry-after"], "5");
+        let (s, _, health) = h.get("/healthcheck", &[]).await;
+        assert_eq!(s, 503, "{health}");
+        assert_eq!(health["database"]["connected"], false);
+    })
+    .await;
 }
 
 #[tokio::test]

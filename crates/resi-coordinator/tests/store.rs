@@ -114,18 +114,22 @@ async fn scenario(url: &str) {
     // caller), started over in a new window, old windows forgotten.
     let w = T0 - T0 % 60;
     for n in 1..=3 {
-        assert_eq!(store.count_request("current", "abc", w, w - 7_200).await.unwrap(), n);
+        assert_eq!(store.count_request("current", "abc", w).await.unwrap(), n);
     }
-    assert_eq!(store.count_request("current", "other", w, w - 7_200).await.unwrap(), 1);
-    assert_eq!(store.count_request("status", "abc", w, w - 7_200).await.unwrap(), 1);
+    assert_eq!(store.count_request("current", "other", w).await.unwrap(), 1);
+    assert_eq!(store.count_request("status", "abc", w).await.unwrap(), 1);
     assert_eq!(
-        store.count_request("current", "abc", w + 60, w - 7_140).await.unwrap(),
+        store.count_request("current", "abc", w + 60).await.unwrap(),
         1,
         "a new window"
     );
+    assert_eq!(store.count_request("current", "abc", w + 60).await.unwrap(), 2);
+    // The route's rows of the ended window are gone (`other` called only
+    // then); another route's window is its own.
     assert_eq!(
-        store.count_request("current", "abc", w + 60, w - 7_140).await.unwrap(),
-        2
+        window_rows(url).await,
+        vec![("current".into(), "abc".into()), ("status".into(), "abc".into())],
+        "rows of ended windows are deleted when the next window starts"
     );
 
     replay_records(&store, url).await;
@@ -150,7 +154,7 @@ async fn admissions(store: &Store) {
                 route: "admit".into(),
                 caller,
                 window_start,
-                forget_before: window_start - 7_200,
+                limit: u32::MAX,
             };
             store.admit(record, count).await.unwrap()
         }
@@ -160,9 +164,35 @@ async fn admissions(store: &Store) {
     assert_eq!(one("hk-1", "adm-1", "c-1").await, None, "a replay");
     assert_eq!(one("hk-1", "adm-2", "c-1").await, Some(2), "the replay was not counted");
     assert_eq!(
-        store.count_request("admit", "c-1", w, w - 7_200).await.unwrap(),
+        store.count_request("admit", "c-1", w).await.unwrap(),
         3,
         "admissions count in the same windows as counted requests"
+    );
+    // A request whose window is already full writes nothing: refused
+    // (counted past the limit), and its record is still new afterwards.
+    let limited = |signature: &str, limit: u32| {
+        let store = store.clone();
+        let record = ReplayRecord {
+            hotkey: "hk-9".into(),
+            signature: signature.into(),
+            expires_at: T0 + 600,
+            now_unix: T0,
+        };
+        let count = RequestCount {
+            route: "limited".into(),
+            caller: "c-9".into(),
+            window_start: w,
+            limit,
+        };
+        async move { store.admit(record, count).await.unwrap() }
+    };
+    assert_eq!(limited("lim-1", 2).await, Some(1));
+    assert_eq!(limited("lim-2", 2).await, Some(2));
+    assert_eq!(limited("lim-3", 2).await, Some(3), "refused: the window was full");
+    assert_eq!(
+        limited("lim-3", 10).await,
+        Some(3),
+        "the refused request's record was not written"
     );
     // 300 at once: 100 distinct records of 4 callers, each asked 3 times.
     let asks: Vec<_> = (0..300)
@@ -207,6 +237,20 @@ async fn admissions(store: &Store) {
     for ask in edge {
         assert!(ask.await.unwrap().is_some(), "every new record is admitted");
     }
+}
+
+/// The (route, caller) rows of the rate-limit table, in order.
+async fn window_rows(url: &str) -> Vec<(String, String)> {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut connection = sqlx::AnyConnection::connect(url).await.unwrap();
+    sqlx::query("SELECT route, caller FROM rate_limit_windows ORDER BY route, caller")
+        .fetch_all(&mut connection)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
 }
 
 /// Replay records are written in groups; each (hotkey, signature) is

@@ -14,9 +14,25 @@
 //! - the declared decoded sizes of all pages add up to at most
 //!   `max_decoded_bytes` for the whole file;
 //! - no data page declares more values than the file may have rows;
-//! - the codec is one resi reads, and for GZIP (the one codec whose inflater is
-//!   not bounded by the declared size) the page really inflates to at most its
-//!   declared size, counted without keeping the output.
+//! - the codec is one resi reads, and no page can make its decoder write more
+//!   than the page declares (see below).
+//!
+//! How each codec the reader accepts is held to the declared size:
+//!
+//! - UNCOMPRESSED, LZ4_RAW, ZSTD: the reader decompresses into a buffer of the
+//!   declared size and fails when the stream would overrun it; nothing to check.
+//! - SNAPPY: the same, and a stream whose own length prefix exceeds the declared
+//!   size is refused here with a clear reason.
+//! - GZIP: the reader inflates until the stream ends, so the page is inflated
+//!   here first, counting at most one byte past the declared size and keeping
+//!   nothing.
+//! - LZ4 (the legacy codec): the reader tries Hadoop framing into a buffer of the
+//!   declared size, and when that fails falls back to the LZ4 *frame* decoder,
+//!   which inflates everything into memory before any size check (a 9 MB file
+//!   reached 2 GB). So a legacy LZ4 page must be well-formed Hadoop framing whose
+//!   blocks declare at most the page's size, and must not start like an LZ4 frame;
+//!   anything else is refused here, before the reader could fall back.
+//! - BROTLI, LZO: refused (not compiled into the reader).
 //!
 //! With these checks, decoding a file costs at most about the file, the
 //! declared decoded pages and 16 bytes per (row, column) of Arrow values.
@@ -44,8 +60,14 @@ pub enum PageError {
     TooLarge { declared: u64, max: u64 },
     #[error("column {column}: a page declares {values} values, over the limit of {max} rows")]
     TooManyValues { column: String, values: i64, max: u64 },
-    #[error("column {column}: a GZIP page inflates beyond its declared {declared} bytes")]
-    InflatesBeyond { column: String, declared: u64 },
+    #[error("column {column}: a {codec} page inflates beyond its declared {declared} bytes")]
+    InflatesBeyond {
+        column: String,
+        codec: &'static str,
+        declared: u64,
+    },
+    #[error("column {column}: an LZ4 page is not in Hadoop framing ({reason}); write LZ4_RAW instead")]
+    Lz4Framing { column: String, reason: &'static str },
 }
 
 /// One page header, as far as the checks need it.
@@ -146,29 +168,122 @@ pub fn check_pages(
                         max: max_rows,
                     });
                 }
-                if matches!(codec, Compression::GZIP(_)) {
-                    let body = &file[body_start as usize..body_end as usize];
-                    let (levels, compressed) = if header.page_type == DATA_PAGE_V2 {
-                        if !header.v2_compressed {
-                            at = body_end;
-                            continue;
-                        }
+                let body = &file[body_start as usize..body_end as usize];
+                let (levels, compressed) = match header.page_type {
+                    DATA_PAGE_V2 => {
                         let levels = (header.levels_bytes.max(0) as usize).min(body.len());
                         (levels as u64, &body[levels..])
-                    } else {
-                        (0, body)
-                    };
-                    let allowed = (header.uncompressed as u64).saturating_sub(levels);
-                    if inflated_len(compressed, allowed) > allowed {
-                        return Err(PageError::InflatesBeyond {
-                            column,
-                            declared: allowed,
-                        });
                     }
+                    _ => (0, body),
+                };
+                let allowed = (header.uncompressed as u64).saturating_sub(levels);
+                // The reader decompresses nothing for an empty page or a v2
+                // page whose values are stored as they are.
+                let decompressed = header.page_type != DATA_PAGE_V2 || header.v2_compressed;
+                if allowed > 0 && decompressed {
+                    check_body(codec, compressed, allowed).map_err(|e| e.for_column(&column))?;
                 }
                 at = body_end;
             }
         }
+    }
+    Ok(())
+}
+
+/// Where the bodies (the bytes after each page header) of leaf column
+/// `leaf`'s pages lie in `file`, row group after row group: for tools and
+/// tests that inspect or rewrite pages. Errors as [`check_pages`] would.
+pub fn page_bodies(
+    file: &[u8],
+    metadata: &ParquetMetaData,
+    leaf: usize,
+) -> Result<Vec<std::ops::Range<usize>>, PageError> {
+    let mut bodies = Vec::new();
+    for row_group in metadata.row_groups() {
+        let Some(chunk) = row_group.columns().get(leaf) else {
+            continue;
+        };
+        let column = chunk.column_path().string();
+        let start = chunk.dictionary_page_offset().unwrap_or(chunk.data_page_offset());
+        let outside = || PageError::ChunkOutside {
+            column: column.clone(),
+            offset: start,
+            length: chunk.compressed_size(),
+            file: file.len() as u64,
+        };
+        let start = usize::try_from(start).map_err(|_| outside())?;
+        let end = usize::try_from(chunk.compressed_size())
+            .ok()
+            .and_then(|n| start.checked_add(n))
+            .filter(|e| *e <= file.len())
+            .ok_or_else(outside)?;
+        let mut at = start;
+        while at < end {
+            let (header, header_len) = parse_page_header(&file[at..end]).map_err(|r| PageError::BadHeader {
+                column: column.clone(),
+                at: at as u64,
+                reason: r.to_owned(),
+            })?;
+            let body_start = at + header_len;
+            let body_end = usize::try_from(header.compressed)
+                .ok()
+                .and_then(|n| body_start.checked_add(n))
+                .filter(|e| *e <= end)
+                .ok_or_else(outside)?;
+            bodies.push(body_start..body_end);
+            at = body_end;
+        }
+    }
+    Ok(bodies)
+}
+
+/// Why one page body is refused, before the column is known.
+enum BodyError {
+    InflatesBeyond { codec: &'static str, declared: u64 },
+    Lz4Framing(&'static str),
+}
+
+impl BodyError {
+    fn for_column(self, column: &str) -> PageError {
+        match self {
+            BodyError::InflatesBeyond { codec, declared } => PageError::InflatesBeyond {
+                column: column.to_owned(),
+                codec,
+                declared,
+            },
+            BodyError::Lz4Framing(reason) => PageError::Lz4Framing {
+                column: column.to_owned(),
+                reason,
+            },
+        }
+    }
+}
+
+/// Checks that decoding `compressed` with `codec` writes at most `allowed`
+/// bytes (see the module comment for why each codec is checked as it is).
+fn check_body(codec: Compression, compressed: &[u8], allowed: u64) -> Result<(), BodyError> {
+    match codec {
+        Compression::GZIP(_) if inflated_len(compressed, allowed) > allowed => {
+            return Err(BodyError::InflatesBeyond {
+                codec: "GZIP",
+                declared: allowed,
+            });
+        }
+        Compression::SNAPPY => {
+            let mut prefix = Cursor {
+                bytes: compressed,
+                pos: 0,
+            };
+            // A stream without a readable prefix is the reader's to report.
+            if prefix.varint().is_ok_and(|len| len > allowed) {
+                return Err(BodyError::InflatesBeyond {
+                    codec: "SNAPPY",
+                    declared: allowed,
+                });
+            }
+        }
+        Compression::LZ4 => check_hadoop_lz4(compressed, allowed)?,
+        _ => {}
     }
     Ok(())
 }
@@ -178,6 +293,47 @@ fn inflated_len(compressed: &[u8], limit: u64) -> u64 {
     let mut decoder = flate2::read::MultiGzDecoder::new(compressed).take(limit.saturating_add(1));
     // A corrupt stream is the reader's to report; count what inflated.
     std::io::copy(&mut decoder, &mut std::io::sink()).unwrap_or(0)
+}
+
+/// The magic numbers with which the LZ4 frame decoder accepts a stream: the
+/// frame format, its skippable frames and the legacy frame format.
+fn starts_like_an_lz4_frame(bytes: &[u8]) -> bool {
+    let Some(head) = bytes.get(..4) else {
+        return false;
+    };
+    let magic = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+    magic == 0x184D_2204 || magic == 0x184C_2102 || (0x184D_2A50..=0x184D_2A5F).contains(&magic)
+}
+
+/// A legacy LZ4 page the reader decodes into its declared size and nowhere
+/// else: Hadoop blocks (big-endian decompressed size, compressed size, data)
+/// that use up the page exactly and declare at most `allowed` bytes in all,
+/// and no LZ4 frame magic the reader's fallback would inflate.
+fn check_hadoop_lz4(page: &[u8], allowed: u64) -> Result<(), BodyError> {
+    if starts_like_an_lz4_frame(page) {
+        return Err(BodyError::Lz4Framing("the page is an LZ4 frame"));
+    }
+    let mut rest = page;
+    let mut declared: u64 = 0;
+    while !rest.is_empty() {
+        let Some((prefix, after)) = rest.split_first_chunk::<8>() else {
+            return Err(BodyError::Lz4Framing("a block prefix is cut short"));
+        };
+        let decompressed = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
+        let compressed = u32::from_be_bytes([prefix[4], prefix[5], prefix[6], prefix[7]]) as usize;
+        if compressed > after.len() {
+            return Err(BodyError::Lz4Framing("a block runs past the page"));
+        }
+        declared = declared.saturating_add(u64::from(decompressed));
+        if declared > allowed {
+            return Err(BodyError::InflatesBeyond {
+                codec: "LZ4",
+                declared: allowed,
+            });
+        }
+        rest = &after[compressed..];
+    }
+    Ok(())
 }
 
 const DATA_PAGE_V2: i32 = 3;
@@ -425,5 +581,49 @@ mod tests {
         // Deep nesting.
         let deep: Vec<u8> = std::iter::repeat_n(0x1c, 64).collect();
         assert!(parse_page_header(&deep).is_err());
+    }
+
+    #[test]
+    fn hadoop_lz4_pages_are_held_to_their_declared_size() {
+        let block = |decompressed: u32, data: &[u8]| {
+            let mut b = decompressed.to_be_bytes().to_vec();
+            b.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            b.extend_from_slice(data);
+            b
+        };
+        let two = [block(60, &[1, 2, 3]), block(40, &[4])].concat();
+        assert!(check_hadoop_lz4(&two, 100).is_ok());
+        assert!(matches!(
+            check_hadoop_lz4(&two, 99),
+            Err(BodyError::InflatesBeyond {
+                codec: "LZ4",
+                declared: 99
+            })
+        ));
+        let cut = &two[..two.len() - 1];
+        assert!(matches!(check_hadoop_lz4(cut, 100), Err(BodyError::Lz4Framing(_))));
+        assert!(matches!(
+            check_hadoop_lz4(&two[..5], 100),
+            Err(BodyError::Lz4Framing(_))
+        ));
+        // An LZ4 frame, a skippable frame and a legacy frame: the reader's fallback would inflate them.
+        for magic in [0x184D_2204u32, 0x184D_2A5F, 0x184C_2102] {
+            let mut frame = magic.to_le_bytes().to_vec();
+            frame.extend_from_slice(&[0; 16]);
+            assert!(matches!(
+                check_hadoop_lz4(&frame, 1 << 30),
+                Err(BodyError::Lz4Framing("the page is an LZ4 frame"))
+            ));
+        }
+    }
+
+    #[test]
+    fn a_snappy_length_prefix_over_the_page_is_refused() {
+        // 300 as a varint: 0xac 0x02.
+        assert!(check_body(Compression::SNAPPY, &[0xac, 0x02, 0, 0], 300).is_ok());
+        assert!(matches!(
+            check_body(Compression::SNAPPY, &[0xac, 0x02, 0, 0], 299),
+            Err(BodyError::InflatesBeyond { codec: "SNAPPY", .. })
+        ));
     }
 }

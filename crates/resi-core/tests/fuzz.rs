@@ -1,7 +1,8 @@
 //! A deterministic mutation fuzzer for the two parsers that read a miner's
 //! bytes: the listings Parquet reader and the signed-manifest parser.
 //!
-//! Each run mutates valid files (several codecs, dictionary and plain pages,
+//! Each run mutates valid files (every codec the reader accepts: SNAPPY,
+//! GZIP, ZSTD, LZ4_RAW, the legacy LZ4 and none; dictionary and plain pages,
 //! data page v1 and v2, several row groups) with a seeded generator, biased
 //! toward the footer where the reader's trust lives, and asserts that every
 //! mutant decodes or is refused with an error: nothing escapes
@@ -93,6 +94,17 @@ fn seed_files() -> Vec<(&'static str, Vec<u8>)> {
                 WriterProperties::builder()
                     .set_compression(Compression::LZ4_RAW)
                     .set_dictionary_enabled(false)
+                    .build(),
+            ),
+        ),
+        (
+            "lz4-hadoop-v2",
+            write(
+                WriterProperties::builder()
+                    .set_compression(Compression::LZ4)
+                    .set_writer_version(WriterVersion::PARQUET_2_0)
+                    .set_data_page_row_count_limit(16)
+                    .set_write_batch_size(16)
                     .build(),
             ),
         ),

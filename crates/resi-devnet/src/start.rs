@@ -36,9 +36,12 @@ impl Background {
         let stop = Shutdown::new();
         let stopped = stop.clone();
         let task = tokio::spawn(async move {
-            resi_net::serve(listener, router, resi_net::Limits::default(), async move {
-                stopped.wait().await
-            })
+            resi_net::serve(
+                listener,
+                router,
+                resi_net::Limits::default().one_address(),
+                async move { stopped.wait().await },
+            )
             .await;
         });
         Ok(Self { addr, stop, task })
@@ -144,6 +147,8 @@ pub(crate) async fn servers(
         shared_rate_limits: None,
         read_url_ttl_secs: 3_600,
         selection,
+        // Every daemon connects from loopback: one address is every client.
+        server: resi_coordinator::config::ServerLimits::one_address(),
         s3_section: None,
         s3: Some(s3.s3_config()),
         chain: chain_config,

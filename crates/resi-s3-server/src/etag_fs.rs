@@ -3,8 +3,9 @@
 //! - Keys are checked before they reach the file system: `s3s-fs` maps a key
 //!   to a path, so `a/../../b` would escape the folder a POST policy's
 //!   `starts-with` condition granted (the policy compares the raw key). Keys
-//!   with an empty, `.` or `..` segment, a leading `/`, a backslash or a NUL
-//!   are refused with `InvalidArgument`, for every operation that names a key;
+//!   with an empty, `.` or `..` segment (percent-encoded too: `%2e%2e`), a
+//!   leading `/`, a backslash, a NUL or an encoded `/`, backslash or NUL are
+//!   refused with `InvalidArgument` (400), for every operation that names a key;
 //!   what remains is its own normal form, so the policy's prefix check holds.
 //! - A browser-form POST answers 204 without the ETag header AWS sends, so
 //!   uploaders could not record what they stored; it is added.
@@ -64,7 +65,30 @@ pub fn unsafe_key_reason(key: &str) -> Option<&'static str> {
     {
         return Some("the key has an empty, '.' or '..' segment");
     }
+    if key.split('/').any(is_encoded_dot_segment) {
+        return Some("the key has a percent-encoded '.' or '..' segment");
+    }
+    let lower = key.to_ascii_lowercase();
+    if ["%2f", "%5c", "%00"].iter().any(|escape| lower.contains(escape)) {
+        return Some("the key contains a percent-encoded '/', backslash or NUL");
+    }
     None
+}
+
+/// A segment that is `.` or `..` once its `%2e` escapes are decoded, however
+/// often they were encoded (`%2e%2e`, `.%2E`, `%252e%252e`): stored as it
+/// is, it would become a traversal for any reader that decodes keys.
+fn is_encoded_dot_segment(segment: &str) -> bool {
+    let mut decoded = segment.to_ascii_lowercase();
+    // Each round undoes one layer of encoding; a real key has no such layers.
+    for _ in 0..4 {
+        let next = decoded.replace("%25", "%").replace("%2e", ".");
+        if next == decoded {
+            break;
+        }
+        decoded = next;
+    }
+    decoded != segment && (decoded == "." || decoded == "..")
 }
 
 fn check_key(key: &str) -> S3Result<()> {

@@ -131,11 +131,14 @@ impl EmbeddedS3 {
             source,
         })?;
         let (stop, stopped) = oneshot::channel::<()>();
-        // Bodies of up to a file cap arrive slowly on real links: ten minutes a request.
+        // Bodies of up to a file cap arrive slowly on real links: ten minutes
+        // a request. A development server whose clients (a devnet's every
+        // miner and validator) share one loopback address: no per-peer share.
         let limits = resi_net::Limits {
             request: std::time::Duration::from_secs(600),
             ..resi_net::Limits::default()
-        };
+        }
+        .one_address();
         let task = tokio::spawn(resi_net::serve_connections(
             listener,
             limits,

@@ -413,8 +413,8 @@ async fn bad_bucket_names_are_refused() {
 }
 
 /// A miner's POST policy grants `data/hotkey=ME/epoch=E/`; keys that climb out
-/// of it with `..` (or hide behind empty and `.` segments) must write nothing,
-/// anywhere.
+/// of it with `..` (or hide behind empty and `.` segments, or percent-encode
+/// them) must write nothing, anywhere.
 #[tokio::test]
 async fn traversal_keys_are_refused_and_write_nothing() {
     let (s3, dir) = server().await;
@@ -433,6 +433,13 @@ async fn traversal_keys_are_refused_and_write_nothing() {
         format!("{prefix}./zipcode=77429/listings.parquet"),
         format!("{prefix}/zipcode=77429/listings.parquet"),
         format!("{prefix}zipcode=77429//listings.parquet"),
+        // Encoded dot segments: a reader that decodes keys would climb out.
+        format!("{prefix}%2e%2e/%2e%2e/hotkey=VICTIM/epoch={epoch}/manifest.json"),
+        format!("{prefix}%2E%2E/x.parquet"),
+        format!("{prefix}.%2e/x.parquet"),
+        format!("{prefix}%2e/x.parquet"),
+        format!("{prefix}%252e%252e/x.parquet"),
+        format!("{prefix}a%2f..%2fb.parquet"),
     ] {
         let err = c.post_form(&form, &key, Bytes::from_static(b"evil")).await.unwrap_err();
         assert_eq!(err.status(), Some(400), "{key}: {err}");

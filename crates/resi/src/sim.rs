@@ -89,7 +89,8 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         resi_net::serve(
             listener,
             resi_sim::replay::router(state),
-            resi_net::Limits::default(),
+            // A development market: its clients may all be on one address.
+            resi_net::Limits::default().one_address(),
             stop,
         )
         .await;
@@ -139,7 +140,7 @@ pub fn run(cmd: SimCommand) -> anyhow::Result<ExitCode> {
         let local = listener.local_addr()?;
         println!("market: http://{local} ({count} zipcodes, seed {})", args.seed);
         println!("import: curl http://{local}/api/v1/zipcodes.csv > zipcodes.csv");
-        resi_net::serve(listener, router(state), resi_net::Limits::default(), stop).await;
+        resi_net::serve(listener, router(state), resi_net::Limits::default().one_address(), stop).await;
         Ok(ExitCode::SUCCESS)
     })
 }

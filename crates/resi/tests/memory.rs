@@ -15,8 +15,8 @@ fn children_peak_rss_mib() -> f64 {
     usage.ru_maxrss as f64 / 1024.0
 }
 
-/// Two decompression bombs (a few hundred KB each, 140 MB decoded each) are
-/// refused by `resi listings check` (the decode validators run) without the
+/// Decompression bombs (two GZIP ones of a few hundred KB, 140 MB decoded
+/// each; a legacy-LZ4 and a ZSTD one of 1 GiB each) are refused by `resi listings check` (the decode validators run) without the
 /// process growing anywhere near their decoded size.
 #[test]
 fn decompression_bombs_are_refused_in_bounded_memory() {
@@ -34,8 +34,30 @@ fn decompression_bombs_are_refused_in_bounded_memory() {
         let said = String::from_utf8_lossy(&out.stdout);
         assert!(said.contains("decoded bytes, over the limit"), "{said}");
     }
+    // A legacy-LZ4 page holding an LZ4 frame (the reader's fallback inflated
+    // such a page whole: 2 GB for a 9 MB file) and a ZSTD page, 1 GiB each once inflated.
+    for (name, kind, refusal) in [
+        ("lz4", resi_sim::hostile::Bomb::Lz4Frame, "not in Hadoop framing"),
+        ("zstd", resi_sim::hostile::Bomb::Zstd, "Destination buffer is too small"),
+    ] {
+        let bomb = resi_sim::hostile::codec_bomb(kind, 6_000, 1 << 30).unwrap();
+        let path = dir.path().join(format!("bomb-{name}.parquet"));
+        std::fs::write(&path, &bomb).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_resi"))
+            .args(["listings", "check", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains(refusal), "{name}: {said}");
+        println!(
+            "{name} bomb of {} KB (1 GiB inflated): {}",
+            bomb.len() / 1024,
+            said.trim()
+        );
+    }
     let peak = children_peak_rss_mib();
-    println!("peak RSS of `resi listings check` on two {decoded_mib:.0} MB bombs: {peak:.1} MiB");
+    println!("peak RSS of `resi listings check` on two {decoded_mib:.0} MB GZIP bombs and 1 GiB LZ4 and ZSTD bombs: {peak:.1} MiB");
     assert!(
         peak < 64.0,
         "peak RSS {peak:.1} MiB for a file of {} KB",
