@@ -7,6 +7,7 @@
 //! the copy check, tier 3 against the in-memory market, ranking, scores and the
 //! consensus hash. Peak RSS is the process's high-water mark.
 
+pub mod coordinator;
 pub mod files;
 pub mod gauntlet;
 

@@ -16,7 +16,7 @@ use crate::config::{ConfigError, CoordinatorConfig};
 use crate::epochs::EpochPolicy;
 use crate::ratelimit::RateLimiter;
 use crate::service::{router, AppState};
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
 
 /// What the coordinator takes from outside: time and the chain's read side.
 #[derive(Clone)]
@@ -73,7 +73,9 @@ impl App {
             .ok_or_else(|| ConfigError::Invalid("no [s3] section: the coordinator brokers a bucket".into()))?;
         let presigner = Presigner::new(s3).map_err(|e| AppError::Storage(Box::new(e)))?;
         let s3_client = S3Client::new(RetryPolicy::default()).map_err(|e| AppError::Storage(Box::new(e)))?;
-        let shared_limits = config.shared_rate_limits.unwrap_or(store.backend() == "postgres");
+        let shared_limits = config
+            .shared_rate_limits
+            .unwrap_or(store.backend() == Backend::Postgres);
         let limiter = if shared_limits {
             RateLimiter::shared(store.clone())
         } else {

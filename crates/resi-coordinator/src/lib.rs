@@ -22,7 +22,6 @@ pub mod config;
 pub mod dashboard;
 pub mod epochs;
 mod group;
-pub mod loadtest;
 pub mod metrics;
 pub mod ratelimit;
 pub mod selection;

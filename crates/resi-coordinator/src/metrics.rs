@@ -87,7 +87,7 @@ pub(crate) async fn scrape(State(state): State<Arc<AppState>>) -> Response {
     metrics::gauge!(
         BUILD_INFO,
         "version" => env!("CARGO_PKG_VERSION"),
-        "database" => state.store.backend()
+        "database" => state.store.backend().as_str()
     )
     .set(1.0);
     resi_telemetry::metrics::response(&state.metrics)

@@ -412,7 +412,7 @@ async fn healthcheck(State(state): State<Arc<AppState>>) -> Response {
         timestamp: state.now(),
         uptime: state.started.elapsed().as_secs(),
         database: DatabaseHealth {
-            backend: state.store.backend().into(),
+            backend: state.store.backend().as_str().into(),
             connected: database,
         },
         version: env!("CARGO_PKG_VERSION").into(),

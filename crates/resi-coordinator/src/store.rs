@@ -91,6 +91,39 @@ pub struct StoredEpoch {
     pub zipcodes: Vec<(UniverseZipcode, bool)>,
 }
 
+/// Which database a store is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names: `postgres://` or `postgresql://`
+    /// is PostgreSQL, anything else SQLite.
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    /// `sqlite` or `postgres`, as the health check and metrics name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The database.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -98,7 +131,7 @@ pub struct Store {
     /// Where the group writers write: the pool itself on SQLite, two
     /// connections with `synchronous_commit = off` on PostgreSQL.
     group_writes: AnyPool,
-    backend: &'static str,
+    backend: Backend,
     last_prune: Arc<AtomicI64>,
     /// Per route, the window whose predecessors were last deleted.
     pruned_windows: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
@@ -271,13 +304,9 @@ impl Store {
     /// Connects (`sqlite://FILE?mode=rwc` or `postgres://…`) and applies migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("postgres") {
-            "postgres"
-        } else {
-            "sqlite"
-        };
-        let max = if backend == "sqlite" { 1 } else { 8 };
-        let sqlite = backend == "sqlite";
+        let backend = Backend::of_url(url);
+        let sqlite = backend == Backend::Sqlite;
+        let max = if sqlite { 1 } else { 8 };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             // A request waits at most this long for a connection, then is
@@ -360,7 +389,7 @@ impl Store {
     }
 
     /// `"sqlite"` or `"postgres"`.
-    pub fn backend(&self) -> &'static str {
+    pub fn backend(&self) -> Backend {
         self.backend
     }
 
@@ -582,7 +611,7 @@ impl Store {
     /// group of requests, so a request waits for one round trip, not two;
     /// SQLite has no data-modifying `WITH`, so there it is the two writes in turn.
     pub async fn admit(&self, record: ReplayRecord, count: RequestCount) -> Result<Option<u64>, StoreError> {
-        if self.backend != "postgres" {
+        if self.backend == Backend::Sqlite {
             let full = sqlx::query(
                 "SELECT requests FROM rate_limit_windows \
                  WHERE route = $1 AND caller = $2 AND window_start = $3 AND requests >= $4",

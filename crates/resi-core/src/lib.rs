@@ -18,7 +18,6 @@ pub mod engine;
 pub mod epoch;
 pub mod examine;
 pub mod hotkey;
-pub mod liberal;
 pub mod listing;
 pub mod manifest;
 pub mod metagraph;

@@ -201,7 +201,7 @@ fn bench_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn bench_coordinator(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
-    use resi_coordinator::loadtest::{self, LoadOptions};
+    use resi_bench::coordinator::{self as loadtest, LoadOptions};
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(loadtest::run(&LoadOptions {
         database_url: args.database,

@@ -1,8 +1,9 @@
 //! `resi bench coordinator` drives the real server and refuses options it cannot run.
 
-mod common;
+#[path = "../../resi-coordinator/tests/common/postgres.rs"]
+mod postgres;
 
-use resi_coordinator::loadtest::{run, LoadError, LoadOptions};
+use resi_bench::coordinator::{run, LoadError, LoadOptions};
 use sqlx::Row;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,7 +18,7 @@ async fn the_load_benchmark_answers_every_signed_request() {
     .await
     .expect("every signed request answered 200");
     assert_eq!(
-        (report.backend, report.requests, report.connections),
+        (report.backend.as_str(), report.requests, report.connections),
         ("sqlite", 120, 4)
     );
     assert!(report.signed_rps > 0.0 && report.raw_verify_per_sec > 0.0 && report.http_floor_rps > 0.0);
@@ -81,9 +82,9 @@ async fn the_database_named_is_never_written() {
     }
     assert_eq!(std::fs::metadata(&in_use).unwrap().len(), 0);
 
-    common::with_postgres("loadtest", |url| async move {
+    postgres::with_postgres("loadtest", |url| async move {
         let report = run(&small(url.clone())).await.expect("the run on PostgreSQL");
-        assert_eq!(report.backend, "postgres");
+        assert_eq!(report.backend.as_str(), "postgres");
         let pool = sqlx::AnyPool::connect(&url).await.unwrap();
         let count = |sql: &'static str| {
             let pool = pool.clone();

@@ -1,4 +1,5 @@
-//! `resi bench coordinator`: the real server on loopback under signed load.
+//! `resi bench coordinator`: the real coordinator on loopback under signed
+//! load, driven from outside the server's library as any client would.
 //!
 //! Many registered hotkeys, every request signed beforehand (a signature is
 //! accepted once, so each request carries its own), a fixed number of
@@ -32,11 +33,11 @@ use resi_core::Neuron;
 use resi_runtime::{Shutdown, SystemClock};
 use resi_storage::S3Config;
 
-use crate::config::CoordinatorConfig;
-use crate::selection::SelectionParams;
-use crate::store::Store;
-use crate::universe::sample_universe;
-use crate::{App, Deps};
+use resi_coordinator::config::{CoordinatorConfig, ServerLimits};
+use resi_coordinator::selection::SelectionParams;
+use resi_coordinator::store::{Backend, Store};
+use resi_coordinator::universe::sample_universe;
+use resi_coordinator::{App, Deps};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -71,7 +72,7 @@ impl Default for LoadOptions {
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoadReport {
     /// `sqlite` or `postgres`.
-    pub backend: &'static str,
+    pub backend: Backend,
     pub requests: usize,
     pub connections: usize,
     pub hotkeys: usize,
@@ -267,7 +268,7 @@ async fn measure(options: &LoadOptions, database_url: &str, dir: &std::path::Pat
         // Lifted as far as configuration allows: this measures the path, not the limiter's refusals.
         rate_limit_multiplier: 1_000,
         // The load comes from one address.
-        server: crate::config::ServerLimits::one_address(),
+        server: ServerLimits::one_address(),
         selection: SelectionParams {
             target_listings: 20_000,
             ..SelectionParams::default()

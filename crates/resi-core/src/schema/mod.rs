@@ -2,7 +2,7 @@
 //!
 //! Reading checks the file before trusting it: size cap, Parquet magic, every
 //! required column present with its type (or one the liberal reader
-//! normalizes to it: pandas' and pyarrow's defaults, see [`crate::liberal`]),
+//! normalizes to it: pandas' and pyarrow's defaults, see [`liberal`]),
 //! no null `zpid`, every enum value known. Errors name the column and, where it applies, the row. Extra columns
 //! are allowed and not read (forward compatibility).
 //!
@@ -26,8 +26,10 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
-use crate::liberal::Target;
+pub mod liberal;
+
 use crate::listing::{Listing, ListingStatus, PropertyType};
+use liberal::Target;
 
 /// The schema version this module reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -81,7 +83,7 @@ impl Kind {
     }
 
     /// The canonical type, or one the liberal reader normalizes to it
-    /// (`crate::liberal`: what pandas and pyarrow write by default).
+    /// (`liberal`: what pandas and pyarrow write by default).
     fn accepts(self, dt: &DataType) -> bool {
         self.target().accepts(dt)
     }
@@ -454,7 +456,7 @@ fn decode_checked(bytes: Bytes, limits: &DecodeLimits) -> Result<ListingColumns,
         _ => return Err(SchemaError::Corrupt("row count differs from the file footer".into())),
     };
     let targets: Vec<(&'static str, Target)> = COLUMNS.iter().map(|(name, kind)| (*name, kind.target())).collect();
-    let batch = crate::liberal::normalize(&batch, &targets)?;
+    let batch = liberal::normalize(&batch, &targets)?;
     let columns = columns_from_batch(&batch)?;
     for (name, column) in [
         (col::ZPID, &columns.zpid),

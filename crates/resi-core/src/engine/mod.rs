@@ -1,0 +1,292 @@
+//! The epoch validation engine: examined submissions in, results document out.
+//!
+//! Per zipcode, submissions are ordered by (submission time, SHA-256 of
+//! `{validationSeed}:{hotkey}`). The copy check runs in that order; then the
+//! walk applies tier 3 in order: the first three submissions that pass every
+//! tier are the winners, later ones are spot-checked too (unless
+//! `spot_check_participants` is off) and become participants if they pass. Zipcodes are independent, so their tier-3 checks run
+//! concurrently; the result does not depend on which finishes first.
+//!
+//! One file a job: this one drives an epoch (collect, prepare, walk, score,
+//! decide again when a hotkey is barred or the source is broken); `source`
+//! wraps the property source (one lookup per listing, the broken-source
+//! stand-in, the source's health); `walk` ranks one zipcode with tier 3;
+//! `checks` holds what tiers 0-2 decide across a zipcode's submissions (the
+//! copy check, the relative quantity, the contested rows).
+
+mod checks;
+mod source;
+mod walk;
+
+use checks::{contested_claims, copy_check, relative_quantity};
+use source::{source_health, BrokenSource, Memo};
+use walk::{record_without_tier3, walk_zipcode, Prepared};
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::future::join_all;
+use sha2::{Digest, Sha256};
+
+use crate::context::EpochContext;
+use rayon::prelude::*;
+
+use crate::examine::Examined;
+use crate::hotkey::Hotkey;
+use crate::results::{
+    SourceHealth, Status, Totals, UnassignedRecord, ValidationResults, ZipcodeOutcome, RESULTS_VERSION,
+};
+use crate::scoring::{score, ZipcodeRanking};
+use crate::verify::{ListingVerifier, Verdict};
+use crate::zipcode::Zipcode;
+
+/// A second submission for the same (miner, zipcode) was offered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a submission of {hotkey} for zipcode {zipcode} was already added")]
+pub struct DuplicateSubmission {
+    pub hotkey: Hotkey,
+    pub zipcode: Zipcode,
+}
+
+/// Collects examined submissions of one epoch, in any order, then decides it.
+pub struct EpochValidation<'c> {
+    ctx: &'c EpochContext,
+    submissions: BTreeMap<(Zipcode, Hotkey), Examined>,
+    /// Spot-check every candidate of a zipcode at once (the default) or one
+    /// after another as the walk reaches it.
+    tier3_at_once: bool,
+}
+
+impl<'c> EpochValidation<'c> {
+    pub fn new(ctx: &'c EpochContext) -> Self {
+        Self {
+            ctx,
+            submissions: BTreeMap::new(),
+            tier3_at_once: true,
+        }
+    }
+
+    /// Tier 3 one submission after another, in ranking order, instead of
+    /// every candidate of a zipcode in one round trip. The results are the
+    /// same (a test compares both on many seeds); only the waiting differs.
+    pub fn one_lookup_round_per_submission(mut self) -> Self {
+        self.tier3_at_once = false;
+        self
+    }
+
+    pub fn insert(&mut self, examined: Examined) -> Result<(), DuplicateSubmission> {
+        let key = (examined.zipcode, examined.hotkey.clone());
+        if self.submissions.contains_key(&key) {
+            return Err(DuplicateSubmission {
+                hotkey: examined.hotkey,
+                zipcode: examined.zipcode,
+            });
+        }
+        self.submissions.insert(key, examined);
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.submissions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.submissions.is_empty()
+    }
+
+    /// Copy check, ranking walk with tier 3, scores and the consensus hash.
+    ///
+    /// When the epoch's lookups show the property source broken (see
+    /// [`SourceHealth`]), the walk is decided again with every sample
+    /// undetermined: a source that cannot answer is never evidence against a
+    /// miner. Verdicts are remembered per sampled listing, so a listing that
+    /// several miners share is looked up once; the second walk asks nothing.
+    pub async fn finish<V: ListingVerifier>(mut self, verifier: &V) -> ValidationResults {
+        let memo = Memo {
+            inner: verifier,
+            verdicts: std::sync::Mutex::new(BTreeMap::new()),
+            claims: std::sync::Mutex::new(BTreeMap::new()),
+        };
+        let none = BTreeMap::new();
+        let prepared = self.prepare();
+        let mut first = self.decide(&prepared, &memo, &none, None).await;
+        // A stale claim shows the miner's timestamps are not when it read the
+        // listings: its work anywhere else this epoch is not believed either.
+        let barred = stale_hotkeys(&first);
+        if !barred.is_empty() {
+            first = self.decide(&prepared, &memo, &barred, Some(first)).await;
+        }
+        let health = source_health(&first, &self.ctx.config);
+        let mut results = if health.broken {
+            self.decide(&prepared, &BrokenSource, &none, None).await
+        } else {
+            first
+        };
+        results.property_source = health;
+        // Freed on the pool: a million rows' claims and samples are many
+        // small allocations, about a seventh of the finish stage's
+        // single-threaded tail when freed on this thread.
+        drop(prepared);
+        let examined = std::mem::take(&mut self.submissions);
+        let memo = memo.verdicts.into_inner().unwrap_or_else(|e| e.into_inner());
+        rayon::join(
+            || examined.into_par_iter().for_each(drop),
+            || memo.into_par_iter().for_each(drop),
+        );
+        results
+    }
+
+    /// Everything about a zipcode that does not depend on tier 3: the
+    /// ranking order, copies, the relative tier 1 and the contested rows.
+    /// Computed once, whichever walks follow.
+    fn prepare(&self) -> (Vec<Prepared<'_>>, Vec<UnassignedRecord>) {
+        let ctx = self.ctx;
+        let mut by_zipcode: BTreeMap<Zipcode, Vec<&Examined>> = ctx.zipcodes.keys().map(|z| (*z, Vec::new())).collect();
+        let mut unassigned = Vec::new();
+        for ((zipcode, _), examined) in &self.submissions {
+            match by_zipcode.get_mut(zipcode) {
+                Some(list) => list.push(examined),
+                None => unassigned.push(UnassignedRecord {
+                    zipcode: *zipcode,
+                    submission: record_without_tier3(examined, ctx),
+                }),
+            }
+        }
+        // Zipcodes are independent: prepared on the caller's rayon pool, in
+        // zipcode order whatever the threads.
+        let prepared = by_zipcode
+            .into_par_iter()
+            .map(|(zipcode, mut list)| {
+                list.sort_by_cached_key(|e| (e.submitted_at_ms, tie_break(&ctx.validation_seed, &e.hotkey)));
+                Prepared {
+                    zipcode,
+                    copy_of: copy_check(ctx, &list),
+                    short_of: relative_quantity(ctx, &list),
+                    contested: contested_claims(ctx, zipcode, &list),
+                    list,
+                }
+            })
+            .collect();
+        (prepared, unassigned)
+    }
+
+    /// Walks every zipcode and scores the epoch. With `earlier` (a walk of
+    /// the same prepared zipcodes with the same remembered verdicts), a
+    /// zipcode where no one is `barred` walks exactly as it did then, so its
+    /// outcome is taken from there instead of walked again.
+    async fn decide<V: ListingVerifier>(
+        &self,
+        prepared: &(Vec<Prepared<'_>>, Vec<UnassignedRecord>),
+        verifier: &V,
+        barred: &BTreeMap<Hotkey, String>,
+        earlier: Option<ValidationResults>,
+    ) -> ValidationResults {
+        let ctx = self.ctx;
+        let all_miners: BTreeSet<Hotkey> = self.submissions.keys().map(|(_, h)| h.clone()).collect();
+        let (zipcodes, unassigned) = prepared;
+        let unassigned = unassigned.clone();
+        let at_once = self.tier3_at_once;
+        let mut earlier: BTreeMap<Zipcode, ZipcodeOutcome> = earlier
+            .map(|r| r.zipcodes.into_iter().map(|o| (o.zipcode, o)).collect())
+            .unwrap_or_default();
+        let walks = zipcodes.iter().map(|p| {
+            let unchanged = p
+                .list
+                .iter()
+                .all(|e| !barred.contains_key(&e.hotkey))
+                .then(|| earlier.remove(&p.zipcode))
+                .flatten();
+            async move {
+                match unchanged {
+                    Some(outcome) => outcome,
+                    None => walk_zipcode(ctx, p, verifier, barred, at_once).await,
+                }
+            }
+        });
+        let mut outcomes: Vec<ZipcodeOutcome> = join_all(walks).await;
+        outcomes.sort_by_key(|o| o.zipcode);
+
+        let rankings: BTreeMap<Zipcode, ZipcodeRanking> = outcomes
+            .iter()
+            .map(|o| {
+                (
+                    o.zipcode,
+                    ZipcodeRanking {
+                        expected_listings: o.expected_listings,
+                        winners: o.winners.clone(),
+                        participants: o
+                            .submissions
+                            .iter()
+                            .filter(|s| s.status == Status::Participant)
+                            .map(|s| (s.hotkey.clone(), s.listing_count.unwrap_or(0)))
+                            .collect(),
+                    },
+                )
+            })
+            .collect();
+        let (miner_scores, zipcode_weights) = score(&rankings, &all_miners, &ctx.config);
+        for (outcome, weight) in outcomes.iter_mut().zip(&zipcode_weights) {
+            outcome.weight_ppb = weight.weight_ppb;
+        }
+
+        let mut totals = Totals::default();
+        let records = outcomes
+            .iter()
+            .flat_map(|o| o.submissions.iter())
+            .chain(unassigned.iter().map(|u| &u.submission));
+        for record in records {
+            totals.submissions += 1;
+            match record.status {
+                Status::Winner => totals.winners += 1,
+                Status::Participant => totals.participants += 1,
+                Status::Failed => totals.failed += 1,
+                Status::Undetermined => totals.undetermined += 1,
+                Status::Ignored => totals.ignored += 1,
+            }
+        }
+        totals.scored_miners = miner_scores.iter().filter(|m| m.score_ppb > 0).count() as u64;
+        totals.score_ppb = miner_scores.iter().map(|m| m.score_ppb).sum();
+
+        let mut results = ValidationResults {
+            version: RESULTS_VERSION,
+            epoch_id: ctx.epoch_id,
+            nonce: ctx.nonce.clone(),
+            validation_seed: ctx.validation_seed.clone(),
+            validator: None,
+            config: ctx.config.clone(),
+            zipcodes: outcomes,
+            unassigned,
+            miner_scores,
+            zipcode_weights,
+            totals,
+            property_source: SourceHealth::default(),
+            consensus_hash: String::new(),
+        };
+        results.consensus_hash = results.recompute_consensus_hash();
+        results
+    }
+}
+
+/// Hotkeys with a contested claim the source's history contradicts, with
+/// where (the first zipcode in order) and why.
+fn stale_hotkeys(results: &ValidationResults) -> BTreeMap<Hotkey, String> {
+    let mut out = BTreeMap::new();
+    for z in &results.zipcodes {
+        for s in &z.submissions {
+            let Some(stale) = s.spot_check.as_ref().and_then(|c| {
+                c.contested
+                    .iter()
+                    .find(|c| c.verdict.is_determined() && c.verdict != Verdict::Verified)
+            }) else {
+                continue;
+            };
+            out.entry(s.hotkey.clone())
+                .or_insert_with(|| format!("zipcode {}, zpid {}: {}", z.zipcode, stale.zpid, stale.verdict.reason()));
+        }
+    }
+    out
+}
+
+/// The tie-break key of a hotkey: SHA-256 of `{validationSeed}:{hotkey}`.
+pub fn tie_break(validation_seed: &str, hotkey: &Hotkey) -> [u8; 32] {
+    Sha256::digest(format!("{validation_seed}:{hotkey}").as_bytes()).into()
+}
