@@ -133,6 +133,53 @@ impl Endpoint {
     }
 }
 
+/// A route's rate limit: `limit` requests per `window_secs` per caller (the
+/// verified hotkey on signed routes, the address on public ones), counted
+/// under `key` in the coordinator's windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub key: &'static str,
+    pub limit: u32,
+    pub window_secs: i64,
+}
+
+impl RateLimit {
+    const fn per_minute(key: &'static str, limit: u32) -> Self {
+        Self {
+            key,
+            limit,
+            window_secs: 60,
+        }
+    }
+}
+
+impl Endpoint {
+    /// The endpoint's rate limit (docs/API.md), before the coordinator's
+    /// `rate_limit_multiplier`; `None` for the health check.
+    pub fn rate_limit(self) -> Option<RateLimit> {
+        Some(match self {
+            Endpoint::Healthcheck => return None,
+            Endpoint::CurrentAssignment => RateLimit::per_minute("current", 10),
+            Endpoint::EpochAssignment => RateLimit::per_minute("epoch", 30),
+            Endpoint::MinerStatus => RateLimit::per_minute("status", 5),
+            Endpoint::Stats => STATS_RATE_LIMIT,
+            Endpoint::FolderAccess => RateLimit::per_minute("folder", 10),
+            Endpoint::ValidatorRead => RateLimit::per_minute("validator-read", 30),
+            Endpoint::ValidatorUpload => RateLimit {
+                key: "validator-upload",
+                limit: 5,
+                window_secs: 3_600,
+            },
+        })
+    }
+}
+
+/// `GET /api/v1/zipcode-assignments/stats` (public).
+pub const STATS_RATE_LIMIT: RateLimit = RateLimit::per_minute("stats", 30);
+
+/// The dashboard's data (public, not one of the original API's endpoints).
+pub const DASHBOARD_RATE_LIMIT: RateLimit = RateLimit::per_minute("dashboard", 60);
+
 /// What a signature is checked against: the fields a commitment is built from.
 #[derive(Clone, Debug)]
 pub enum Signing<'a> {

@@ -18,6 +18,9 @@
 //! storage server), so miners and validators depend on this crate and never
 //! on `resi-coordinator`.
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod client;
 pub mod dashboard;
 pub mod endpoint;
@@ -26,5 +29,5 @@ pub mod openapi;
 pub mod types;
 
 pub use client::{ClientError, CoordinatorClient};
-pub use endpoint::{routes, Caller, Endpoint};
+pub use endpoint::{routes, Caller, Endpoint, RateLimit, DASHBOARD_RATE_LIMIT};
 pub use types::*;

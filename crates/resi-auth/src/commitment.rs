@@ -1,4 +1,4 @@
-//! The commitment strings a signed request signs (DESIGN §2), byte for byte.
+//! The commitment strings a signed request signs (PROTOCOL.md §1), byte for byte.
 
 use resi_core::{EpochId, Hotkey};
 

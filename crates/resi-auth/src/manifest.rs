@@ -8,13 +8,9 @@ use crate::signature::{verify as verify_signature, Signature, SignatureError, Ve
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestSignatureError {
     #[error("manifest signature: {0}")]
-    Encoding(#[from] SignatureError),
-    #[error("manifest signature by {hotkey}: {source}")]
-    Invalid {
-        hotkey: String,
-        #[source]
-        source: VerifyError,
-    },
+    Encoding(SignatureError),
+    #[error("manifest signature by {hotkey}: {cause}")]
+    Invalid { hotkey: String, cause: VerifyError },
     #[error("manifest is for hotkey {found}, but it is stored under {expected}")]
     WrongHotkey { found: String, expected: String },
 }
@@ -32,10 +28,17 @@ pub fn verify(signed: &SignedManifest) -> Result<&Manifest, ManifestSignatureErr
     verify_signature(&manifest.hotkey, manifest.canonical_json().as_bytes(), &signature).map_err(|source| {
         ManifestSignatureError::Invalid {
             hotkey: manifest.hotkey.to_string(),
-            source,
+            cause: source,
         }
     })?;
     Ok(manifest)
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<SignatureError> for ManifestSignatureError {
+    fn from(e: SignatureError) -> Self {
+        ManifestSignatureError::Encoding(e)
+    }
 }
 
 #[cfg(test)]

@@ -16,22 +16,14 @@ use crate::keypair::{KeyError, Keypair};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error("{path}: not a key file: {reason}")]
     Format { path: PathBuf, reason: String },
     #[error("{path}: the file is encrypted ({kind}); resi reads only unencrypted hotkeys and public key files")]
     Encrypted { path: PathBuf, kind: &'static str },
-    #[error("{path}: {source}")]
-    Key {
-        path: PathBuf,
-        #[source]
-        source: KeyError,
-    },
+    #[error("{path}: {cause}")]
+    Key { path: PathBuf, cause: KeyError },
     #[error("{path}: holds only a public key; signing needs secretPhrase, secretSeed or privateKey")]
     PublicOnly { path: PathBuf },
     #[error("{path}: fields disagree: {reason}")]
@@ -116,7 +108,7 @@ impl WalletPaths {
 fn read_json(path: &Path) -> Result<KeyFileJson, WalletError> {
     let bytes = fs::read(path).map_err(|source| WalletError::Io {
         path: path.to_owned(),
-        source,
+        cause: source,
     })?;
     let encrypted = |kind| WalletError::Encrypted {
         path: path.to_owned(),
@@ -201,7 +193,7 @@ pub fn read_keypair(path: &Path) -> Result<Keypair, WalletError> {
     }
     let key_err = |source| WalletError::Key {
         path: path.to_owned(),
-        source,
+        cause: source,
     };
     let keypair = if let Some(phrase) = json.secret_phrase.as_deref() {
         Keypair::from_mnemonic(phrase).map_err(key_err)?
@@ -237,7 +229,7 @@ fn public_json(hotkey: &Hotkey) -> KeyFileJson {
 fn write_file(path: &Path, json: &KeyFileJson, overwrite: bool) -> Result<(), WalletError> {
     let io = |source| WalletError::Io {
         path: path.to_owned(),
-        source,
+        cause: source,
     };
     if !overwrite && path.exists() {
         return Err(WalletError::Exists { path: path.to_owned() });

@@ -54,7 +54,7 @@ fn every_negative_case_is_rejected() {
 
 #[test]
 fn signature_encodings_follow_the_protocol() {
-    // The protocol takes hex with or without a lowercase 0x (DESIGN §2), so bare
+    // The protocol takes hex with or without a lowercase 0x (PROTOCOL.md §1), so bare
     // hex is accepted where bittensor's str argument raises; "0X" is refused.
     let doc = load("sr25519.json");
     for case in doc["signature_encoding_cases"].as_array().unwrap() {

@@ -7,6 +7,9 @@
 //! the copy check, tier 3 against the in-memory market, ranking, scores and the
 //! consensus hash. Peak RSS is the process's high-water mark.
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod coordinator;
 pub mod files;
 pub mod gauntlet;

@@ -51,12 +51,8 @@ impl WeightRecord {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error("{path}: line {line}: not a weight record: {reason}")]
     Format { path: PathBuf, line: usize, reason: String },
 }
@@ -69,7 +65,7 @@ pub fn read(path: &Path) -> Result<Vec<WeightRecord>, LedgerError> {
         Err(source) => {
             return Err(LedgerError::Io {
                 path: path.to_owned(),
-                source,
+                cause: source,
             })
         }
     };
@@ -98,7 +94,7 @@ pub fn beside(metagraph: &Path) -> PathBuf {
 pub fn append(path: &Path, mut record: WeightRecord) -> Result<WeightRecord, LedgerError> {
     let io = |source| LedgerError::Io {
         path: path.to_owned(),
-        source,
+        cause: source,
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;

@@ -9,6 +9,9 @@
 //! Architecture invariant: callers see only [`Chain`] and [`Metagraph`]; no
 //! other crate reads the metagraph or ledger files or talks to a node.
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod config;
 pub mod ledger;
 pub mod local;
@@ -32,9 +35,9 @@ use resi_core::{EpochId, Hotkey};
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
     #[error("metagraph: {0}")]
-    Metagraph(#[from] MetagraphError),
+    Metagraph(MetagraphError),
     #[error("weight ledger: {0}")]
-    Ledger(#[from] LedgerError),
+    Ledger(LedgerError),
     #[error("{0} is not registered on the subnet")]
     NotRegistered(Hotkey),
     /// The node could not be reached or did not answer in time: retry later.
@@ -260,6 +263,20 @@ impl Metagraph {
             ));
         }
         out
+    }
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<MetagraphError> for ChainError {
+    fn from(e: MetagraphError) -> Self {
+        ChainError::Metagraph(e)
+    }
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<LedgerError> for ChainError {
+    fn from(e: LedgerError) -> Self {
+        ChainError::Ledger(e)
     }
 }
 

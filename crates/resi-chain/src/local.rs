@@ -12,12 +12,8 @@ use crate::Metagraph;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetagraphError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error("{path}: not a metagraph file: {reason}")]
     Format { path: PathBuf, reason: String },
     #[error("hotkey {0} is already registered")]
@@ -55,7 +51,7 @@ pub fn read(path: &Path) -> Result<Metagraph, MetagraphError> {
         Err(source) => {
             return Err(MetagraphError::Io {
                 path: path.to_owned(),
-                source,
+                cause: source,
             })
         }
     };
@@ -76,7 +72,7 @@ pub fn read(path: &Path) -> Result<Metagraph, MetagraphError> {
 pub fn write(path: &Path, metagraph: &Metagraph) -> Result<(), MetagraphError> {
     let io = |source| MetagraphError::Io {
         path: path.to_owned(),
-        source,
+        cause: source,
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;

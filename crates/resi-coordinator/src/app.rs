@@ -14,8 +14,9 @@ use tracing::Instrument;
 
 use crate::config::{ConfigError, CoordinatorConfig};
 use crate::epochs::EpochPolicy;
+use crate::handlers::router;
 use crate::ratelimit::RateLimiter;
-use crate::service::{router, AppState};
+use crate::state::AppState;
 use crate::store::{Backend, Store, StoreError};
 
 /// What the coordinator takes from outside: time and the chain's read side.
@@ -32,15 +33,11 @@ pub enum AppError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("storage: {0}")]
-    Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Storage(Box<dyn std::error::Error + Send + Sync>),
     #[error("metrics: {0}")]
-    Metrics(#[source] Box<dyn std::error::Error + Send + Sync>),
-    #[error("listening on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
+    Metrics(Box<dyn std::error::Error + Send + Sync>),
+    #[error("listening on {addr}: {cause}")]
+    Listen { addr: SocketAddr, cause: std::io::Error },
 }
 
 /// A coordinator bound to its address, not yet serving.
@@ -109,11 +106,11 @@ impl App {
             .await
             .map_err(|source| AppError::Listen {
                 addr: config.listen,
-                source,
+                cause: source,
             })?;
         let addr = listener.local_addr().map_err(|source| AppError::Listen {
             addr: config.listen,
-            source,
+            cause: source,
         })?;
         Ok(App {
             listener,

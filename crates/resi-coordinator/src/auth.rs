@@ -1,4 +1,4 @@
-//! Signed-request checks (DESIGN §2), in the order that gives each failure
+//! Signed-request checks (PROTOCOL.md §1), in the order that gives each failure
 //! its status: 400 malformed, 401 stale timestamp or bad signature, 403 not
 //! registered or not a validator.
 

@@ -28,7 +28,7 @@ pub struct CoordinatorConfig {
     pub max_upload_bytes: u64,
     /// Stake (rao) that makes a neuron a validator without a permit; 0 = permits only.
     pub validator_min_stake: u64,
-    /// Multiplies every per-route rate limit (1 = the limits of DESIGN §3).
+    /// Multiplies every per-route rate limit (1 = the limits of docs/API.md).
     pub rate_limit_multiplier: u32,
     /// Count rate-limit windows in the database, so several coordinators
     /// on one PostgreSQL limit a caller as one. Unset: yes on PostgreSQL,
@@ -334,7 +334,7 @@ impl CoordinatorConfig {
             (None, Some(path)) => std::fs::read_to_string(path)
                 .map_err(|source| ConfigError::Read {
                     path: path.clone(),
-                    source,
+                    cause: source,
                 })?
                 .trim()
                 .to_owned(),
@@ -354,6 +354,16 @@ impl CoordinatorConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/coordinator.toml");
+        let config = CoordinatorConfig::from_file(&path).unwrap();
+        config.check().unwrap();
+        assert_eq!(config.server, ServerLimits::default());
+        let s3 = config.s3_section.as_ref().unwrap();
+        assert_eq!(s3.bucket.as_deref(), Some("resi-subnet"));
+    }
 
     #[test]
     fn parses_a_full_file_and_rejects_unknown_keys() {

@@ -26,7 +26,7 @@ pub enum EpochError {
     #[error("no zipcode of the universe is eligible this epoch (check min/max expected listings and the cooldown)")]
     NothingEligible,
     #[error("{0}")]
-    Epoch(#[from] resi_core::epoch::EpochError),
+    Epoch(resi_core::epoch::EpochError),
     #[error("serializing the assignment: {0}")]
     Serialize(String),
 }
@@ -216,5 +216,12 @@ impl EpochCache {
             return Ok(Some(hit));
         }
         existing(store, id).await?.map(|e| self.keep(e)).transpose()
+    }
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<resi_core::epoch::EpochError> for EpochError {
+    fn from(e: resi_core::epoch::EpochError) -> Self {
+        EpochError::Epoch(e)
     }
 }

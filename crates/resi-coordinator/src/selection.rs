@@ -1,4 +1,4 @@
-//! Zipcode selection and the epoch's derived values (DESIGN §3), all
+//! Zipcode selection and the epoch's derived values (PROTOCOL.md §2a), all
 //! deterministic from (secret, epochId): reproducible for the operator,
 //! unpredictable for miners.
 

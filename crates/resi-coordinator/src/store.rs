@@ -17,16 +17,12 @@ use crate::universe::UniverseZipcode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database {url}: {source}")]
-    Connect {
-        url: String,
-        #[source]
-        source: sqlx::Error,
-    },
+    #[error("database {url}: {cause}")]
+    Connect { url: String, cause: sqlx::Error },
     #[error("database migrations: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
     #[error("database: {0}")]
-    Sql(#[from] sqlx::Error),
+    Sql(sqlx::Error),
     #[error("database holds a value resi cannot read: {0}")]
     Corrupt(String),
     #[error("recording the signed request: {0}")]
@@ -146,6 +142,10 @@ pub struct Store {
 
 /// Longest wait for a database connection before a request fails (503).
 const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Grant kinds: miners' data folders and validators' results folders.
+pub const GRANT_DATA: &str = "data";
+pub const GRANT_VALIDATORS: &str = "validators";
 
 /// How often the SQLite log is checkpointed, and so synced: a power loss
 /// loses at most about this much of the last commits.
@@ -337,7 +337,7 @@ impl Store {
             .await
             .map_err(|source| StoreError::Connect {
                 url: redact(url),
-                source,
+                cause: source,
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         // The group writers' own connections on PostgreSQL, committing
@@ -363,7 +363,7 @@ impl Store {
                 .await
                 .map_err(|source| StoreError::Connect {
                     url: redact(url),
-                    source,
+                    cause: source,
                 })?
         };
         let alive = Arc::new(());
@@ -1015,6 +1015,20 @@ fn universe_row(row: &AnyRow, zipcode_column: &str) -> Result<UniverseZipcode, S
         market_tier: MarketTier::parse(&tier).ok_or_else(|| StoreError::Corrupt(format!("market tier {tier:?}")))?,
         geographic_region: text("geographic_region")?,
     })
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(e)
+    }
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Sql(e)
+    }
 }
 
 #[cfg(test)]

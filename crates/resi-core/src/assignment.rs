@@ -1,4 +1,4 @@
-//! What the coordinator hands out each epoch (DESIGN §3), and what a miner submits.
+//! What the coordinator hands out each epoch (PROTOCOL.md §2a), and what a miner submits.
 
 use serde::{Deserialize, Serialize};
 

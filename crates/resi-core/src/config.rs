@@ -1,4 +1,4 @@
-//! Every validation and scoring threshold (DESIGN §5–§6), with its default.
+//! Every validation and scoring threshold (PROTOCOL.md §4–§6), with its default.
 //!
 //! Fractions are integer basis points (1/10,000) so that comparisons are exact
 //! integer arithmetic on every validator: "at least 90 %" is

@@ -1,4 +1,4 @@
-//! Agreement between validators (DESIGN §7): group published results by
+//! Agreement between validators (PROTOCOL.md §7): group published results by
 //! consensus hash and weigh the groups by stake.
 
 use std::collections::BTreeMap;

@@ -10,6 +10,9 @@
 //! Parquet bytes handed to it; the only I/O it awaits is the caller's
 //! [`verify::ListingVerifier`].
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod assignment;
 pub mod config;
 pub mod consensus;

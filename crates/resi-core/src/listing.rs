@@ -1,4 +1,4 @@
-//! One listing as the protocol defines it (DESIGN §4, schema version 1).
+//! One listing as the protocol defines it (PROTOCOL.md §3, schema version 1).
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! The miner's `manifest.json` (DESIGN §4): which files it uploaded for an
+//! The miner's `manifest.json` (PROTOCOL.md §3): which files it uploaded for an
 //! epoch, with their SHA-256, signed by the miner's hotkey over the manifest's
 //! RFC 8785 canonical JSON (without the `signature` field).
 

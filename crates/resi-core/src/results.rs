@@ -1,4 +1,4 @@
-//! The results document (`validation_results.json`, DESIGN §7) and its consensus hash.
+//! The results document (`validation_results.json`, PROTOCOL.md §7) and its consensus hash.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

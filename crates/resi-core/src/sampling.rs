@@ -1,4 +1,4 @@
-//! Deterministic spot-check sampling (DESIGN §5, tier 3).
+//! Deterministic spot-check sampling (PROTOCOL.md §4, tier 3).
 //!
 //! The seed is SHA-256 of `{validationSeed}:{minerHotkey}:{submissionTimeMs}:{n}`;
 //! it keys ChaCha20 (`rand_chacha::ChaCha20Rng::from_seed`). The first `k`

@@ -1,4 +1,4 @@
-//! Scores from ranks (DESIGN §6), in exact integer arithmetic.
+//! Scores from ranks (PROTOCOL.md §6), in exact integer arithmetic.
 //!
 //! A miner's raw score is Σ share(rank) × expected_z / W over the zipcodes it
 //! won (W = the expected listings of all zipcodes with a winner), plus, if

@@ -1,4 +1,4 @@
-//! An epoch's validation seed and its commitment (DESIGN §3): the seed is
+//! An epoch's validation seed and its commitment (PROTOCOL.md §2a): the seed is
 //! revealed after the deadline and must hash to the commitment published
 //! with the assignment.
 

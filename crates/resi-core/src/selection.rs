@@ -1,4 +1,4 @@
-//! The operator's zipcode-selection parameters (DESIGN §3): published in
+//! The operator's zipcode-selection parameters (PROTOCOL.md §2a): published in
 //! the coordinator's stats, applied by its selection.
 
 use std::collections::BTreeMap;

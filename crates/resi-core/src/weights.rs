@@ -1,4 +1,4 @@
-//! From scores to on-chain weights (DESIGN §8), the way Bittensor does it.
+//! From scores to on-chain weights (PROTOCOL.md §8), the way Bittensor does it.
 //!
 //! [`convert_weights_and_uids_for_emit`] and [`normalize_max_weight`] follow
 //! `bittensor.utils.weight_utils` (bittensor 10.5) operation for operation;

@@ -613,7 +613,7 @@ fn a_late_fabricator_is_spot_checked_and_earns_nothing() {
     assert!(results.zipcodes[0].participants.is_empty());
     assert_eq!(score(&results, 4), 0);
 
-    // DESIGN §6 as first written (the flag off): the same fabricator is a paid participant.
+    // PROTOCOL.md §6 as first written (the flag off): the same fabricator is a paid participant.
     let config = ValidationConfig {
         spot_check_participants: false,
         ..ValidationConfig::default()

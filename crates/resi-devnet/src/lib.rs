@@ -19,6 +19,9 @@
 //! [`outcome`] (the verdict, pure), [`report`] (text for people, from
 //! outcome types only).
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod cast;
 pub mod collect;
 pub mod outcome;

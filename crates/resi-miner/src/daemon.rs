@@ -34,15 +34,15 @@ pub enum MinerError {
     #[error(transparent)]
     State(#[from] StateError),
     #[error("coordinator: {0}")]
-    Coordinator(#[from] ClientError),
+    Coordinator(ClientError),
     #[error("storage: {0}")]
-    Storage(#[from] StorageError),
+    Storage(StorageError),
     #[error("assignment: {0}")]
     Assignment(String),
     #[error("configuration: {0}")]
-    Config(#[from] crate::config::ConfigError),
+    Config(crate::config::ConfigError),
     #[error("manifest: {0}")]
-    Manifest(#[source] serde_json::Error),
+    Manifest(serde_json::Error),
     #[error("stopping: the rest of the epoch resumes from the state database")]
     Stopped,
     #[error("{0}")]
@@ -659,4 +659,24 @@ fn rfc3339_ms(ms: i64) -> Option<String> {
         .ok()?
         .format(&time::format_description::well_known::Rfc3339)
         .ok()
+}
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<StorageError> for MinerError {
+    fn from(e: StorageError) -> Self {
+        MinerError::Storage(e)
+    }
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<ClientError> for MinerError {
+    fn from(e: ClientError) -> Self {
+        MinerError::Coordinator(e)
+    }
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<crate::config::ConfigError> for MinerError {
+    fn from(e: crate::config::ConfigError) -> Self {
+        MinerError::Config(e)
+    }
 }

@@ -12,6 +12,9 @@
 //! behaviour profiles for testing the incentive). Write your own by
 //! implementing [`ZipcodeScraper`].
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod command;
 pub mod config;
 pub mod daemon;

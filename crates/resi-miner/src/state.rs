@@ -13,9 +13,9 @@ use sqlx::{Row, SqlitePool};
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("miner database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("miner database migration: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
     #[error("miner database holds a bad value: {0}")]
     Corrupt(String),
 }
@@ -336,6 +336,20 @@ impl MinerState {
             .await?;
         tx.commit().await?;
         Ok(done.rows_affected())
+    }
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<sqlx::Error> for StateError {
+    fn from(e: sqlx::Error) -> Self {
+        StateError::Database(e)
+    }
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<sqlx::migrate::MigrateError> for StateError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StateError::Migrate(e)
     }
 }
 

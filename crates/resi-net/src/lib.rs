@@ -18,6 +18,9 @@
 //! [`Limits::max_requests_per_peer`] requests in progress, a request past that
 //! is answered 429 at once (JSON body, `Retry-After`) and its connection closed.
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};

@@ -8,18 +8,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: {source}")]
-    Parse {
-        path: PathBuf,
-        #[source]
-        source: toml::de::Error,
-    },
+    #[error("{path}: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
+    #[error("{path}: {cause}")]
+    Parse { path: PathBuf, cause: toml::de::Error },
     #[error("{variable}={value:?}: {reason}")]
     Env {
         variable: String,
@@ -34,11 +26,11 @@ pub enum ConfigError {
 pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
-        source,
+        cause: source,
     })?;
     toml::from_str(&text).map_err(|source| ConfigError::Parse {
         path: path.to_owned(),
-        source,
+        cause: source,
     })
 }
 

@@ -12,6 +12,9 @@
 //! Architecture invariant: no protocol rules and no knowledge of any one
 //! daemon; the only clock read in the daemons is [`SystemClock`].
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod clock;
 pub mod config;
 pub mod shutdown;

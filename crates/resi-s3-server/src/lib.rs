@@ -11,6 +11,9 @@
 //! Architecture invariant: only development paths depend on this crate;
 //! miners, validators and the coordinator library never do.
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod etag_fs;
 pub mod server;
 

@@ -56,22 +56,14 @@ pub fn generate_credentials() -> (String, String) {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("creating the bucket directory {path}: {source}")]
-    DataDir {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("creating the bucket directory {path}: {cause}")]
+    DataDir { path: PathBuf, cause: std::io::Error },
     #[error("invalid bucket name {0:?}: use 3-63 lowercase letters, digits, '-' or '.'")]
     BadBucket(String),
     #[error("opening the storage at {path}: {reason}")]
     Storage { path: PathBuf, reason: String },
-    #[error("listening on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("listening on {addr}: {cause}")]
+    Listen { addr: SocketAddr, cause: std::io::Error },
 }
 
 /// A running embedded S3 server; stops when [`EmbeddedS3::shutdown`] is called or it is dropped.
@@ -102,7 +94,7 @@ impl EmbeddedS3 {
             .await
             .map_err(|source| ServerError::DataDir {
                 path: bucket_dir.clone(),
-                source,
+                cause: source,
             })?;
         let fs = s3s_fs::FileSystem::new(&options.data_dir).map_err(|e| ServerError::Storage {
             path: options.data_dir.clone(),
@@ -124,11 +116,11 @@ impl EmbeddedS3 {
             .await
             .map_err(|source| ServerError::Listen {
                 addr: options.listen,
-                source,
+                cause: source,
             })?;
         let addr = listener.local_addr().map_err(|source| ServerError::Listen {
             addr: options.listen,
-            source,
+            cause: source,
         })?;
         let (stop, stopped) = oneshot::channel::<()>();
         // Bodies of up to a file cap arrive slowly on real links: ten minutes

@@ -16,6 +16,9 @@
 //! scraper) talk to the network, and `replay` (feature `server`) reads the
 //! real-data corpus from disk to serve it as the commercial API would.
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod hostile;
 pub mod market;
 pub mod profile;

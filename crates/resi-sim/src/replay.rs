@@ -35,13 +35,20 @@ use crate::market::csv_field;
 
 /// Where the real-data corpus is for tests and the devnet: `RESI_REAL_DATA`,
 /// else `../shared/real-data` beside this checkout. `None` (with one line
-/// on stdout saying so) when it is not there.
+/// on stdout saying so) when it is not there, unless
+/// `RESI_REQUIRE_REAL_DATA=1` (as CI sets it): then a missing corpus fails
+/// the test that asked instead of letting it pass unchecked.
 pub fn find_corpus() -> Option<PathBuf> {
     let dir = std::env::var_os("RESI_REAL_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/real-data"));
     if dir.join("search").is_dir() {
         Some(dir)
+    } else if std::env::var("RESI_REQUIRE_REAL_DATA").is_ok_and(|v| v == "1") {
+        panic!(
+            "the real-data corpus is required (RESI_REQUIRE_REAL_DATA=1) but not found at {}: set RESI_REAL_DATA",
+            dir.display()
+        );
     } else {
         println!(
             "real-data corpus not found at {}: skipping (set RESI_REAL_DATA)",
@@ -60,18 +67,10 @@ pub struct Corpus {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CorpusError {
-    #[error("{path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: not JSON: {source}")]
-    Json {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error("{path}: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
+    #[error("{path}: not JSON: {cause}")]
+    Json { path: PathBuf, cause: serde_json::Error },
     #[error("{path}: {why}")]
     Shape { path: PathBuf, why: String },
     #[error("{0}: no search/*.json files (is this the real-data folder?)")]
@@ -81,14 +80,14 @@ pub enum CorpusError {
 fn json_files(dir: &Path) -> Result<Vec<PathBuf>, CorpusError> {
     let entries = std::fs::read_dir(dir).map_err(|source| CorpusError::Read {
         path: dir.to_owned(),
-        source,
+        cause: source,
     })?;
     let mut files = Vec::new();
     for entry in entries {
         let path = entry
             .map_err(|source| CorpusError::Read {
                 path: dir.to_owned(),
-                source,
+                cause: source,
             })?
             .path();
         if path.extension().is_some_and(|e| e == "json") {
@@ -103,11 +102,11 @@ fn json_files(dir: &Path) -> Result<Vec<PathBuf>, CorpusError> {
 fn read_json(path: &Path) -> Result<Value, CorpusError> {
     let bytes = std::fs::read(path).map_err(|source| CorpusError::Read {
         path: path.to_owned(),
-        source,
+        cause: source,
     })?;
     serde_json::from_slice(&bytes).map_err(|source| CorpusError::Json {
         path: path.to_owned(),
-        source,
+        cause: source,
     })
 }
 

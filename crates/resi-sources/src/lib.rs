@@ -7,6 +7,9 @@
 //! `resi-core`); a source that cannot answer says "unavailable", which is
 //! never counted against a miner.
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod any;
 pub mod budget;
 pub mod lookup;

@@ -12,7 +12,7 @@ pub enum SourceError {
     #[error("property source URL {0} cannot take a path")]
     BadBase(url::Url),
     #[error("HTTP client: {0}")]
-    Client(#[source] reqwest::Error),
+    Client(reqwest::Error),
 }
 
 /// Looks properties up at a market (or any service with the same

@@ -1,4 +1,4 @@
-//! Object keys of the bucket (DESIGN §4), built and parsed back.
+//! Object keys of the bucket (PROTOCOL.md §3), built and parsed back.
 //!
 //! ```text
 //! data/hotkey={minerHotkey}/epoch={epochId}/zipcode={zipcode}/listings.parquet

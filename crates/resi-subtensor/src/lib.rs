@@ -12,6 +12,9 @@
 //! Architecture invariant: the only crate that talks to a node; it does not
 //! know the roles.
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod chain;
 pub mod dev;
 pub mod error;

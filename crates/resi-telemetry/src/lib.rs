@@ -12,6 +12,9 @@
 //! Architecture invariant: no protocol rules and no knowledge of any one
 //! daemon's metrics; the daemons name and record their own.
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod logs;
 pub mod metrics;
 

@@ -34,12 +34,8 @@ const LISTINGS_BUCKETS: &[f64] = &[
 pub enum MetricsError {
     #[error("installing the Prometheus recorder: {0}")]
     Install(String),
-    #[error("metrics listener on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("metrics listener on {addr}: {cause}")]
+    Listen { addr: SocketAddr, cause: std::io::Error },
 }
 
 static HANDLE: Mutex<Option<PrometheusHandle>> = Mutex::new(None);
@@ -105,10 +101,10 @@ pub async fn serve(
     let handle = install()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| MetricsError::Listen { addr, source })?;
+        .map_err(|source| MetricsError::Listen { addr, cause: source })?;
     let bound = listener
         .local_addr()
-        .map_err(|source| MetricsError::Listen { addr, source })?;
+        .map_err(|source| MetricsError::Listen { addr, cause: source })?;
     let limits = resi_net::Limits {
         max_connections: 32,
         ..resi_net::Limits::default()

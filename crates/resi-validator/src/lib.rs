@@ -11,6 +11,9 @@
 //! sets weights through `resi-chain`. A journal per epoch makes every step
 //! happen once, across restarts.
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod config;
 pub mod journal;
 pub mod metrics;

@@ -1,4 +1,4 @@
-//! One validator: for each finished epoch, the whole pipeline of DESIGN §5–§8.
+//! One validator: for each finished epoch, the whole pipeline of PROTOCOL.md §4–§8.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -36,15 +36,15 @@ const MAX_RESULTS_BYTES: u64 = 64 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum ValidatorError {
     #[error("coordinator: {0}")]
-    Coordinator(#[from] ClientError),
+    Coordinator(ClientError),
     #[error("storage: {0}")]
-    Storage(#[from] StorageError),
+    Storage(StorageError),
     #[error("chain: {0}")]
-    Chain(#[from] ChainError),
+    Chain(ChainError),
     #[error("journal: {0}")]
-    Journal(#[from] JournalError),
+    Journal(JournalError),
     #[error("weights: {0}")]
-    Weights(#[from] WeightError),
+    Weights(WeightError),
     #[error("epoch {0}: the validation seed is not revealed yet")]
     SeedNotRevealed(EpochId),
     #[error(
@@ -54,14 +54,13 @@ pub enum ValidatorError {
     #[error("epoch {0}: {1}")]
     Assignment(EpochId, String),
     #[error("property source: {0}")]
-    Source(#[from] resi_sources::SourceError),
+    Source(resi_sources::SourceError),
     #[error("configuration: {0}")]
-    Config(#[from] crate::config::ConfigError),
-    #[error("epoch {epoch}: validation rules: {source}")]
+    Config(crate::config::ConfigError),
+    #[error("epoch {epoch}: validation rules: {cause}")]
     Rules {
         epoch: EpochId,
-        #[source]
-        source: resi_core::config::ConfigError,
+        cause: resi_core::config::ConfigError,
     },
     #[error(transparent)]
     Duplicate(#[from] resi_core::engine::DuplicateSubmission),
@@ -464,7 +463,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                 assignment.expected_by_zipcode(),
                 config.clone(),
             )
-            .map_err(|source| ValidatorError::Rules { epoch, source })?
+            .map_err(|source| ValidatorError::Rules { epoch, cause: source })?
             .with_coldkeys(
                 self.chain
                     .metagraph()?
@@ -717,5 +716,51 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
             )));
         }
         Ok(Ok(results.consensus_hash.clone()))
+    }
+}
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<StorageError> for ValidatorError {
+    fn from(e: StorageError) -> Self {
+        ValidatorError::Storage(e)
+    }
+}
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<JournalError> for ValidatorError {
+    fn from(e: JournalError) -> Self {
+        ValidatorError::Journal(e)
+    }
+}
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<resi_sources::SourceError> for ValidatorError {
+    fn from(e: resi_sources::SourceError) -> Self {
+        ValidatorError::Source(e)
+    }
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<ClientError> for ValidatorError {
+    fn from(e: ClientError) -> Self {
+        ValidatorError::Coordinator(e)
+    }
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<ChainError> for ValidatorError {
+    fn from(e: ChainError) -> Self {
+        ValidatorError::Chain(e)
+    }
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<WeightError> for ValidatorError {
+    fn from(e: WeightError) -> Self {
+        ValidatorError::Weights(e)
+    }
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<crate::config::ConfigError> for ValidatorError {
+    fn from(e: crate::config::ConfigError) -> Self {
+        ValidatorError::Config(e)
     }
 }

@@ -1,5 +1,8 @@
 //! The `resi` binary: parses the command line and wires the crates together.
 
+// Nothing from outside the process may panic it: errors are returned.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod bench;
 mod chain;
 mod coordinator;

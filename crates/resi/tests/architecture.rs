@@ -2,7 +2,8 @@
 //! does): the rules block of that file is parsed and every rule is checked
 //! against the real dependency graph (`cargo tree` for what a crate pulls
 //! in with its own features, `cargo metadata` for what it declares), and
-//! against the sources (only `resi-runtime` reads the wall clock).
+//! against the sources (only `resi-runtime` reads the wall clock; resi-core
+//! does no I/O).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -79,10 +80,34 @@ fn rules() -> Vec<Rule> {
         .collect()
 }
 
+/// Every package name in the dependency graph, the workspace's own included.
+fn every_package() -> BTreeSet<String> {
+    let metadata: serde_json::Value =
+        serde_json::from_str(&cargo(&["metadata", "--offline", "--format-version", "1"])).unwrap();
+    metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
 #[test]
 fn no_crate_pulls_in_what_architecture_md_forbids() {
     let rules = rules();
     assert!(rules.len() >= 8, "the rules block was read: {} rules", rules.len());
+    // A misspelt name would forbid nothing: every name must be a real package.
+    let known = every_package();
+    let unknown: Vec<String> = rules
+        .iter()
+        .flat_map(|r| std::iter::once(&r.krate).chain(&r.forbidden))
+        .filter(|name| !known.contains(*name))
+        .cloned()
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "ARCHITECTURE.md names packages that do not exist: {unknown:?}"
+    );
     let mut broken = Vec::new();
     for rule in &rules {
         let deps = closure(&rule.krate);
@@ -132,12 +157,13 @@ fn only_development_paths_declare_the_embedded_s3_server_or_the_sim_server() {
     );
 }
 
-#[test]
-fn only_resi_runtime_reads_the_wall_clock() {
-    let mut offenders = Vec::new();
+/// Every `.rs` file under `crates/*/src`, with its crate's folder name.
+fn sources() -> Vec<(String, PathBuf, String)> {
+    let mut files = Vec::new();
     for entry in std::fs::read_dir(root().join("crates")).unwrap() {
-        let src = entry.unwrap().path().join("src");
-        let mut stack = vec![src];
+        let krate = entry.unwrap().path();
+        let name = krate.file_name().unwrap().to_string_lossy().into_owned();
+        let mut stack = vec![krate.join("src")];
         while let Some(dir) = stack.pop() {
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
@@ -146,23 +172,69 @@ fn only_resi_runtime_reads_the_wall_clock() {
                 let path = e.unwrap().path();
                 if path.is_dir() {
                     stack.push(path);
-                    continue;
-                }
-                if path.extension().is_none_or(|x| x != "rs") || path.ends_with("resi-runtime/src/clock.rs") {
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path).unwrap();
-                for needle in ["now_utc()", "SystemTime::now()"] {
-                    if text.contains(needle) {
-                        offenders.push(format!("{}: {needle}", path.display()));
-                    }
+                } else if path.extension().is_some_and(|x| x == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    files.push((name.clone(), path, text));
                 }
             }
         }
     }
+    assert!(files.len() > 50, "the sources were found: {} files", files.len());
+    files
+}
+
+/// Each way Rust code reads the wall clock: std's, `time`'s, `jiff`'s and `chrono`'s.
+const WALL_CLOCK: [&str; 7] = [
+    "SystemTime::now",
+    "now_utc()",
+    "now_local()",
+    "Timestamp::now()",
+    "Zoned::now()",
+    "Utc::now()",
+    "Local::now()",
+];
+
+#[test]
+fn only_resi_runtime_reads_the_wall_clock() {
+    let offenders: Vec<String> = sources()
+        .iter()
+        .filter(|(_, path, _)| !path.ends_with("resi-runtime/src/clock.rs"))
+        .flat_map(|(_, path, text)| {
+            WALL_CLOCK
+                .iter()
+                .filter(|needle| text.contains(*needle))
+                .map(move |needle| format!("{}: {needle}", path.display()))
+        })
+        .collect();
     assert!(
         offenders.is_empty(),
         "read the clock through resi_runtime::Clock:\n{}",
         offenders.join("\n")
     );
+}
+
+/// resi-core does no I/O and reads no clock, not even the monotonic one:
+/// no files, sockets, environment, processes, sleeps or `Instant`.
+#[test]
+fn resi_core_does_no_io() {
+    const IO: [&str; 8] = [
+        "std::fs",
+        "std::net",
+        "std::env",
+        "std::process",
+        "std::thread::sleep",
+        "Instant::now",
+        "std::io::stdin",
+        "std::io::stdout",
+    ];
+    let offenders: Vec<String> = sources()
+        .iter()
+        .filter(|(krate, _, _)| krate == "resi-core")
+        .flat_map(|(_, path, text)| {
+            IO.iter()
+                .filter(|needle| text.contains(*needle))
+                .map(move |needle| format!("{}: {needle}", path.display()))
+        })
+        .collect();
+    assert!(offenders.is_empty(), "resi-core does no I/O:\n{}", offenders.join("\n"));
 }

@@ -1,4 +1,4 @@
-//! The listing Parquet schema, version 1 (DESIGN §4): strict reading and plain writing.
+//! The listing Parquet schema, version 1 (PROTOCOL.md §3): strict reading and plain writing.
 //!
 //! Reading checks the file before trusting it: size cap, Parquet magic, every
 //! required column present with its type (or one the liberal reader
@@ -158,7 +158,7 @@ pub enum SchemaError {
     #[error("corrupt Parquet data: {0}")]
     Corrupt(String),
     #[error("{0}")]
-    Pages(#[from] crate::pages::PageError),
+    Pages(crate::pages::PageError),
     #[error("column {column} row {row}: value is {len} bytes, over the limit of {max}")]
     StringTooLong {
         column: &'static str,
@@ -651,4 +651,11 @@ pub fn encode_listings(listings: &[Listing]) -> Result<Vec<u8>, EncodeError> {
     writer.write(&batch).map_err(|e| EncodeError(e.to_string()))?;
     writer.close().map_err(|e| EncodeError(e.to_string()))?;
     Ok(out)
+}
+
+// The cause is in the message, so it is not also a `source`: printed once.
+impl From<crate::pages::PageError> for SchemaError {
+    fn from(e: crate::pages::PageError) -> Self {
+        SchemaError::Pages(e)
+    }
 }

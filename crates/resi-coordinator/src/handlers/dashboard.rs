@@ -10,11 +10,10 @@
 //! chain's weight records.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use resi_api::dashboard::*;
@@ -24,8 +23,11 @@ use resi_core::results::{SignedResults, Status};
 use resi_core::{EpochId, Hotkey, ValidationResults};
 use resi_storage::ObjectKey;
 
-use crate::ratelimit::CallerKey;
-use crate::service::{limit, ok, unix, ApiError, AppState, GRANT_VALIDATORS, MINUTE};
+use super::reply::ok;
+use crate::error::ApiError;
+use crate::signed::{self, Counted};
+use crate::state::{unix, AppState};
+use crate::store::GRANT_VALIDATORS;
 
 /// Finished epochs shown.
 const RECENT_EPOCHS: usize = 4;
@@ -34,58 +36,6 @@ const RECENT_WEIGHTS: usize = 12;
 /// Largest results file read (as the validators' own limit).
 const MAX_RESULTS_BYTES: u64 = 64 * 1024 * 1024;
 
-/// How long a validator's results that could not be shown (absent,
-/// unreadable, refused) stay so before the bucket is asked again. The page
-/// is public and polled every few seconds by every viewer: without this,
-/// each poll fetched every missing file again, up to `MAX_RESULTS_BYTES`
-/// each, and a validator's broken file cost one download per viewer per poll.
-const RECHECK_MISSING_SECS: i64 = 30;
-
-/// Published results already fetched and verified: they never change. And
-/// the ones that could not be shown, with why, until they are asked again.
-#[derive(Default)]
-pub struct PublishedCache {
-    results: Mutex<HashMap<(EpochId, Hotkey), Arc<ValidationResults>>>,
-    missing: Mutex<HashMap<(EpochId, Hotkey), (String, i64)>>,
-}
-
-impl PublishedCache {
-    /// Why the validator's results could not be shown, if that was found
-    /// less than [`RECHECK_MISSING_SECS`] before `now`.
-    fn missing(&self, epoch: EpochId, validator: &Hotkey, now: i64) -> Option<String> {
-        let missing = self.missing.lock().unwrap_or_else(|p| p.into_inner());
-        missing
-            .get(&(epoch, validator.clone()))
-            .filter(|(_, recheck_at)| now < *recheck_at)
-            .map(|(reason, _)| reason.clone())
-    }
-
-    fn remember_missing(&self, epoch: EpochId, validator: Hotkey, reason: String, now: i64) {
-        let mut missing = self.missing.lock().unwrap_or_else(|p| p.into_inner());
-        if missing.len() > 256 {
-            missing.retain(|_, (_, recheck_at)| now < *recheck_at);
-        }
-        missing.insert((epoch, validator), (reason, now + RECHECK_MISSING_SECS));
-    }
-
-    fn get(&self, epoch: EpochId, validator: &Hotkey) -> Option<Arc<ValidationResults>> {
-        let results = self.results.lock().unwrap_or_else(|p| p.into_inner());
-        results.get(&(epoch, validator.clone())).cloned()
-    }
-
-    fn keep(&self, epoch: EpochId, validator: Hotkey, results: ValidationResults) -> Arc<ValidationResults> {
-        let mut kept = self.results.lock().unwrap_or_else(|p| p.into_inner());
-        // Only the recent epochs are shown: drop older ones.
-        if kept.len() > 256 {
-            let newest = kept.keys().map(|(e, _)| *e).max();
-            if let Some(newest) = newest {
-                kept.retain(|(e, _), _| e.start_unix() + 86_400 >= newest.start_unix());
-            }
-        }
-        Arc::clone(kept.entry((epoch, validator)).or_insert_with(|| Arc::new(results)))
-    }
-}
-
 /// `GET /`: the page.
 pub(crate) async fn page() -> Response {
     (
@@ -93,7 +43,7 @@ pub(crate) async fn page() -> Response {
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        include_str!("dashboard.html"),
+        include_str!("../dashboard.html"),
     )
         .into_response()
 }
@@ -101,9 +51,9 @@ pub(crate) async fn page() -> Response {
 /// `GET /api/v1/dashboard`.
 pub(crate) async fn data(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    counted: Counted<signed::Dashboard>,
 ) -> Result<Response, ApiError> {
-    let rate = limit(&state, "dashboard", CallerKey::peer(peer.ip()), 60, MINUTE).await?;
+    let rate = counted.rate;
     let now = state.clock.now_unix();
     let current = &state.epochs.current(&state.store, &state.policy, now).await?.stored;
     let epoch = DashboardEpoch {
@@ -364,32 +314,4 @@ fn ranking(results: &ValidationResults) -> (Vec<LeaderboardRow>, Vec<ZipcodeWinn
         row.rank = i as u32 + 1;
     }
     (rows, zipcodes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn results_that_could_not_be_shown_are_asked_for_again_only_after_a_while() {
-        let cache = PublishedCache::default();
-        let epoch = EpochId::from_start_unix(1_759_334_400).unwrap();
-        let validator = Hotkey::parse("5Hp5FnteUfPFizXsKtxa6aXP3jfzWApSHJ3yeVRxoRGJV4wT").unwrap();
-        let other = Hotkey::parse("5C7mGLnCd53F8XctZyLa1wXKrxrj9YfrBarg4TXrJZTut7kN").unwrap();
-        let t = 1_759_338_000;
-        assert_eq!(cache.missing(epoch, &validator, t), None);
-        cache.remember_missing(epoch, validator.clone(), "not published yet".into(), t);
-        assert_eq!(
-            cache
-                .missing(epoch, &validator, t + RECHECK_MISSING_SECS - 1)
-                .as_deref(),
-            Some("not published yet")
-        );
-        assert_eq!(cache.missing(epoch, &other, t), None, "another validator is asked");
-        assert_eq!(
-            cache.missing(epoch, &validator, t + RECHECK_MISSING_SECS),
-            None,
-            "asked again"
-        );
-    }
 }
