@@ -9,7 +9,9 @@ use resi_runtime::SharedClock;
 use resi_storage::{Presigner, S3Client};
 use time::OffsetDateTime;
 
-use crate::epochs::{EpochCache, EpochPolicy};
+use resi_core::EpochId;
+
+use crate::epochs::{CachedEpoch, EpochCache, EpochPolicy};
 use crate::error::ApiError;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
@@ -47,6 +49,14 @@ pub struct AppState {
 impl AppState {
     pub fn now(&self) -> i64 {
         self.clock.now_unix()
+    }
+
+    /// A stored epoch, or 404 `unknown epoch …`.
+    pub async fn stored_epoch(&self, id: &EpochId) -> Result<Arc<CachedEpoch>, ApiError> {
+        self.epochs
+            .existing(&self.store, id)
+            .await?
+            .ok_or_else(|| ApiError::unknown_epoch(id))
     }
 
     pub fn metagraph(&self) -> Result<Arc<Metagraph>, ApiError> {

@@ -127,7 +127,7 @@ impl PeerTable {
     }
 
     /// A connection slot for `peer`, or `None` when it holds `max` already.
-    fn connect(self: &Arc<Self>, peer: PeerKey, max: usize) -> Option<PeerConnection> {
+    fn connect(self: &Arc<Self>, peer: PeerKey, max: usize) -> Option<PeerSlot> {
         self.with(|peers| {
             let entry = peers.entry(peer).or_default();
             if entry.0 >= max {
@@ -137,24 +137,26 @@ impl PeerTable {
                 return None;
             }
             entry.0 += 1;
-            Some(PeerConnection {
+            Some(PeerSlot {
                 table: Arc::clone(self),
                 peer,
+                connection: true,
             })
         })
     }
 
     /// A request slot for `peer`, or `None` when it has `max` in progress.
-    fn request(self: &Arc<Self>, peer: PeerKey, max: usize) -> Option<PeerRequest> {
+    fn request(self: &Arc<Self>, peer: PeerKey, max: usize) -> Option<PeerSlot> {
         self.with(|peers| {
             let entry = peers.get_mut(&peer)?;
             if entry.1 >= max {
                 return None;
             }
             entry.1 += 1;
-            Some(PeerRequest {
+            Some(PeerSlot {
                 table: Arc::clone(self),
                 peer,
+                connection: false,
             })
         })
     }
@@ -175,27 +177,16 @@ impl PeerTable {
     }
 }
 
-/// A peer's connection slot, given back on drop.
-struct PeerConnection {
+/// A peer's connection slot (`connection`) or request slot, given back on drop.
+struct PeerSlot {
     table: Arc<PeerTable>,
     peer: PeerKey,
+    connection: bool,
 }
 
-impl Drop for PeerConnection {
+impl Drop for PeerSlot {
     fn drop(&mut self) {
-        self.table.release(self.peer, true);
-    }
-}
-
-/// A peer's request slot, given back on drop.
-struct PeerRequest {
-    table: Arc<PeerTable>,
-    peer: PeerKey,
-}
-
-impl Drop for PeerRequest {
-    fn drop(&mut self) {
-        self.table.release(self.peer, false);
+        self.table.release(self.peer, self.connection);
     }
 }
 

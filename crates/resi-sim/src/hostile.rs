@@ -29,8 +29,7 @@ const SCHEMA: &str = "message listings {
   REQUIRED INT64 scraped_timestamp (TIMESTAMP(MILLIS,true));
 }";
 
-/// Rows written per batch: the builder holds one batch of values (shared
-/// buffers) and the compressed pages, never the decoded file.
+/// Rows written per batch by [`gzip_bomb`].
 const BATCH: usize = 1_000;
 
 /// A GZIP decompression bomb: `rows` listings whose address is `value_len`
@@ -38,21 +37,34 @@ const BATCH: usize = 1_000;
 /// on disk; rows × value_len once decoded.
 pub fn gzip_bomb(rows: usize, value_len: usize) -> Result<Vec<u8>, String> {
     let err = |e: parquet::errors::ParquetError| e.to_string();
-    let schema = Arc::new(parse_message_type(SCHEMA).map_err(err)?);
     let props = WriterProperties::builder()
         .set_compression(Compression::GZIP(GzipLevel::try_new(9).map_err(err)?))
         .set_dictionary_enabled(false)
         .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
         .build();
+    let big = ByteArray::from(Bytes::from(vec![b'A'; value_len]));
+    write_listings(props, rows, BATCH, |_| big.clone())
+}
+
+/// Writes `rows` plain listings with `props`, `batch` rows at a time (the
+/// writer holds one batch of values and the compressed pages, never the
+/// decoded file), each row's address made by `address`.
+fn write_listings(
+    props: WriterProperties,
+    rows: usize,
+    batch: usize,
+    mut address: impl FnMut(usize) -> ByteArray,
+) -> Result<Vec<u8>, String> {
+    let err = |e: parquet::errors::ParquetError| e.to_string();
+    let schema = Arc::new(parse_message_type(SCHEMA).map_err(err)?);
     let mut out = Vec::new();
     let mut writer = SerializedFileWriter::new(&mut out, schema, Arc::new(props)).map_err(err)?;
     let mut group = writer.next_row_group().map_err(err)?;
-    let big = ByteArray::from(Bytes::from(vec![b'A'; value_len]));
     let text = |s: &'static str| ByteArray::from(Bytes::from_static(s.as_bytes()));
     let mut column = 0;
     while let Some(mut col) = group.next_column().map_err(err)? {
-        for start in (0..rows).step_by(BATCH) {
-            let n = BATCH.min(rows - start);
+        for start in (0..rows).step_by(batch.max(1)) {
+            let n = batch.max(1).min(rows - start);
             match column {
                 0 => {
                     let zpids: Vec<ByteArray> = (start..start + n)
@@ -60,9 +72,10 @@ pub fn gzip_bomb(rows: usize, value_len: usize) -> Result<Vec<u8>, String> {
                         .collect();
                     col.typed::<ByteArrayType>().write_batch(&zpids, None, None)
                 }
-                2 => col
-                    .typed::<ByteArrayType>()
-                    .write_batch(&vec![big.clone(); n], None, None),
+                ADDRESS_LEAF => {
+                    let addresses: Vec<ByteArray> = (start..start + n).map(&mut address).collect();
+                    col.typed::<ByteArrayType>().write_batch(&addresses, None, None)
+                }
                 1 | 3 | 8 | 9 | 10 | 12 => {
                     let value = match column {
                         3 => text("77429"),
@@ -150,8 +163,6 @@ const ADDRESS_LEAF: usize = 2;
 /// A valid file whose address column is one page of incompressible bytes
 /// (so its body is about `rows` × 1 KB whatever the codec).
 fn address_page_file(codec: Compression, rows: usize) -> Result<Vec<u8>, String> {
-    let err = |e: parquet::errors::ParquetError| e.to_string();
-    let schema = Arc::new(parse_message_type(SCHEMA).map_err(err)?);
     let props = WriterProperties::builder()
         .set_compression(codec)
         .set_dictionary_enabled(false)
@@ -159,64 +170,21 @@ fn address_page_file(codec: Compression, rows: usize) -> Result<Vec<u8>, String>
         .set_write_batch_size(rows.max(1))
         .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
         .build();
-    let mut out = Vec::new();
-    let mut writer = SerializedFileWriter::new(&mut out, schema, Arc::new(props)).map_err(err)?;
-    let mut group = writer.next_row_group().map_err(err)?;
     // splitmix64: bytes no codec can shrink, the same on every run.
     let mut state: u64 = 46;
-    let mut noise = |len: usize| {
-        let mut bytes = Vec::with_capacity(len + 8);
-        while bytes.len() < len {
+    let noise = move |_| {
+        let mut bytes = Vec::with_capacity(1_024);
+        while bytes.len() < 1_024 {
             state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
             let mut z = state;
             z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
             z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
             bytes.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
         }
-        bytes.truncate(len);
         ByteArray::from(Bytes::from(bytes))
     };
-    let text = |s: String| ByteArray::from(Bytes::from(s));
-    let mut column = 0;
-    while let Some(mut col) = group.next_column().map_err(err)? {
-        match column {
-            0 => col.typed::<ByteArrayType>().write_batch(
-                &(0..rows)
-                    .map(|i| text((10_000_000 + i).to_string()))
-                    .collect::<Vec<_>>(),
-                None,
-                None,
-            ),
-            ADDRESS_LEAF => col.typed::<ByteArrayType>().write_batch(
-                &(0..rows).map(|_| noise(1_024)).collect::<Vec<_>>(),
-                None,
-                None,
-            ),
-            1 | 3 | 8 | 9 | 10 | 12 => {
-                let value = match column {
-                    3 => "77429",
-                    8 => "2023-11-01",
-                    9 => "SINGLE_FAMILY",
-                    10 => "FOR_SALE",
-                    _ => "x",
-                };
-                col.typed::<ByteArrayType>()
-                    .write_batch(&vec![text(value.to_owned()); rows], None, None)
-            }
-            4 => col.typed::<Int64Type>().write_batch(&vec![300_000; rows], None, None),
-            13 => col
-                .typed::<Int64Type>()
-                .write_batch(&vec![1_700_000_000_000; rows], None, None),
-            6 => col.typed::<DoubleType>().write_batch(&vec![2.0; rows], None, None),
-            _ => col.typed::<Int32Type>().write_batch(&vec![3; rows], None, None),
-        }
-        .map_err(err)?;
-        col.close().map_err(err)?;
-        column += 1;
-    }
-    group.close().map_err(err)?;
-    writer.close().map_err(err)?;
-    Ok(out)
+    // One batch: the address column is one page.
+    write_listings(props, rows, rows, noise)
 }
 
 /// Streams `n` zero bytes through `write` a megabyte at a time.

@@ -80,15 +80,14 @@ fn rules() -> Vec<Rule> {
         .collect()
 }
 
-/// Every package name in the dependency graph, the workspace's own included.
+/// Every package name in the dependency graph (every platform's), the
+/// workspace's own included: the names in `Cargo.lock`.
 fn every_package() -> BTreeSet<String> {
-    let metadata: serde_json::Value =
-        serde_json::from_str(&cargo(&["metadata", "--offline", "--format-version", "1"])).unwrap();
-    metadata["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).expect("Cargo.lock");
+    lock.lines()
+        .filter_map(|l| l.strip_prefix("name = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .map(str::to_owned)
         .collect()
 }
 
@@ -237,4 +236,137 @@ fn resi_core_does_no_io() {
         })
         .collect();
     assert!(offenders.is_empty(), "resi-core does no I/O:\n{}", offenders.join("\n"));
+}
+
+/// A crate's modules, by path (`["engine", "checks"]`), with their source
+/// (the `#[cfg(test)] mod tests` block and comments left out). The crate
+/// root (`lib.rs`, `main.rs`) is its facade and is not among them.
+fn modules(krate: &str) -> std::collections::BTreeMap<Vec<String>, String> {
+    let base = root().join("crates").join(krate).join("src");
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![base.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let rel = path.strip_prefix(&base).unwrap().with_extension("");
+            let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+            if parts.last().is_some_and(|l| l == "mod") {
+                parts.pop();
+            }
+            if parts == ["lib"] || parts == ["main"] {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or("");
+            let code: String = text
+                .lines()
+                .map(|l| l.split("//").next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.insert(parts, code);
+        }
+    }
+    out
+}
+
+/// The module paths `code` (in module `at`) names: `crate::a::b`,
+/// `super::x`, `self::x` and its declared children's `child::x`.
+fn named_paths(at: &[String], code: &str) -> Vec<Vec<String>> {
+    let mut named = Vec::new();
+    let words = |from: usize| -> Vec<String> {
+        code[from..]
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            .next()
+            .unwrap_or("")
+            .split("::")
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    for (head, base) in [
+        ("crate::", Vec::new()),
+        ("super::", at[..at.len().saturating_sub(1)].to_vec()),
+        ("self::", at.to_vec()),
+    ] {
+        for (i, _) in code.match_indices(head) {
+            let boundary = code[..i]
+                .chars()
+                .last()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':'));
+            if boundary {
+                named.push([base.clone(), words(i + head.len())].concat());
+            }
+        }
+    }
+    for line in code.lines() {
+        let decl = line.trim().trim_start_matches("pub ").trim_start_matches("pub(crate) ");
+        if let Some(child) = decl.strip_prefix("mod ").and_then(|r| r.strip_suffix(';')) {
+            let prefix = format!("{child}::");
+            for (i, _) in code.match_indices(&prefix) {
+                let boundary = code[..i]
+                    .chars()
+                    .last()
+                    .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':'));
+                if boundary {
+                    named.push([at.to_vec(), words(i)].concat());
+                }
+            }
+        }
+    }
+    named
+}
+
+/// No two modules of a crate import each other, directly or in a ring (the
+/// crate root, which declares and re-exports, aside): what a module uses
+/// from its parent lives in a sibling, not in the parent's `mod.rs`.
+#[test]
+fn no_module_imports_form_a_loop() {
+    let mut loops = Vec::new();
+    for entry in std::fs::read_dir(root().join("crates")).unwrap() {
+        let krate = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let mods = modules(&krate);
+        let mut edges: std::collections::BTreeMap<&Vec<String>, BTreeSet<&Vec<String>>> = Default::default();
+        for (at, code) in &mods {
+            let targets = edges.entry(at).or_default();
+            for path in named_paths(at, code) {
+                // The longest prefix that is a module: what the path reaches into.
+                let target = (1..=path.len())
+                    .rev()
+                    .find_map(|k| mods.get_key_value(&path[..k]).map(|(m, _)| m));
+                if let Some(target) = target.filter(|t| *t != at) {
+                    targets.insert(target);
+                }
+            }
+        }
+        for (from, targets) in &edges {
+            for to in targets {
+                // Does `to` lead back to `from`?
+                let mut seen = BTreeSet::new();
+                let mut stack = vec![*to];
+                while let Some(m) = stack.pop() {
+                    for next in edges.get(m).into_iter().flatten() {
+                        if seen.insert(*next) {
+                            stack.push(next);
+                        }
+                    }
+                }
+                if seen.contains(from) {
+                    loops.push(format!(
+                        "{krate}: {} -> {} -> … -> {}",
+                        from.join("::"),
+                        to.join("::"),
+                        from.join("::")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(loops.is_empty(), "module import loops:\n{}", loops.join("\n"));
 }

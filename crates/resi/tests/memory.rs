@@ -23,16 +23,21 @@ fn decompression_bombs_are_refused_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let bomb = resi_sim::hostile::gzip_bomb(70_000, 2_000).unwrap();
     let decoded_mib = 70_000.0 * 2_000.0 / (1024.0 * 1024.0);
-    for i in 0..2 {
-        let path = dir.path().join(format!("bomb-{i}.parquet"));
-        std::fs::write(&path, &bomb).unwrap();
+    // `resi listings check` on `bomb`: refused (exit 1) with `refusal` in what it says.
+    let refused = |name: &str, bomb: &[u8], refusal: &str| -> String {
+        let path = dir.path().join(format!("bomb-{name}.parquet"));
+        std::fs::write(&path, bomb).unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_resi"))
             .args(["listings", "check", path.to_str().unwrap()])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-        let said = String::from_utf8_lossy(&out.stdout);
-        assert!(said.contains("decoded bytes, over the limit"), "{said}");
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(said.contains(refusal), "{name}: {said}");
+        said
+    };
+    for i in 0..2 {
+        refused(&format!("gzip-{i}"), &bomb, "decoded bytes, over the limit");
     }
     // A legacy-LZ4 page holding an LZ4 frame (the reader's fallback inflated
     // such a page whole: 2 GB for a 9 MB file) and a ZSTD page, 1 GiB each once inflated.
@@ -41,15 +46,7 @@ fn decompression_bombs_are_refused_in_bounded_memory() {
         ("zstd", resi_sim::hostile::Bomb::Zstd, "Destination buffer is too small"),
     ] {
         let bomb = resi_sim::hostile::codec_bomb(kind, 6_000, 1 << 30).unwrap();
-        let path = dir.path().join(format!("bomb-{name}.parquet"));
-        std::fs::write(&path, &bomb).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_resi"))
-            .args(["listings", "check", path.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-        let said = String::from_utf8_lossy(&out.stdout);
-        assert!(said.contains(refusal), "{name}: {said}");
+        let said = refused(name, &bomb, refusal);
         println!(
             "{name} bomb of {} KB (1 GiB inflated): {}",
             bomb.len() / 1024,

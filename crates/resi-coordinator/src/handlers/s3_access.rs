@@ -152,12 +152,7 @@ pub(super) async fn validator_read(
 ) -> Result<Response, ApiError> {
     let Signed { rate, request, .. } = signed;
     let (body, epoch_id) = (request.body, request.epoch);
-    let epoch = &state
-        .epochs
-        .existing(&state.store, &epoch_id)
-        .await?
-        .ok_or_else(|| ApiError::unknown_epoch(epoch_id))?
-        .stored;
+    let epoch = &state.stored_epoch(&epoch_id).await?.stored;
     let now = state.now();
     if now < epoch.end_unix {
         return Err(ApiError::new(

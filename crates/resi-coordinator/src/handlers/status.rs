@@ -71,12 +71,7 @@ pub(super) async fn report(
     } = request;
     let epoch_id = epoch;
     request.report.check().map_err(ApiError::bad_request)?;
-    let epoch = &state
-        .epochs
-        .existing(&state.store, &epoch_id)
-        .await?
-        .ok_or_else(|| ApiError::unknown_epoch(epoch_id))?
-        .stored;
+    let epoch = &state.stored_epoch(&epoch_id).await?.stored;
     if let Some(nonce) = &request.report.nonce {
         if !nonce.eq_ignore_ascii_case(&epoch.nonce) {
             return Err(ApiError::bad_request(format!(

@@ -6,10 +6,11 @@ use crate::context::EpochContext;
 use crate::examine::{RowClaim, ZPID_MIX};
 
 use crate::examine::{Examined, Precheck};
+use crate::hotkey::Hotkey;
 use crate::verify::Claim;
 use crate::zipcode::Zipcode;
+use sha2::{Digest, Sha256};
 
-use super::tie_break;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// Tier 1 relative to what the zipcode holds: with at least
@@ -242,6 +243,11 @@ pub(super) fn contested_claims(ctx: &EpochContext, zipcode: Zipcode, list: &[&Ex
             .collect();
     }
     out
+}
+
+/// The tie-break key of a hotkey: SHA-256 of `{validationSeed}:{hotkey}`.
+pub fn tie_break(validation_seed: &str, hotkey: &Hotkey) -> [u8; 32] {
+    Sha256::digest(format!("{validation_seed}:{hotkey}").as_bytes()).into()
 }
 
 #[cfg(test)]

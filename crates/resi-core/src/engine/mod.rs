@@ -18,6 +18,7 @@ mod checks;
 mod source;
 mod walk;
 
+pub use checks::tie_break;
 use checks::{contested_claims, copy_check, relative_quantity};
 use source::{source_health, BrokenSource, Memo};
 use walk::{record_without_tier3, walk_zipcode, Prepared};
@@ -25,7 +26,6 @@ use walk::{record_without_tier3, walk_zipcode, Prepared};
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::future::join_all;
-use sha2::{Digest, Sha256};
 
 use crate::context::EpochContext;
 use rayon::prelude::*;
@@ -284,9 +284,4 @@ fn stale_hotkeys(results: &ValidationResults) -> BTreeMap<Hotkey, String> {
         }
     }
     out
-}
-
-/// The tie-break key of a hotkey: SHA-256 of `{validationSeed}:{hotkey}`.
-pub fn tie_break(validation_seed: &str, hotkey: &Hotkey) -> [u8; 32] {
-    Sha256::digest(format!("{validation_seed}:{hotkey}").as_bytes()).into()
 }

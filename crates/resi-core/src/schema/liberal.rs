@@ -24,7 +24,7 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
-use super::SchemaError;
+use super::error::SchemaError;
 
 /// The target of a column's normalization.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
