@@ -175,9 +175,18 @@ fn rfc3339(field: &str, text: &str) -> Result<(), String> {
         .map_err(|_| format!("{field} {text:?} is not an RFC 3339 time"))
 }
 
+/// What is wrong with a miner's status report (beyond its types).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ReportError(pub String);
+
 impl StatusReport {
     /// What the coordinator checks beyond types: list sizes, times, the nonce's form.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ReportError> {
+        self.check_fields().map_err(ReportError)
+    }
+
+    fn check_fields(&self) -> Result<(), String> {
         if let Some(nonce) = &self.nonce {
             if nonce.len() != 16 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(format!("nonce {nonce:?} is not 16 hex digits"));

@@ -213,7 +213,8 @@ fn bomb_submissions(epoch: &SyntheticEpoch, params: &ValidateBench) -> Result<Ve
     if params.bombs == 0 {
         return Ok(Vec::new());
     }
-    let bytes = bytes::Bytes::from(resi_sim::hostile::gzip_bomb(70_000, 2_000).map_err(BenchError::Build)?);
+    let bytes =
+        bytes::Bytes::from(resi_sim::hostile::gzip_bomb(70_000, 2_000).map_err(|e| BenchError::Build(e.to_string()))?);
     let sha: [u8; 32] = sha2::Sha256::digest(&bytes).into();
     let zipcode = *epoch
         .ctx
@@ -282,7 +283,7 @@ fn run_validate_in_pool(params: &ValidateBench) -> Result<ValidateReport, BenchE
             on_disk = Some(found);
         }
     }
-    let epoch = build_epoch(spec, ValidationConfig::default()).map_err(BenchError::Build)?;
+    let epoch = build_epoch(spec, ValidationConfig::default()).map_err(|e| BenchError::Build(e.to_string()))?;
     if let (Some(dir), None) = (&params.input, &on_disk) {
         files::write(dir, &spec, &epoch)?;
         on_disk = Some(files::read(dir)?.1);

@@ -322,7 +322,7 @@ impl CoordinatorConfig {
                 self.server.max_connections as u64,
             ),
         ])
-        .map_err(ConfigError::Invalid)?;
+        .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         self.chain.check().map_err(|e| ConfigError::Invalid(e.to_string()))?;
         Ok(())
     }

@@ -88,28 +88,47 @@ pub struct Assignment {
     pub validation_seed: Option<ValidationSeed>,
 }
 
+/// Why an assignment's times do not make an epoch window.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WindowError {
+    #[error("assignment {field} {text:?} is not RFC 3339: {reason}")]
+    NotRfc3339 {
+        field: &'static str,
+        text: String,
+        reason: String,
+    },
+    #[error("assignment epochStart {start} is not the start of epoch {epoch}")]
+    NotItsEpoch { start: String, epoch: crate::EpochId },
+    #[error("assignment deadline {deadline} is not after its start {start}")]
+    DeadlineNotAfterStart { deadline: String, start: String },
+}
+
 impl Assignment {
     /// The epoch's window, from `epochStart`/`submissionDeadline` (RFC 3339).
     /// The start must be the epoch id's own start, and the deadline after it.
-    pub fn window(&self) -> Result<EpochWindow, String> {
-        let parse = |field: &str, text: &str| -> Result<i64, String> {
+    pub fn window(&self) -> Result<EpochWindow, WindowError> {
+        let parse = |field: &'static str, text: &str| -> Result<i64, WindowError> {
             time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
                 .map(|t| t.unix_timestamp())
-                .map_err(|e| format!("assignment {field} {text:?} is not RFC 3339: {e}"))
+                .map_err(|e| WindowError::NotRfc3339 {
+                    field,
+                    text: text.to_owned(),
+                    reason: e.to_string(),
+                })
         };
         let start_unix = parse("epochStart", &self.epoch_start)?;
         let end_unix = parse("submissionDeadline", &self.submission_deadline)?;
         if start_unix != self.epoch_id.start_unix() {
-            return Err(format!(
-                "assignment epochStart {} is not the start of epoch {}",
-                self.epoch_start, self.epoch_id
-            ));
+            return Err(WindowError::NotItsEpoch {
+                start: self.epoch_start.clone(),
+                epoch: self.epoch_id,
+            });
         }
         if end_unix <= start_unix {
-            return Err(format!(
-                "assignment deadline {} is not after its start {}",
-                self.submission_deadline, self.epoch_start
-            ));
+            return Err(WindowError::DeadlineNotAfterStart {
+                deadline: self.submission_deadline.clone(),
+                start: self.epoch_start.clone(),
+            });
         }
         Ok(EpochWindow {
             id: self.epoch_id,

@@ -186,7 +186,7 @@ impl ValidationConfig {
             ("spotCheckContestedMax", self.spot_check_contested_max, 0, 1_000),
             ("copyMinFingerprints", self.copy_min_fingerprints, 1, 1_000_000),
         ];
-        check_ranges(&ranges).map_err(ConfigError)?;
+        check_ranges(&ranges).map_err(|e| ConfigError(e.to_string()))?;
         let shares: u64 = self.winner_shares_bps.iter().sum::<u64>() + self.participation_bps;
         if shares > BPS {
             return Err(ConfigError(format!(
@@ -218,11 +218,26 @@ impl ValidationConfig {
 /// Checks `(name, value, min, max)` settings, inclusive; the first value out
 /// of its range is named (`retry_seconds = 0 is outside 1..=86400`). Every
 /// daemon's configuration check uses it.
-pub fn check_ranges(ranges: &[(&str, u64, u64, u64)]) -> Result<(), String> {
+pub fn check_ranges(ranges: &[(&str, u64, u64, u64)]) -> Result<(), OutOfRange> {
     match ranges.iter().find(|(_, value, min, max)| !(min..=max).contains(&value)) {
-        Some((name, value, min, max)) => Err(format!("{name} = {value} is outside {min}..={max}")),
+        Some((name, value, min, max)) => Err(OutOfRange {
+            name: (*name).to_owned(),
+            value: *value,
+            min: *min,
+            max: *max,
+        }),
         None => Ok(()),
     }
+}
+
+/// A setting outside its range, named.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name} = {value} is outside {min}..={max}")]
+pub struct OutOfRange {
+    pub name: String,
+    pub value: u64,
+    pub min: u64,
+    pub max: u64,
 }
 
 /// `part / total` as a percentage with two decimals, for reasons.

@@ -62,6 +62,21 @@ pub enum ManifestError {
     BadHash(String),
 }
 
+/// A manifest file entry the epoch does not back (a verdict's reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestFileError {
+    #[error("manifest lists zipcode {0}, which was not assigned this epoch")]
+    NotAssigned(Zipcode),
+    #[error("manifest lists zipcode {0}, but no such file was uploaded")]
+    NotUploaded(Zipcode),
+    #[error("manifest lists zipcode {zipcode} under key {listed:?}, not {expected:?}")]
+    WrongKey {
+        zipcode: Zipcode,
+        listed: String,
+        expected: String,
+    },
+}
+
 impl Manifest {
     /// The bytes that are signed: RFC 8785 canonical JSON.
     pub fn canonical_json(&self) -> String {
@@ -78,27 +93,21 @@ impl Manifest {
         assigned: impl Fn(Zipcode) -> bool,
         present: &std::collections::BTreeSet<Zipcode>,
         key_for: impl Fn(Zipcode) -> String,
-    ) -> Result<(), String> {
+    ) -> Result<(), ManifestFileError> {
         for f in &self.files {
             if !assigned(f.zipcode) {
-                return Err(format!(
-                    "manifest lists zipcode {}, which was not assigned this epoch",
-                    f.zipcode
-                ));
+                return Err(ManifestFileError::NotAssigned(f.zipcode));
             }
             if !present.contains(&f.zipcode) {
-                return Err(format!(
-                    "manifest lists zipcode {}, but no such file was uploaded",
-                    f.zipcode
-                ));
+                return Err(ManifestFileError::NotUploaded(f.zipcode));
             }
             let key = key_for(f.zipcode);
             if f.key != key {
-                return Err(format!(
-                    "manifest lists zipcode {} under key {:?}, not {key:?}",
-                    f.zipcode,
-                    f.key.chars().take(200).collect::<String>()
-                ));
+                return Err(ManifestFileError::WrongKey {
+                    zipcode: f.zipcode,
+                    listed: f.key.chars().take(200).collect(),
+                    expected: key,
+                });
             }
         }
         Ok(())
@@ -175,10 +184,13 @@ mod tests {
         let present = BTreeSet::from([z("77429")]);
         assert!(manifest(&["77429"]).check_files(assigned, &present, key).is_ok());
         let unassigned = manifest(&["77429", "90210"]).check_files(assigned, &present, key);
-        assert!(unassigned.unwrap_err().contains("90210, which was not assigned"));
+        assert!(unassigned
+            .unwrap_err()
+            .to_string()
+            .contains("90210, which was not assigned"));
         let missing = manifest(&["10001"]).check_files(assigned, &present, key);
-        assert!(missing.unwrap_err().contains("no such file was uploaded"));
+        assert!(missing.unwrap_err().to_string().contains("no such file was uploaded"));
         let elsewhere = manifest(&["77429"]).check_files(assigned, &present, |zip| format!("other/{zip}"));
-        assert!(elsewhere.unwrap_err().contains("under key"));
+        assert!(elsewhere.unwrap_err().to_string().contains("under key"));
     }
 }

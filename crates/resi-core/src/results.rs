@@ -235,16 +235,25 @@ impl ValidationResults {
     }
 }
 
+/// Why a downloaded results file was not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResultsFileError {
+    #[error("results file is {size} bytes, over the limit of {max}")]
+    TooLarge { size: usize, max: usize },
+    #[error("results file is not valid: {0}")]
+    Invalid(String),
+}
+
 impl SignedResults {
     /// Parses a downloaded file, refusing one over `max_bytes`.
-    pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<Self, String> {
+    pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<Self, ResultsFileError> {
         if bytes.len() > max_bytes {
-            return Err(format!(
-                "results file is {} bytes, over the limit of {max_bytes}",
-                bytes.len()
-            ));
+            return Err(ResultsFileError::TooLarge {
+                size: bytes.len(),
+                max: max_bytes,
+            });
         }
-        serde_json::from_slice(bytes).map_err(|e| format!("results file is not valid: {e}"))
+        serde_json::from_slice(bytes).map_err(|e| ResultsFileError::Invalid(e.to_string()))
     }
 
     pub fn to_json(&self) -> String {

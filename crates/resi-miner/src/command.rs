@@ -79,8 +79,17 @@ fn timestamp_ms(v: &Value) -> Result<Option<i64>, String> {
     }
 }
 
+/// Why a scraper's stdout line is not a listing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LineError(pub String);
+
 /// One stdout line as a listing (the original interface's field names).
-pub fn parse_line(line: &str) -> Result<Listing, String> {
+pub fn parse_line(line: &str) -> Result<Listing, LineError> {
+    listing_from_line(line).map_err(LineError)
+}
+
+fn listing_from_line(line: &str) -> Result<Listing, String> {
     let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     if !v.is_object() {
         return Err("not a JSON object".into());
@@ -206,7 +215,7 @@ impl ZipcodeScraper for CommandScraper {
                     let parsed = if line.len() > MAX_LINE_BYTES {
                         Err(format!("longer than {MAX_LINE_BYTES} bytes"))
                     } else {
-                        parse_line(&line)
+                        parse_line(&line).map_err(|e| e.0)
                     };
                     match parsed {
                         Ok(mut listing) => {
@@ -283,8 +292,11 @@ mod tests {
         assert_eq!(l.scraped_timestamp_ms, Some(1_757_691_735_000));
         let ms = parse_line(r#"{"zpid": "1", "scraped_timestamp": 1757691735000}"#).unwrap();
         assert_eq!(ms.scraped_timestamp_ms, Some(1_757_691_735_000));
-        assert!(parse_line("not json").unwrap_err().contains("not JSON"));
-        assert!(parse_line(r#"{"address": "x"}"#).unwrap_err().contains("zpid"));
+        assert!(parse_line("not json").unwrap_err().to_string().contains("not JSON"));
+        assert!(parse_line(r#"{"address": "x"}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("zpid"));
         assert!(parse_line(r#"{"zpid": "1", "scraped_timestamp": "yesterday"}"#).is_err());
     }
 }

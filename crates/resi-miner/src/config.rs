@@ -193,7 +193,7 @@ impl MinerConfig {
             ("retention_epochs", u64::from(self.retention_epochs), 1, 10_000),
             ("retry_seconds", self.retry_seconds, 1, 86_400),
         ];
-        resi_core::config::check_ranges(&ranges).map_err(ConfigError::Invalid)?;
+        resi_core::config::check_ranges(&ranges).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if !matches!(self.coordinator.scheme(), "http" | "https") {
             return Err(ConfigError::Invalid(format!(
                 "coordinator {} is not an http(s) URL",
@@ -254,7 +254,7 @@ impl MinerConfig {
                     1,
                     256,
                 )])
-                .map_err(ConfigError::Invalid)?;
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
             }
         }
         Ok(())

@@ -85,7 +85,7 @@ fn scraper(config: &MinerConfig, identity: &str, clock: &SharedClock) -> Result<
         ScraperConfig::Sim { url, profile, copy_of } => {
             let profile: resi_sim::Profile = profile.parse().map_err(MinerError::Other)?;
             let s = sim::SimScraper::new(url.clone(), profile, identity, copy_of.clone(), Arc::clone(clock))
-                .map_err(MinerError::Other)?;
+                .map_err(|e| MinerError::Other(e.to_string()))?;
             Ok(AnyScraper::Sim(Box::new(s)))
         }
         #[cfg(not(feature = "sim"))]

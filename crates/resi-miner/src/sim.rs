@@ -38,15 +38,18 @@ impl SimScraper {
         identity: &str,
         copy_of: Option<PathBuf>,
         clock: SharedClock,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ScrapeError> {
         if profile == Profile::Copier && copy_of.is_none() {
-            return Err("the copier profile needs copy_of: the database of the miner it copies".into());
+            return Err(ScrapeError::Other(
+                "the copier profile needs copy_of: the database of the miner it copies".into(),
+            ));
         }
         let digest = Sha256::digest(identity.as_bytes());
         let mut seed = [0u8; 8];
         seed.copy_from_slice(&digest[..8]);
         Ok(Self {
-            search: MarketSearch::new(market.clone(), 4, Duration::from_millis(200))?,
+            search: MarketSearch::new(market.clone(), 4, Duration::from_millis(200))
+                .map_err(|e| ScrapeError::Other(e.to_string()))?,
             source: market.to_string(),
             profile,
             miner_seed: u64::from_le_bytes(seed),
@@ -126,6 +129,7 @@ impl ZipcodeScraper for SimScraper {
         let as_of =
             (self.profile == Profile::PreScrape).then(|| deadline.epoch.start_ms() - Profile::PRE_SCRAPE_LEAD_MS);
         let (population, properties) = self.search.all_as_of(zipcode.zipcode, as_of).await.map_err(|e| {
+            let e = e.to_string();
             if e.contains("HTTP 404") {
                 ScrapeError::UnknownZipcode(e)
             } else {

@@ -91,7 +91,11 @@ pub fn synthetic_hotkey(seed: u64, index: usize) -> Hotkey {
 
 /// Builds the epoch: the market, each miner's files and manifest hashes.
 /// Work is spread over rayon's pool; the output does not depend on it.
-pub fn build(spec: EpochSpec, config: ValidationConfig) -> Result<SyntheticEpoch, String> {
+pub fn build(spec: EpochSpec, config: ValidationConfig) -> Result<SyntheticEpoch, crate::SimError> {
+    build_epoch(spec, config).map_err(crate::SimError)
+}
+
+fn build_epoch(spec: EpochSpec, config: ValidationConfig) -> Result<SyntheticEpoch, String> {
     let zipcodes = Zipcode::spread(spec.zipcodes);
     let tiers = [MarketTier::Standard, MarketTier::Premium, MarketTier::Emerging];
     let markets: BTreeMap<Zipcode, ZipcodeMarket> = zipcodes

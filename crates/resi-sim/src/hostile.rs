@@ -35,7 +35,7 @@ const BATCH: usize = 1_000;
 /// A GZIP decompression bomb: `rows` listings whose address is `value_len`
 /// repeated bytes, honestly declared. About a thousandth of rows × value_len
 /// on disk; rows × value_len once decoded.
-pub fn gzip_bomb(rows: usize, value_len: usize) -> Result<Vec<u8>, String> {
+pub fn gzip_bomb(rows: usize, value_len: usize) -> Result<Vec<u8>, crate::SimError> {
     let err = |e: parquet::errors::ParquetError| e.to_string();
     let props = WriterProperties::builder()
         .set_compression(Compression::GZIP(GzipLevel::try_new(9).map_err(err)?))
@@ -43,7 +43,7 @@ pub fn gzip_bomb(rows: usize, value_len: usize) -> Result<Vec<u8>, String> {
         .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
         .build();
     let big = ByteArray::from(Bytes::from(vec![b'A'; value_len]));
-    write_listings(props, rows, BATCH, |_| big.clone())
+    Ok(write_listings(props, rows, BATCH, |_| big.clone())?)
 }
 
 /// Writes `rows` plain listings with `props`, `batch` rows at a time (the
@@ -121,7 +121,7 @@ pub enum Bomb {
 /// the page header still declares its honest (small) size. The rest of the
 /// file is valid, so only a per-page bound stands between a reader and
 /// `inflated` bytes of memory.
-pub fn codec_bomb(kind: Bomb, rows: usize, inflated: u64) -> Result<Vec<u8>, String> {
+pub fn codec_bomb(kind: Bomb, rows: usize, inflated: u64) -> Result<Vec<u8>, crate::SimError> {
     let err = |e: parquet::errors::ParquetError| e.to_string();
     let codec = match kind {
         Bomb::Lz4Frame => Compression::LZ4,
@@ -134,7 +134,7 @@ pub fn codec_bomb(kind: Bomb, rows: usize, inflated: u64) -> Result<Vec<u8>, Str
         .map_err(err)?;
     let bodies = resi_core::pages::page_bodies(&file, &metadata, ADDRESS_LEAF).map_err(|e| e.to_string())?;
     let [body] = bodies.as_slice() else {
-        return Err(format!("the address column has {} pages, not one", bodies.len()));
+        return Err(format!("the address column has {} pages, not one", bodies.len()).into());
     };
     let stream = match kind {
         Bomb::Lz4Frame => lz4_frame_of_zeros(inflated)?,

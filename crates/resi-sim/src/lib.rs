@@ -20,6 +20,18 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod hostile;
+
+/// Why a synthetic epoch, a hostile file or a market client could not be
+/// made: the step and what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SimError(pub String);
+
+impl From<String> for SimError {
+    fn from(message: String) -> Self {
+        SimError(message)
+    }
+}
 pub mod market;
 pub mod profile;
 

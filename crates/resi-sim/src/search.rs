@@ -38,9 +38,9 @@ pub struct MarketSearch {
 const SEARCH_PAGE_SIZE: u64 = MAX_PAGE_SIZE;
 
 impl MarketSearch {
-    pub fn new(base: url::Url, attempts: u32, backoff: Duration) -> Result<Self, String> {
+    pub fn new(base: url::Url, attempts: u32, backoff: Duration) -> Result<Self, crate::SimError> {
         if base.cannot_be_a_base() {
-            return Err(format!("market URL {base} cannot take a path"));
+            return Err(crate::SimError(format!("market URL {base} cannot take a path")));
         }
         let http = http_client(Duration::from_secs(30))?;
         Ok(Self {
@@ -88,7 +88,7 @@ impl MarketSearch {
     }
 
     /// Every property listed in `zipcode` now, with the market's total.
-    pub async fn all(&self, zipcode: Zipcode) -> Result<(u64, Vec<crate::market::Property>), String> {
+    pub async fn all(&self, zipcode: Zipcode) -> Result<(u64, Vec<crate::market::Property>), crate::SimError> {
         self.all_as_of(zipcode, None).await
     }
 
@@ -99,7 +99,7 @@ impl MarketSearch {
         &self,
         zipcode: Zipcode,
         as_of_ms: Option<i64>,
-    ) -> Result<(u64, Vec<crate::market::Property>), String> {
+    ) -> Result<(u64, Vec<crate::market::Property>), crate::SimError> {
         let first = self.page(zipcode, 0, as_of_ms).await?;
         let total = first.total;
         let mut all = first.listings;

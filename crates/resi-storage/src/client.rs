@@ -139,15 +139,21 @@ struct ListContents {
     last_modified: String,
 }
 
+/// Why a ListObjectsV2 response body was not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ListParseError(String);
+
 /// Parses a ListObjectsV2 response body.
-pub fn parse_list(xml: &str) -> Result<ListPage, String> {
-    let result: ListBucketResult = quick_xml::de::from_str(xml).map_err(|e| format!("ListObjectsV2 XML: {e}"))?;
+pub fn parse_list(xml: &str) -> Result<ListPage, ListParseError> {
+    let result: ListBucketResult =
+        quick_xml::de::from_str(xml).map_err(|e| ListParseError(format!("ListObjectsV2 XML: {e}")))?;
     let objects = result
         .contents
         .into_iter()
         .map(|c| {
             let modified = OffsetDateTime::parse(&c.last_modified, &Rfc3339)
-                .map_err(|e| format!("LastModified {:?} of {}: {e}", c.last_modified, c.key))?;
+                .map_err(|e| ListParseError(format!("LastModified {:?} of {}: {e}", c.last_modified, c.key)))?;
             let ms = modified.unix_timestamp() * 1000 + modified.millisecond() as i64;
             Ok(ObjectInfo {
                 key: c.key,
@@ -156,7 +162,7 @@ pub fn parse_list(xml: &str) -> Result<ListPage, String> {
                 last_modified_ms: ms,
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, ListParseError>>()?;
     let next = if result.is_truncated {
         result.next_continuation_token
     } else {
@@ -284,7 +290,7 @@ impl S3Client {
     pub async fn list_page(&self, url: &Url, prefix: &str) -> Result<ListPage, StorageError> {
         self.call("list", prefix, Method::GET, url, &Body::Empty, |r| async move {
             let text = r.text().await.map_err(|e| FailureKind::Transport(e.to_string()))?;
-            parse_list(&text).map_err(FailureKind::BadResponse)
+            parse_list(&text).map_err(|e| FailureKind::BadResponse(e.to_string()))
         })
         .await
     }

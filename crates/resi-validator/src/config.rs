@@ -275,7 +275,7 @@ impl ValidatorConfig {
             ("grace_seconds", self.grace_seconds, 0, 86_400),
             ("consensus_wait_seconds", self.consensus_wait_seconds, 0, 86_400),
         ];
-        resi_core::config::check_ranges(&ranges).map_err(ConfigError::Invalid)?;
+        resi_core::config::check_ranges(&ranges).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         for (name, url) in [
             ("coordinator", &self.coordinator),
             ("property_source", self.property_source.url()),

@@ -445,7 +445,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
             present,
             |z| ObjectKey::listings(hotkey.clone(), assignment.epoch_id, z).as_key(),
         ) {
-            return Ok(Err(reason));
+            return Ok(Err(reason.to_string()));
         }
         Ok(Ok(manifest))
     }
@@ -453,7 +453,9 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
     /// Downloads, examines, ranks and scores the epoch.
     async fn compute(&self, epoch: EpochId) -> Result<ValidationResults, ValidatorError> {
         let (assignment, seed) = self.revealed(epoch).await?;
-        let window = assignment.window().map_err(|e| ValidatorError::Assignment(epoch, e))?;
+        let window = assignment
+            .window()
+            .map_err(|e| ValidatorError::Assignment(epoch, e.to_string()))?;
         let config = self.settings.validation.clone();
         let ctx = Arc::new(
             EpochContext::new(
@@ -703,7 +705,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         };
         let signed = match SignedResults::parse(&bytes, MAX_RESULTS_BYTES as usize) {
             Ok(s) => s,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return Ok(Err(e.to_string())),
         };
         let results = match resi_auth::results::verify(&signed, validator) {
             Ok(r) => r,

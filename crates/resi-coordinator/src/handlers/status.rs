@@ -70,7 +70,10 @@ pub(super) async fn report(
         raw, request, epoch, ..
     } = request;
     let epoch_id = epoch;
-    request.report.check().map_err(ApiError::bad_request)?;
+    request
+        .report
+        .check()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let epoch = &state.stored_epoch(&epoch_id).await?.stored;
     if let Some(nonce) = &request.report.nonce {
         if !nonce.eq_ignore_ascii_case(&epoch.nonce) {
