@@ -38,7 +38,10 @@ pub enum ApiError {
     Store(StoreError),
     /// The bucket failed (502).
     #[error("storage: {0}")]
-    Storage(String),
+    Storage(resi_storage::StorageError),
+    /// A presigned URL or policy could not be made (500).
+    #[error("presigning: {0}")]
+    Presign(resi_storage::presign::PresignError),
     /// A bug or an impossible state (500).
     #[error("{0}")]
     Internal(String),
@@ -75,7 +78,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Store(_) | ApiError::Presign(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Storage(_) => StatusCode::BAD_GATEWAY,
         }
     }
@@ -156,6 +159,6 @@ impl From<StoreError> for ApiError {
 
 impl From<resi_storage::presign::PresignError> for ApiError {
     fn from(e: resi_storage::presign::PresignError) -> Self {
-        ApiError::Internal(format!("presigning: {e}"))
+        ApiError::Presign(e)
     }
 }

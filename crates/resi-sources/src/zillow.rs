@@ -347,7 +347,20 @@ impl ZillowApi {
                         .await
                         .map_err(|e| ZillowError::Unavailable(format!("{path}: bad body: {e}")));
                 }
-                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => return Err(ZillowError::NotFound),
+                // Not found only when the answer says so of what was asked
+                // (its JSON names the zpid or zipcode); any other 404 (a
+                // wrong base URL, a proxy's page) is the source failing,
+                // never evidence against a miner.
+                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => {
+                    let body: Value = r.json().await.unwrap_or_default();
+                    if names_any(&body, query) {
+                        return Err(ZillowError::NotFound);
+                    }
+                    return Err(ZillowError::Unavailable(format!(
+                        "{path}: HTTP 404 that is not a not-found answer for {} (wrong API URL?)",
+                        query.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(", ")
+                    )));
+                }
                 Ok(r) if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
                     if let Some(after) = retry_after(&r) {
                         if after > self.settings.max_retry_after {
@@ -396,6 +409,26 @@ impl ZillowApi {
     }
 }
 
+/// Whether a not-found answer names one of the values asked for: a string
+/// in it (at most two levels deep) that contains the value.
+fn names_any(body: &Value, query: &[(&str, String)]) -> bool {
+    let strings: Vec<&str> = match body {
+        Value::Object(map) => map
+            .values()
+            .flat_map(|v| match v {
+                Value::String(s) => vec![s.as_str()],
+                Value::Object(inner) => inner.values().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            })
+            .collect(),
+        Value::String(s) => vec![s.as_str()],
+        _ => Vec::new(),
+    };
+    query
+        .iter()
+        .any(|(_, value)| !value.is_empty() && strings.iter().any(|s| s.contains(value.as_str())))
+}
+
 impl PropertySource for ZillowApi {
     async fn lookup(&self, zpid: &str) -> Lookup {
         // A zpid the API could never have issued is not worth a request.
@@ -410,5 +443,48 @@ impl PropertySource for ZillowApi {
             Err(ZillowError::NotFound) => Lookup::NotFound,
             Err(e) => Lookup::Unavailable(format!("property {zpid}: {e}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server whose `/property` answers a proper not-found for zpid 1
+    /// and a bare 404 (a wrong path, a proxy's page) for anything else.
+    async fn server() -> url::Url {
+        use axum::extract::Query;
+        use axum::http::StatusCode;
+        let property = |Query(q): Query<std::collections::HashMap<String, String>>| async move {
+            match q.get("zpid").map(String::as_str) {
+                Some("1") => (StatusCode::NOT_FOUND, r#"{"message":"no property with zpid 1"}"#),
+                _ => (StatusCode::NOT_FOUND, r#"{"message":"no such endpoint"}"#),
+            }
+        };
+        let router = axum::Router::new().route("/property", axum::routing::get(property));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        format!("http://{addr}/").parse().unwrap()
+    }
+
+    /// Only a 404 that names the zpid asked for is "not found"; any other 404
+    /// (a wrong API URL answers every zpid so) leaves the listing unjudged.
+    #[tokio::test]
+    async fn a_404_is_not_found_only_when_it_names_the_zpid() {
+        let base = server().await;
+        let settings = ZillowSettings {
+            attempts: 1,
+            ..ZillowSettings::default()
+        };
+        let api = ZillowApi::new(base.clone(), "k", settings.clone()).unwrap();
+        assert_eq!(api.lookup("1").await, Lookup::NotFound);
+        match api.lookup("2").await {
+            Lookup::Unavailable(why) => assert!(why.contains("not a not-found answer for 2"), "{why}"),
+            other => panic!("a bare 404 judged {other:?}"),
+        }
+        // A wrong base URL: every lookup unavailable, none not found.
+        let wrong = ZillowApi::new(base.join("api/").unwrap(), "k", settings).unwrap();
+        assert!(matches!(wrong.lookup("1").await, Lookup::Unavailable(_)));
     }
 }

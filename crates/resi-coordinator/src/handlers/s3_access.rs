@@ -208,7 +208,7 @@ pub(super) async fn validator_read(
             .s3
             .list_page(&list_url, &prefix)
             .await
-            .map_err(|e| ApiError::Storage(e.to_string()))?;
+            .map_err(ApiError::Storage)?;
         for object in page.objects {
             // Only this epoch's keys in resi's layout; anything else is skipped.
             let Ok(key) = ObjectKey::parse(&object.key) else {
