@@ -142,6 +142,9 @@ pub struct ValidateReport {
     /// Of the finish stage, the time the simulated market took to compute
     /// its answers (see [`BenchSource`]).
     pub simulated_source: Duration,
+    /// Paid lookups of the epoch: distinct zpids the property source was
+    /// asked for (behind the validators' per-epoch cache).
+    pub lookups_per_epoch: u64,
     pub end_to_end: Duration,
     pub peak_rss_mib: Option<f64>,
     pub threads: usize,
@@ -181,16 +184,19 @@ pub fn validate_epoch(epoch: &SyntheticEpoch) -> Result<(Vec<Examined>, Validati
         .par_iter()
         .map(|s| examine(&epoch.ctx, s.clone()))
         .collect();
-    let (results, _) = finish(epoch, examined.clone())?;
+    let (results, _, _) = finish(epoch, examined.clone())?;
     Ok((examined, results))
 }
 
 /// The finish stage against the simulated market, and the time the market
 /// itself took to answer.
-fn finish(epoch: &SyntheticEpoch, examined: Vec<Examined>) -> Result<(ValidationResults, Duration), BenchError> {
+/// The finish stage with the market behind the validators' per-epoch cache:
+/// the results, the market's computing time and its lookups (one per
+/// distinct zpid: what a validator pays the property source for).
+fn finish(epoch: &SyntheticEpoch, examined: Vec<Examined>) -> Result<(ValidationResults, Duration, u64), BenchError> {
     let market = BenchSource::new(epoch, Duration::ZERO);
     let results = finish_with(epoch, examined, CachedSource::new(&market))?;
-    Ok((results, market.computing()))
+    Ok((results, market.computing(), market.lookups()))
 }
 
 fn finish_with<S: PropertySource>(
@@ -353,7 +359,7 @@ fn run_validate_in_pool(params: &ValidateBench) -> Result<ValidateReport, BenchE
         .filter(|e| matches!(&e.precheck, resi_core::examine::Precheck::Failed { tier: 0, reason } if reason.starts_with("unreadable")))
         .count();
     let t = Instant::now();
-    let (results, simulated_source) = finish(&epoch, examined)?;
+    let (results, simulated_source, lookups_per_epoch) = finish(&epoch, examined)?;
     let finish_elapsed = t.elapsed();
     // The slow run examines the epoch again, untimed, once the first run's
     // summaries are freed: a copy kept for it would add its size to the
@@ -396,6 +402,7 @@ fn run_validate_in_pool(params: &ValidateBench) -> Result<ValidateReport, BenchE
             elapsed: finish_elapsed,
         },
         simulated_source,
+        lookups_per_epoch,
         end_to_end: examine_elapsed + finish_elapsed,
         peak_rss_mib: peak_rss_mib(),
         threads: rayon::current_num_threads(),
@@ -420,7 +427,7 @@ impl ValidateReport {
     }
 
     /// One JSON line: `{"listings", "threads", "decodeOnlySec", "endToEndSec", "floorRatio", "peakRssMib",
-    /// "simulatedSourceSec"}` (`peakRssMib` null where the platform does not tell).
+    /// "simulatedSourceSec", "lookupsPerEpoch"}` (`peakRssMib` null where the platform does not tell).
     pub fn json(&self) -> String {
         let tier3 = self.tier3_latency.as_ref().map_or(String::new(), |t3| {
             format!(
@@ -432,14 +439,15 @@ impl ValidateReport {
             )
         });
         format!(
-            "{{\"listings\":{},\"threads\":{},\"decodeOnlySec\":{:.4},\"endToEndSec\":{:.4},\"floorRatio\":{:.3},\"peakRssMib\":{},\"simulatedSourceSec\":{:.4}{tier3}}}",
+            "{{\"listings\":{},\"threads\":{},\"decodeOnlySec\":{:.4},\"endToEndSec\":{:.4},\"floorRatio\":{:.3},\"peakRssMib\":{},\"simulatedSourceSec\":{:.4},\"lookupsPerEpoch\":{}{tier3}}}",
             self.listings,
             self.threads,
             self.decode_only.elapsed.as_secs_f64(),
             self.end_to_end.as_secs_f64(),
             self.floor_ratio(),
             self.peak_rss_mib.map_or("null".into(), |m| format!("{m:.1}")),
-            self.simulated_source.as_secs_f64()
+            self.simulated_source.as_secs_f64(),
+            self.lookups_per_epoch
         )
     }
 
@@ -470,6 +478,10 @@ impl ValidateReport {
             "  {:<48} {:>8.3} s  (the simulated market computing its answers)\n",
             "  of which the property source",
             self.simulated_source.as_secs_f64()
+        ));
+        out.push_str(&format!(
+            "  paid lookups this epoch: {} (distinct zpids asked of the property source)\n",
+            self.lookups_per_epoch
         ));
         out.push_str(&format!(
             "  end to end over the decode-only floor: {:.2}x ({:.2}x without the simulated source's work)\n",

@@ -147,7 +147,13 @@ fn the_validate_benchmark_prints_one_json_line() {
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(v["listings"], report.listings);
     assert_eq!(v["threads"], 1);
-    for key in ["decodeOnlySec", "endToEndSec", "floorRatio", "simulatedSourceSec"] {
+    for key in [
+        "decodeOnlySec",
+        "endToEndSec",
+        "floorRatio",
+        "simulatedSourceSec",
+        "lookupsPerEpoch",
+    ] {
         assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {line}");
     }
     assert!(
@@ -160,6 +166,13 @@ fn the_validate_benchmark_prints_one_json_line() {
         assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {line}");
     }
     assert!(v["tier3Lookups"].as_u64().is_some_and(|n| n > 0), "{line}");
+    // Paid lookups are distinct zpids: the slow run pays the same, and no
+    // more than the verdicts the results count (a shared listing is paid once).
+    assert_eq!(v["lookupsPerEpoch"], v["tier3Lookups"], "{line}");
+    assert!(
+        report.lookups_per_epoch <= report.results.property_source.lookups,
+        "{line}"
+    );
 }
 
 /// Tier 3 in one round trip per zipcode gives the results of spot-checking

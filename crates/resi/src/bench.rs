@@ -118,8 +118,9 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "DIR")]
     input: Option<std::path::PathBuf>,
     /// One JSON line: listings, threads, decodeOnlySec, endToEndSec,
-    /// floorRatio, peakRssMib (and tier3LatencyMs, tier3Sec, tier3BoundSec,
-    /// tier3Lookups with --source-latency-ms).
+    /// floorRatio, peakRssMib, simulatedSourceSec, lookupsPerEpoch (and
+    /// tier3LatencyMs, tier3Sec, tier3BoundSec, tier3Lookups with
+    /// --source-latency-ms).
     #[arg(long)]
     json: bool,
 }
