@@ -160,19 +160,22 @@ pub struct StrategyReport {
     pub sybil_different_coldkeys: bool,
     /// Why the strategy's first failed submission failed (for people).
     pub example_reason: Option<String>,
+    /// Paid lookups per trial epoch, on average.
+    pub lookups_per_epoch: f64,
 }
 
 impl StrategyReport {
     pub fn json(&self) -> String {
         format!(
-            "{{\"strategy\":\"{}\",\"trials\":{},\"detectedPct\":{:.2},\"ratioMean\":{:.4},\"ratioSd\":{:.4},\"honestFalsePositivePct\":{:.2},\"sybilDifferentColdkeys\":{}}}",
+            "{{\"strategy\":\"{}\",\"trials\":{},\"detectedPct\":{:.2},\"ratioMean\":{:.4},\"ratioSd\":{:.4},\"honestFalsePositivePct\":{:.2},\"sybilDifferentColdkeys\":{},\"lookupsPerEpoch\":{:.1}}}",
             self.strategy,
             self.trials,
             self.detected_pct,
             self.ratio_mean,
             self.ratio_sd,
             self.honest_false_positive_pct,
-            self.sybil_different_coldkeys
+            self.sybil_different_coldkeys,
+            self.lookups_per_epoch
         )
     }
 }
@@ -180,14 +183,20 @@ impl StrategyReport {
 /// The table for people.
 pub fn render(reports: &[StrategyReport]) -> String {
     let mut out = format!(
-        "{:<22} {:>7} {:>10} {:>18} {:>12}  {}\n",
-        "strategy", "trials", "detected", "earns vs honest", "honest FP", "e.g. failed because"
+        "{:<22} {:>7} {:>10} {:>18} {:>12} {:>14}  {}\n",
+        "strategy", "trials", "detected", "earns vs honest", "honest FP", "lookups/epoch", "e.g. failed because"
     );
     for r in reports {
         let reason: String = r.example_reason.as_deref().unwrap_or("").chars().take(70).collect();
         out.push_str(&format!(
-            "{:<22} {:>7} {:>9.1}% {:>11.2}× ±{:<5.2} {:>11.2}%  {reason}\n",
-            r.strategy, r.trials, r.detected_pct, r.ratio_mean, r.ratio_sd, r.honest_false_positive_pct
+            "{:<22} {:>7} {:>9.1}% {:>11.2}× ±{:<5.2} {:>11.2}% {:>14.1}  {reason}\n",
+            r.strategy,
+            r.trials,
+            r.detected_pct,
+            r.ratio_mean,
+            r.ratio_sd,
+            r.honest_false_positive_pct,
+            r.lookups_per_epoch
         ));
     }
     out
@@ -231,6 +240,8 @@ struct Outcome {
     honest_failed: usize,
     honest_submissions: usize,
     attacker_reason: Option<String>,
+    /// Paid lookups of the trial's epoch.
+    lookups: u64,
 }
 
 fn summarize(strategy: Strategy, outcomes: &[Outcome]) -> StrategyReport {
@@ -269,6 +280,7 @@ fn summarize(strategy: Strategy, outcomes: &[Outcome]) -> StrategyReport {
         honest_false_positive_pct: 100.0 * failed as f64 / total.max(1) as f64,
         sybil_different_coldkeys: strategy.different_coldkeys(),
         example_reason: outcomes.iter().find_map(|o| o.attacker_reason.clone()),
+        lookups_per_epoch: outcomes.iter().map(|o| o.lookups as f64).sum::<f64>() / n,
     }
 }
 
@@ -280,12 +292,15 @@ struct GauntletSource<'m> {
     market: &'m Market,
     /// When the validator looks up: after the deadline.
     at_ms: i64,
+    /// Requests made: behind the validators' per-epoch cache, the paid lookups.
+    lookups: std::sync::atomic::AtomicU64,
 }
 
 const MAX_URL_ZPID: usize = 8_192;
 
 impl PropertySource for GauntletSource<'_> {
     async fn lookup(&self, zpid: &str) -> Lookup {
+        self.lookups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if zpid.len() > MAX_URL_ZPID {
             return Lookup::Unavailable("HTTP 414 URI Too Long".into());
         }
@@ -578,9 +593,12 @@ fn judge(trial: Staged) -> Result<Outcome, BenchError> {
     let source = GauntletSource {
         market: &market,
         at_ms: lookup_at_ms,
+        lookups: Default::default(),
     };
-    let verifier = SourceVerifier::new(source, &ctx.config);
+    // Behind the cache validators use: one request per zpid and epoch.
+    let verifier = SourceVerifier::new(resi_sources::CachedSource::new(&source), &ctx.config);
     let results = futures_executor::block_on(engine.finish(&verifier));
+    let lookups = source.lookups.load(std::sync::atomic::Ordering::Relaxed);
     let score = |h: &Hotkey| {
         results
             .miner_scores
@@ -607,6 +625,7 @@ fn judge(trial: Staged) -> Result<Outcome, BenchError> {
         honest_mean_ppb: honest_total as f64 / honest.len().max(1) as f64,
         honest_failed: honest_submissions.iter().filter(|s| s.status == Status::Failed).count(),
         honest_submissions: honest_submissions.len(),
+        lookups,
     })
 }
 
@@ -638,6 +657,13 @@ mod tests {
         assert_eq!(report.detected_pct, 100.0);
         assert_eq!(report.ratio_mean, 0.0);
         assert_eq!(report.honest_false_positive_pct, 0.0);
+        // Every trial epoch pays the source for its spot checks.
+        assert!(report.lookups_per_epoch > 0.0, "{report:?}");
+        let line: serde_json::Value = serde_json::from_str(&report.json()).unwrap();
+        assert_eq!(
+            line["lookupsPerEpoch"].as_f64(),
+            Some((report.lookups_per_epoch * 10.0).round() / 10.0)
+        );
     }
 
     /// Common random numbers: the sybil's first hotkey is the control
