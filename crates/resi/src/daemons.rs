@@ -59,8 +59,10 @@ fn signal_shutdown() -> Shutdown {
     shutdown
 }
 
-/// Starts `GET /metrics` where the configuration says, and says where.
-async fn serve_metrics(listen: MetricsListen, shutdown: &Shutdown) -> anyhow::Result<()> {
+/// Starts `GET /metrics` where the configuration says (installing the
+/// recorder), runs `describe` (names and zeroed series need the recorder),
+/// then says where: a scrape after that line sees every series.
+async fn serve_metrics(listen: MetricsListen, shutdown: &Shutdown, describe: fn()) -> anyhow::Result<()> {
     let MetricsListen::At(addr) = listen else {
         return Ok(());
     };
@@ -68,6 +70,7 @@ async fn serve_metrics(listen: MetricsListen, shutdown: &Shutdown) -> anyhow::Re
     let bound = resi_telemetry::metrics::serve(addr, async move { stop.wait().await })
         .await
         .context("serving metrics (set metrics_listen to another address, or off)")?;
+    describe();
     println!("metrics: http://{bound}{}", resi_telemetry::metrics::PATH);
     Ok(())
 }
@@ -85,8 +88,7 @@ pub fn miner(args: MinerArgs) -> anyhow::Result<ExitCode> {
         let shutdown = signal_shutdown();
         let miner = resi_miner::build(&config, SystemClock::shared(), shutdown.clone()).await?;
         // The recorder first: what is described before it is lost.
-        serve_metrics(config.metrics_listen, &shutdown).await?;
-        resi_miner::metrics::describe();
+        serve_metrics(config.metrics_listen, &shutdown, resi_miner::metrics::describe).await?;
         println!("miner {} following {}", miner.hotkey(), config.coordinator);
         miner.run().await;
         Ok(ExitCode::SUCCESS)
@@ -128,8 +130,7 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
             SystemClock::shared(),
             shutdown.clone(),
         )?;
-        serve_metrics(config.metrics_listen, &shutdown).await?;
-        resi_validator::metrics::describe();
+        serve_metrics(config.metrics_listen, &shutdown, resi_validator::metrics::describe).await?;
         if let Some(epoch) = once {
             // SIGTERM ends a one-off validation too, at a journaled step; the
             // journal keeps what was done.
