@@ -361,6 +361,25 @@ mod tests {
         let config = CoordinatorConfig::from_file(&path).unwrap();
         config.check().unwrap();
         assert_eq!(config.server, ServerLimits::default());
+        // A per-peer share of nothing, or more than the whole, is refused by name.
+        for (server, complaint) in [
+            (
+                "max_connections_per_peer = 0",
+                "server.max_connections_per_peer = 0 is outside 1..=1024",
+            ),
+            (
+                "max_requests_per_peer = 2000",
+                "server.max_requests_per_peer = 2000 is outside 1..=1024",
+            ),
+        ] {
+            let c: CoordinatorConfig = toml::from_str(&format!("[server]\n{server}\n")).unwrap();
+            let err = c.check().unwrap_err().to_string();
+            assert!(err.contains(complaint), "{err}");
+        }
+        assert!(
+            toml::from_str::<CoordinatorConfig>("[server]\nmax_conections = 5\n").is_err(),
+            "a misspelt key"
+        );
         let s3 = config.s3_section.as_ref().unwrap();
         assert_eq!(s3.bucket.as_deref(), Some("resi-subnet"));
     }

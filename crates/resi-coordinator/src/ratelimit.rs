@@ -138,17 +138,17 @@ impl Windows {
         self.expire(now_unix, MAX_TRACKED_WINDOWS);
         let start = limit.window_start(now_unix);
         let len = limit.window_secs.max(1);
-        let fresh = match self.current.get(&key) {
-            Some(w) => w.start != start || w.len != len,
-            None => true,
-        };
-        if fresh {
+        let window = self.current.entry(key).or_insert(Window {
+            start: i64::MIN,
+            len,
+            counted: 0,
+        });
+        if window.start != start || window.len != len {
+            *window = Window { start, len, counted: 0 };
             self.ends.entry(len).or_default().push_back((start + len, key));
             self.queued += 1;
-            self.current.insert(key, Window { start, len, counted: 0 });
         }
-        // Inserted just above when absent.
-        self.current.entry(key).or_insert(Window { start, len, counted: 0 })
+        window
     }
 
     /// The window of `key` containing `now_unix`, if one is remembered.

@@ -511,7 +511,11 @@ impl Store {
                 Err(poisoned) => poisoned.into_inner(),
             };
             for c in counted {
-                let last = pruned.entry(c.route.clone()).or_insert(i64::MIN);
+                // Looked up by reference: a route is new once per process.
+                let last = match pruned.get_mut(c.route.as_str()) {
+                    Some(last) => last,
+                    None => pruned.entry(c.route.clone()).or_insert(i64::MIN),
+                };
                 if c.window_start > *last {
                     *last = c.window_start;
                     due.retain(|(route, _)| *route != c.route.as_str());

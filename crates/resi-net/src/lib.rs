@@ -126,37 +126,25 @@ impl PeerTable {
         f(&mut peers)
     }
 
-    /// A connection slot for `peer`, or `None` when it holds `max` already.
-    fn connect(self: &Arc<Self>, peer: PeerKey, max: usize) -> Option<PeerSlot> {
+    /// A connection slot (`connection`) or request slot for `peer`, or
+    /// `None` when it holds `max` of them already. A request slot needs the
+    /// peer's connection, so it never makes an entry.
+    fn take(self: &Arc<Self>, peer: PeerKey, max: usize, connection: bool) -> Option<PeerSlot> {
         self.with(|peers| {
-            let entry = peers.entry(peer).or_default();
-            if entry.0 >= max {
-                if entry.0 == 0 {
-                    peers.remove(&peer);
-                }
+            let entry = if connection {
+                peers.entry(peer).or_default()
+            } else {
+                peers.get_mut(&peer)?
+            };
+            let held = if connection { &mut entry.0 } else { &mut entry.1 };
+            if *held >= max {
                 return None;
             }
-            entry.0 += 1;
+            *held += 1;
             Some(PeerSlot {
                 table: Arc::clone(self),
                 peer,
-                connection: true,
-            })
-        })
-    }
-
-    /// A request slot for `peer`, or `None` when it has `max` in progress.
-    fn request(self: &Arc<Self>, peer: PeerKey, max: usize) -> Option<PeerSlot> {
-        self.with(|peers| {
-            let entry = peers.get_mut(&peer)?;
-            if entry.1 >= max {
-                return None;
-            }
-            entry.1 += 1;
-            Some(PeerSlot {
-                table: Arc::clone(self),
-                peer,
-                connection: false,
+                connection,
             })
         })
     }
@@ -255,7 +243,7 @@ pub async fn serve_connections<S, B>(
             () = &mut shutdown => break,
         };
         let key = PeerKey::of(peer.ip());
-        let Some(slot) = peers.connect(key, limits.max_connections_per_peer.max(1)) else {
+        let Some(slot) = peers.take(key, limits.max_connections_per_peer.max(1), true) else {
             tracing::debug!(peer = %key, max = limits.max_connections_per_peer, "connection over the peer's limit closed");
             drop(socket);
             continue;
@@ -302,7 +290,7 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<S::Response, BoxError>> + Send>>;
 
     fn call(&self, request: R) -> Self::Future {
-        let Some(slot) = self.peers.request(self.peer, self.max_requests) else {
+        let Some(slot) = self.peers.take(self.peer, self.max_requests, false) else {
             let max = self.max_requests;
             return Box::pin(async move { Ok(too_many_requests(max)) });
         };
