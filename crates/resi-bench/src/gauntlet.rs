@@ -4,16 +4,22 @@
 //! A trial is one epoch of the synthetic market: `honest` honest miners whose
 //! finish times are drawn from one distribution (30–60 % of the epoch per
 //! zipcode), and the strategy's hotkeys, whose work is drawn from the same
-//! distribution and then shortened by what the strategy skips. Every file is
-//! encoded to Parquet and examined, ranked and scored by `resi-core` with the
-//! market as the tier-3 source (a zpid too long for a URL is `unavailable`,
-//! as an HTTP source answers 414). Per strategy the report gives the trials,
-//! the share of trials where the strategy earned nothing, its earnings over an
-//! honest miner's mean (all its hotkeys together; the ratio of the totals
-//! over the trials, ± the standard deviation of the per-trial ratios), and
-//! the share of honest submissions that failed. Every strategy meets the
-//! same markets and finish times trial by trial, and `honest-control` is an
-//! honest miner in the attacker's place. Everything is a function of the seed.
+//! distribution and then shortened by what the strategy skips. Scrapes are
+//! stamped per page (every row of a 40-row page with the page's instant) as
+//! resi's own and the example scrapers stamp them; `per_row_stamps` stamps
+//! each row apart. Every file is encoded to Parquet and examined, ranked and
+//! scored by `resi-core` with the market as the tier-3 source (a zpid too
+//! long for a URL is `unavailable`, as an HTTP source answers 414), behind
+//! the validators' per-epoch cache. Per strategy the report gives the
+//! trials, the share of trials where the strategy earned nothing (caught),
+//! its earnings over an honest miner's mean (all its hotkeys together; the
+//! ratio of the totals over the trials, ± the standard deviation of the
+//! per-trial ratios), the same per unit of work (earnings over the listings
+//! it fetched from the source, against an honest miner's), the share of
+//! honest submissions that failed and the paid lookups per epoch. Every
+//! strategy meets the same markets and finish times trial by trial, and
+//! `honest-control` is an honest miner in the attacker's place. Everything
+//! is a function of the seed.
 
 use std::collections::BTreeMap;
 
@@ -47,9 +53,27 @@ pub enum Strategy {
     Sybil,
     /// The same under three coldkeys (registration cost is the bound).
     SybilColdkeys,
-    /// Three coldkeys, and each hotkey's copy re-stamped at a pace of its
-    /// own: nothing in the files tells it from three honest scrapes.
-    SybilRestamped,
+    /// This many hotkeys on as many coldkeys, each hotkey's copy of one
+    /// scrape re-stamped at a pace of its own: nothing in the files tells
+    /// it from that many honest scrapes.
+    SybilRestamped(usize),
+    /// Scrapes 1–23 h before the epoch, stamps the rows into its first
+    /// second, prices 4 rows $1 higher as decoys for the freshness rule, and
+    /// a helper hotkey of the same coldkey uploads the file shifted by 1 ms.
+    PreScrapeDecoys,
+    /// Inflates the zipcode's median listing count so honest files fail the
+    /// relative tier 1: a fresh scrape plus 18 listings removed within the
+    /// week (the source still knows them) and 4 decoys, uploaded by 5
+    /// helper hotkeys on coldkeys of their own as well, each re-stamped.
+    MedianInflation,
+    /// The short-changer and 4 helper hotkeys on coldkeys of their own
+    /// uploading its file, each re-stamped.
+    ShortChangerHelpers,
+    /// Against a sloppy source (one that answers an unknown zpid with an
+    /// error, not a not-found): 5 breaker hotkeys on coldkeys of their own
+    /// upload invented zpids to make the source look broken, and the main
+    /// hotkey invents half of its rows.
+    SourceBreaker,
     /// Half the rows carry ids no property API accepts (a 400 or 414 is
     /// `unavailable`, never evidence), so they are never checked.
     Unverifiable,
@@ -73,7 +97,14 @@ impl Strategy {
             Strategy::AliasPadding,
             Strategy::Sybil,
             Strategy::SybilColdkeys,
-            Strategy::SybilRestamped,
+            Strategy::SybilRestamped(2),
+            Strategy::SybilRestamped(3),
+            Strategy::SybilRestamped(5),
+            Strategy::SybilRestamped(10),
+            Strategy::PreScrapeDecoys,
+            Strategy::MedianInflation,
+            Strategy::ShortChangerHelpers,
+            Strategy::SourceBreaker,
             Strategy::Unverifiable,
             Strategy::ShortChanger,
             Strategy::ParticipationSybil,
@@ -101,7 +132,11 @@ impl Strategy {
             Strategy::AliasPadding => "alias-padding".into(),
             Strategy::Sybil => "sybil".into(),
             Strategy::SybilColdkeys => "sybil-coldkeys".into(),
-            Strategy::SybilRestamped => "sybil-coldkeys-restamped".into(),
+            Strategy::SybilRestamped(n) => format!("sybil-restamped-{n}"),
+            Strategy::PreScrapeDecoys => "pre-scrape-decoys".into(),
+            Strategy::MedianInflation => "median-inflation".into(),
+            Strategy::ShortChangerHelpers => "short-changer-helpers".into(),
+            Strategy::SourceBreaker => "source-breaker".into(),
             Strategy::Unverifiable => "unverifiable-rows".into(),
             Strategy::ShortChanger => "short-changer".into(),
             Strategy::ParticipationSybil => "participation-sybil".into(),
@@ -117,7 +152,14 @@ impl Strategy {
 
     /// Its hotkeys belong to different coldkeys.
     pub fn different_coldkeys(&self) -> bool {
-        matches!(self, Strategy::SybilColdkeys | Strategy::SybilRestamped)
+        matches!(
+            self,
+            Strategy::SybilColdkeys
+                | Strategy::SybilRestamped(_)
+                | Strategy::MedianInflation
+                | Strategy::ShortChangerHelpers
+                | Strategy::SourceBreaker
+        )
     }
 }
 
@@ -132,6 +174,8 @@ pub struct GauntletParams {
     pub strategies: Vec<Strategy>,
     /// The rules under test.
     pub rules: ValidationConfig,
+    /// Stamp every row apart instead of every page at once.
+    pub per_row_stamps: bool,
 }
 
 impl Default for GauntletParams {
@@ -144,6 +188,7 @@ impl Default for GauntletParams {
             listings: 120,
             strategies: Strategy::all(),
             rules: ValidationConfig::default(),
+            per_row_stamps: false,
         }
     }
 }
@@ -153,7 +198,8 @@ impl Default for GauntletParams {
 pub struct StrategyReport {
     pub strategy: String,
     pub trials: usize,
-    pub detected_pct: f64,
+    /// Trials in which the strategy earned nothing.
+    pub caught_pct: f64,
     pub ratio_mean: f64,
     pub ratio_sd: f64,
     pub honest_false_positive_pct: f64,
@@ -162,17 +208,27 @@ pub struct StrategyReport {
     pub example_reason: Option<String>,
     /// Paid lookups per trial epoch, on average.
     pub lookups_per_epoch: f64,
+    /// Earnings per listing fetched from the source over an honest miner's
+    /// (ratio of the totals over the trials); infinite when it earned
+    /// without fetching anything.
+    pub earnings_per_work: f64,
 }
 
 impl StrategyReport {
     pub fn json(&self) -> String {
         format!(
-            "{{\"strategy\":\"{}\",\"trials\":{},\"detectedPct\":{:.2},\"ratioMean\":{:.4},\"ratioSd\":{:.4},\"honestFalsePositivePct\":{:.2},\"sybilDifferentColdkeys\":{},\"lookupsPerEpoch\":{:.1}}}",
+            "{{\"strategy\":\"{}\",\"trials\":{},\"caughtPct\":{:.2},\"ratioMean\":{:.4},\"ratioSd\":{:.4},\"earningsPerWork\":{},\"honestFalsePositivePct\":{:.2},\"sybilDifferentColdkeys\":{},\"lookupsPerEpoch\":{:.1}}}",
             self.strategy,
             self.trials,
-            self.detected_pct,
+            self.caught_pct,
             self.ratio_mean,
             self.ratio_sd,
+            // JSON has no infinity: earning without fetching is `null`.
+            if self.earnings_per_work.is_finite() {
+                format!("{:.4}", self.earnings_per_work)
+            } else {
+                "null".to_owned()
+            },
             self.honest_false_positive_pct,
             self.sybil_different_coldkeys,
             self.lookups_per_epoch
@@ -183,18 +239,31 @@ impl StrategyReport {
 /// The table for people.
 pub fn render(reports: &[StrategyReport]) -> String {
     let mut out = format!(
-        "{:<22} {:>7} {:>10} {:>18} {:>12} {:>14}  {}\n",
-        "strategy", "trials", "detected", "earns vs honest", "honest FP", "lookups/epoch", "e.g. failed because"
+        "{:<24} {:>7} {:>8} {:>18} {:>9} {:>10} {:>14}  {}\n",
+        "strategy",
+        "trials",
+        "caught",
+        "earns vs honest",
+        "per work",
+        "honest FP",
+        "lookups/epoch",
+        "e.g. failed because"
     );
     for r in reports {
         let reason: String = r.example_reason.as_deref().unwrap_or("").chars().take(70).collect();
+        let per_work = if r.earnings_per_work.is_finite() {
+            format!("{:.2}×", r.earnings_per_work)
+        } else {
+            "∞".to_owned()
+        };
         out.push_str(&format!(
-            "{:<22} {:>7} {:>9.1}% {:>11.2}× ±{:<5.2} {:>11.2}% {:>14.1}  {reason}\n",
+            "{:<24} {:>7} {:>7.1}% {:>11.2}× ±{:<5.2} {:>9} {:>9.2}% {:>14.1}  {reason}\n",
             r.strategy,
             r.trials,
-            r.detected_pct,
+            r.caught_pct,
             r.ratio_mean,
             r.ratio_sd,
+            per_work,
             r.honest_false_positive_pct,
             r.lookups_per_epoch
         ));
@@ -242,6 +311,10 @@ struct Outcome {
     attacker_reason: Option<String>,
     /// Paid lookups of the trial's epoch.
     lookups: u64,
+    /// Listings the attacker's hotkeys fetched from the source, together.
+    attacker_fetched: u64,
+    /// Listings each honest miner fetched.
+    honest_fetched: u64,
 }
 
 fn summarize(strategy: Strategy, outcomes: &[Outcome]) -> StrategyReport {
@@ -271,10 +344,20 @@ fn summarize(strategy: Strategy, outcomes: &[Outcome]) -> StrategyReport {
     let var = ratios.iter().map(|r| (r - ratio_avg).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
     let failed: usize = outcomes.iter().map(|o| o.honest_failed).sum();
     let total: usize = outcomes.iter().map(|o| o.honest_submissions).sum();
+    let attacker_fetched: f64 = outcomes.iter().map(|o| o.attacker_fetched as f64).sum();
+    let honest_fetched: f64 = outcomes.iter().map(|o| o.honest_fetched as f64).sum();
+    let earnings_per_work = if attacker_total == 0.0 {
+        0.0
+    } else if attacker_fetched == 0.0 || honest_total == 0.0 {
+        f64::INFINITY
+    } else {
+        (attacker_total / attacker_fetched) / (honest_total / honest_fetched.max(1.0))
+    };
     StrategyReport {
         strategy: strategy.name(),
         trials: outcomes.len(),
-        detected_pct: 100.0 * outcomes.iter().filter(|o| o.attacker_ppb == 0).count() as f64 / n,
+        caught_pct: 100.0 * outcomes.iter().filter(|o| o.attacker_ppb == 0).count() as f64 / n,
+        earnings_per_work,
         ratio_mean: mean,
         ratio_sd: var.sqrt(),
         honest_false_positive_pct: 100.0 * failed as f64 / total.max(1) as f64,
@@ -294,6 +377,8 @@ struct GauntletSource<'m> {
     at_ms: i64,
     /// Requests made: behind the validators' per-epoch cache, the paid lookups.
     lookups: std::sync::atomic::AtomicU64,
+    /// Answers a zpid it does not know with an error instead of a not-found.
+    sloppy: bool,
 }
 
 const MAX_URL_ZPID: usize = 8_192;
@@ -309,6 +394,7 @@ impl PropertySource for GauntletSource<'_> {
         }
         match self.market.lookup(zpid, self.at_ms) {
             Some(p) => Lookup::Found(p.record(self.at_ms)),
+            None if self.sloppy => Lookup::Unavailable("HTTP 500".into()),
             None => Lookup::NotFound,
         }
     }
@@ -380,6 +466,21 @@ struct Staged {
     lookup_at_ms: i64,
     honest: Vec<Hotkey>,
     attackers: Vec<Hotkey>,
+    attacker_fetched: u64,
+    honest_fetched: u64,
+    /// The source answers unknown zpids with an error.
+    sloppy_source: bool,
+}
+
+/// Every row of a page (40 rows, in scrape order) stamped with the page's
+/// first instant, as a scraper that stamps each response does.
+fn page_stamp(listings: &mut [Listing]) {
+    for page in listings.chunks_mut(40) {
+        let at = page.first().and_then(|l| l.scraped_timestamp_ms);
+        for l in page {
+            l.scraped_timestamp_ms = at;
+        }
+    }
 }
 
 fn stage(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Staged, BenchError> {
@@ -422,7 +523,7 @@ fn stage(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Staged, 
 
     let honest: Vec<Hotkey> = (0..params.honest).map(|i| hotkey(seed, "honest", i)).collect();
     // Owners: every honest miner its own coldkey; an attacker's hotkeys one
-    // coldkey, except the sybil that pays for several.
+    // coldkey, except the strategies that pay for several.
     let mut coldkeys: BTreeMap<Hotkey, Hotkey> = honest
         .iter()
         .enumerate()
@@ -430,8 +531,13 @@ fn stage(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Staged, 
         .collect();
     let mut submissions = Vec::new();
     let mut attackers: Vec<Hotkey> = Vec::new();
+    // Listings fetched from the source: the attacker's hotkeys together,
+    // and each honest miner (every honest miner fetches the same amount).
+    let fetched = std::cell::Cell::new(0u64);
+    let mut honest_fetched = 0u64;
     for zipcode in &zipcodes {
-        // An accurate scrape from `start_ms` on, at the scraper's own pace.
+        // An accurate scrape from `start_ms` on, at the scraper's own pace,
+        // stamped per page unless per-row stamps were asked for.
         let scrape_as = |start_ms: i64, scraper: u64| -> Vec<Listing> {
             let snapshot = market.properties(*zipcode, start_ms);
             let times = read_times(
@@ -439,9 +545,27 @@ fn stage(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Staged, 
                 snapshot.len(),
                 seed ^ scraper.wrapping_mul(0x9e37_79b9_7f4a_7c15),
             );
-            market.read(*zipcode, &snapshot, &times)
+            let mut listings = market.read(*zipcode, &snapshot, &times);
+            if !params.per_row_stamps {
+                page_stamp(&mut listings);
+            }
+            listings
         };
-        let scrape = |start_ms: i64| scrape_as(start_ms, 1_000);
+        // The attacker's own scrapes count as its work.
+        let scrape = |start_ms: i64| {
+            let listings = scrape_as(start_ms, 1_000);
+            fetched.set(fetched.get() + listings.len() as u64);
+            listings
+        };
+        // A copy re-stamped at a pace of its own (per page, as scraped).
+        let restamped = |listings: &[Listing], first_ms: i64, pace: u64| {
+            let mut copy = listings.to_vec();
+            restamp(&mut copy, first_ms, seed.wrapping_add(pace));
+            if !params.per_row_stamps {
+                page_stamp(&mut copy);
+            }
+            copy
+        };
         let mut draws = Draws::new(&[&seed.to_le_bytes(), zipcode.as_str().as_bytes()]);
         // Equal speed: every honest miner and the attacker finish somewhere
         // in 30–60 % of the epoch.
@@ -450,10 +574,14 @@ fn stage(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Staged, 
         for (i, h) in honest.iter().enumerate() {
             let at = finish();
             let listings = scrape_as(at - 120_000, i as u64);
+            if i == 0 {
+                honest_fetched += listings.len() as u64;
+            }
             submissions.push(submission(h, *zipcode, at, &listings)?);
             honest_files.push((at, listings));
         }
         let attacker_finish = finish();
+        let fraction = draws.fraction();
         // Work takes (finish − start); skipping part of it finishes sooner.
         let sooner = |share: f64| window.start_ms() + ((attacker_finish - window.start_ms()) as f64 * share) as i64;
         let n = params.listings as usize;
@@ -467,16 +595,28 @@ fn stage(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Staged, 
             submissions.push(submission(&h, *zipcode, at, listings)?);
             Ok(())
         };
+        // Four rows priced $1 higher: inside every tolerance.
+        let decoys = |listings: &mut [Listing]| {
+            for l in listings.iter_mut().take(4) {
+                l.price = l.price.map(|p| p + 1);
+            }
+        };
         match strategy {
             Strategy::HonestControl => {
                 let listings = scrape(attacker_finish - 120_000);
                 push(0, attacker_finish, &listings)?;
             }
-            Strategy::PreScrape => {
+            Strategy::PreScrape | Strategy::PreScrapeDecoys => {
                 // Scraped 1–23 h before the epoch, stamped as read at its start.
-                let hours = 1.0 + 22.0 * draws.fraction();
-                let mut listings = scrape(window.start_ms() - (hours * 3_600_000.0) as i64);
-                restamp(&mut listings, window.start_ms() + 200, seed);
+                let hours = 1.0 + 22.0 * fraction;
+                let old = scrape(window.start_ms() - (hours * 3_600_000.0) as i64);
+                let mut listings = restamped(&old, window.start_ms() + 200, 7);
+                if strategy == Strategy::PreScrapeDecoys {
+                    decoys(&mut listings);
+                    let mut helper = listings.clone();
+                    shift(&mut helper, 1);
+                    push(1, window.start_ms() + 1_010, &helper)?;
+                }
                 push(0, window.start_ms() + 1_000, &listings)?;
             }
             Strategy::AliasPadding => {
@@ -498,16 +638,21 @@ fn stage(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Staged, 
                 }
                 push(0, sooner(0.1), &listings)?;
             }
-            Strategy::Sybil | Strategy::SybilColdkeys | Strategy::SybilRestamped => {
+            Strategy::Sybil | Strategy::SybilColdkeys | Strategy::SybilRestamped(_) => {
                 let at = attacker_finish;
                 let scraped = scrape(at - 120_000);
-                for s in 0..3 {
-                    let mut listings = scraped.clone();
-                    if strategy == Strategy::SybilRestamped {
-                        restamp(&mut listings, at - 120_000 + s as i64, seed + s as u64);
+                let hotkeys = match strategy {
+                    Strategy::SybilRestamped(k) => k,
+                    _ => 3,
+                };
+                for s in 0..hotkeys {
+                    let listings = if let Strategy::SybilRestamped(_) = strategy {
+                        restamped(&scraped, at - 120_000 + s as i64, s as u64)
                     } else {
-                        shift(&mut listings, s as i64);
-                    }
+                        let mut copy = scraped.clone();
+                        shift(&mut copy, s as i64);
+                        copy
+                    };
                     push(s, at + s as i64 * 10, &listings)?;
                 }
             }
@@ -521,10 +666,60 @@ fn stage(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Staged, 
                 }
                 push(0, sooner(0.5), &listings)?;
             }
-            Strategy::ShortChanger => {
+            Strategy::ShortChanger | Strategy::ShortChangerHelpers => {
                 let keep = (n * 85).div_ceil(100);
                 let listings = scrape(sooner(0.85) - 120_000);
                 push(0, sooner(0.85), &listings[..keep])?;
+                if strategy == Strategy::ShortChangerHelpers {
+                    for s in 1..=4 {
+                        let copy = restamped(&listings[..keep], sooner(0.85) - 120_000 + s as i64, s as u64);
+                        push(s, sooner(0.85) + s as i64 * 10, &copy)?;
+                    }
+                }
+            }
+            Strategy::MedianInflation => {
+                let at = attacker_finish;
+                let fresh = scrape(at - 120_000);
+                // Listings removed within the week: in a scrape of a week
+                // ago, not in today's; the source still knows them.
+                let week_ago = scrape(window.start_ms() - 7 * 24 * 3_600_000);
+                let now: std::collections::BTreeSet<&str> = fresh.iter().map(|l| l.zpid.as_str()).collect();
+                let mut listings = fresh.clone();
+                let mut removed: Vec<Listing> = week_ago
+                    .iter()
+                    .filter(|l| !now.contains(l.zpid.as_str()))
+                    .take(18)
+                    .cloned()
+                    .collect();
+                for l in &mut removed {
+                    l.scraped_timestamp_ms = fresh.first().and_then(|f| f.scraped_timestamp_ms);
+                }
+                listings.extend(removed);
+                decoys(&mut listings);
+                for s in 0..6 {
+                    let copy = if s == 0 {
+                        listings.clone()
+                    } else {
+                        restamped(&listings, at - 120_000 + s as i64, s as u64)
+                    };
+                    push(s, at + s as i64 * 10, &copy)?;
+                }
+            }
+            Strategy::SourceBreaker => {
+                // Five breakers, early, each with ids the market never had.
+                for b in 1..=5usize {
+                    let mut invented = scrape_as(sooner(0.2) - 120_000, 50 + b as u64);
+                    for (k, l) in invented.iter_mut().enumerate() {
+                        set_zpid(l, Market::zpid(*zipcode, 100_000 * b as u64 + k as u64));
+                    }
+                    push(b, sooner(0.2), &invented)?;
+                }
+                let mut listings = scrape(sooner(0.5) - 120_000);
+                for (k, l) in listings.iter_mut().enumerate().filter(|(k, _)| k % 2 == 1) {
+                    set_zpid(l, Market::zpid(*zipcode, params.listings + 1_000 + k as u64));
+                    l.mls_id = None;
+                }
+                push(0, sooner(0.5), &listings)?;
             }
             Strategy::ParticipationSybil => {
                 let late = window.start_ms() + (0.9 * epoch_ms as f64) as i64;
@@ -573,6 +768,9 @@ fn stage(params: &GauntletParams, strategy: Strategy, t: u64) -> Result<Staged, 
         lookup_at_ms: window.end_unix * 1000 + 600_000,
         honest,
         attackers,
+        attacker_fetched: fetched.get(),
+        honest_fetched,
+        sloppy_source: strategy == Strategy::SourceBreaker,
     })
 }
 
@@ -585,6 +783,9 @@ fn judge(trial: Staged) -> Result<Outcome, BenchError> {
         lookup_at_ms,
         honest,
         attackers,
+        attacker_fetched,
+        honest_fetched,
+        sloppy_source,
     } = trial;
     let mut engine = EpochValidation::new(&ctx);
     for e in examined {
@@ -594,6 +795,7 @@ fn judge(trial: Staged) -> Result<Outcome, BenchError> {
         market: &market,
         at_ms: lookup_at_ms,
         lookups: Default::default(),
+        sloppy: sloppy_source,
     };
     // Behind the cache validators use: one request per zpid and epoch.
     let verifier = SourceVerifier::new(resi_sources::CachedSource::new(&source), &ctx.config);
@@ -626,6 +828,8 @@ fn judge(trial: Staged) -> Result<Outcome, BenchError> {
         honest_failed: honest_submissions.iter().filter(|s| s.status == Status::Failed).count(),
         honest_submissions: honest_submissions.len(),
         lookups,
+        attacker_fetched,
+        honest_fetched,
     })
 }
 
@@ -654,7 +858,7 @@ mod tests {
     #[test]
     fn a_lazy_miner_is_always_caught_and_honest_miners_never_are() {
         let report = &run(&small(vec![Strategy::Profile(Profile::Lazy)])).unwrap()[0];
-        assert_eq!(report.detected_pct, 100.0);
+        assert_eq!(report.caught_pct, 100.0);
         assert_eq!(report.ratio_mean, 0.0);
         assert_eq!(report.honest_false_positive_pct, 0.0);
         // Every trial epoch pays the source for its spot checks.

@@ -32,6 +32,18 @@ pub struct ValidationConfig {
     /// Tier 0: submissions with fewer fingerprints than this are never
     /// judged copies (too little timing to tell a copy from chance).
     pub copy_min_fingerprints: u64,
+    /// One scrape, one reward: a later submission that agrees with a ranked
+    /// one of another owner on at least this share of rows (same zpid, price
+    /// within `spot_check_tolerance_bps` or absent; out of the larger file)
+    /// holds the same listings. It earns nothing and costs no lookup
+    /// (PROTOCOL.md §6). 0 turns the rule off.
+    pub same_listings_min_bps: u64,
+    /// Paid property-source lookups a validator spends on an epoch, at
+    /// most: split evenly over the assigned zipcodes (the remainder to the
+    /// first ones), each zipcode's walk stops spot-checking when its share
+    /// cannot pay for the next check. Counted as distinct zpids per
+    /// zipcode. 0: no limit.
+    pub lookup_budget_per_epoch: u64,
     /// Tier 1: allowed deviation of the unique-listing count from the expected count.
     pub quantity_tolerance_bps: u64,
     /// Tier 2 minimums and maximum.
@@ -104,6 +116,8 @@ impl Default for ValidationConfig {
             require_manifest: true,
             copy_overlap_min_bps: 9_000,
             copy_min_fingerprints: 10,
+            same_listings_min_bps: 9_000,
+            lookup_budget_per_epoch: 750,
             quantity_tolerance_bps: 1_500,
             completeness_min_bps: 9_000,
             reasonable_min_bps: 9_500,
@@ -155,6 +169,7 @@ impl ValidationConfig {
     pub fn check(&self) -> Result<(), ConfigError> {
         let bps_fields = [
             ("copyOverlapMinBps", self.copy_overlap_min_bps),
+            ("sameListingsMinBps", self.same_listings_min_bps),
             ("quantityToleranceBps", self.quantity_tolerance_bps),
             ("quantityRelativeMinBps", self.quantity_relative_min_bps),
             ("completenessMinBps", self.completeness_min_bps),
@@ -173,7 +188,7 @@ impl ValidationConfig {
                 return Err(ConfigError(format!("{name} = {value} is over 10000 (100 %)")));
             }
         }
-        let ranges: [(&str, u64, u64, u64); 11] = [
+        let ranges: [(&str, u64, u64, u64); 12] = [
             ("maxFileBytes", self.max_file_bytes, 1024, 1 << 32),
             ("maxRows", self.max_rows, 1, 10_000_000),
             ("maxDecodedBytes", self.max_decoded_bytes, 1 << 20, 1 << 34),
@@ -185,6 +200,7 @@ impl ValidationConfig {
             ("quantityRelativeMinPeers", self.quantity_relative_min_peers, 1, 1_000),
             ("spotCheckContestedMax", self.spot_check_contested_max, 0, 1_000),
             ("copyMinFingerprints", self.copy_min_fingerprints, 1, 1_000_000),
+            ("lookupBudgetPerEpoch", self.lookup_budget_per_epoch, 0, 100_000_000),
         ];
         check_ranges(&ranges).map_err(|e| ConfigError(e.to_string()))?;
         let shares: u64 = self.winner_shares_bps.iter().sum::<u64>() + self.participation_bps;

@@ -11,7 +11,7 @@ use crate::verify::Verdict;
 use crate::zipcode::Zipcode;
 
 /// Version of the results document layout.
-pub const RESULTS_VERSION: u32 = 5;
+pub const RESULTS_VERSION: u32 = 6;
 
 /// What happened to one submission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +88,10 @@ pub struct ZipcodeOutcome {
     pub zipcode: Zipcode,
     pub expected_listings: u64,
     pub weight_ppb: u64,
+    /// Distinct zpids looked up for this zipcode: its part of the epoch's
+    /// lookup budget.
+    #[serde(default)]
+    pub lookups: u64,
     pub winners: Vec<Hotkey>,
     pub participants: Vec<Hotkey>,
     pub submissions: Vec<SubmissionRecord>,
@@ -119,6 +123,9 @@ pub struct Totals {
     pub ignored: u64,
     pub scored_miners: u64,
     pub score_ppb: u64,
+    /// Paid lookups, counted as each zipcode's distinct zpids (the budget's unit).
+    #[serde(default)]
+    pub lookups: u64,
 }
 
 /// A submission for a zipcode that was not assigned this epoch.
@@ -153,7 +160,9 @@ pub struct ValidationResults {
     pub consensus_hash: String,
 }
 
-/// Tier-3 lookups of an epoch by verdict (each sampled listing once).
+/// Tier-3 lookups of an epoch by verdict, over the zpids most owners of
+/// their zipcode hold (each once per zipcode): what no miner, nor one
+/// owner's hotkeys, can make up.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceHealth {

@@ -293,6 +293,17 @@ pub fn compare_claim(claim: &Claim, truth: &PropertyRecord, tolerance_bps: u64) 
     ))
 }
 
+/// Two miners' prices for one listing agree: within the tolerance of the
+/// larger one, or one of them absent (0). Contradicting prices are what the
+/// freshness rule contests and what makes two files hold different listings.
+pub fn prices_agree(a: i64, b: i64, tolerance_bps: u64) -> bool {
+    if a <= 0 || b <= 0 {
+        return true;
+    }
+    let diff = (a as i128 - b as i128).unsigned_abs();
+    diff * 10_000 <= a.max(b) as u128 * tolerance_bps as u128
+}
+
 fn within(claimed: i64, truth: i64, tolerance_bps: u64) -> bool {
     let diff = (claimed as i128 - truth as i128).unsigned_abs();
     diff * 10_000 <= truth.unsigned_abs() as u128 * tolerance_bps as u128

@@ -174,3 +174,17 @@ pub fn score(results: &ValidationResults, h: u8) -> u64 {
         .find(|m| m.hotkey == key)
         .map_or(0, |m| m.score_ppb)
 }
+
+/// `rows` as listings of miner `h`'s own: each zpid prefixed with `h`, so
+/// no other miner's file holds the same listings (one scrape, one reward
+/// pays every such file; the same listings are paid once).
+pub fn own_listings(h: u8, rows: &[Listing]) -> Vec<Listing> {
+    rows.iter()
+        .map(|row| {
+            let mut row = row.clone();
+            row.zpid = format!("{h}{}", row.zpid);
+            row.source_url = Some(format!("https://www.zillow.com/homedetails/x/{}_zpid/", row.zpid));
+            row
+        })
+        .collect()
+}

@@ -318,8 +318,11 @@ fn copies_are_detected_at_90_percent_of_fingerprints() {
         "{}",
         r2.reason
     );
+    // Not a copy: the same listings as the original, so paid through it
+    // (one scrape, one reward), never failed.
     let r3 = record(&results, 3);
-    assert_eq!(r3.status, Status::Winner, "{}", r3.reason);
+    assert_eq!(r3.status, Status::Ignored, "{}", r3.reason);
+    assert!(r3.reason.contains("same listings as rank 1"), "{}", r3.reason);
     // Shifting every stamp hides nothing.
     let r4 = record(&results, 4);
     assert!(
@@ -331,11 +334,13 @@ fn copies_are_detected_at_90_percent_of_fingerprints() {
     assert_eq!(record(&results, 1).rank, Some(1));
 }
 
-/// Miner `h`'s own scrape of the first `n` listings (own timestamps: not a copy).
+/// Miner `h`'s own scrape of the first `n` of its own listings (own
+/// timestamps and zpids: neither a copy nor the same listings as another's).
 fn scrape_of(h: u8, n: usize) -> Vec<resi_core::Listing> {
-    (0..n)
+    let rows: Vec<_> = (0..n)
         .map(|i| listing_in(zip(), i, START_MS + 3_600_000 + h as i64 * 100_000 + i as i64 * 3))
-        .collect()
+        .collect();
+    own_listings(h, &rows)
 }
 
 fn relative_run(counts: &[usize]) -> resi_core::ValidationResults {
@@ -368,7 +373,7 @@ fn tier1_is_relative_to_the_median_of_the_peers() {
         "{}",
         short.reason
     );
-    assert!(short.reason.contains("median of the 3 submissions"), "{}", short.reason);
+    assert!(short.reason.contains("median of the 3 owners"), "{}", short.reason);
     // The lower median: (100, 89, 89, 100) has median 89, so nobody fails.
     let r = relative_run(&[100, 89, 89, 100]);
     assert!(r.zipcodes[0]
@@ -378,6 +383,35 @@ fn tier1_is_relative_to_the_median_of_the_peers() {
     // With fewer than three peers the expected count alone decides.
     let r = relative_run(&[100, 86]);
     assert_eq!(record(&r, 2).status, Status::Winner, "{}", record(&r, 2).reason);
+    // The median never exceeds the expected count (100): three files padded
+    // to 115 cannot put an honest 90 below the bar (results version 6).
+    let r = relative_run(&[115, 115, 115, 90]);
+    assert_ne!(record(&r, 4).failed_tier, Some(1), "{}", record(&r, 4).reason);
+}
+
+#[test]
+fn the_relative_median_counts_owners_not_hotkeys() {
+    // Miners 1-3 are one owner's hotkeys with 100 listings each (of their
+    // own, so not copies); 4 and 5 are two owners with 86. One count per
+    // owner: the median of (100, 86, 86) is 86, and nobody is short.
+    let owner = hotkey(200);
+    let coldkeys = (1..=3u8).map(|h| (hotkey(h), owner.clone())).collect();
+    let ctx = ctx(100).with_coldkeys(coldkeys);
+    let inputs = [(1u8, 100usize), (2, 100), (3, 100), (4, 86), (5, 86)]
+        .iter()
+        .map(|&(h, n)| submission(h, &scrape_of(h, n), START_MS + 10_000 + h as i64 * 1_000))
+        .collect();
+    let r = run(&ctx, inputs);
+    for h in [4, 5] {
+        assert_ne!(record(&r, h).failed_tier, Some(1), "{}", record(&r, h).reason);
+    }
+    // Counted per hotkey, the median would be 100 and both would fail.
+    let inputs = [(1u8, 100usize), (2, 100), (3, 100), (4, 86), (5, 86)]
+        .iter()
+        .map(|&(h, n)| submission(h, &scrape_of(h, n), START_MS + 10_000 + h as i64 * 1_000))
+        .collect();
+    let r = run(&ctx_with(&[(zip(), 100)], ValidationConfig::default()), inputs);
+    assert_eq!(record(&r, 4).failed_tier, Some(1), "{}", record(&r, 4).reason);
 }
 
 #[test]
@@ -428,7 +462,9 @@ fn sampled_zpids(h: u8, rows: &[resi_core::Listing], at_ms: i64) -> Vec<String> 
         .collect()
 }
 
-fn tier3_with(bad: usize, verdict: Verdict) -> resi_core::results::SubmissionRecord {
+/// A lone submission of 100 rows whose first `bad` samples (in sample
+/// order) get `verdict`; the record and how many lookups it cost.
+fn tier3_counted(bad: usize, verdict: Verdict) -> (resi_core::results::SubmissionRecord, usize) {
     let ctx = ctx(100);
     let rows = listings(100);
     let at = START_MS + 1_000;
@@ -436,24 +472,31 @@ fn tier3_with(bad: usize, verdict: Verdict) -> resi_core::results::SubmissionRec
     assert_eq!(zpids.len(), 10);
     let verifier = TableVerifier::with(zpids.into_iter().take(bad).map(|z| (z, verdict.clone())));
     let results = run_with(&ctx, vec![submission(1, &rows, at)], &verifier);
-    assert_eq!(verifier.checked_zpids().len(), 10);
-    record(&results, 1).clone()
+    (record(&results, 1).clone(), verifier.checked_zpids().len())
+}
+
+fn tier3_with(bad: usize, verdict: Verdict) -> resi_core::results::SubmissionRecord {
+    tier3_counted(bad, verdict).0
 }
 
 #[test]
 fn spot_check_passes_at_80_percent() {
-    let pass = tier3_with(2, Verdict::Mismatch("price".into()));
+    let (pass, lookups) = tier3_counted(2, Verdict::Mismatch("price".into()));
     assert_eq!(pass.status, Status::Winner, "{}", pass.reason);
     let spot = pass.spot_check.unwrap();
-    assert_eq!((spot.verified, spot.determined), (8, 10));
-    let fail = tier3_with(3, Verdict::Mismatch("price".into()));
+    assert_eq!((spot.verified, spot.determined, lookups), (8, 10, 10));
+    // Three mismatches first: after them at most 7 of 10 could verify, so
+    // the check stops there (results version 6): the same verdict as all
+    // ten would give, for three lookups.
+    let (fail, lookups) = tier3_counted(3, Verdict::Mismatch("price".into()));
     assert_eq!(
         (fail.status, fail.failed_tier),
         (Status::Failed, Some(3)),
         "{}",
         fail.reason
     );
-    assert!(fail.reason.contains("7 of 10"), "{}", fail.reason);
+    assert!(fail.reason.contains("at most 7 of 10"), "{}", fail.reason);
+    assert_eq!(lookups, 3);
 }
 
 fn tier3_not_found(not_found: usize, max_not_found: u64) -> resi_core::results::SubmissionRecord {
@@ -480,7 +523,12 @@ fn a_sample_the_source_has_never_heard_of_fails_the_submission() {
         "{}",
         fail.reason
     );
-    assert!(fail.reason.contains("1 of 10 samples not found"), "{}", fail.reason);
+    // The invented one is sampled first: the check stops at it.
+    assert!(
+        fail.reason.contains("1 of 1 samples checked not found"),
+        "{}",
+        fail.reason
+    );
     assert_eq!(tier3_not_found(0, 0).status, Status::Winner);
     // The threshold is `spotCheckMaxNotFound`: at it passes, above it fails.
     assert_eq!(tier3_not_found(1, 1).status, Status::Winner);
@@ -515,16 +563,18 @@ fn sample_size_rule_at_its_boundaries() {
 #[test]
 fn three_winners_by_time_then_participants() {
     let ctx = ctx(50);
-    let rows = |t: i64| -> Vec<resi_core::Listing> {
-        (0..50).map(|i| listing_in(zip(), i, START_MS + t + i as i64)).collect()
+    // Four scrapes of different listings (the same listings are paid once).
+    let rows = |h: u8, t: i64| -> Vec<resi_core::Listing> {
+        let rows: Vec<_> = (0..50).map(|i| listing_in(zip(), i, START_MS + t + i as i64)).collect();
+        own_listings(h, &rows)
     };
     let results = run(
         &ctx,
         vec![
-            submission(4, &rows(40), START_MS + 40_000),
-            submission(1, &rows(10), START_MS + 10_000),
-            submission(3, &rows(30), START_MS + 30_000),
-            submission(2, &rows(20), START_MS + 20_000),
+            submission(4, &rows(4, 40), START_MS + 40_000),
+            submission(1, &rows(1, 10), START_MS + 10_000),
+            submission(3, &rows(3, 30), START_MS + 30_000),
+            submission(2, &rows(2, 20), START_MS + 20_000),
         ],
     );
     let z = &results.zipcodes[0];
@@ -657,7 +707,7 @@ fn zipcode_weights_and_participation_across_zipcodes() {
         inputs.push(submission_for(
             hotkey(h),
             zip(),
-            &scraped_by(h, &rows(zip(), t)),
+            &own_listings(h, &rows(zip(), t)),
             START_MS + t,
         ));
     }
@@ -750,7 +800,7 @@ fn consensus_hash_is_sha256_of_the_canonical_payload() {
     let canonical = results.consensus_payload().canonical_json();
     let expected = format!(
         "{{\"epochId\":\"2025-10-01T16-00-00\",\"minerScores\":[{{\"hotkey\":\"{}\",\"scorePpb\":1000000000}}],\
-\"nonce\":\"00112233aabbccdd\",\"totals\":{{\"failed\":0,\"ignored\":0,\"participants\":0,\"scorePpb\":1000000000,\
+\"nonce\":\"00112233aabbccdd\",\"totals\":{{\"failed\":0,\"ignored\":0,\"lookups\":3,\"participants\":0,\"scorePpb\":1000000000,\
 \"scoredMiners\":1,\"submissions\":1,\"undetermined\":0,\"winners\":1}},\
 \"zipcodeWeights\":[{{\"weightPpb\":1000000000,\"zipcode\":\"77429\"}}]}}",
         hotkey(1)
@@ -762,65 +812,32 @@ fn consensus_hash_is_sha256_of_the_canonical_payload() {
     );
 }
 
-/// A property source that leaves half of an epoch's lookups (at least 20)
-/// unanswered is broken: every sample is undetermined, so nobody is failed on
-/// its word; one lookup fewer unanswered, and its not-founds count.
+/// A property source that leaves half of an epoch's lookups unanswered (at
+/// least `sourceBrokenMinLookups` of them) is broken: every sample is
+/// undetermined, so nobody is failed on its word. Only zpids most owners of
+/// the zipcode hold are counted (results version 6), each once: owners
+/// uploading ids the source cannot answer make it look broken to nobody.
 #[test]
 fn a_broken_property_source_fails_nobody() {
-    // Every file holds zpids no other has: without contested claims the
-    // lookups are exactly the samples.
-    let ctx = ctx_with(
-        &[(zip(), 50)],
-        ValidationConfig {
-            spot_check_contested_max: 0,
-            ..ValidationConfig::default()
-        },
-    );
-    let rows = |h: u8| -> Vec<resi_core::Listing> {
-        (0..50)
-            .map(|i| {
-                let mut l = listing_in(zip(), i, START_MS + i64::from(h) * 10 + i as i64);
-                l.zpid = format!("{h}{}", l.zpid);
-                l.source_url = Some(format!("https://www.zillow.com/homedetails/x/{}_zpid/", l.zpid));
-                l
-            })
-            .collect()
-    };
+    let shared: Vec<resi_core::Listing> = listings(100);
     let at = |h: u8| START_MS + i64::from(h) * 10_000;
-    let files: Vec<(u8, Vec<resi_core::Listing>)> = (1..=4).map(|h| (h, rows(h))).collect();
-    let sampled: Vec<Vec<String>> = files.iter().map(|(h, r)| sampled_zpids(*h, r, at(*h))).collect();
-    assert_eq!(
-        sampled.iter().map(Vec::len).sum::<usize>(),
-        20,
-        "the threshold needs exactly 20 lookups"
-    );
-    // Miners 1 and 2: every sample not found; miners 3 and 4: `unavailable` unanswered, the rest not found.
-    let run = |unavailable: usize| {
-        let answered_by_3_and_4 = sampled[2].iter().chain(&sampled[3]).enumerate().map(|(i, z)| {
-            let v = if i < unavailable {
-                Verdict::Unavailable("HTTP 503".into())
-            } else {
-                Verdict::NotFound
-            };
-            (z.clone(), v)
-        });
-        let verdicts = sampled[0]
-            .iter()
-            .chain(&sampled[1])
-            .map(|z| (z.clone(), Verdict::NotFound))
-            .chain(answered_by_3_and_4);
+    let run = |config: ValidationConfig, verdicts: Vec<(String, Verdict)>, inputs: Vec<resi_core::SubmissionInput>| {
         run_with(
-            &ctx,
-            files.iter().map(|(h, r)| submission(*h, r, at(*h))).collect(),
+            &ctx_with(&[(zip(), 100)], config),
+            inputs,
             &TableVerifier::with(verdicts),
         )
     };
-    let broken = run(10);
-    assert!(broken.property_source.broken, "{:?}", broken.property_source);
-    assert_eq!(
-        (broken.property_source.lookups, broken.property_source.unavailable),
-        (20, 10)
-    );
+    // Four owners with the same 100 listings; the source answers none.
+    let everything_down: Vec<(String, Verdict)> = shared
+        .iter()
+        .map(|l| (l.zpid.clone(), Verdict::Unavailable("HTTP 503".into())))
+        .collect();
+    let four = || (1..=4).map(|h| submission(h, &shared, at(h))).collect::<Vec<_>>();
+    let broken = run(ValidationConfig::default(), everything_down.clone(), four());
+    let health = &broken.property_source;
+    assert!(health.broken, "{health:?}");
+    assert_eq!(health.lookups, health.unavailable);
     for h in 1..=4 {
         assert_eq!(
             record(&broken, h).status,
@@ -829,10 +846,45 @@ fn a_broken_property_source_fails_nobody() {
             record(&broken, h).reason
         );
     }
-    let working = run(9);
-    assert!(!working.property_source.broken, "{:?}", working.property_source);
-    assert_eq!(record(&working, 1).status, Status::Failed);
-    assert_eq!(record(&working, 1).failed_tier, Some(3));
+    // At the threshold: `lookups` distinct zpids were counted; one more
+    // needed and the source is not judged broken.
+    let at_threshold = ValidationConfig {
+        source_broken_min_lookups: health.lookups,
+        ..ValidationConfig::default()
+    };
+    assert!(
+        run(at_threshold, everything_down.clone(), four())
+            .property_source
+            .broken
+    );
+    let above = ValidationConfig {
+        source_broken_min_lookups: health.lookups + 1,
+        ..ValidationConfig::default()
+    };
+    assert!(!run(above, everything_down, four()).property_source.broken);
+
+    // Five breaker owners, first, with 100 ids of their own that the source
+    // cannot answer; three honest owners after them with the real listings.
+    let breaker_rows = |h: u8| -> Vec<resi_core::Listing> {
+        (0..100)
+            .map(|i| {
+                let mut l = listing_in(zip(), i, START_MS + 3_600_000 + i as i64);
+                l.zpid = format!("{h}{}", l.zpid);
+                l.source_url = Some(format!("https://www.zillow.com/homedetails/x/{}_zpid/", l.zpid));
+                l
+            })
+            .collect()
+    };
+    let mut inputs: Vec<_> = (1..=5).map(|h| submission(h, &breaker_rows(h), at(h))).collect();
+    let unanswered: Vec<(String, Verdict)> = (1..=5)
+        .flat_map(breaker_rows)
+        .map(|l| (l.zpid, Verdict::Unavailable("HTTP 500".into())))
+        .collect();
+    inputs.extend((6..=8).map(|h| submission(h, &shared, at(h))));
+    let flipped = run(ValidationConfig::default(), unanswered, inputs);
+    assert!(!flipped.property_source.broken, "{:?}", flipped.property_source);
+    assert_eq!(flipped.property_source.unavailable, 0, "{:?}", flipped.property_source);
+    assert_eq!(record(&flipped, 6).rank, Some(1), "{}", record(&flipped, 6).reason);
 }
 
 // ---------- tier 3: comparing a listing with the source's record ----------
@@ -992,8 +1044,10 @@ fn a_contradicted_contested_row_fails_and_bars_the_epoch() {
         r4b.reason
     );
     assert_eq!(score(&results, 4), 0);
-    // The honest miners' side of the disagreement was checked too, and held.
-    assert_eq!(z1.winners, vec![hotkey(1), hotkey(2), hotkey(3)]);
+    // The honest miners' side of the disagreement was checked too, and
+    // held; 2 and 3 hold the same listings as 1 and are paid through it.
+    assert_eq!(z1.winners, vec![hotkey(1)]);
+    assert_eq!(record(&results, 2).status, Status::Ignored);
     let r1 = record(&results, 1);
     assert!(r1
         .spot_check
@@ -1016,15 +1070,19 @@ fn contested_rows_are_capped_per_submission() {
     let rows: Vec<_> = (0..20)
         .map(|i| listing_in(zip(), i, START_MS + 60_000 + 10 * i as i64))
         .collect();
-    let mut other = rows.clone();
-    for row in &mut other {
-        row.price = Some(row.price.unwrap() + 1_000);
-    }
+    let repriced = |percent: i64| -> Vec<resi_core::Listing> {
+        let mut other = rows.clone();
+        for row in &mut other {
+            row.price = row.price.map(|p| p + p * percent / 100);
+        }
+        other
+    };
+    // Every price 20 % off the other's: every row contested, four checked each.
     let results = run(
         &ctx,
         vec![
             submission(1, &rows, START_MS + 1_000),
-            submission(2, &other, START_MS + 2_000),
+            submission(2, &repriced(20), START_MS + 2_000),
         ],
     );
     for h in [1, 2] {
@@ -1034,6 +1092,20 @@ fn contested_rows_are_capped_per_submission() {
             ValidationConfig::default().spot_check_contested_max
         );
     }
+    // Prices inside the 5 % tolerance contradict nothing (results version
+    // 6): nothing contested, and the second file holds the same listings.
+    let results = run(
+        &ctx,
+        vec![
+            submission(1, &rows, START_MS + 1_000),
+            submission(2, &repriced(4), START_MS + 2_000),
+        ],
+    );
+    assert!(record(&results, 1).spot_check.as_ref().unwrap().contested.is_empty());
+    let second = record(&results, 2);
+    assert_eq!(second.status, Status::Ignored, "{}", second.reason);
+    assert!(second.reason.contains("same listings as rank 1"), "{}", second.reason);
+    assert!(second.spot_check.is_none(), "no lookup spent on it");
 }
 
 // ---------- participation by listings (results version 5) ----------
@@ -1041,19 +1113,20 @@ fn contested_rows_are_capped_per_submission() {
 #[test]
 fn participation_is_split_by_listings_with_a_cap() {
     let ctx = ctx(100);
-    let rows = |n: usize, t: i64| -> Vec<resi_core::Listing> {
-        (0..n)
+    let rows = |h: u8, n: usize, t: i64| -> Vec<resi_core::Listing> {
+        let rows: Vec<_> = (0..n)
             .map(|i| listing_in(zip(), i, START_MS + t + 10 * i as i64))
-            .collect()
+            .collect();
+        own_listings(h, &rows)
     };
     let results = run(
         &ctx,
         vec![
-            submission(1, &rows(100, 10_000), START_MS + 10_000),
-            submission(2, &rows(100, 20_000), START_MS + 20_000),
-            submission(3, &rows(100, 30_000), START_MS + 30_000),
-            submission(4, &rows(100, 40_000), START_MS + 40_000),
-            submission(5, &rows(90, 50_000), START_MS + 50_000),
+            submission(1, &rows(1, 100, 10_000), START_MS + 10_000),
+            submission(2, &rows(2, 100, 20_000), START_MS + 20_000),
+            submission(3, &rows(3, 100, 30_000), START_MS + 30_000),
+            submission(4, &rows(4, 100, 40_000), START_MS + 40_000),
+            submission(5, &rows(5, 90, 50_000), START_MS + 50_000),
         ],
     );
     assert_eq!(results.zipcodes[0].participants, vec![hotkey(4), hotkey(5)]);
@@ -1072,71 +1145,175 @@ fn participation_is_split_by_listings_with_a_cap() {
     assert_eq!(results.miner_scores.iter().map(|m| m.score_ppb).sum::<u64>(), PPB);
 }
 
-// ---------- tier 3 in one round trip ----------
+// ---------- the lookup budget (results version 6) ----------
 
-/// Answers `verified` after yielding once, counting the lookups in flight.
-#[derive(Default)]
-struct Yielding {
-    in_flight: std::sync::atomic::AtomicUsize,
-    most: std::sync::atomic::AtomicUsize,
-}
-
-struct YieldOnce(bool);
-
-impl std::future::Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        if self.0 {
-            return std::task::Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    }
-}
-
-impl Yielding {
-    async fn answer(&self) -> Verdict {
-        use std::sync::atomic::Ordering::SeqCst;
-        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
-        self.most.fetch_max(now, SeqCst);
-        YieldOnce(false).await;
-        self.in_flight.fetch_sub(1, SeqCst);
-        Verdict::Verified
-    }
-}
-
-impl resi_core::ListingVerifier for Yielding {
-    async fn verify(&self, _: &resi_core::Listing) -> Verdict {
-        self.answer().await
-    }
-    async fn verify_claim(&self, _: &resi_core::verify::Claim) -> Verdict {
-        self.answer().await
-    }
-}
-
-/// Every submission of a zipcode is looked up at once (the epoch waits for
-/// one round trip, not one per submission), and the results are those of
-/// the one-by-one walk.
+/// A zipcode spends at most its share of `lookupBudgetPerEpoch` (counted as
+/// distinct zpids): a check that could cost more than what is left is not
+/// made, and its submission is undetermined, never failed.
 #[test]
-fn spot_checks_of_a_zipcode_are_in_flight_together() {
+fn a_zipcode_spends_at_most_its_share_of_the_lookup_budget() {
+    let rows: Vec<_> = (0..100)
+        .map(|i| listing_in(zip(), i, START_MS + 60_000 + 10 * i as i64))
+        .collect();
+    // Three owners with listings of their own: each check is 10 samples
+    // and 4 contested rows, 14 zpids.
+    let inputs = || -> Vec<_> {
+        (1..=3u8)
+            .map(|h| submission(h, &own_listings(h, &rows), START_MS + h as i64 * 1_000))
+            .collect()
+    };
+    let with_budget = |budget: u64| {
+        let config = ValidationConfig {
+            lookup_budget_per_epoch: budget,
+            ..ValidationConfig::default()
+        };
+        let verifier = TableVerifier::default();
+        let results = run_with(&ctx_with(&[(zip(), 100)], config), inputs(), &verifier);
+        (results, verifier.checked_zpids().len())
+    };
+    // 0: no limit. What each check costs (a contested row may also be sampled).
+    let (unlimited, _) = with_budget(0);
+    assert_eq!(unlimited.zipcodes[0].winners.len(), 3);
+    let cost = |h: u8| -> u64 {
+        let spot = record(&unlimited, h).spot_check.clone().unwrap();
+        let zpids: std::collections::BTreeSet<String> = spot
+            .samples
+            .iter()
+            .map(|s| s.zpid.clone())
+            .chain(spot.contested.iter().map(|c| c.zpid.clone()))
+            .collect();
+        zpids.len() as u64
+    };
+    let all = cost(1) + cost(2) + cost(3);
+    assert_eq!(unlimited.zipcodes[0].lookups, all);
+    let (results, calls) = with_budget(all - 1);
+    assert_eq!(results.zipcodes[0].winners, vec![hotkey(1), hotkey(2)]);
+    let third = record(&results, 3);
+    assert_eq!(
+        (third.status, third.failed_tier),
+        (Status::Undetermined, None),
+        "{}",
+        third.reason
+    );
+    assert!(third.reason.contains("lookup budget"), "{}", third.reason);
+    let two = cost(1) + cost(2);
+    assert_eq!((results.zipcodes[0].lookups, results.totals.lookups), (two, two));
+    // The verifier was asked about the samples and claims of two checks.
+    assert!(calls as u64 <= two + 8, "{calls} calls");
+    // At exactly three checks' worth, the third is made.
+    let (results, _) = with_budget(all);
+    assert_eq!(results.zipcodes[0].winners.len(), 3);
+}
+
+/// The budget is split evenly over the assigned zipcodes, the remainder one
+/// each to the first zipcodes in order.
+#[test]
+fn the_lookup_budget_is_split_over_the_zipcodes() {
+    let config = ValidationConfig {
+        lookup_budget_per_epoch: 29,
+        ..ValidationConfig::default()
+    };
+    let ctx = ctx_with(&[(zip(), 100), (zip2(), 100)], config);
+    let rows = |z: resi_core::Zipcode| -> Vec<resi_core::Listing> {
+        (0..100)
+            .map(|i| listing_in(z, i, START_MS + 60_000 + 10 * i as i64))
+            .collect()
+    };
+    // zip() < zip2(): shares 15 and 14. One check costs at most 10 samples
+    // and 4 contested rows: it fits both; a second fits neither.
+    let mut inputs = Vec::new();
+    for z in [zip(), zip2()] {
+        for h in 1..=2u8 {
+            inputs.push(submission_for(
+                hotkey(h),
+                z,
+                &own_listings(h, &rows(z)),
+                START_MS + h as i64 * 1_000,
+            ));
+        }
+    }
+    let results = run(&ctx, inputs);
+    for z in &results.zipcodes {
+        assert_eq!(z.winners.len(), 1, "{}", z.zipcode);
+        assert!(z.lookups <= 14, "{}", z.zipcode);
+    }
+}
+
+// ---------- one scrape, one reward (results version 6) ----------
+
+/// A later submission agreeing with a paid one of another owner on at least
+/// `sameListingsMinBps` (90 %) of the rows of the larger file holds the same
+/// listings: it earns nothing, costs no lookup and is not failed. Hotkeys
+/// on other coldkeys re-stamping one scrape are paid once.
+#[test]
+fn the_same_listings_are_paid_once() {
     let ctx = ctx(100);
     let rows: Vec<_> = (0..100)
         .map(|i| listing_in(zip(), i, START_MS + 60_000 + 10 * i as i64))
         .collect();
-    let inputs = || -> Vec<_> {
-        (1..=6u8)
-            .map(|h| submission(h, &rows, START_MS + h as i64 * 1_000))
-            .collect()
+    // 10 of 100 rows with prices 20 % off: 90 agree, the same listings.
+    let differing = |k: usize| -> Vec<resi_core::Listing> {
+        let mut other = rows.clone();
+        for row in other.iter_mut().take(k) {
+            row.price = row.price.map(|p| p + p / 5);
+        }
+        other
     };
-    let mut engine = resi_core::EpochValidation::new(&ctx);
-    for input in inputs() {
-        engine.insert(examine(&ctx, input)).unwrap();
+    let verifier = TableVerifier::default();
+    let results = run_with(
+        &ctx,
+        vec![
+            submission(1, &rows, START_MS + 1_000),
+            submission(2, &differing(10), START_MS + 2_000),
+            submission(3, &rows, START_MS + 3_000),
+        ],
+        &verifier,
+    );
+    assert_eq!(results.zipcodes[0].winners, vec![hotkey(1)]);
+    for h in [2, 3] {
+        let r = record(&results, h);
+        assert_eq!((r.status, r.failed_tier), (Status::Ignored, None), "{}", r.reason);
+        assert!(r.spot_check.is_none());
+        assert_eq!(score(&results, h), 0);
     }
-    let yielding = Yielding::default();
-    let together = futures_executor::block_on(engine.finish(&yielding));
-    // Six submissions of 10 samples each, all in flight at once.
-    assert_eq!(yielding.most.load(std::sync::atomic::Ordering::SeqCst), 60);
-    let one_by_one = run(&ctx, inputs());
-    assert_eq!(together.to_json(), one_by_one.to_json());
+    assert!(record(&results, 2).reason.contains("90 of 100 rows agree"));
+    assert_eq!(score(&results, 1), PPB);
+    // 11 of 100 off: 89 %, another scrape, checked and ranked second (its
+    // contested rows hold at the source here).
+    let results = run(
+        &ctx,
+        vec![
+            submission(1, &rows, START_MS + 1_000),
+            submission(2, &differing(11), START_MS + 2_000),
+        ],
+    );
+    assert_eq!(results.zipcodes[0].winners, vec![hotkey(1), hotkey(2)]);
+    // When the earlier one fails tier 3, the same listings are checked on their own.
+    let first = sampled_zpids(1, &rows, START_MS + 1_000);
+    let verifier = TableVerifier::with([(first[0].clone(), Verdict::NotFound)]);
+    let results = run_with(
+        &ctx,
+        vec![
+            submission(1, &rows, START_MS + 1_000),
+            submission(3, &rows, START_MS + 3_000),
+        ],
+        &verifier,
+    );
+    assert_eq!(record(&results, 1).failed_tier, Some(3));
+    // Miner 3's samples are its own draw; the one invented zpid may be among them.
+    let third = record(&results, 3);
+    assert!(third.spot_check.is_some(), "{}", third.reason);
+    // The rule off (0): every file is ranked on its own.
+    let config = ValidationConfig {
+        same_listings_min_bps: 0,
+        ..ValidationConfig::default()
+    };
+    let results = run(
+        &ctx_with(&[(zip(), 100)], config),
+        vec![
+            submission(1, &rows, START_MS + 1_000),
+            submission(3, &rows, START_MS + 3_000),
+        ],
+    );
+    assert_eq!(results.zipcodes[0].winners.len(), 2);
 }

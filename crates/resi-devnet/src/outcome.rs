@@ -41,7 +41,13 @@ pub struct DevnetOutcome {
     pub consensus: ConsensusStatus,
     /// Every validator of every epoch published the same consensus hash.
     pub hashes_agree: bool,
+    /// Honest miners paid in at least one epoch. One scrape, one reward
+    /// (PROTOCOL.md §6): an honest miner beaten to the same listings by a
+    /// faster one earns nothing for them, so not every honest miner is paid.
     pub honest_rewarded: usize,
+    /// Honest miners with a failed submission in some epoch: always 0 when
+    /// the rules are right.
+    pub honest_failed: usize,
     pub honest_total: usize,
     pub cheaters_rewarded: usize,
     pub cheaters_total: usize,
@@ -55,22 +61,26 @@ pub struct DevnetOutcome {
 }
 
 impl DevnetOutcome {
-    /// Validators agreed, no cheater was paid, every epoch finished.
+    /// Validators agreed, honest work was paid and never failed, no cheater
+    /// was paid, every epoch finished.
     pub fn passed(&self) -> bool {
         self.consensus == ConsensusStatus::PerfectConsensus
             && self.hashes_agree
             && self.cheaters_rewarded == 0
+            && self.honest_failed == 0
+            && (self.honest_total == 0 || self.honest_rewarded > 0)
             && self.missing_epochs == 0
     }
 
-    /// `devnet: <K> epochs, consensus <STATUS>, honest rewarded a/b, cheaters rewarded c/d`.
+    /// `devnet: <K> epochs, consensus <STATUS>, honest rewarded a/b (f failed), cheaters rewarded c/d`.
     pub fn verdict(&self) -> String {
         format!(
-            "devnet: {} epochs, consensus {}, honest rewarded {}/{}, cheaters rewarded {}/{}",
+            "devnet: {} epochs, consensus {}, honest rewarded {}/{} ({} failed), cheaters rewarded {}/{}",
             self.epochs.len() + self.missing_epochs,
             status_text(self.consensus),
             self.honest_rewarded,
             self.honest_total,
+            self.honest_failed,
             self.cheaters_rewarded,
             self.cheaters_total
         )
@@ -124,7 +134,20 @@ pub(crate) fn judge(
     let (honest, cheaters): (Vec<&MinerInfo>, Vec<&MinerInfo>) = miners.iter().partition(|m| m.profile.is_honest());
     let honest_rewarded = honest
         .iter()
-        .filter(|m| !epochs.is_empty() && epochs.iter().all(|e| score_in(e, &m.hotkey) > 0))
+        .filter(|m| epochs.iter().any(|e| score_in(e, &m.hotkey) > 0))
+        .count();
+    let failed_in = |e: &EpochOutcome, h: &Hotkey| -> bool {
+        e.reports.first().is_some_and(|r| {
+            r.results
+                .zipcodes
+                .iter()
+                .flat_map(|z| z.submissions.iter())
+                .any(|s| &s.hotkey == h && s.status == resi_core::results::Status::Failed)
+        })
+    };
+    let honest_failed = honest
+        .iter()
+        .filter(|m| epochs.iter().any(|e| failed_in(e, &m.hotkey)))
         .count();
     let cheaters_rewarded = cheaters
         .iter()
@@ -138,6 +161,7 @@ pub(crate) fn judge(
         consensus,
         hashes_agree,
         honest_rewarded,
+        honest_failed,
         cheaters_rewarded,
         miners,
         validators,

@@ -36,7 +36,15 @@ async fn the_network_on_a_real_chain_pays_the_honest_and_nobody_else() {
         .expect("devnet runs on the chain");
     println!("{}", outcome.verdict());
     assert_eq!(outcome.consensus, ConsensusStatus::PerfectConsensus);
-    assert_eq!((outcome.honest_rewarded, outcome.cheaters_rewarded), (2, 0));
+    // One scrape, one reward: the slow honest miner is beaten to the same listings.
+    assert_eq!(
+        (
+            outcome.honest_rewarded,
+            outcome.honest_failed,
+            outcome.cheaters_rewarded
+        ),
+        (1, 0, 0)
+    );
     let (_, netuid) = outcome.on_chain.clone().expect("on a chain");
     // The weights judged are the chain's: one Weights row per validator, the
     // same as each validator's report says it set, paying the honest only.

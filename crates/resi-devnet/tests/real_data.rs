@@ -58,7 +58,13 @@ async fn the_network_on_real_listings_pays_the_honest_and_nobody_else() {
     println!("{}", outcome.verdict());
     assert_eq!(outcome.missing_epochs, 0);
     assert_eq!(outcome.consensus, ConsensusStatus::PerfectConsensus);
-    assert_eq!((outcome.honest_rewarded, outcome.honest_total), (2, 2), "{tables:?}");
+    // One scrape, one reward: the slow honest miner holds the same listings
+    // as the fast one and is paid through it; neither is ever failed.
+    assert_eq!(
+        (outcome.honest_rewarded, outcome.honest_failed, outcome.honest_total),
+        (1, 0, 2),
+        "{tables:?}"
+    );
     // Every cheater fails everywhere, except that the fabricator (four in five
     // rows invented) can draw a tier-3 sample of real rows only: with 41 rows
     // the sample is 4 and must be all verified, which happens with odds

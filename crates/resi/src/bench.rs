@@ -83,6 +83,10 @@ pub struct GauntletArgs {
     /// their defaults. E.g. `--rules '{"spotCheckContestedMax":0}'`.
     #[arg(long, value_name = "JSON")]
     rules: Option<String>,
+    /// Stamp every scraped row apart (default: every 40-row page at once,
+    /// as real scrapers stamp them).
+    #[arg(long)]
+    per_row_stamps: bool,
 }
 
 #[derive(Args)]
@@ -166,6 +170,7 @@ fn bench_gauntlet(args: GauntletArgs) -> anyhow::Result<ExitCode> {
         listings: args.listings,
         strategies,
         rules,
+        per_row_stamps: args.per_row_stamps,
     })?;
     if args.json {
         for r in &reports {

@@ -7,36 +7,57 @@ use crate::examine::{RowClaim, ZPID_MIX};
 
 use crate::examine::{Examined, Precheck};
 use crate::hotkey::Hotkey;
-use crate::verify::Claim;
+use crate::verify::{prices_agree, Claim};
 use crate::zipcode::Zipcode;
 use sha2::{Digest, Sha256};
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
+/// One submission per owner (coldkey): its first in ranking order that
+/// passed tiers 0–2 and is not a copy. Every rule that counts submissions
+/// counts these, so an owner's extra hotkeys and copies add nothing to a
+/// median, to a row's support or to the source's health.
+pub(super) fn representatives(ctx: &EpochContext, list: &[&Examined], copy_of: &[Option<String>]) -> Vec<bool> {
+    let mut seen = std::collections::BTreeSet::new();
+    list.iter()
+        .zip(copy_of)
+        .map(|(e, copy)| e.precheck == Precheck::Passed && copy.is_none() && seen.insert(ctx.owner_of(&e.hotkey)))
+        .collect()
+}
+
 /// Tier 1 relative to what the zipcode holds: with at least
-/// `quantity_relative_min_peers` submissions that passed tiers 0–2, each must
-/// hold `quantity_relative_min_bps` of their median listing count (the lower
-/// median, an integer). Expected ± tolerance stays the outer bound; this
-/// stops a miner who uploads the least the tolerance allows, sooner.
-pub(super) fn relative_quantity(ctx: &EpochContext, list: &[&Examined]) -> Vec<Option<String>> {
+/// `quantity_relative_min_peers` owners whose submission passed tiers 0–2,
+/// each submission must hold `quantity_relative_min_bps` of their median
+/// listing count (the lower median, an integer, one count per owner, and
+/// never more than the expected count: files padded past what the zipcode
+/// holds cannot raise the bar for everyone). Expected ± tolerance stays the
+/// outer bound; this stops a miner who uploads the least the tolerance
+/// allows, sooner.
+pub(super) fn relative_quantity(
+    ctx: &EpochContext,
+    list: &[&Examined],
+    representative: &[bool],
+    expected: u64,
+) -> Vec<Option<String>> {
     let config = &ctx.config;
     let mut counts: Vec<u64> = list
         .iter()
-        .filter(|e| e.precheck == Precheck::Passed)
-        .filter_map(|e| e.listing_count)
+        .zip(representative)
+        .filter(|(_, rep)| **rep)
+        .filter_map(|(e, _)| e.listing_count)
         .collect();
     if config.quantity_relative_min_bps == 0 || (counts.len() as u64) < config.quantity_relative_min_peers.max(1) {
         return vec![None; list.len()];
     }
     counts.sort_unstable();
-    let median = counts[(counts.len() - 1) / 2];
-    let peers = counts.len();
+    let median = counts[(counts.len() - 1) / 2].min(expected);
+    let owners = counts.len();
     list.iter()
         .map(|e| {
             let n = e.listing_count?;
             (e.precheck == Precheck::Passed && !at_least(n, median, config.quantity_relative_min_bps)).then(|| {
                 format!(
-                    "tier 1: quantity: {n} listings, below {} of {median}, the median of the {peers} submissions that passed tiers 0-2",
+                    "tier 1: quantity: {n} listings, below {} of {median}, the median of the {owners} owners whose submissions passed tiers 0-2 (at most the expected count)",
                     bps_pct(config.quantity_relative_min_bps)
                 )
             })
@@ -44,9 +65,36 @@ pub(super) fn relative_quantity(ctx: &EpochContext, list: &[&Examined]) -> Vec<O
         .collect()
 }
 
+/// One scrape, one reward (PROTOCOL.md §6): `later` holds the same listings
+/// as `earlier` when at least `same_listings_min_bps` of the rows of the
+/// larger of the two agree (same zpid, prices agreeing or absent). Returns
+/// the agreeing rows and that total when they do.
+pub(super) fn same_listings(ctx: &EpochContext, later: &Examined, earlier: &Examined) -> Option<(u64, u64)> {
+    let min = ctx.config.same_listings_min_bps;
+    if min == 0 || later.claims.is_empty() || earlier.claims.is_empty() {
+        return None;
+    }
+    let tolerance = ctx.config.spot_check_tolerance_bps;
+    let (a, b) = (&later.claims, &earlier.claims);
+    let (mut i, mut j, mut agree) = (0, 0, 0u64);
+    while i < a.len() && j < b.len() {
+        match a[i].zpid.cmp(&b[j].zpid) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                agree += u64::from(prices_agree(a[i].price, b[j].price, tolerance));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let total = a.len().max(b.len()) as u64;
+    at_least(agree, total, min).then_some((agree, total))
+}
+
 /// The copy check, in ranking order: a submission is a copy when at least
 /// `copy_overlap_min_bps` of its fingerprints occur in one earlier decoded
-/// submission of another hotkey (the earliest such one is named).
+/// submission of another owner (the earliest such one is named).
 ///
 /// Exact intersection counts by sorting, not hashing: every (fingerprint,
 /// submission) of the zipcode sorted once puts each fingerprint's holders
@@ -112,7 +160,7 @@ pub(super) fn copy_check(ctx: &EpochContext, list: &[&Examined]) -> Vec<Option<S
         verdicts[i] = (0..i)
             .find(|&k| {
                 shared[k] > 0
-                    && list[k].hotkey != later.hotkey
+                    && ctx.owner_of(&list[k].hotkey) != ctx.owner_of(&later.hotkey)
                     && at_least(shared[k], total, ctx.config.copy_overlap_min_bps)
             })
             .map(|k| {
@@ -168,48 +216,85 @@ fn sort_in_buckets<T: Ord + Copy>(items: &mut Vec<T>, spread: impl Fn(&T) -> u64
     *items = sorted;
 }
 
-/// Freshness (PROTOCOL.md §5): per submission that passed tiers 0–2, the
-/// rows other such submissions for the zipcode contradict (a zpid some of
-/// them lack, or a price they give differently), at most
-/// `spot_check_contested_max`: those the fewest submissions share (same
-/// zpid and price) first, then by a hash keyed with the validation seed and
-/// the hotkey.
-/// A stale row is one only its stale file holds; a row an honest miner
-/// shares with the others is rarely checked.
-pub(super) fn contested_claims(ctx: &EpochContext, zipcode: Zipcode, list: &[&Examined]) -> Vec<Vec<Claim>> {
-    let mut out = vec![Vec::new(); list.len()];
+/// What the freshness rule (PROTOCOL.md §5) found in a zipcode: per
+/// submission the rows to check against the source's history, and the
+/// zpids most owners agree on (the source's health is judged on those).
+pub(super) struct Contested {
+    pub(super) claims: Vec<Vec<Claim>>,
+    /// Sorted zpids held by at least two owners and at least half of them.
+    pub(super) corroborated: Vec<u64>,
+}
+
+/// Freshness (PROTOCOL.md §5): per owner's representative submission, the
+/// rows the other owners contradict (a zpid some of them lack, or a price
+/// outside the tolerance of theirs; an absent price contradicts nothing),
+/// at most `spot_check_contested_max`: those the fewest owners support
+/// (same zpid, agreeing price) first, then by a hash keyed with the
+/// validation seed and the hotkey. A stale row is one only its owner holds;
+/// a row an honest miner shares with the other owners is rarely checked,
+/// and an owner's extra hotkeys and copies support nothing.
+pub(super) fn contested_claims(
+    ctx: &EpochContext,
+    zipcode: Zipcode,
+    list: &[&Examined],
+    representative: &[bool],
+) -> Contested {
+    let mut out = Contested {
+        claims: vec![Vec::new(); list.len()],
+        corroborated: Vec::new(),
+    };
     let max = ctx.config.spot_check_contested_max as usize;
-    let passed: Vec<usize> = (0..list.len())
-        .filter(|&i| list[i].precheck == Precheck::Passed && !list[i].claims.is_empty())
+    let tolerance = ctx.config.spot_check_tolerance_bps;
+    let owners: Vec<usize> = (0..list.len())
+        .filter(|&i| representative[i] && !list[i].claims.is_empty())
         .collect();
-    if max == 0 || passed.len() < 2 {
+    if owners.len() < 2 {
         return out;
     }
-    // (zpid, price, submission) over every passed submission, grouped by zpid.
-    let mut rows: Vec<(u64, i64, u32)> = passed
+    // (zpid, price, submission) over every owner, grouped by zpid.
+    let mut rows: Vec<(u64, i64, u32)> = owners
         .iter()
         .flat_map(|&i| list[i].claims.iter().map(move |c| (c.zpid, c.price, i as u32)))
         .collect();
     // Grouped by zpid, each group sorted by (price, submission); the groups'
     // own order does not matter below, so they are spread by a mix of the zpid.
     sort_in_buckets(&mut rows, |&(zpid, _, _)| zpid.wrapping_mul(ZPID_MIX));
-    // Per submission: (how many submissions hold the same zpid and price, zpid).
+    let majority = owners.len().div_ceil(2).max(2);
+    // Per submission: (how many owners hold the same zpid at an agreeing price, zpid).
     let mut contested: Vec<Vec<(usize, u64)>> = vec![Vec::new(); list.len()];
     for group in rows.chunk_by(|a, b| a.0 == b.0) {
-        let everyone = group.len() == passed.len();
-        let one_price = group.iter().all(|r| r.1 == group[0].1);
-        if everyone && one_price {
-            continue;
+        if group.len() >= majority {
+            out.corroborated.push(group[0].0);
         }
-        // `rows` is sorted, so equal prices are adjacent within the group.
-        for same in group.chunk_by(|a, b| a.1 == b.1) {
-            for r in same {
-                contested[r.2 as usize].push((same.len(), r.0));
+        // Sorted by price: the absent ones (≤ 0) first, then the rest.
+        let absent = group.partition_point(|r| r.1 <= 0);
+        let priced = &group[absent..];
+        let someone_lacks = group.len() < owners.len();
+        for r in group {
+            let p = r.1;
+            let disagrees = p > 0
+                && priced
+                    .first()
+                    .zip(priced.last())
+                    .is_some_and(|(lo, hi)| !prices_agree(p, lo.1, tolerance) || !prices_agree(p, hi.1, tolerance));
+            if !someone_lacks && !disagrees {
+                continue;
             }
+            let support = if p <= 0 {
+                group.len()
+            } else {
+                // Agreement is monotone in the other price, so the agreeing
+                // prices are one run of the sorted group.
+                let lo = priced.partition_point(|q| q.1 < p && !prices_agree(q.1, p, tolerance));
+                let hi = priced.partition_point(|q| q.1 <= p || prices_agree(q.1, p, tolerance));
+                absent + (hi - lo)
+            };
+            contested[r.2 as usize].push((support, r.0));
         }
     }
+    out.corroborated.sort_unstable();
     for (i, zpids) in contested.into_iter().enumerate() {
-        if zpids.is_empty() {
+        if zpids.is_empty() || max == 0 {
             continue;
         }
         let e = list[i];
@@ -227,9 +312,8 @@ pub(super) fn contested_claims(ctx: &EpochContext, zipcode: Zipcode, list: &[&Ex
             keyed.truncate(max);
         }
         keyed.sort_unstable();
-        out[i] = keyed
+        out.claims[i] = keyed
             .into_iter()
-            .take(max)
             .filter_map(|(_, _, z)| {
                 let at = e.claims.binary_search_by_key(&z, |c| c.zpid).ok()?;
                 let c: &RowClaim = &e.claims[at];

@@ -1,11 +1,16 @@
 //! The epoch validation engine: examined submissions in, results document out.
 //!
 //! Per zipcode, submissions are ordered by (submission time, SHA-256 of
-//! `{validationSeed}:{hotkey}`). The copy check runs in that order; then the
-//! walk applies tier 3 in order: the first three submissions that pass every
+//! `{validationSeed}:{hotkey}`). The copy check runs in that order; rules
+//! that count submissions count one per owner (coldkey); then the walk
+//! applies tier 3 in order: the first three submissions that pass every
 //! tier are the winners, later ones are spot-checked too (unless
-//! `spot_check_participants` is off) and become participants if they pass. Zipcodes are independent, so their tier-3 checks run
-//! concurrently; the result does not depend on which finishes first.
+//! `spot_check_participants` is off) and become participants if they pass.
+//! A submission holding the same listings as one already paid earns nothing
+//! and is not looked up (one scrape, one reward), and each zipcode spends at
+//! most its share of the epoch's lookup budget. Zipcodes are independent,
+//! so their walks run concurrently; the result does not depend on which
+//! finishes first.
 //!
 //! One file a job: this one drives an epoch (collect, prepare, walk, score,
 //! decide again when a hotkey is barred or the source is broken); `source`
@@ -19,7 +24,7 @@ mod source;
 mod walk;
 
 pub use checks::tie_break;
-use checks::{contested_claims, copy_check, relative_quantity};
+use checks::{contested_claims, copy_check, relative_quantity, representatives};
 use source::{source_health, BrokenSource, Memo};
 use walk::{record_without_tier3, walk_zipcode, Prepared};
 
@@ -51,9 +56,6 @@ pub struct DuplicateSubmission {
 pub struct EpochValidation<'c> {
     ctx: &'c EpochContext,
     submissions: BTreeMap<(Zipcode, Hotkey), Examined>,
-    /// Spot-check every candidate of a zipcode at once (the default) or one
-    /// after another as the walk reaches it.
-    tier3_at_once: bool,
 }
 
 impl<'c> EpochValidation<'c> {
@@ -61,16 +63,7 @@ impl<'c> EpochValidation<'c> {
         Self {
             ctx,
             submissions: BTreeMap::new(),
-            tier3_at_once: true,
         }
-    }
-
-    /// Tier 3 one submission after another, in ranking order, instead of
-    /// every candidate of a zipcode in one round trip. The results are the
-    /// same (a test compares both on many seeds); only the waiting differs.
-    pub fn one_lookup_round_per_submission(mut self) -> Self {
-        self.tier3_at_once = false;
-        self
     }
 
     pub fn insert(&mut self, examined: Examined) -> Result<(), DuplicateSubmission> {
@@ -115,7 +108,12 @@ impl<'c> EpochValidation<'c> {
         if !barred.is_empty() {
             first = self.decide(&prepared, &memo, &barred, Some(first)).await;
         }
-        let health = source_health(&first, &self.ctx.config);
+        let corroborated = prepared
+            .0
+            .iter()
+            .map(|p| (p.zipcode, p.corroborated.as_slice()))
+            .collect();
+        let health = source_health(&first, &corroborated, &self.ctx.config);
         let mut results = if health.broken {
             self.decide(&prepared, &BrokenSource, &none, None).await
         } else {
@@ -151,17 +149,31 @@ impl<'c> EpochValidation<'c> {
                 }),
             }
         }
+        // The lookup budget, split evenly over the assigned zipcodes in
+        // order, the remainder one each to the first ones.
+        let budget = ctx.config.lookup_budget_per_epoch;
+        let zipcodes = by_zipcode.len().max(1) as u64;
+        let share = |i: usize| (budget > 0).then(|| budget / zipcodes + u64::from((i as u64) < budget % zipcodes));
         // Zipcodes are independent: prepared on the caller's rayon pool, in
         // zipcode order whatever the threads.
         let prepared = by_zipcode
+            .into_iter()
+            .collect::<Vec<_>>()
             .into_par_iter()
-            .map(|(zipcode, mut list)| {
+            .enumerate()
+            .map(|(i, (zipcode, mut list))| {
                 list.sort_by_cached_key(|e| (e.submitted_at_ms, tie_break(&ctx.validation_seed, &e.hotkey)));
+                let copy_of = copy_check(ctx, &list);
+                let representative = representatives(ctx, &list, &copy_of);
+                let expected = ctx.zipcodes.get(&zipcode).copied().unwrap_or(0);
+                let contested = contested_claims(ctx, zipcode, &list, &representative);
                 Prepared {
                     zipcode,
-                    copy_of: copy_check(ctx, &list),
-                    short_of: relative_quantity(ctx, &list),
-                    contested: contested_claims(ctx, zipcode, &list),
+                    short_of: relative_quantity(ctx, &list, &representative, expected),
+                    copy_of,
+                    contested: contested.claims,
+                    corroborated: contested.corroborated,
+                    budget: share(i),
                     list,
                 }
             })
@@ -184,21 +196,29 @@ impl<'c> EpochValidation<'c> {
         let all_miners: BTreeSet<Hotkey> = self.submissions.keys().map(|(_, h)| h.clone()).collect();
         let (zipcodes, unassigned) = prepared;
         let unassigned = unassigned.clone();
-        let at_once = self.tier3_at_once;
         let mut earlier: BTreeMap<Zipcode, ZipcodeOutcome> = earlier
             .map(|r| r.zipcodes.into_iter().map(|o| (o.zipcode, o)).collect())
             .unwrap_or_default();
         let walks = zipcodes.iter().map(|p| {
+            // A zipcode walks as before unless a barred hotkey passed there
+            // (where it already failed, the failure and its evidence stand).
+            let failed_before = |hotkey: &Hotkey| {
+                earlier.get(&p.zipcode).is_some_and(|o| {
+                    o.submissions
+                        .iter()
+                        .any(|s| &s.hotkey == hotkey && s.status == Status::Failed)
+                })
+            };
             let unchanged = p
                 .list
                 .iter()
-                .all(|e| !barred.contains_key(&e.hotkey))
+                .all(|e| !barred.contains_key(&e.hotkey) || failed_before(&e.hotkey))
                 .then(|| earlier.remove(&p.zipcode))
                 .flatten();
             async move {
                 match unchanged {
                     Some(outcome) => outcome,
-                    None => walk_zipcode(ctx, p, verifier, barred, at_once).await,
+                    None => walk_zipcode(ctx, p, verifier, barred).await,
                 }
             }
         });
@@ -243,6 +263,7 @@ impl<'c> EpochValidation<'c> {
                 Status::Ignored => totals.ignored += 1,
             }
         }
+        totals.lookups = outcomes.iter().map(|o| o.lookups).sum();
         totals.scored_miners = miner_scores.iter().filter(|m| m.score_ppb > 0).count() as u64;
         totals.score_ppb = miner_scores.iter().map(|m| m.score_ppb).sum();
 

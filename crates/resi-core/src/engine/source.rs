@@ -83,29 +83,45 @@ impl<V: ListingVerifier> ListingVerifier for Memo<'_, V> {
     }
 }
 
-/// Counts the epoch's tier-3 verdicts (each spot-checked sample once).
-pub(super) fn source_health(results: &ValidationResults, config: &crate::config::ValidationConfig) -> SourceHealth {
+/// Counts the epoch's tier-3 verdicts on corroborated zpids: those most
+/// owners of the zipcode hold (`corroborated`, sorted, per zipcode), each
+/// once per zipcode. A miner's own rows (invented ids, ids a source cannot
+/// answer) are never among them unless most owners upload them too, so no
+/// minority of owners can make the source look broken and void tier 3 for
+/// everyone.
+pub(super) fn source_health(
+    results: &ValidationResults,
+    corroborated: &BTreeMap<crate::zipcode::Zipcode, &[u64]>,
+    config: &crate::config::ValidationConfig,
+) -> SourceHealth {
     let mut h = SourceHealth::default();
-    let samples = results
-        .zipcodes
-        .iter()
-        .flat_map(|z| z.submissions.iter())
-        .filter_map(|s| s.spot_check.as_ref())
-        .flat_map(|c| c.samples.iter());
-    let contested = results
-        .zipcodes
-        .iter()
-        .flat_map(|z| z.submissions.iter())
-        .filter_map(|s| s.spot_check.as_ref())
-        .flat_map(|c| c.contested.iter().map(|c| &c.verdict));
-    for verdict in samples.map(|s| &s.verdict).chain(contested) {
-        h.lookups += 1;
-        match verdict {
-            Verdict::Verified => h.verified += 1,
-            Verdict::Mismatch(_) => h.mismatched += 1,
-            Verdict::NotFound => h.not_found += 1,
-            Verdict::Unavailable(_) => h.unavailable += 1,
-            Verdict::Incomparable(_) => h.incomparable += 1,
+    for z in &results.zipcodes {
+        let Some(held) = corroborated.get(&z.zipcode) else {
+            continue;
+        };
+        let mut counted: BTreeMap<&str, &Verdict> = BTreeMap::new();
+        for check in z.submissions.iter().filter_map(|s| s.spot_check.as_ref()) {
+            let verdicts = check
+                .samples
+                .iter()
+                .map(|s| (s.zpid.as_str(), &s.verdict))
+                .chain(check.contested.iter().map(|c| (c.zpid.as_str(), &c.verdict)));
+            for (zpid, verdict) in verdicts {
+                let is_held = zpid.parse::<u64>().is_ok_and(|n| held.binary_search(&n).is_ok());
+                if is_held {
+                    counted.entry(zpid).or_insert(verdict);
+                }
+            }
+        }
+        for verdict in counted.into_values() {
+            h.lookups += 1;
+            match verdict {
+                Verdict::Verified => h.verified += 1,
+                Verdict::Mismatch(_) => h.mismatched += 1,
+                Verdict::NotFound => h.not_found += 1,
+                Verdict::Unavailable(_) => h.unavailable += 1,
+                Verdict::Incomparable(_) => h.incomparable += 1,
+            }
         }
     }
     h.broken = h.lookups >= config.source_broken_min_lookups.max(1)

@@ -1,9 +1,9 @@
 //! One zipcode's ranking walk: submissions in ranking order, tier 3 on
 //! each that passed tiers 0-2, the first three passes the winners.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use futures_util::future::join_all;
+use super::checks;
 
 use crate::config::{at_least, bps_pct, pct};
 use crate::context::EpochContext;
@@ -50,6 +50,46 @@ pub(super) struct Prepared<'e> {
     pub(super) copy_of: Vec<Option<String>>,
     pub(super) short_of: Vec<Option<String>>,
     pub(super) contested: Vec<Vec<Claim>>,
+    /// Sorted zpids most owners of the zipcode hold (the source's health is judged on them).
+    pub(super) corroborated: Vec<u64>,
+    /// This zipcode's share of the epoch's lookup budget (`None`: no limit).
+    pub(super) budget: Option<u64>,
+}
+
+/// The distinct zpids a zipcode's walk has looked up, against its share of the budget.
+struct Budget {
+    share: Option<u64>,
+    spent: BTreeSet<String>,
+}
+
+impl Budget {
+    /// The zpids a check of `e` might look up that this walk has not yet.
+    fn cost(&self, e: &Examined, contested: &[Claim]) -> u64 {
+        let wanted: BTreeSet<&str> = contested
+            .iter()
+            .map(|c| c.zpid.as_str())
+            .chain(e.samples.iter().map(|s| s.listing.zpid.as_str()))
+            .filter(|z| !self.spent.contains(*z))
+            .collect();
+        wanted.len() as u64
+    }
+
+    fn affords(&self, cost: u64) -> bool {
+        self.share.is_none_or(|share| self.spent.len() as u64 + cost <= share)
+    }
+
+    fn spend(&mut self, spot: &SpotCheckRecord) {
+        let zpids = spot
+            .samples
+            .iter()
+            .map(|s| &s.zpid)
+            .chain(spot.contested.iter().map(|c| &c.zpid));
+        for zpid in zpids {
+            if !self.spent.contains(zpid) {
+                self.spent.insert(zpid.clone());
+            }
+        }
+    }
 }
 
 pub(super) async fn walk_zipcode<V: ListingVerifier>(
@@ -57,48 +97,35 @@ pub(super) async fn walk_zipcode<V: ListingVerifier>(
     prepared: &Prepared<'_>,
     verifier: &V,
     barred: &BTreeMap<Hotkey, String>,
-    at_once: bool,
 ) -> ZipcodeOutcome {
     let zipcode = prepared.zipcode;
     let list = &prepared.list;
     let expected = ctx.zipcodes.get(&zipcode).copied().unwrap_or(0);
-
-    // Tier 3 in one round trip: when every submission past tiers 0–2 is
-    // spot-checked anyway, ask the source for all of them at once (the
-    // verifier remembers each verdict), then decide in ranking order below
-    // exactly as before. The results do not depend on which answer comes
-    // first; only the waiting does. Each check's record is kept for the walk.
-    let mut ready: Vec<Option<SpotCheckRecord>> = vec![None; list.len()];
-    if at_once && ctx.config.spot_check_participants {
-        let candidates = list
-            .iter()
-            .zip(&prepared.copy_of)
-            .zip(&prepared.short_of)
-            .zip(&prepared.contested)
-            .zip(ready.iter_mut())
-            .filter(|((((e, copy), short), _), _)| {
-                e.precheck == Precheck::Passed && copy.is_none() && short.is_none() && !barred.contains_key(&e.hotkey)
-            })
-            .map(|((((e, _), _), contested), slot)| async move {
-                *slot = Some(spot_check(e, contested, verifier).await);
-            });
-        join_all(candidates).await;
-    }
-
+    let mut budget = Budget {
+        share: prepared.budget,
+        spent: BTreeSet::new(),
+    };
     let mut winners = Vec::new();
     let mut participants = Vec::new();
+    // The submissions paid here so far (rank or participation), by index:
+    // a later one with the same listings is the same scrape.
+    let mut paid: Vec<usize> = Vec::new();
     // Coldkey → the hotkey of its that already holds a rank or a
     // participation here: one per owner.
     let mut owners: BTreeMap<&Hotkey, &Hotkey> = BTreeMap::new();
-    let mut records = Vec::with_capacity(list.len());
+    let mut records: Vec<SubmissionRecord> = Vec::with_capacity(list.len());
     let rows = list
         .iter()
         .zip(&prepared.copy_of)
         .zip(&prepared.short_of)
         .zip(&prepared.contested)
-        .zip(ready);
-    for ((((e, copy), short), contested), ready) in rows {
+        .enumerate();
+    for (i, (((e, copy), short), contested)) in rows {
         let owner = ctx.owner_of(&e.hotkey);
+        let same_as = || {
+            paid.iter()
+                .find_map(|&k| checks::same_listings(ctx, e, list[k]).map(|(agree, total)| (k, agree, total)))
+        };
         let record = match (&e.precheck, copy) {
             (Precheck::Late(_), _) | (Precheck::Failed { .. }, _) => record_without_tier3(e, ctx),
             (Precheck::Passed, Some(reason)) => {
@@ -112,22 +139,15 @@ pub(super) async fn walk_zipcode<V: ListingVerifier>(
                 r
             }
             (Precheck::Passed, None) if barred.contains_key(&e.hotkey) => {
-                // Checked all the same (the verdicts are remembered), so the
-                // record shows the evidence where there is some.
-                let spot = match ready {
-                    Some(spot) => spot,
-                    None => spot_check(e, contested, verifier).await,
-                };
-                let (status, reason) = tier3_decision(&spot, ctx);
-                let reason = if status == Status::Failed {
-                    reason
-                } else {
-                    let why = barred.get(&e.hotkey).cloned().unwrap_or_default();
-                    format!("tier 3: barred this epoch: the property source contradicted a contested row of this hotkey ({why})")
-                };
-                let mut r = base_record(e, Status::Failed, reason);
+                // Its timestamps are not believed anywhere this epoch: no
+                // lookup is spent on it.
+                let why = barred.get(&e.hotkey).cloned().unwrap_or_default();
+                let mut r = base_record(
+                    e,
+                    Status::Failed,
+                    format!("tier 3: barred this epoch: the property source contradicted a contested row of this hotkey ({why})"),
+                );
                 r.failed_tier = Some(3);
-                r.spot_check = Some(spot);
                 r
             }
             (Precheck::Passed, None) if owners.contains_key(owner) => {
@@ -142,42 +162,73 @@ pub(super) async fn walk_zipcode<V: ListingVerifier>(
                 r.failed_tier = Some(0);
                 r
             }
-            (Precheck::Passed, None) if winners.len() >= 3 && !ctx.config.spot_check_participants => {
-                participants.push(e.hotkey.clone());
-                owners.insert(owner, &e.hotkey);
-                base_record(
-                    e,
-                    Status::Participant,
-                    "passed tiers 0-2; tier 3 not applied (three winners already)".into(),
-                )
-            }
-            (Precheck::Passed, None) => {
-                let spot = match ready {
-                    Some(spot) => spot,
-                    None => spot_check(e, contested, verifier).await,
-                };
-                let (status, reason) = tier3_decision(&spot, ctx);
-                let mut r = base_record(e, status, reason);
-                if status == Status::Winner {
+            (Precheck::Passed, None) => match same_as() {
+                Some((k, agree, total)) => {
+                    let earlier = &records[k];
+                    let place = match earlier.rank {
+                        Some(rank) => format!("rank {rank}"),
+                        None => "a participant".to_owned(),
+                    };
+                    base_record(
+                        e,
+                        Status::Ignored,
+                        format!(
+                            "same listings as {place}, {} (submitted earlier): {agree} of {total} rows agree (at least {}); one reward per scrape, no lookup spent",
+                            earlier.hotkey,
+                            bps_pct(ctx.config.same_listings_min_bps)
+                        ),
+                    )
+                }
+                None if winners.len() >= 3 && !ctx.config.spot_check_participants => {
+                    participants.push(e.hotkey.clone());
                     owners.insert(owner, &e.hotkey);
+                    paid.push(i);
+                    base_record(
+                        e,
+                        Status::Participant,
+                        "passed tiers 0-2; tier 3 not applied (three winners already)".into(),
+                    )
                 }
-                match status {
-                    Status::Winner if winners.len() >= 3 => {
-                        participants.push(e.hotkey.clone());
-                        r.status = Status::Participant;
-                        r.reason = format!("participant (three winners already): {}", r.reason);
+                None => {
+                    let cost = budget.cost(e, contested);
+                    if !budget.affords(cost) {
+                        base_record(
+                            e,
+                            Status::Undetermined,
+                            format!(
+                                "tier 3: not checked: this zipcode's share of the lookup budget ({} lookups) is spent ({} used, {cost} more needed); not ranked, not penalized",
+                                budget.share.unwrap_or(0),
+                                budget.spent.len()
+                            ),
+                        )
+                    } else {
+                        let spot = spot_check(ctx, e, contested, verifier).await;
+                        budget.spend(&spot);
+                        let (status, reason) = tier3_decision(&spot, ctx);
+                        let mut r = base_record(e, status, reason);
+                        match status {
+                            Status::Winner if winners.len() >= 3 => {
+                                participants.push(e.hotkey.clone());
+                                owners.insert(owner, &e.hotkey);
+                                paid.push(i);
+                                r.status = Status::Participant;
+                                r.reason = format!("participant (three winners already): {}", r.reason);
+                            }
+                            Status::Winner => {
+                                winners.push(e.hotkey.clone());
+                                owners.insert(owner, &e.hotkey);
+                                paid.push(i);
+                                r.rank = Some(winners.len() as u8);
+                                r.reason = format!("rank {}: {}", winners.len(), r.reason);
+                            }
+                            Status::Failed => r.failed_tier = Some(3),
+                            _ => {}
+                        }
+                        r.spot_check = Some(spot);
+                        r
                     }
-                    Status::Winner => {
-                        winners.push(e.hotkey.clone());
-                        r.rank = Some(winners.len() as u8);
-                        r.reason = format!("rank {}: {}", winners.len(), r.reason);
-                    }
-                    Status::Failed => r.failed_tier = Some(3),
-                    _ => {}
                 }
-                r.spot_check = Some(spot);
-                r
-            }
+            },
         };
         records.push(record);
     }
@@ -185,48 +236,76 @@ pub(super) async fn walk_zipcode<V: ListingVerifier>(
         zipcode,
         expected_listings: expected,
         weight_ppb: 0,
+        lookups: budget.spent.len() as u64,
         winners,
         participants,
         submissions: records,
     }
 }
 
-async fn spot_check<V: ListingVerifier>(e: &Examined, contested: &[Claim], verifier: &V) -> SpotCheckRecord {
-    let verdicts: Vec<Verdict> = join_all(e.samples.iter().map(|s| verifier.verify(&s.listing))).await;
-    let claim_verdicts: Vec<Verdict> = join_all(contested.iter().map(|c| verifier.verify_claim(c))).await;
-    let samples: Vec<SampleRecord> = e
-        .samples
-        .iter()
-        .zip(verdicts)
-        .map(|(s, verdict)| SampleRecord {
+/// Tier 3 for one submission, cheapest evidence first: its contested rows
+/// (one the source's history contradicts fails it at once), then its
+/// samples one after another, stopping as soon as the outcome cannot
+/// change (a sample the source has never heard of past
+/// `spot_check_max_not_found`, or too few left to reach the pass share).
+/// The decision is the one checking every sample would give; only the
+/// lookups differ.
+async fn spot_check<V: ListingVerifier>(
+    ctx: &EpochContext,
+    e: &Examined,
+    contested: &[Claim],
+    verifier: &V,
+) -> SpotCheckRecord {
+    let config = &ctx.config;
+    let mut record = SpotCheckRecord {
+        indices: e.samples.iter().map(|s| s.index).collect(),
+        samples: Vec::with_capacity(e.samples.len()),
+        verified: 0,
+        determined: 0,
+        contested: Vec::with_capacity(contested.len()),
+    };
+    for c in contested {
+        let verdict = verifier.verify_claim(c).await;
+        let stale = verdict.is_determined() && verdict != Verdict::Verified;
+        record.contested.push(ClaimRecord {
+            zpid: c.zpid.clone(),
+            price: c.price,
+            scraped_ms: c.scraped_ms,
+            verdict,
+        });
+        if stale {
+            return record;
+        }
+    }
+    let mut not_found = 0u64;
+    for (k, s) in e.samples.iter().enumerate() {
+        let verdict = verifier.verify(&s.listing).await;
+        record.verified += u64::from(verdict == Verdict::Verified);
+        record.determined += u64::from(verdict.is_determined());
+        not_found += u64::from(verdict == Verdict::NotFound);
+        record.samples.push(SampleRecord {
             index: s.index,
             zpid: s.listing.zpid.clone(),
             verdict,
-        })
-        .collect();
-    let verified = samples.iter().filter(|s| s.verdict == Verdict::Verified).count() as u64;
-    let determined = samples.iter().filter(|s| s.verdict.is_determined()).count() as u64;
-    SpotCheckRecord {
-        indices: e.samples.iter().map(|s| s.index).collect(),
-        samples,
-        verified,
-        determined,
-        contested: contested
-            .iter()
-            .zip(claim_verdicts)
-            .map(|(c, verdict)| ClaimRecord {
-                zpid: c.zpid.clone(),
-                price: c.price,
-                scraped_ms: c.scraped_ms,
-                verdict,
-            })
-            .collect(),
+        });
+        let left = (e.samples.len() - k - 1) as u64;
+        let decided_failed = not_found > config.spot_check_max_not_found
+            || (record.determined >= config.spot_check_min_determined.max(1)
+                && !at_least(
+                    record.verified + left,
+                    record.determined + left,
+                    config.spot_check_pass_bps,
+                ));
+        if decided_failed {
+            break;
+        }
     }
+    record
 }
 
 fn tier3_decision(spot: &SpotCheckRecord, ctx: &EpochContext) -> (Status, String) {
     let config = &ctx.config;
-    let sampled = spot.samples.len() as u64;
+    let sampled = spot.indices.len() as u64;
     if let Some(stale) = spot
         .contested
         .iter()
@@ -237,15 +316,6 @@ fn tier3_decision(spot: &SpotCheckRecord, ctx: &EpochContext) -> (Status, String
         return (
             Status::Failed,
             format!("tier 3: contested zpid {}: {}", stale.zpid, stale.verdict.reason()),
-        );
-    }
-    if spot.determined < config.spot_check_min_determined.max(1) {
-        return (
-            Status::Undetermined,
-            format!(
-                "tier 3: undetermined: only {} of {sampled} samples could be checked (need {}); not ranked, not penalized",
-                spot.determined, config.spot_check_min_determined
-            ),
         );
     }
     let not_found: Vec<&str> = spot
@@ -260,11 +330,20 @@ fn tier3_decision(spot: &SpotCheckRecord, ctx: &EpochContext) -> (Status, String
         return (
             Status::Failed,
             format!(
-                "tier 3: {} of {} samples not found at the property source (at most {} allowed); e.g. zpid {}",
+                "tier 3: {} of {} samples checked not found at the property source (at most {} allowed); e.g. zpid {}",
                 not_found.len(),
-                spot.determined,
+                spot.samples.len(),
                 config.spot_check_max_not_found,
                 not_found[0]
+            ),
+        );
+    }
+    if spot.determined < config.spot_check_min_determined.max(1) {
+        return (
+            Status::Undetermined,
+            format!(
+                "tier 3: undetermined: only {} of {sampled} samples could be checked (need {}); not ranked, not penalized",
+                spot.determined, config.spot_check_min_determined
             ),
         );
     }
@@ -285,15 +364,27 @@ fn tier3_decision(spot: &SpotCheckRecord, ctx: &EpochContext) -> (Status, String
             .find(|s| s.verdict.is_determined() && s.verdict != Verdict::Verified)
             .map(|s| format!("; e.g. zpid {}: {}", s.zpid, s.verdict.reason()))
             .unwrap_or_default();
-        (
-            Status::Failed,
+        let left = (spot.indices.len() - spot.samples.len()) as u64;
+        let reason = if left == 0 {
             format!(
                 "tier 3: spot check {} of {} verified ({}), below {}{first_problem}",
                 spot.verified,
                 spot.determined,
                 pct(spot.verified, spot.determined),
                 bps_pct(config.spot_check_pass_bps)
-            ),
-        )
+            )
+        } else {
+            // Stopped early: no answer to the other samples could pass it.
+            format!(
+                "tier 3: spot check {} of {} checked verified; with {left} more at most {} of {} ({}) could, below {}{first_problem}",
+                spot.verified,
+                spot.determined,
+                spot.verified + left,
+                spot.determined + left,
+                pct(spot.verified + left, spot.determined + left),
+                bps_pct(config.spot_check_pass_bps)
+            )
+        };
+        (Status::Failed, reason)
     }
 }
