@@ -1317,3 +1317,89 @@ fn the_same_listings_are_paid_once() {
     );
     assert_eq!(results.zipcodes[0].winners.len(), 2);
 }
+
+/// A file that leaves out listings a ranked file of another owner holds
+/// (at least 90 % of its rows among them, fewer than 90 % of that file's
+/// count) is short, whatever the median: helpers uploading the same short
+/// file cannot lower the bar.
+#[test]
+fn a_file_short_of_a_verified_one_fails_tier1() {
+    let ctx = ctx(100);
+    let full: Vec<_> = (0..100)
+        .map(|i| listing_in(zip(), i, START_MS + 60_000 + 10 * i as i64))
+        .collect();
+    // The short-changer and three helpers on coldkeys of their own: 89
+    // rows each, first; one honest owner with all 100, after them.
+    let mut inputs: Vec<_> = (1..=4u8)
+        .map(|h| submission(h, &full[..89], START_MS + h as i64 * 100))
+        .collect();
+    inputs.push(submission(9, &full, START_MS + 10_000));
+    let results = run(&ctx, inputs);
+    for h in 1..=4 {
+        let r = record(&results, h);
+        assert_eq!(
+            (r.status, r.failed_tier),
+            (Status::Failed, Some(1)),
+            "{h}: {}",
+            r.reason
+        );
+        assert!(
+            r.reason.contains("short: 89 listings, 89 of them among the 100"),
+            "{}",
+            r.reason
+        );
+    }
+    assert_eq!(results.zipcodes[0].winners, vec![hotkey(9)]);
+    assert_eq!(score(&results, 9), PPB);
+    // 90 of 100 is not short.
+    let results = run(
+        &ctx,
+        vec![
+            submission(1, &full[..90], START_MS + 100),
+            submission(9, &full, START_MS + 10_000),
+        ],
+    );
+    assert_eq!(results.zipcodes[0].winners[0], hotkey(1));
+}
+
+/// A stale contested row bars its owner, every hotkey of its coldkey, for
+/// the epoch: a helper hotkey of the same coldkey is not paid either.
+#[test]
+fn a_stale_row_bars_every_hotkey_of_its_coldkey() {
+    let owner = hotkey(200);
+    let ctx = ctx(20).with_coldkeys([(hotkey(1), owner.clone()), (hotkey(2), owner)].into());
+    let rows: Vec<_> = (0..20)
+        .map(|i| listing_in(zip(), i, START_MS + 60_000 + 10 * i as i64))
+        .collect();
+    let mut stale = rows.clone();
+    stale[3].price = stale[3].price.map(|p| p + p / 4);
+    let claim = format!("claim:{}:{}", stale[3].zpid, stale[3].price.unwrap());
+    let verifier = TableVerifier::with([(claim, Verdict::Mismatch("stale".into()))]);
+    let results = run_with(
+        &ctx,
+        vec![
+            submission(1, &stale, START_MS + 100),
+            // The helper's own file is fresh: only its owner's stale row bars it.
+            submission(2, &rows, START_MS + 101),
+            submission(3, &rows, START_MS + 5_000),
+            submission(4, &rows, START_MS + 6_000),
+        ],
+        &verifier,
+    );
+    for h in [1, 2] {
+        let r = record(&results, h);
+        assert_eq!(
+            (r.status, r.failed_tier),
+            (Status::Failed, Some(3)),
+            "{h}: {}",
+            r.reason
+        );
+        assert_eq!(score(&results, h), 0);
+    }
+    assert!(
+        record(&results, 2).reason.contains("barred"),
+        "{}",
+        record(&results, 2).reason
+    );
+    assert_eq!(results.zipcodes[0].winners, vec![hotkey(3)]);
+}

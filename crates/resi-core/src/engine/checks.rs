@@ -92,6 +92,39 @@ pub(super) fn same_listings(ctx: &EpochContext, later: &Examined, earlier: &Exam
     at_least(agree, total, min).then_some((agree, total))
 }
 
+/// `x` is short of `longer` (a ranked submission of another owner) when at
+/// least `quantity_relative_min_bps` of `x`'s rows are listings `longer`
+/// holds too, yet `x` holds fewer than that share of `longer`'s count: the
+/// same scrape with listings left out. The source verified `longer`, so
+/// the listings `x` lacks are not `longer`'s invention; a market does not
+/// grow by a tenth between two scrapes of one epoch. The reason when short.
+pub(super) fn short_of(ctx: &EpochContext, x: &Examined, longer: &Examined) -> Option<String> {
+    let min = ctx.config.quantity_relative_min_bps;
+    let (n, m) = (x.claims.len() as u64, longer.claims.len() as u64);
+    if min == 0 || n == 0 || at_least(n, m, min) {
+        return None;
+    }
+    let (a, b) = (&x.claims, &longer.claims);
+    let (mut i, mut j, mut shared) = (0, 0, 0u64);
+    while i < a.len() && j < b.len() {
+        match a[i].zpid.cmp(&b[j].zpid) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    at_least(shared, n, min).then(|| {
+        format!(
+            "{n} listings, {shared} of them among the {m} (below {}) of the verified submission",
+            bps_pct(min)
+        )
+    })
+}
+
 /// The copy check, in ranking order: a submission is a copy when at least
 /// `copy_overlap_min_bps` of its fingerprints occur in one earlier decoded
 /// submission of another owner (the earliest such one is named).
@@ -223,6 +256,10 @@ pub(super) struct Contested {
     pub(super) claims: Vec<Vec<Claim>>,
     /// Sorted zpids held by at least two owners and at least half of them.
     pub(super) corroborated: Vec<u64>,
+    /// Sorted zpids held by at least two owners.
+    pub(super) shared: Vec<u64>,
+    /// Owners with a representative submission here.
+    pub(super) owners: usize,
 }
 
 /// Freshness (PROTOCOL.md §5): per owner's representative submission, the
@@ -238,16 +275,19 @@ pub(super) fn contested_claims(
     zipcode: Zipcode,
     list: &[&Examined],
     representative: &[bool],
+    copy_of: &[Option<String>],
 ) -> Contested {
-    let mut out = Contested {
-        claims: vec![Vec::new(); list.len()],
-        corroborated: Vec::new(),
-    };
-    let max = ctx.config.spot_check_contested_max as usize;
-    let tolerance = ctx.config.spot_check_tolerance_bps;
     let owners: Vec<usize> = (0..list.len())
         .filter(|&i| representative[i] && !list[i].claims.is_empty())
         .collect();
+    let mut out = Contested {
+        claims: vec![Vec::new(); list.len()],
+        corroborated: Vec::new(),
+        shared: Vec::new(),
+        owners: owners.len(),
+    };
+    let max = ctx.config.spot_check_contested_max as usize;
+    let tolerance = ctx.config.spot_check_tolerance_bps;
     if owners.len() < 2 {
         return out;
     }
@@ -262,9 +302,17 @@ pub(super) fn contested_claims(
     let majority = owners.len().div_ceil(2).max(2);
     // Per submission: (how many owners hold the same zpid at an agreeing price, zpid).
     let mut contested: Vec<Vec<(usize, u64)>> = vec![Vec::new(); list.len()];
+    // Where each zpid's group is, for the owners' other submissions below.
+    let mut groups: Vec<(u64, u32, u32)> = Vec::new();
+    let mut start = 0u32;
     for group in rows.chunk_by(|a, b| a.0 == b.0) {
+        groups.push((group[0].0, start, group.len() as u32));
+        start += group.len() as u32;
         if group.len() >= majority {
             out.corroborated.push(group[0].0);
+        }
+        if group.len() >= 2 {
+            out.shared.push(group[0].0);
         }
         // Sorted by price: the absent ones (≤ 0) first, then the rest.
         let absent = group.partition_point(|r| r.1 <= 0);
@@ -293,6 +341,40 @@ pub(super) fn contested_claims(
         }
     }
     out.corroborated.sort_unstable();
+    out.shared.sort_unstable();
+    // An owner's other submissions that passed (a second hotkey, which the
+    // walk fails if the first is paid) are contested against the other
+    // owners the same way, so that a helper of a stale file is checked too.
+    groups.sort_unstable();
+    let owner_of = |i: usize| ctx.owner_of(&list[i].hotkey);
+    for i in 0..list.len() {
+        let e = list[i];
+        if representative[i] || e.precheck != Precheck::Passed || e.claims.is_empty() || copy_of[i].is_some() {
+            continue;
+        }
+        let own = owner_of(i);
+        let others = owners.iter().filter(|&&k| owner_of(k) != own).count();
+        if others == 0 {
+            continue;
+        }
+        for c in &e.claims {
+            let group: Vec<i64> = match groups.binary_search_by_key(&c.zpid, |g| g.0) {
+                Ok(at) => {
+                    let (_, start, len) = groups[at];
+                    rows[start as usize..(start + len) as usize]
+                        .iter()
+                        .filter(|r| owner_of(r.2 as usize) != own)
+                        .map(|r| r.1)
+                        .collect()
+                }
+                Err(_) => Vec::new(),
+            };
+            let agreeing = group.iter().filter(|&&q| prices_agree(c.price, q, tolerance)).count();
+            if group.len() < others || agreeing < group.len() {
+                contested[i].push((1 + agreeing, c.zpid));
+            }
+        }
+    }
     for (i, zpids) in contested.into_iter().enumerate() {
         if zpids.is_empty() || max == 0 {
             continue;

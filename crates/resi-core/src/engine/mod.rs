@@ -99,14 +99,23 @@ impl<'c> EpochValidation<'c> {
             verdicts: std::sync::Mutex::new(BTreeMap::new()),
             claims: std::sync::Mutex::new(BTreeMap::new()),
         };
-        let none = BTreeMap::new();
         let prepared = self.prepare();
-        let mut first = self.decide(&prepared, &memo, &none, None).await;
-        // A stale claim shows the miner's timestamps are not when it read the
-        // listings: its work anywhere else this epoch is not believed either.
-        let barred = stale_hotkeys(&first);
-        if !barred.is_empty() {
-            first = self.decide(&prepared, &memo, &barred, Some(first)).await;
+        // What the walk's evidence decides against submissions, learnt walk
+        // by walk until nothing new is: owners whose stamps a stale claim
+        // showed false, files short of a verified one. Each walk reuses the
+        // verdicts, so only newly reached submissions cost lookups.
+        let mut overruled = Overruled::default();
+        // Each zipcode's paid lookups over all its walks: a walk again
+        // spends only what the earlier ones left of the budget.
+        let spent = std::sync::Mutex::new(BTreeMap::new());
+        let mut first = self.decide(&prepared, &memo, &overruled, None, (&spent, true)).await;
+        for _ in 0..MAX_WALKS {
+            if !overruled.learn(self.ctx, &first, &prepared.0) {
+                break;
+            }
+            first = self
+                .decide(&prepared, &memo, &overruled, Some(first), (&spent, true))
+                .await;
         }
         let corroborated = prepared
             .0
@@ -115,7 +124,10 @@ impl<'c> EpochValidation<'c> {
             .collect();
         let health = source_health(&first, &corroborated, &self.ctx.config);
         let mut results = if health.broken {
-            self.decide(&prepared, &BrokenSource, &none, None).await
+            // Nothing is paid in this walk: each zipcode reports what its
+            // trusted walks looked up.
+            self.decide(&prepared, &BrokenSource, &Overruled::default(), None, (&spent, false))
+                .await
         } else {
             first
         };
@@ -166,13 +178,15 @@ impl<'c> EpochValidation<'c> {
                 let copy_of = copy_check(ctx, &list);
                 let representative = representatives(ctx, &list, &copy_of);
                 let expected = ctx.zipcodes.get(&zipcode).copied().unwrap_or(0);
-                let contested = contested_claims(ctx, zipcode, &list, &representative);
+                let contested = contested_claims(ctx, zipcode, &list, &representative, &copy_of);
                 Prepared {
                     zipcode,
                     short_of: relative_quantity(ctx, &list, &representative, expected),
                     copy_of,
                     contested: contested.claims,
                     corroborated: contested.corroborated,
+                    shared: contested.shared,
+                    owners: contested.owners,
                     budget: share(i),
                     list,
                 }
@@ -183,14 +197,18 @@ impl<'c> EpochValidation<'c> {
 
     /// Walks every zipcode and scores the epoch. With `earlier` (a walk of
     /// the same prepared zipcodes with the same remembered verdicts), a
-    /// zipcode where no one is `barred` walks exactly as it did then, so its
-    /// outcome is taken from there instead of walked again.
+    /// zipcode where nothing new is `overruled` walks exactly as it did
+    /// then, so its outcome is taken from there instead of walked again.
+    /// `spent`: each zipcode's zpids looked up by earlier walks, added to.
+    /// `source_trusted` is false for the walk with a source judged broken:
+    /// nothing it answers counts against a miner or the budget.
     async fn decide<V: ListingVerifier>(
         &self,
         prepared: &(Vec<Prepared<'_>>, Vec<UnassignedRecord>),
         verifier: &V,
-        barred: &BTreeMap<Hotkey, String>,
+        overruled: &Overruled,
         earlier: Option<ValidationResults>,
+        (spent, source_trusted): (&std::sync::Mutex<BTreeMap<Zipcode, BTreeSet<String>>>, bool),
     ) -> ValidationResults {
         let ctx = self.ctx;
         let all_miners: BTreeSet<Hotkey> = self.submissions.keys().map(|(_, h)| h.clone()).collect();
@@ -200,8 +218,9 @@ impl<'c> EpochValidation<'c> {
             .map(|r| r.zipcodes.into_iter().map(|o| (o.zipcode, o)).collect())
             .unwrap_or_default();
         let walks = zipcodes.iter().map(|p| {
-            // A zipcode walks as before unless a barred hotkey passed there
-            // (where it already failed, the failure and its evidence stand).
+            // A zipcode walks as before unless a submission there that did
+            // not fail is overruled now (where it already failed, the
+            // failure and its evidence stand).
             let failed_before = |hotkey: &Hotkey| {
                 earlier.get(&p.zipcode).is_some_and(|o| {
                     o.submissions
@@ -212,13 +231,25 @@ impl<'c> EpochValidation<'c> {
             let unchanged = p
                 .list
                 .iter()
-                .all(|e| !barred.contains_key(&e.hotkey) || failed_before(&e.hotkey))
+                .all(|e| !overruled.applies(ctx, p.zipcode, &e.hotkey) || failed_before(&e.hotkey))
                 .then(|| earlier.remove(&p.zipcode))
                 .flatten();
             async move {
                 match unchanged {
                     Some(outcome) => outcome,
-                    None => walk_zipcode(ctx, p, verifier, barred).await,
+                    None => {
+                        let before = spent
+                            .lock()
+                            .map(|m| m.get(&p.zipcode).cloned().unwrap_or_default())
+                            .unwrap_or_default();
+                        let (outcome, after) = walk_zipcode(ctx, p, verifier, overruled, source_trusted, before).await;
+                        if source_trusted {
+                            if let Ok(mut m) = spent.lock() {
+                                m.insert(p.zipcode, after);
+                            }
+                        }
+                        outcome
+                    }
                 }
             }
         });
@@ -287,22 +318,83 @@ impl<'c> EpochValidation<'c> {
     }
 }
 
-/// Hotkeys with a contested claim the source's history contradicts, with
-/// where (the first zipcode in order) and why.
-fn stale_hotkeys(results: &ValidationResults) -> BTreeMap<Hotkey, String> {
-    let mut out = BTreeMap::new();
-    for z in &results.zipcodes {
-        for s in &z.submissions {
-            let Some(stale) = s.spot_check.as_ref().and_then(|c| {
-                c.contested
-                    .iter()
-                    .find(|c| c.verdict.is_determined() && c.verdict != Verdict::Verified)
-            }) else {
-                continue;
-            };
-            out.entry(s.hotkey.clone())
-                .or_insert_with(|| format!("zipcode {}, zpid {}: {}", z.zipcode, stale.zpid, stale.verdict.reason()));
-        }
+/// Walks after the first, at most: each learns something new or ends the
+/// loop, and what can be learnt is bounded by the submissions; this only
+/// caps a pathological epoch's time.
+const MAX_WALKS: usize = 8;
+
+/// What the walks' evidence decided against submissions before their walk.
+#[derive(Default)]
+pub(super) struct Overruled {
+    /// Owner (coldkey) → why it is barred for the epoch: a contested row of
+    /// one of its hotkeys the source's history contradicts.
+    pub(super) barred: BTreeMap<Hotkey, String>,
+    /// (zipcode, hotkey) → why the submission is short: it holds fewer than
+    /// `quantityRelativeMinBps` of the listings of a ranked submission of
+    /// another owner that holds almost all of its own.
+    pub(super) short: BTreeMap<(Zipcode, Hotkey), String>,
+}
+
+impl Overruled {
+    fn applies(&self, ctx: &EpochContext, zipcode: Zipcode, hotkey: &Hotkey) -> bool {
+        self.barred.contains_key(ctx.owner_of(hotkey)) || self.short.contains_key(&(zipcode, hotkey.clone()))
     }
-    out
+
+    /// Adds what `results` show; whether anything was new.
+    fn learn(&mut self, ctx: &EpochContext, results: &ValidationResults, prepared: &[Prepared<'_>]) -> bool {
+        let mut new = false;
+        for z in &results.zipcodes {
+            for s in &z.submissions {
+                let Some(stale) = s.spot_check.as_ref().and_then(|c| {
+                    c.contested
+                        .iter()
+                        .find(|c| c.verdict.is_determined() && c.verdict != Verdict::Verified)
+                }) else {
+                    continue;
+                };
+                let owner = ctx.owner_of(&s.hotkey).clone();
+                if let std::collections::btree_map::Entry::Vacant(entry) = self.barred.entry(owner) {
+                    entry.insert(format!(
+                        "{} in zipcode {}, zpid {}: {}",
+                        s.hotkey,
+                        z.zipcode,
+                        stale.zpid,
+                        stale.verdict.reason()
+                    ));
+                    new = true;
+                }
+            }
+        }
+        for (z, p) in results.zipcodes.iter().zip(prepared) {
+            debug_assert_eq!(z.zipcode, p.zipcode);
+            let ranked: Vec<(usize, u8)> = z
+                .submissions
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.rank.map(|r| (i, r)))
+                .collect();
+            for (j, s) in z.submissions.iter().enumerate() {
+                let key = (z.zipcode, s.hotkey.clone());
+                if s.status == Status::Failed || self.short.contains_key(&key) {
+                    continue;
+                }
+                let (Some(x), owner) = (p.list.get(j), ctx.owner_of(&s.hotkey)) else {
+                    continue;
+                };
+                let shorter = ranked.iter().find_map(|&(w, rank)| {
+                    let longer = p.list.get(w)?;
+                    if ctx.owner_of(&longer.hotkey) == owner {
+                        return None;
+                    }
+                    checks::short_of(ctx, x, longer).map(|reason| (rank, &longer.hotkey, reason))
+                });
+                if let Some((rank, hotkey, reason)) = shorter {
+                    self.short
+                        .insert(key, format!("tier 1: short: {reason} of rank {rank}, {hotkey}"));
+                    new = true;
+                }
+            }
+        }
+        new
+    }
 }

@@ -52,14 +52,21 @@ pub(super) struct Prepared<'e> {
     pub(super) contested: Vec<Vec<Claim>>,
     /// Sorted zpids most owners of the zipcode hold (the source's health is judged on them).
     pub(super) corroborated: Vec<u64>,
+    /// Sorted zpids at least two owners hold.
+    pub(super) shared: Vec<u64>,
+    /// Owners with a submission that passed tiers 0–2 here.
+    pub(super) owners: usize,
     /// This zipcode's share of the epoch's lookup budget (`None`: no limit).
     pub(super) budget: Option<u64>,
 }
 
-/// The distinct zpids a zipcode's walk has looked up, against its share of the budget.
+/// The distinct zpids looked up for a zipcode (in this walk and the
+/// epoch's earlier walks of it), against its share of the budget. A walk
+/// with an untrusted (broken) source asks nothing that costs.
 struct Budget {
     share: Option<u64>,
     spent: BTreeSet<String>,
+    counting: bool,
 }
 
 impl Budget {
@@ -75,10 +82,13 @@ impl Budget {
     }
 
     fn affords(&self, cost: u64) -> bool {
-        self.share.is_none_or(|share| self.spent.len() as u64 + cost <= share)
+        !self.counting || self.share.is_none_or(|share| self.spent.len() as u64 + cost <= share)
     }
 
     fn spend(&mut self, spot: &SpotCheckRecord) {
+        if !self.counting {
+            return;
+        }
         let zpids = spot
             .samples
             .iter()
@@ -96,14 +106,17 @@ pub(super) async fn walk_zipcode<V: ListingVerifier>(
     ctx: &EpochContext,
     prepared: &Prepared<'_>,
     verifier: &V,
-    barred: &BTreeMap<Hotkey, String>,
-) -> ZipcodeOutcome {
+    overruled: &super::Overruled,
+    source_trusted: bool,
+    spent_before: BTreeSet<String>,
+) -> (ZipcodeOutcome, BTreeSet<String>) {
     let zipcode = prepared.zipcode;
     let list = &prepared.list;
     let expected = ctx.zipcodes.get(&zipcode).copied().unwrap_or(0);
     let mut budget = Budget {
         share: prepared.budget,
-        spent: BTreeSet::new(),
+        spent: spent_before,
+        counting: source_trusted,
     };
     let mut winners = Vec::new();
     let mut participants = Vec::new();
@@ -133,19 +146,25 @@ pub(super) async fn walk_zipcode<V: ListingVerifier>(
                 r.failed_tier = Some(0);
                 r
             }
-            (Precheck::Passed, None) if short.is_some() => {
-                let mut r = base_record(e, Status::Failed, short.clone().unwrap_or_default());
+            (Precheck::Passed, None)
+                if short.is_some() || overruled.short.contains_key(&(zipcode, e.hotkey.clone())) =>
+            {
+                let reason = short
+                    .clone()
+                    .or_else(|| overruled.short.get(&(zipcode, e.hotkey.clone())).cloned())
+                    .unwrap_or_default();
+                let mut r = base_record(e, Status::Failed, reason);
                 r.failed_tier = Some(1);
                 r
             }
-            (Precheck::Passed, None) if barred.contains_key(&e.hotkey) => {
-                // Its timestamps are not believed anywhere this epoch: no
-                // lookup is spent on it.
-                let why = barred.get(&e.hotkey).cloned().unwrap_or_default();
+            (Precheck::Passed, None) if overruled.barred.contains_key(owner) => {
+                // Its owner's timestamps are not believed anywhere this
+                // epoch: no lookup is spent on it.
+                let why = overruled.barred.get(owner).cloned().unwrap_or_default();
                 let mut r = base_record(
                     e,
                     Status::Failed,
-                    format!("tier 3: barred this epoch: the property source contradicted a contested row of this hotkey ({why})"),
+                    format!("tier 3: barred this epoch: the property source contradicted a contested row of coldkey {owner} ({why})"),
                 );
                 r.failed_tier = Some(3);
                 r
@@ -202,7 +221,17 @@ pub(super) async fn walk_zipcode<V: ListingVerifier>(
                             ),
                         )
                     } else {
-                        let spot = spot_check(ctx, e, contested, verifier).await;
+                        // Where other owners uploaded here and the source is
+                        // trusted, a zpid only this owner holds that the
+                        // source cannot answer is the miner's to prove.
+                        let unshared = |zpid: &str| {
+                            source_trusted
+                                && prepared.owners >= 2
+                                && zpid
+                                    .parse::<u64>()
+                                    .is_ok_and(|z| prepared.shared.binary_search(&z).is_err())
+                        };
+                        let spot = spot_check(ctx, e, contested, verifier, unshared).await;
                         budget.spend(&spot);
                         let (status, reason) = tier3_decision(&spot, ctx);
                         let mut r = base_record(e, status, reason);
@@ -232,7 +261,7 @@ pub(super) async fn walk_zipcode<V: ListingVerifier>(
         };
         records.push(record);
     }
-    ZipcodeOutcome {
+    let outcome = ZipcodeOutcome {
         zipcode,
         expected_listings: expected,
         weight_ppb: 0,
@@ -240,7 +269,8 @@ pub(super) async fn walk_zipcode<V: ListingVerifier>(
         winners,
         participants,
         submissions: records,
-    }
+    };
+    (outcome, budget.spent)
 }
 
 /// Tier 3 for one submission, cheapest evidence first: its contested rows
@@ -255,6 +285,7 @@ async fn spot_check<V: ListingVerifier>(
     e: &Examined,
     contested: &[Claim],
     verifier: &V,
+    unshared: impl Fn(&str) -> bool,
 ) -> SpotCheckRecord {
     let config = &ctx.config;
     let mut record = SpotCheckRecord {
@@ -279,7 +310,12 @@ async fn spot_check<V: ListingVerifier>(
     }
     let mut not_found = 0u64;
     for (k, s) in e.samples.iter().enumerate() {
-        let verdict = verifier.verify(&s.listing).await;
+        let verdict = match verifier.verify(&s.listing).await {
+            Verdict::Unavailable(why) if unshared(&s.listing.zpid) => Verdict::Mismatch(format!(
+                "unverifiable: the property source could not answer ({why}) and no other owner holds this zpid"
+            )),
+            verdict => verdict,
+        };
         record.verified += u64::from(verdict == Verdict::Verified);
         record.determined += u64::from(verdict.is_determined());
         not_found += u64::from(verdict == Verdict::NotFound);
