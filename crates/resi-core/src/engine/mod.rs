@@ -13,18 +13,22 @@
 //! finishes first.
 //!
 //! One file a job: this one drives an epoch (collect, prepare, walk, score,
-//! decide again when a hotkey is barred or the source is broken); `source`
+//! decide again when the walk overruled someone or the source is broken);
+//! `overruled` holds what a walk's evidence decides for the next (owners
+//! barred, files short of a verified one); `source`
 //! wraps the property source (one lookup per listing, the broken-source
 //! stand-in, the source's health); `walk` ranks one zipcode with tier 3;
 //! `checks` holds what tiers 0-2 decide across a zipcode's submissions (the
 //! copy check, the relative quantity, the contested rows).
 
 mod checks;
+mod overruled;
 mod source;
 mod walk;
 
 pub use checks::tie_break;
 use checks::{contested_claims, copy_check, relative_quantity, representatives};
+use overruled::Overruled;
 use source::{source_health, BrokenSource, Memo};
 use walk::{record_without_tier3, walk_zipcode, Prepared};
 
@@ -41,7 +45,7 @@ use crate::results::{
     SourceHealth, Status, Totals, UnassignedRecord, ValidationResults, ZipcodeOutcome, RESULTS_VERSION,
 };
 use crate::scoring::{score, ZipcodeRanking};
-use crate::verify::{ListingVerifier, Verdict};
+use crate::verify::ListingVerifier;
 use crate::zipcode::Zipcode;
 
 /// A second submission for the same (miner, zipcode) was offered.
@@ -110,7 +114,9 @@ impl<'c> EpochValidation<'c> {
         let spent = std::sync::Mutex::new(BTreeMap::new());
         let mut first = self.decide(&prepared, &memo, &overruled, None, (&spent, true)).await;
         for _ in 0..MAX_WALKS {
-            if !overruled.learn(self.ctx, &first, &prepared.0) {
+            let lists: Vec<(Zipcode, &[&Examined])> =
+                prepared.0.iter().map(|p| (p.zipcode, p.list.as_slice())).collect();
+            if !overruled.learn(self.ctx, &first, &lists) {
                 break;
             }
             first = self
@@ -322,79 +328,3 @@ impl<'c> EpochValidation<'c> {
 /// loop, and what can be learnt is bounded by the submissions; this only
 /// caps a pathological epoch's time.
 const MAX_WALKS: usize = 8;
-
-/// What the walks' evidence decided against submissions before their walk.
-#[derive(Default)]
-pub(super) struct Overruled {
-    /// Owner (coldkey) → why it is barred for the epoch: a contested row of
-    /// one of its hotkeys the source's history contradicts.
-    pub(super) barred: BTreeMap<Hotkey, String>,
-    /// (zipcode, hotkey) → why the submission is short: it holds fewer than
-    /// `quantityRelativeMinBps` of the listings of a ranked submission of
-    /// another owner that holds almost all of its own.
-    pub(super) short: BTreeMap<(Zipcode, Hotkey), String>,
-}
-
-impl Overruled {
-    fn applies(&self, ctx: &EpochContext, zipcode: Zipcode, hotkey: &Hotkey) -> bool {
-        self.barred.contains_key(ctx.owner_of(hotkey)) || self.short.contains_key(&(zipcode, hotkey.clone()))
-    }
-
-    /// Adds what `results` show; whether anything was new.
-    fn learn(&mut self, ctx: &EpochContext, results: &ValidationResults, prepared: &[Prepared<'_>]) -> bool {
-        let mut new = false;
-        for z in &results.zipcodes {
-            for s in &z.submissions {
-                let Some(stale) = s.spot_check.as_ref().and_then(|c| {
-                    c.contested
-                        .iter()
-                        .find(|c| c.verdict.is_determined() && c.verdict != Verdict::Verified)
-                }) else {
-                    continue;
-                };
-                let owner = ctx.owner_of(&s.hotkey).clone();
-                if let std::collections::btree_map::Entry::Vacant(entry) = self.barred.entry(owner) {
-                    entry.insert(format!(
-                        "{} in zipcode {}, zpid {}: {}",
-                        s.hotkey,
-                        z.zipcode,
-                        stale.zpid,
-                        stale.verdict.reason()
-                    ));
-                    new = true;
-                }
-            }
-        }
-        for (z, p) in results.zipcodes.iter().zip(prepared) {
-            debug_assert_eq!(z.zipcode, p.zipcode);
-            let ranked: Vec<(usize, u8)> = z
-                .submissions
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.rank.map(|r| (i, r)))
-                .collect();
-            for (j, s) in z.submissions.iter().enumerate() {
-                let key = (z.zipcode, s.hotkey.clone());
-                if s.status == Status::Failed || self.short.contains_key(&key) {
-                    continue;
-                }
-                let (Some(x), owner) = (p.list.get(j), ctx.owner_of(&s.hotkey)) else {
-                    continue;
-                };
-                let shorter = ranked.iter().find_map(|&(w, rank)| {
-                    let longer = p.list.get(w)?;
-                    if ctx.owner_of(&longer.hotkey) == owner {
-                        return None;
-                    }
-                    checks::short_of(ctx, x, longer).map(|reason| (rank, &longer.hotkey, reason))
-                });
-                if let Some((rank, hotkey, reason)) = shorter {
-                    self.short
-                        .insert(key, format!("tier 1: short: {reason} of rank {rank}, {hotkey}"));
-                    new = true;
-                }
-            }
-        }
-        new
-    }
-}

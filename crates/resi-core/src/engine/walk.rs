@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::checks;
+use super::overruled::Overruled;
 
 use crate::config::{at_least, bps_pct, pct};
 use crate::context::EpochContext;
@@ -106,7 +107,7 @@ pub(super) async fn walk_zipcode<V: ListingVerifier>(
     ctx: &EpochContext,
     prepared: &Prepared<'_>,
     verifier: &V,
-    overruled: &super::Overruled,
+    overruled: &Overruled,
     source_trusted: bool,
     spent_before: BTreeSet<String>,
 ) -> (ZipcodeOutcome, BTreeSet<String>) {
