@@ -76,20 +76,29 @@ pub(super) fn same_listings(ctx: &EpochContext, later: &Examined, earlier: &Exam
     }
     let tolerance = ctx.config.spot_check_tolerance_bps;
     let (a, b) = (&later.claims, &earlier.claims);
-    let (mut i, mut j, mut agree) = (0, 0, 0u64);
+    let mut agree = 0u64;
+    for_shared_zpids(a, b, |x, y| {
+        agree += u64::from(prices_agree(x.price, y.price, tolerance))
+    });
+    let total = a.len().max(b.len()) as u64;
+    at_least(agree, total, min).then_some((agree, total))
+}
+
+/// Calls `each` with the rows of `a` and `b` (both sorted by zpid, each
+/// zpid once) that have the same zpid.
+fn for_shared_zpids(a: &[RowClaim], b: &[RowClaim], mut each: impl FnMut(&RowClaim, &RowClaim)) {
+    let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         match a[i].zpid.cmp(&b[j].zpid) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
-                agree += u64::from(prices_agree(a[i].price, b[j].price, tolerance));
+                each(&a[i], &b[j]);
                 i += 1;
                 j += 1;
             }
         }
     }
-    let total = a.len().max(b.len()) as u64;
-    at_least(agree, total, min).then_some((agree, total))
 }
 
 /// `x` is short of `longer` (a ranked submission of another owner) when at
@@ -104,19 +113,8 @@ pub(super) fn short_of(ctx: &EpochContext, x: &Examined, longer: &Examined) -> O
     if min == 0 || n == 0 || at_least(n, m, min) {
         return None;
     }
-    let (a, b) = (&x.claims, &longer.claims);
-    let (mut i, mut j, mut shared) = (0, 0, 0u64);
-    while i < a.len() && j < b.len() {
-        match a[i].zpid.cmp(&b[j].zpid) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
+    let mut shared = 0u64;
+    for_shared_zpids(&x.claims, &longer.claims, |_, _| shared += 1);
     at_least(shared, n, min).then(|| {
         format!(
             "{n} listings, {shared} of them among the {m} (below {}) of the verified submission",
