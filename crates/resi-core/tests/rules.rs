@@ -1186,7 +1186,11 @@ fn a_zipcode_spends_at_most_its_share_of_the_lookup_budget() {
     };
     let all = cost(1) + cost(2) + cost(3);
     assert_eq!(unlimited.zipcodes[0].lookups, all);
-    let (results, calls) = with_budget(all - 1);
+    // No two owners hold the same zpids here, so every check must also
+    // leave a full check's worth (10 samples + 4 contested rows) for a file
+    // most owners corroborate.
+    let reserve = 14;
+    let (results, calls) = with_budget(all + reserve - 1);
     assert_eq!(results.zipcodes[0].winners, vec![hotkey(1), hotkey(2)]);
     let third = record(&results, 3);
     assert_eq!(
@@ -1200,43 +1204,79 @@ fn a_zipcode_spends_at_most_its_share_of_the_lookup_budget() {
     assert_eq!((results.zipcodes[0].lookups, results.totals.lookups), (two, two));
     // The verifier was asked about the samples and claims of two checks.
     assert!(calls as u64 <= two + 8, "{calls} calls");
-    // At exactly three checks' worth, the third is made.
-    let (results, _) = with_budget(all);
+    // At exactly three checks' worth and the reserve, the third is made.
+    let (results, _) = with_budget(all + reserve);
     assert_eq!(results.zipcodes[0].winners.len(), 3);
+}
+
+/// Files that hold listings no other owner holds, uploaded first, cannot
+/// spend a zipcode's share before the honest files: the last check's worth
+/// is kept for a file whose listings most owners hold.
+#[test]
+fn early_junk_cannot_spend_the_budget_of_honest_files() {
+    let config = ValidationConfig {
+        lookup_budget_per_epoch: 20,
+        ..ValidationConfig::default()
+    };
+    let ctx = ctx_with(&[(zip(), 100)], config);
+    let rows: Vec<_> = (0..100)
+        .map(|i| listing_in(zip(), i, START_MS + 60_000 + 10 * i as i64))
+        .collect();
+    let mut inputs: Vec<_> = (1..=3u8)
+        .map(|h| submission(h, &own_listings(h, &rows), START_MS + h as i64 * 100))
+        .collect();
+    inputs.extend((4..=6u8).map(|h| submission(h, &rows, START_MS + h as i64 * 1_000)));
+    let results = run(&ctx, inputs);
+    for h in 1..=3 {
+        let r = record(&results, h);
+        assert_eq!(r.status, Status::Undetermined, "{}", r.reason);
+        assert!(r.reason.contains("lookup budget"), "{}", r.reason);
+    }
+    assert_eq!(results.zipcodes[0].winners, vec![hotkey(4)]);
+    assert!(results.zipcodes[0].lookups <= 20);
 }
 
 /// The budget is split evenly over the assigned zipcodes, the remainder one
 /// each to the first zipcodes in order.
 #[test]
 fn the_lookup_budget_is_split_over_the_zipcodes() {
-    let config = ValidationConfig {
-        lookup_budget_per_epoch: 29,
-        ..ValidationConfig::default()
-    };
-    let ctx = ctx_with(&[(zip(), 100), (zip2(), 100)], config);
     let rows = |z: resi_core::Zipcode| -> Vec<resi_core::Listing> {
         (0..100)
             .map(|i| listing_in(z, i, START_MS + 60_000 + 10 * i as i64))
             .collect()
     };
-    // zip() < zip2(): shares 15 and 14. One check costs at most 10 samples
-    // and 4 contested rows: it fits both; a second fits neither.
-    let mut inputs = Vec::new();
-    for z in [zip(), zip2()] {
-        for h in 1..=2u8 {
-            inputs.push(submission_for(
-                hotkey(h),
-                z,
-                &own_listings(h, &rows(z)),
-                START_MS + h as i64 * 1_000,
-            ));
+    // Two owners with the same listings in each zipcode: the first is
+    // checked (10 samples, nothing contested), the second holds the same
+    // listings.
+    let run_with_budget = |budget: u64| {
+        let config = ValidationConfig {
+            lookup_budget_per_epoch: budget,
+            ..ValidationConfig::default()
+        };
+        let ctx = ctx_with(&[(zip(), 100), (zip2(), 100)], config);
+        let mut inputs = Vec::new();
+        for z in [zip(), zip2()] {
+            for h in 1..=2u8 {
+                inputs.push(submission_for(
+                    hotkey(h),
+                    z,
+                    &scraped_by(h, &rows(z)),
+                    START_MS + h as i64 * 1_000,
+                ));
+            }
         }
-    }
-    let results = run(&ctx, inputs);
-    for z in &results.zipcodes {
-        assert_eq!(z.winners.len(), 1, "{}", z.zipcode);
-        assert!(z.lookups <= 14, "{}", z.zipcode);
-    }
+        let results = run(&ctx, inputs);
+        results
+            .zipcodes
+            .iter()
+            .map(|z| (z.winners.len(), z.lookups))
+            .collect::<Vec<_>>()
+    };
+    // 20: 10 each, both checked.
+    assert_eq!(run_with_budget(20), vec![(1, 10), (1, 10)]);
+    // 19: 10 for zip() (the remainder goes to the first zipcode), 9 for
+    // zip2(), too few for its check.
+    assert_eq!(run_with_budget(19), vec![(1, 10), (0, 0)]);
 }
 
 // ---------- one scrape, one reward (results version 6) ----------
