@@ -63,9 +63,20 @@ pub async fn rate_limited_for(at: &AtBlock, netuid: u16, uid: u16, rules: &Weigh
     }
     let last: Vec<u64> = node::storage(at, MODULE, "LastUpdate", (netuid,)).await?;
     let last = last.get(uid as usize).copied().unwrap_or(0);
-    let next = last.saturating_add(rules.rate_limit);
     // The extrinsic lands in the next block.
-    Ok(next.saturating_sub(at.block_number() + 1))
+    Ok(blocks_to_wait(last, rules.rate_limit, at.block_number() + 1))
+}
+
+/// The runtime's `check_rate_limit` (subtensor `subnets/weights.rs`, the
+/// same at spec 293 and at HEAD): a uid that never set weights (its
+/// `LastUpdate` is the storage default, 0) may set them at once; otherwise
+/// at the block where `block − last ≥ rate_limit`. Blocks from `block` (the
+/// one the extrinsic would land in) until then.
+pub fn blocks_to_wait(last_update: u64, rate_limit: u64, block: u64) -> u64 {
+    if last_update == 0 {
+        return 0;
+    }
+    last_update.saturating_add(rate_limit).saturating_sub(block)
 }
 
 /// How the weights go on chain.
@@ -317,6 +328,20 @@ pub async fn stored_weights(at: &AtBlock, netuid: u16, uid: u16) -> Result<Vec<(
 mod tests {
     use super::*;
     use subxt::ext::codec::Compact;
+
+    /// The runtime's `check_rate_limit` at its threshold, and its exception
+    /// for a uid that never set weights.
+    #[test]
+    fn the_rate_limit_is_the_runtimes() {
+        // Set at block 100, limit 100: allowed at block 200, not at 199.
+        assert_eq!(blocks_to_wait(100, 100, 199), 1);
+        assert_eq!(blocks_to_wait(100, 100, 200), 0);
+        assert_eq!(blocks_to_wait(100, 100, 5_000), 0);
+        // Never set (LastUpdate 0): allowed at once, even at block 50 of a
+        // limit of 100, which `block − 0 ≥ 100` alone would refuse.
+        assert_eq!(blocks_to_wait(0, 100, 50), 0);
+        assert_eq!(blocks_to_wait(0, 0, 1), 0);
+    }
 
     #[test]
     fn compact_lengths_are_scale() {
