@@ -26,6 +26,28 @@ pub struct JournalEntry {
     pub weights_skipped: Option<String>,
     /// Every step is done.
     pub done: bool,
+    /// Why its weights were given up (a newer epoch's landed first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_up: Option<String>,
+}
+
+/// Every epoch with a journal under `data_dir`, oldest first, with its entry.
+/// Folders that are not epochs, and unreadable journals, are left out.
+pub fn journaled(data_dir: &Path) -> Vec<(EpochId, JournalEntry)> {
+    let Ok(dir) = std::fs::read_dir(data_dir.join("epochs")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(EpochId, JournalEntry)> = dir
+        .filter_map(Result::ok)
+        .filter_map(|d| EpochId::parse(d.file_name().to_str()?).ok())
+        .filter_map(|e| {
+            let journal = EpochJournal::new(data_dir, &e);
+            journal.dir.join("journal.json").is_file().then_some(())?;
+            journal.entry().ok().map(|entry| (e, entry))
+        })
+        .collect();
+    out.sort_by_key(|(e, _)| *e);
+    out
 }
 
 #[derive(Debug, thiserror::Error)]

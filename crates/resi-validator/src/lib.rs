@@ -14,6 +14,7 @@
 // Nothing from outside the process may panic it: errors are returned.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod catchup;
 pub mod config;
 pub mod journal;
 pub mod metrics;

@@ -217,12 +217,28 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
             let length = window.end_unix - window.start_unix;
             // The finished epochs still worth validating, oldest first: after
             // downtime a validator catches up on what it missed.
-            let wanted: Vec<EpochId> = (1..=i64::from(self.settings.backfill_epochs.max(1)))
+            let recent: Vec<EpochId> = (1..=i64::from(self.settings.backfill_epochs.max(1)))
                 .rev()
                 .filter_map(|back| EpochId::from_start_unix(window.start_unix - back * length).ok())
                 .filter(|e| self.settings.first_epoch.is_none_or(|first| *e >= first))
-                .filter(|e| !EpochJournal::new(&self.data_dir, e).entry().is_ok_and(|j| j.done))
                 .collect();
+            // Older epochs whose weights did not land (a chain outage longer
+            // than the window) are retried too, until a newer epoch is done.
+            let plan = crate::catchup::plan(&recent, &crate::journal::journaled(&self.data_dir));
+            for (epoch, newer) in &plan.give_up {
+                let journal = EpochJournal::new(&self.data_dir, epoch);
+                let why = format!("epoch {newer} was done first; weights set now would overwrite its weights");
+                tracing::error!(validator = %self.hotkey(), %epoch, "weights of epoch {epoch} given up: {why}");
+                crate::metrics::epoch_failed();
+                let saved = journal.entry().and_then(|mut entry| {
+                    entry.given_up = Some(why);
+                    journal.save(&entry)
+                });
+                if let Err(e) = saved {
+                    tracing::error!(%epoch, "the journal could not record it: {e}");
+                }
+            }
+            let wanted = plan.work;
             let mut failed = false;
             for epoch in wanted {
                 let ready_ms = (epoch.start_unix() + length) * 1000 + self.settings.grace.as_millis() as i64;
