@@ -249,6 +249,8 @@ async fn measure(options: &LoadOptions, database_url: &str, dir: &std::path::Pat
             hotkey: key.hotkey(),
             coldkey: owner.clone(),
             stake: 0,
+            alpha_stake: 0,
+            tao_stake: 0,
             validator_permit: false,
             registered_block: 0,
         })

@@ -107,6 +107,9 @@ pub fn register(
         hotkey,
         coldkey,
         stake,
+        // The local chain has no root: every stake is the subnet's alpha.
+        alpha_stake: stake,
+        tao_stake: 0,
         validator_permit,
         registered_block: 0,
     };

@@ -178,6 +178,8 @@ mod tests {
             hotkey: k.hotkey(),
             coldkey: cold.clone(),
             stake: 0,
+            alpha_stake: 0,
+            tao_stake: 0,
             validator_permit: permit,
             registered_block: 0,
         };

@@ -11,8 +11,19 @@ pub struct Neuron {
     pub uid: u16,
     pub hotkey: Hotkey,
     pub coldkey: Hotkey,
-    /// Stake in rao (10⁻⁹ TAO).
+    /// Total stake as the runtime's metagraph reports it (`total_stake`:
+    /// alpha stake plus TAO stake × `TaoWeight`), in the subnet's alpha
+    /// units of 10⁻⁹ (what the Python SDK shows as `metagraph.S`, in whole
+    /// tokens there). Validators' consensus is weighted by it.
     pub stake: u64,
+    /// Alpha staked on the hotkey in this subnet, units of 10⁻⁹ alpha (the
+    /// SDK's `alpha_stake`); 0 where the backend does not know it.
+    #[serde(default)]
+    pub alpha_stake: u64,
+    /// TAO staked on the hotkey (root), in rao, 10⁻⁹ TAO (the SDK's
+    /// `tao_stake`); 0 where the backend does not know it.
+    #[serde(default)]
+    pub tao_stake: u64,
     pub validator_permit: bool,
     /// The block at which this hotkey registered on this uid (0 where the
     /// backend does not know it): a uid re-registered by someone else has a

@@ -106,6 +106,8 @@ fn neuron(uid: u16, i: u8, permit: bool) -> Neuron {
         hotkey: key(i),
         coldkey: key(200),
         stake: if permit { 1_000 } else { 0 },
+        alpha_stake: 0,
+        tao_stake: 0,
         validator_permit: permit,
         registered_block: 0,
     }

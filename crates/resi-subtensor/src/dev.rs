@@ -83,8 +83,8 @@ impl<'a> DevChain<'a> {
     }
 
     /// Creates a subnet owned by `owner_cold` with `owner_hot`, makes it
-    /// quick to use (no network or weights rate limit, a 10-block tempo),
-    /// starts it, and returns its netuid.
+    /// quick to use (no network or weights rate limit, commit-reveal off,
+    /// a 10-block tempo), starts it, and returns its netuid.
     pub async fn create_subnet(&self, owner_cold: &Keypair, owner_hot: &Keypair) -> Result<u16, SubtensorError> {
         self.sudo(
             "AdminUtils",
@@ -128,6 +128,11 @@ impl<'a> DevChain<'a> {
             ],
         )
         .await?;
+        // Commit-reveal is on by default on newer runtimes (off at spec 293):
+        // a devnet offline cannot reveal weights timelocked to a drand round,
+        // so its subnet starts with weights set in the plain; a test that
+        // wants commit-reveal turns it on (`set_commit_reveal`).
+        self.set_commit_reveal(netuid, false).await?;
         // A devnet registers a dozen neurons at once: lift the per-block and
         // per-interval registration limits (3 × target per interval).
         for (name, field) in [

@@ -49,6 +49,15 @@ pub fn from_value(value: &Value, netuid: u16, block: u64) -> Result<ChainMetagra
         .and_then(list)
         .ok_or_else(|| bad("no total_stake list"))?;
     let registered = named(inner, "block_at_registration").and_then(list);
+    // Kept apart too, where the runtime has them (the SDK shows both).
+    let alpha = named(inner, "alpha_stake").and_then(list);
+    let tao = named(inner, "tao_stake").and_then(list);
+    let nth = |l: Option<&[Value]>, uid: u16| {
+        l.and_then(|l| l.get(uid as usize))
+            .and_then(number)
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0)
+    };
     let chain_block = named(inner, "block").and_then(number).unwrap_or(block as u128) as u64;
     if coldkeys.len() != hotkeys.len() || permits.len() != hotkeys.len() || stakes.len() != hotkeys.len() {
         return Err(bad("per-uid lists of different lengths"));
@@ -68,6 +77,8 @@ pub fn from_value(value: &Value, netuid: u16, block: u64) -> Result<ChainMetagra
             stake: number(&stakes[uid as usize])
                 .and_then(|n| u64::try_from(n).ok())
                 .ok_or_else(|| bad("a stake is not a u64"))?,
+            alpha_stake: nth(alpha, uid),
+            tao_stake: nth(tao, uid),
             validator_permit: boolean(&permits[uid as usize]).ok_or_else(|| bad("a permit is not a bool"))?,
             registered_block: registered
                 .and_then(|r| r.get(uid as usize))

@@ -71,6 +71,12 @@ fn the_recorded_metagraph_decodes_into_neurons() {
     assert!(neurons[2].stake < neurons[1].stake && neurons[3].stake < neurons[1].stake);
     assert!(neurons.iter().all(|n| n.registered_block > 0));
     assert!(neurons[2].registered_block <= neurons[3].registered_block);
+    // Alpha and TAO stake kept apart: the validator's stake is alpha (no
+    // root stake on this subnet), and the total is no less than it.
+    let v = &neurons[1];
+    assert!(v.alpha_stake > 90_000_000_000, "{v:?}");
+    assert_eq!(v.tao_stake, 0, "{v:?}");
+    assert!(v.stake >= v.alpha_stake, "{v:?}");
 }
 
 #[test]
