@@ -882,6 +882,27 @@ mod tests {
         );
     }
 
+    /// One scrape, one reward: however many hotkeys on other coldkeys
+    /// upload one scrape re-stamped, they earn what one honest miner in
+    /// their place earns, trial by trial, and no honest file fails.
+    #[test]
+    fn a_restamped_sybil_of_any_size_earns_what_the_honest_control_earns() {
+        let reports = run(&small(vec![
+            Strategy::HonestControl,
+            Strategy::SybilRestamped(2),
+            Strategy::SybilRestamped(10),
+        ]))
+        .unwrap();
+        for r in &reports[1..] {
+            assert!((r.ratio_mean - reports[0].ratio_mean).abs() < 1e-9, "{reports:?}");
+            assert!(
+                (r.earnings_per_work - reports[0].earnings_per_work).abs() < 1e-9,
+                "{reports:?}"
+            );
+            assert_eq!(r.honest_false_positive_pct, 0.0, "{r:?}");
+        }
+    }
+
     #[test]
     fn strategies_parse_by_name() {
         for s in Strategy::all() {
