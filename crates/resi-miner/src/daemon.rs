@@ -660,23 +660,9 @@ fn rfc3339_ms(ms: i64) -> Option<String> {
         .format(&time::format_description::well_known::Rfc3339)
         .ok()
 }
-// The cause is in the message, so it is not also a `source`: printed once.
-impl From<StorageError> for MinerError {
-    fn from(e: StorageError) -> Self {
-        MinerError::Storage(e)
-    }
-}
 
-// The cause is in the message, so it is not also a `source`: printed once.
-impl From<ClientError> for MinerError {
-    fn from(e: ClientError) -> Self {
-        MinerError::Coordinator(e)
-    }
-}
-
-// The cause is in the message, so it is not also a `source`: printed once.
-impl From<crate::config::ConfigError> for MinerError {
-    fn from(e: crate::config::ConfigError) -> Self {
-        MinerError::Config(e)
-    }
-}
+resi_runtime::from_cause!(MinerError {
+    StorageError => Storage,
+    ClientError => Coordinator,
+    crate::config::ConfigError => Config,
+});

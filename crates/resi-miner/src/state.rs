@@ -339,19 +339,10 @@ impl MinerState {
     }
 }
 
-// The cause is in the message, so it is not also a `source`: printed once.
-impl From<sqlx::Error> for StateError {
-    fn from(e: sqlx::Error) -> Self {
-        StateError::Database(e)
-    }
-}
-
-// The cause is in the message, so it is not also a `source`: printed once.
-impl From<sqlx::migrate::MigrateError> for StateError {
-    fn from(e: sqlx::migrate::MigrateError) -> Self {
-        StateError::Migrate(e)
-    }
-}
+resi_runtime::from_cause!(StateError {
+    sqlx::Error => Database,
+    sqlx::migrate::MigrateError => Migrate,
+});
 
 #[cfg(test)]
 mod tests {

@@ -23,6 +23,24 @@ pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::ConfigError;
 pub use shutdown::Shutdown;
 
+/// `impl From<Cause> for Error` into variants whose message already prints
+/// the cause: unlike thiserror's `#[from]`, the cause is not also the
+/// error's `source`, so a report that walks the chain prints it once.
+///
+/// `resi_runtime::from_cause!(MyError { io::Error => Io, Other => Other });`
+#[macro_export]
+macro_rules! from_cause {
+    ($error:ty { $($cause:ty => $variant:ident),+ $(,)? }) => {
+        $(
+            impl From<$cause> for $error {
+                fn from(e: $cause) -> Self {
+                    Self::$variant(e)
+                }
+            }
+        )+
+    };
+}
+
 /// What a daemon takes from its runtime: the clock and its stop request.
 #[derive(Clone)]
 pub struct Context {

@@ -736,49 +736,13 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         Ok(Ok(results.consensus_hash.clone()))
     }
 }
-// The cause is in the message, so it is not also a `source`: printed once.
-impl From<StorageError> for ValidatorError {
-    fn from(e: StorageError) -> Self {
-        ValidatorError::Storage(e)
-    }
-}
-// The cause is in the message, so it is not also a `source`: printed once.
-impl From<JournalError> for ValidatorError {
-    fn from(e: JournalError) -> Self {
-        ValidatorError::Journal(e)
-    }
-}
-// The cause is in the message, so it is not also a `source`: printed once.
-impl From<resi_sources::SourceError> for ValidatorError {
-    fn from(e: resi_sources::SourceError) -> Self {
-        ValidatorError::Source(e)
-    }
-}
 
-// The cause is in the message, so it is not also a `source`: printed once.
-impl From<ClientError> for ValidatorError {
-    fn from(e: ClientError) -> Self {
-        ValidatorError::Coordinator(e)
-    }
-}
-
-// The cause is in the message, so it is not also a `source`: printed once.
-impl From<ChainError> for ValidatorError {
-    fn from(e: ChainError) -> Self {
-        ValidatorError::Chain(e)
-    }
-}
-
-// The cause is in the message, so it is not also a `source`: printed once.
-impl From<WeightError> for ValidatorError {
-    fn from(e: WeightError) -> Self {
-        ValidatorError::Weights(e)
-    }
-}
-
-// The cause is in the message, so it is not also a `source`: printed once.
-impl From<crate::config::ConfigError> for ValidatorError {
-    fn from(e: crate::config::ConfigError) -> Self {
-        ValidatorError::Config(e)
-    }
-}
+resi_runtime::from_cause!(ValidatorError {
+    StorageError => Storage,
+    JournalError => Journal,
+    resi_sources::SourceError => Source,
+    ClientError => Coordinator,
+    ChainError => Chain,
+    WeightError => Weights,
+    crate::config::ConfigError => Config,
+});

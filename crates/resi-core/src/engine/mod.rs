@@ -112,15 +112,14 @@ impl<'c> EpochValidation<'c> {
         // Each zipcode's paid lookups over all its walks: a walk again
         // spends only what the earlier ones left of the budget.
         let spent = std::sync::Mutex::new(BTreeMap::new());
-        let mut first = self.decide(&prepared, &memo, &overruled, None, (&spent, true)).await;
+        let mut first = self.decide(&prepared, &memo, &overruled, None, &spent, true).await;
+        let lists: Vec<(Zipcode, &[&Examined])> = prepared.0.iter().map(|p| (p.zipcode, p.list.as_slice())).collect();
         for _ in 0..MAX_WALKS {
-            let lists: Vec<(Zipcode, &[&Examined])> =
-                prepared.0.iter().map(|p| (p.zipcode, p.list.as_slice())).collect();
             if !overruled.learn(self.ctx, &first, &lists) {
                 break;
             }
             first = self
-                .decide(&prepared, &memo, &overruled, Some(first), (&spent, true))
+                .decide(&prepared, &memo, &overruled, Some(first), &spent, true)
                 .await;
         }
         let corroborated = prepared
@@ -132,7 +131,7 @@ impl<'c> EpochValidation<'c> {
         let mut results = if health.broken {
             // Nothing is paid in this walk: each zipcode reports what its
             // trusted walks looked up.
-            self.decide(&prepared, &BrokenSource, &Overruled::default(), None, (&spent, false))
+            self.decide(&prepared, &BrokenSource, &Overruled::default(), None, &spent, false)
                 .await
         } else {
             first
@@ -214,7 +213,8 @@ impl<'c> EpochValidation<'c> {
         verifier: &V,
         overruled: &Overruled,
         earlier: Option<ValidationResults>,
-        (spent, source_trusted): (&std::sync::Mutex<BTreeMap<Zipcode, BTreeSet<String>>>, bool),
+        spent: &std::sync::Mutex<BTreeMap<Zipcode, BTreeSet<String>>>,
+        source_trusted: bool,
     ) -> ValidationResults {
         let ctx = self.ctx;
         let all_miners: BTreeSet<Hotkey> = self.submissions.keys().map(|(_, h)| h.clone()).collect();
