@@ -32,7 +32,8 @@ pub struct JournalEntry {
 }
 
 /// Every epoch with a journal under `data_dir`, oldest first, with its entry.
-/// Folders that are not epochs, and unreadable journals, are left out.
+/// Folders that are not epochs are left out; an unreadable journal is left
+/// out with a warning naming it (that epoch is not caught up).
 pub fn journaled(data_dir: &Path) -> Vec<(EpochId, JournalEntry)> {
     let Ok(dir) = std::fs::read_dir(data_dir.join("epochs")) else {
         return Vec::new();
@@ -43,7 +44,13 @@ pub fn journaled(data_dir: &Path) -> Vec<(EpochId, JournalEntry)> {
         .filter_map(|e| {
             let journal = EpochJournal::new(data_dir, &e);
             journal.dir.join("journal.json").is_file().then_some(())?;
-            journal.entry().ok().map(|entry| (e, entry))
+            match journal.entry() {
+                Ok(entry) => Some((e, entry)),
+                Err(err) => {
+                    tracing::warn!(epoch = %e, "journal not read, the epoch is not caught up: {err}");
+                    None
+                }
+            }
         })
         .collect();
     out.sort_by_key(|(e, _)| *e);
@@ -130,5 +137,26 @@ impl EpochJournal {
             reason: e.to_string(),
         })?;
         write_atomic(&self.dir.join("consensus.json"), &bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_journal_is_left_out_of_the_catch_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = EpochId::parse("2025-10-01T16-00-00").unwrap();
+        let bad = EpochId::parse("2025-10-01T17-00-00").unwrap();
+        EpochJournal::new(dir.path(), &good)
+            .save(&JournalEntry::default())
+            .unwrap();
+        let broken = EpochJournal::new(dir.path(), &bad);
+        std::fs::create_dir_all(broken.dir()).unwrap();
+        std::fs::write(broken.dir().join("journal.json"), b"{not json").unwrap();
+        std::fs::create_dir_all(dir.path().join("epochs").join("not-an-epoch")).unwrap();
+        let found: Vec<EpochId> = journaled(dir.path()).into_iter().map(|(e, _)| e).collect();
+        assert_eq!(found, vec![good]);
     }
 }
