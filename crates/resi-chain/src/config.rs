@@ -24,7 +24,20 @@ pub struct ChainConfig {
     /// commit when the runtime offers it, as the Python SDK does) or `hash`
     /// (commit a hash, reveal later).
     pub commit_reveal: String,
+    /// `subtensor`: the subnet mechanism whose weights this validator sets
+    /// (0, the subnet's first, unless the subnet runs several).
+    pub mechanism_id: u8,
+    /// A neuron counts as a validator when it holds a validator permit
+    /// **and** at least this much stake, in whole tokens as the Python SDK
+    /// shows `metagraph.S` (total stake: alpha plus TAO × `TaoWeight`). The
+    /// original subnet's rule was permit and 10,000. 0: the permit alone.
+    /// Where a subnet has fewer neurons than permits, every miner holds a
+    /// permit too: the stake is what tells them apart.
+    pub validator_min_stake: u64,
 }
+
+/// One whole token in the chain's units (rao, and 10⁻⁹ alpha).
+pub const UNITS_PER_TOKEN: u64 = 1_000_000_000;
 
 /// Which commit-reveal scheme to use when the subnet has it on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,9 +59,14 @@ impl Default for ChainConfig {
             sync_seconds: 120,
             inclusion_timeout_seconds: 60,
             commit_reveal: "auto".into(),
+            mechanism_id: 0,
+            validator_min_stake: DEFAULT_VALIDATOR_MIN_STAKE,
         }
     }
 }
+
+/// The original subnet's `is_validator`: permit and 10,000 tokens of stake.
+pub const DEFAULT_VALIDATOR_MIN_STAKE: u64 = 10_000;
 
 /// A Bittensor network, by name or URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,6 +118,7 @@ pub enum ChainBackend {
         sync_seconds: u64,
         inclusion_timeout_seconds: u64,
         commit_reveal: CommitRevealMode,
+        mechanism: u8,
     },
 }
 
@@ -127,18 +146,32 @@ impl ChainConfig {
                         )))
                     }
                 };
+                // The runtime's MAX_MECHANISM_COUNT_PER_SUBNET is 16.
+                if self.mechanism_id >= 16 {
+                    return Err(ChainConfigError(format!(
+                        "mechanism_id {}: a subnet has at most 16 mechanisms (0–15)",
+                        self.mechanism_id
+                    )));
+                }
                 Ok(ChainBackend::Subtensor {
                     network: Network::parse(&self.network)?,
                     netuid,
                     sync_seconds: self.sync_seconds,
                     inclusion_timeout_seconds: self.inclusion_timeout_seconds,
                     commit_reveal,
+                    mechanism: self.mechanism_id,
                 })
             }
             other => Err(ChainConfigError(format!(
                 "backend {other:?}: expected \"local\" or \"subtensor\""
             ))),
         }
+    }
+
+    /// [`Self::validator_min_stake`] in the chain's units (what
+    /// `Neuron::stake` holds), for `Neuron::is_validator`.
+    pub fn validator_min_stake_units(&self) -> u64 {
+        self.validator_min_stake.saturating_mul(UNITS_PER_TOKEN)
     }
 
     /// Checks without opening anything.
@@ -178,8 +211,17 @@ mod tests {
                 sync_seconds: 120,
                 inclusion_timeout_seconds: 60,
                 commit_reveal: CommitRevealMode::Auto,
+                mechanism: 0,
             }
         );
+        c.mechanism_id = 16;
+        assert!(
+            c.check().unwrap_err().0.contains("at most 16 mechanisms"),
+            "{:?}",
+            c.check()
+        );
+        c.mechanism_id = 15;
+        assert!(c.check().is_ok());
         c.commit_reveal = "sometimes".into();
         assert!(c.check().unwrap_err().0.contains("sometimes"));
         c.commit_reveal = "hash".into();

@@ -24,7 +24,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub use config::{ChainBackend, ChainConfig, ChainConfigError, CommitRevealMode, Network};
+pub use config::{
+    ChainBackend, ChainConfig, ChainConfigError, CommitRevealMode, Network, DEFAULT_VALIDATOR_MIN_STAKE,
+    UNITS_PER_TOKEN,
+};
 
 pub use ledger::{LedgerError, WeightRecord};
 pub use local::{LocalMetagraph, MetagraphError};

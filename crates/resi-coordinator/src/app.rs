@@ -95,7 +95,7 @@ impl App {
             started: Instant::now(),
             clock: deps.clock,
             max_upload_bytes: config.max_upload_bytes,
-            validator_min_stake: config.validator_min_stake,
+            validator_min_stake: config.chain.validator_min_stake_units(),
             read_url_ttl: Duration::from_secs(config.read_url_ttl_secs),
             rate_limit_multiplier: config.rate_limit_multiplier,
             metrics,

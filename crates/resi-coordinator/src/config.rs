@@ -26,8 +26,10 @@ pub struct CoordinatorConfig {
     pub secret_file: Option<PathBuf>,
     /// Largest object a miner may upload, in bytes.
     pub max_upload_bytes: u64,
-    /// Stake (rao) that makes a neuron a validator without a permit; 0 = permits only.
-    pub validator_min_stake: u64,
+    /// Moved to `[chain] validator_min_stake` (whole tokens, and a permit
+    /// is needed too); kept only to name the move when an old file sets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validator_min_stake: Option<u64>,
     /// Multiplies every per-route rate limit (1 = the limits of docs/API.md).
     pub rate_limit_multiplier: u32,
     /// Count rate-limit windows in the database, so several coordinators
@@ -138,7 +140,7 @@ impl Default for CoordinatorConfig {
             secret: None,
             secret_file: None,
             max_upload_bytes: 64 * 1024 * 1024,
-            validator_min_stake: 0,
+            validator_min_stake: None,
             rate_limit_multiplier: 1,
             shared_rate_limits: None,
             read_url_ttl_secs: 3_600,
@@ -203,7 +205,7 @@ impl CoordinatorConfig {
             self.chain.netuid = f.netuid;
         }
         layer(&mut self.max_upload_bytes, f.max_upload_bytes);
-        layer(&mut self.validator_min_stake, f.validator_min_stake);
+        layer(&mut self.chain.validator_min_stake, f.validator_min_stake);
         let sel = &mut self.selection;
         layer(&mut sel.target_listings, f.target_listings);
         layer(&mut sel.tolerance_percent, f.tolerance_percent);
@@ -303,6 +305,12 @@ impl CoordinatorConfig {
 
     /// Checks that the settings make sense (after every layer is applied).
     pub fn check(&self) -> Result<(), ConfigError> {
+        if let Some(old) = self.validator_min_stake {
+            return Err(ConfigError::Invalid(format!(
+                "validator_min_stake = {old} moved to [chain] and is in whole tokens now (a validator needs a \
+                 permit and that stake); remove it here and set [chain] validator_min_stake"
+            )));
+        }
         resi_core::config::check_ranges(&[
             ("epoch_seconds", self.epoch_seconds, 1, resi_core::EpochLength::MAX_SECS),
             ("max_upload_bytes", self.max_upload_bytes, 1_024, 1 << 32),

@@ -33,8 +33,12 @@ pub struct Neuron {
 }
 
 impl Neuron {
-    /// A validator holds a validator permit or at least `min_stake`.
+    /// A validator holds a validator permit **and** at least `min_stake`
+    /// (units of 10⁻⁹, as [`Self::stake`]); a permit alone is not enough
+    /// where a subnet has fewer neurons than permits and every miner holds
+    /// one. Nobody without a permit is a validator: the chain ignores the
+    /// weights of a neuron without one.
     pub fn is_validator(&self, min_stake: u64) -> bool {
-        self.validator_permit || (min_stake > 0 && self.stake >= min_stake)
+        self.validator_permit && self.stake >= min_stake
     }
 }

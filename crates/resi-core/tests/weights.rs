@@ -149,6 +149,41 @@ fn scores_map_to_uids_excluding_validators_and_self() {
     assert_eq!(w.unmapped, vec![key(9)]);
 }
 
+/// A subnet with fewer neurons than permits: every neuron holds a permit,
+/// miners included. A validator is a permit **and** the minimum stake, so
+/// the miners are paid; with the permit alone (minimum 0) nothing would be.
+#[test]
+fn miners_holding_permits_are_paid() {
+    let token = 1_000_000_000u64;
+    let mut neurons = vec![neuron(0, 1, true), neuron(1, 2, true), neuron(2, 3, true)];
+    neurons[2].stake = 1_000 * token; // the validator
+    neurons[0].stake = 3 * token; // a miner's emissions
+    let scores = vec![
+        MinerScore {
+            hotkey: key(1),
+            score_ppb: 600_000_000,
+        },
+        MinerScore {
+            hotkey: key(2),
+            score_ppb: 400_000_000,
+        },
+    ];
+    let min = 100 * token;
+    assert!(neurons.iter().all(|n| n.validator_permit));
+    assert!(!neurons[0].is_validator(min) && !neurons[1].is_validator(min));
+    assert!(neurons[2].is_validator(min));
+    let w = scores_to_weights(&scores, &neurons, &key(3), min, BurnPolicy::default()).unwrap();
+    assert_eq!(w.uids, vec![0, 1]);
+    assert_eq!(w.weights, vec![65535, 43690]);
+    // Permit alone: every miner counts as a validator and nobody is paid.
+    let none = scores_to_weights(&scores, &neurons, &key(3), 0, BurnPolicy::default()).unwrap();
+    assert!(none.uids.is_empty(), "{none:?}");
+    // Stake without a permit is no validator either (the chain ignores its weights).
+    let mut unpermitted = neurons[2].clone();
+    unpermitted.validator_permit = false;
+    assert!(!unpermitted.is_validator(min));
+}
+
 #[test]
 fn burn_sends_its_share_to_the_owner() {
     let neurons = vec![neuron(0, 1, false), neuron(1, 2, false), neuron(5, 7, false)];

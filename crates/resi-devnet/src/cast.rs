@@ -86,6 +86,7 @@ impl Registry<'_> {
             Registry::Local(metagraph) => resi_chain::ChainConfig {
                 backend: "local".into(),
                 metagraph: metagraph.to_path_buf(),
+                validator_min_stake: crate::DEVNET_VALIDATOR_MIN_STAKE,
                 ..resi_chain::ChainConfig::default()
             },
             Registry::Chain { netuid, url, .. } => resi_chain::ChainConfig {
@@ -93,6 +94,7 @@ impl Registry<'_> {
                 network: url.clone(),
                 netuid: Some(*netuid),
                 sync_seconds: 5,
+                validator_min_stake: crate::DEVNET_VALIDATOR_MIN_STAKE,
                 ..resi_chain::ChainConfig::default()
             },
         }
@@ -239,7 +241,7 @@ pub async fn cast(
             consensus_wait_seconds: (options.epoch_seconds / 2).max(5),
             backfill_epochs: 3,
             retry_seconds: 2,
-            validator_min_stake: 0,
+            validator_min_stake: None,
             burn_bps: 0,
             burn_owner_uid: None,
             chain: registry.chain_config(),

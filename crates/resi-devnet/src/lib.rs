@@ -39,6 +39,11 @@ use resi_runtime::{SharedClock, Shutdown, SystemClock};
 pub use start::Devnet;
 use tokio::sync::mpsc;
 
+/// The devnet's `[chain] validator_min_stake`, in whole tokens: its
+/// validators stake 1,000 TAO, its miners nothing (on a chain, only what
+/// emissions paid them), and on a small subnet every neuron holds a permit.
+pub const DEVNET_VALIDATOR_MIN_STAKE: u64 = 100;
+
 #[derive(Debug, thiserror::Error)]
 #[error("devnet: {0}")]
 pub struct DevnetError(pub String);
@@ -121,6 +126,7 @@ pub async fn run(
             let local = resi_chain::LocalChain::open(&metagraph).map_err(|e| DevnetError(e.to_string()))?;
             let config = resi_chain::ChainConfig {
                 metagraph: metagraph.clone(),
+                validator_min_stake: DEVNET_VALIDATOR_MIN_STAKE,
                 ..resi_chain::ChainConfig::default()
             };
             (Arc::new(local), config)
@@ -279,6 +285,7 @@ impl OnChain {
         let coordinator = resi_subtensor::SubtensorChain::connect(resi_subtensor::SubtensorOptions {
             url: url.to_owned(),
             netuid,
+            mechanism: 0,
             sync_interval: Duration::from_secs(5),
             inclusion_timeout: Duration::from_secs(60),
             signer: None,
@@ -302,6 +309,7 @@ impl OnChain {
             network: self.url.clone(),
             netuid: Some(self.netuid),
             sync_seconds: 5,
+            validator_min_stake: DEVNET_VALIDATOR_MIN_STAKE,
             ..resi_chain::ChainConfig::default()
         }
     }

@@ -141,7 +141,7 @@ pub(crate) async fn servers(
         secret: Some(fresh_secret()?),
         secret_file: None,
         max_upload_bytes: 64 * 1024 * 1024,
-        validator_min_stake: 0,
+        validator_min_stake: None,
         // Epochs of seconds instead of hours: the per-minute limits scale up.
         rate_limit_multiplier: 20,
         shared_rate_limits: None,

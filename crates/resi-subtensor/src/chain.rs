@@ -16,12 +16,14 @@ use tokio::sync::{Mutex, Notify};
 use crate::error::SubtensorError;
 use crate::metagraph::{self, ChainMetagraph};
 use crate::node::Node;
-use crate::weights::{self, PendingReveal, RevealJournal, Route};
+use crate::weights::{self, Due, PendingReveal, RevealJournal, Route, Target};
 
 /// How a [`SubtensorChain`] connects and what it may do.
 pub struct SubtensorOptions {
     pub url: String,
     pub netuid: u16,
+    /// The subnet mechanism whose weights are set (`[chain] mechanism_id`).
+    pub mechanism: u8,
     pub sync_interval: Duration,
     pub inclusion_timeout: Duration,
     /// The validator's hotkey, which signs weight extrinsics; `None` for a
@@ -37,12 +39,10 @@ pub struct SubtensorOptions {
     pub timelock_round: Option<u64>,
 }
 
-/// Seconds per block on Bittensor chains, for the reveal round.
-const BLOCK_SECS: u64 = 12;
-
 pub struct SubtensorChain {
     node: Node,
     netuid: u16,
+    mechanism: u8,
     sync_interval: Duration,
     snapshot: RwLock<Arc<ChainMetagraph>>,
     synced: RwLock<std::time::Instant>,
@@ -76,6 +76,7 @@ impl SubtensorChain {
         Ok(Arc::new(Self {
             node,
             netuid: options.netuid,
+            mechanism: options.mechanism,
             sync_interval: options.sync_interval,
             snapshot: RwLock::new(Arc::new(first)),
             synced: RwLock::new(std::time::Instant::now()),
@@ -162,7 +163,7 @@ impl SubtensorChain {
             return Ok(Vec::new());
         }
         let at = self.node.at_best().await?;
-        let stored = weights::stored_commits(&at, self.netuid, &key.public_key()).await?;
+        let rules = weights::rules(&at, self.netuid).await?;
         let mut revealed = Vec::new();
         let mut keep = Vec::new();
         for p in pending.drain(..) {
@@ -170,6 +171,8 @@ impl SubtensorChain {
                 keep.push(p);
                 continue;
             }
+            let target = Target::in_runtime(at.metadata_ref(), p.netuid, p.mechanism)?;
+            let stored = weights::stored_commits(&at, target.storage_index(), &key.public_key()).await?;
             let Some(commit) = stored.iter().find(|c| Some(c.hash) == p.hash_bytes()) else {
                 if p.commit_block.is_some() {
                     tracing::warn!(epoch = %p.epoch_id, hash = %p.hash, "subtensor: commit no longer on chain (revealed or expired); dropped");
@@ -180,15 +183,19 @@ impl SubtensorChain {
                 continue;
             };
             let next_block = at.block_number() + 1;
-            if next_block <= commit.first_reveal_block {
-                keep.push(p);
-                continue;
+            match commit.due(next_block, rules.schedule.as_ref(), rules.reveal_period_epochs) {
+                Due::NotYet => {
+                    keep.push(p);
+                    continue;
+                }
+                Due::Passed => {
+                    tracing::error!(epoch = %p.epoch_id, hash = %p.hash, window = ?commit.window, "subtensor: reveal window passed; weights lost");
+                    continue;
+                }
+                Due::Now => {}
             }
-            if next_block > commit.last_reveal_block + 1 {
-                tracing::error!(epoch = %p.epoch_id, hash = %p.hash, "subtensor: reveal window passed; weights lost");
-                continue;
-            }
-            match self.node.submit(key, &weights::reveal_call(&p)).await {
+            let reveal = target.reveal_weights(&p.uids, &p.values, &p.salt, p.version_key);
+            match self.node.submit(key, &reveal).await {
                 Ok(included) => {
                     tracing::info!(epoch = %p.epoch_id, block = included.block, events = ?included.events, "subtensor: weights revealed");
                     revealed.push(p);
@@ -234,16 +241,17 @@ impl SubtensorChain {
             .ok_or_else(|| SubtensorError::Refused(format!("{validator} is not registered on subnet {}", self.netuid)))?
             .uid;
         let rules = weights::rules(&at, self.netuid).await?;
-        let wait = weights::rate_limited_for(&at, self.netuid, uid, &rules).await?;
+        let target = Target::in_runtime(at.metadata_ref(), self.netuid, self.mechanism)?;
+        let wait = weights::rate_limited_for(&at, &target, uid, &rules).await?;
         if wait > 0 {
             return Err(SubtensorError::NotYet(format!(
                 "weights were set less than WeightsSetRateLimit ({}) blocks ago; {wait} blocks to go",
                 rules.rate_limit
             )));
         }
-        let included = match weights::route(&at, &rules, self.commit_reveal)? {
+        let included = match weights::route(at.metadata_ref(), &target, &rules, self.commit_reveal)? {
             Route::Set => {
-                let call = weights::set_weights_call(self.netuid, &weights.uids, &weights.weights, rules.version_key);
+                let call = target.set_weights(&weights.uids, &weights.weights, rules.version_key);
                 self.node.submit(key, &call).await?
             }
             Route::HashCommit => {
@@ -253,7 +261,7 @@ impl SubtensorChain {
                 let salt = weights::new_salt();
                 let hash = weights::commit_hash(
                     &key.public_key(),
-                    self.netuid,
+                    target.storage_index(),
                     &weights.uids,
                     &weights.weights,
                     &salt,
@@ -262,6 +270,7 @@ impl SubtensorChain {
                 let mut pending = journal.load()?;
                 pending.push(PendingReveal {
                     netuid: self.netuid,
+                    mechanism: self.mechanism,
                     hotkey: validator.to_string(),
                     epoch_id: epoch.to_string(),
                     uids: weights.uids.clone(),
@@ -273,7 +282,7 @@ impl SubtensorChain {
                 });
                 // Journaled before the commit: a crash after it still reveals.
                 journal.save(&pending)?;
-                let included = self.node.submit(key, &weights::commit_call(self.netuid, &hash)).await?;
+                let included = self.node.submit(key, &target.commit_weights(&hash)).await?;
                 if let Some(p) = pending.iter_mut().rev().find(|p| p.hash_bytes() == Some(hash)) {
                     p.commit_block = Some(included.block);
                 }
@@ -288,19 +297,18 @@ impl SubtensorChain {
                     &weights.weights,
                     rules.version_key,
                 );
-                let round = self.timelock_round.unwrap_or_else(|| {
-                    crate::timelock::reveal_round(
-                        u64::try_from(now_unix).unwrap_or(0),
+                let round = match self.timelock_round {
+                    Some(round) => round,
+                    None => crate::timelock::reveal_round(
+                        now_unix as f64,
                         at.block_number(),
-                        self.netuid,
-                        rules.tempo,
-                        rules.reveal_period_epochs,
-                        BLOCK_SECS,
-                    )
-                });
+                        rules.first_reveal_block(self.netuid, at.block_number())?,
+                        rules.block_secs(),
+                    ),
+                };
                 let sealed =
                     crate::timelock::encrypt(&payload, round).map_err(|e| SubtensorError::Refused(e.to_string()))?;
-                let commit = weights::timelocked_call(call, self.netuid, &sealed, round, rules.commit_reveal_version);
+                let commit = target.timelocked(call, &sealed, round, rules.commit_reveal_version);
                 tracing::info!(
                     netuid = self.netuid,
                     round,

@@ -18,8 +18,10 @@
 pub mod chain;
 pub mod dev;
 pub mod error;
+pub mod extensions;
 pub mod metagraph;
 pub mod node;
+pub mod schedule;
 pub mod timelock;
 pub mod weights;
 
@@ -59,10 +61,12 @@ pub async fn open(
             sync_seconds,
             inclusion_timeout_seconds,
             commit_reveal,
+            mechanism,
         } => {
             let chain = SubtensorChain::connect(SubtensorOptions {
                 url: network.url().to_owned(),
                 netuid,
+                mechanism,
                 sync_interval: Duration::from_secs(sync_seconds),
                 inclusion_timeout: Duration::from_secs(inclusion_timeout_seconds),
                 reveal_journal: data_dir.map(|d| d.join(format!("weight-reveals-{netuid}.json"))),

@@ -162,9 +162,7 @@ impl Node {
     pub async fn submit<C: Payload>(&self, key: &Keypair, call: &C) -> Result<Included, SubtensorError> {
         let at = self.at_best().await?;
         let signer = KeySigner(key);
-        let params = subxt::config::DefaultExtrinsicParamsBuilder::<SubstrateConfig>::new()
-            .mortal(64)
-            .build();
+        let params = crate::extensions::params(at.metadata_ref(), Some(64), None, 0)?;
         let mut txs = at.transactions();
         let progress = txs.sign_and_submit_then_watch(call, &signer, params).await;
         let mut progress = match progress {

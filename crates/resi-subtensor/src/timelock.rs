@@ -178,28 +178,29 @@ pub fn decrypt(ciphertext: &[u8], signature: &[u8]) -> Result<Vec<u8>, TimelockE
         .map_err(|_| TimelockError::WrongSignature)
 }
 
-/// The quicknet round whose pulse is published when the subnet's reveal
-/// epoch begins, as the Python SDK (`bittensor-drand`) computes it: the
-/// epoch `reveal_period_epochs` after the current one (epochs are
-/// `(block + netuid + 1) / (tempo + 1)`), its first block estimated at
-/// `block_secs` per block from `now_unix`, rounded up to a round.
-pub fn reveal_round(
-    now_unix: u64,
-    block: u64,
-    netuid: u16,
-    tempo: u64,
-    reveal_period_epochs: u64,
-    block_secs: u64,
-) -> u64 {
-    let tempo_plus_one = tempo + 1;
-    let netuid_plus_one = u64::from(netuid) + 1;
-    let current_epoch = (block + netuid_plus_one) / tempo_plus_one;
-    let reveal_epoch = current_epoch + reveal_period_epochs;
-    let first_reveal_block = (reveal_epoch * tempo_plus_one).saturating_sub(netuid_plus_one);
-    let reveal_unix = now_unix + first_reveal_block.saturating_sub(block) * block_secs;
-    reveal_unix
-        .saturating_sub(QUICKNET_GENESIS_UNIX)
-        .div_ceil(QUICKNET_PERIOD_SECS)
+/// Blocks after the reveal block whose pulse is targeted, so the chain has
+/// ingested it by then (the SDK's `SECURITY_BLOCK_OFFSET`).
+pub const SECURITY_BLOCK_OFFSET: u64 = 3;
+
+/// The quicknet round to encrypt to for a commit sent at `current_block`
+/// whose reveal block is `first_reveal_block` (from [`crate::schedule`]), as
+/// the Python SDK computes it (bittensor 11.x `get_encrypted_commit_v2`,
+/// bittensor-drand 1.x `generate_commit`): the reveal block plus
+/// [`SECURITY_BLOCK_OFFSET`], estimated at `block_secs` per block (the
+/// runtime's `Aura.SlotDuration`) from `now_secs`, rounded **down** so the
+/// round's pulse is never later than the reveal; at least round 1.
+pub fn reveal_round(now_secs: f64, current_block: u64, first_reveal_block: u64, block_secs: f64) -> u64 {
+    let blocks = first_reveal_block
+        .saturating_add(SECURITY_BLOCK_OFFSET)
+        .saturating_sub(current_block);
+    // f64 as the SDK does it, so the same inputs floor to the same round.
+    let target = now_secs + blocks as f64 * block_secs;
+    let round = ((target - QUICKNET_GENESIS_UNIX as f64) / QUICKNET_PERIOD_SECS as f64).floor();
+    if round < 1.0 {
+        1
+    } else {
+        round as u64
+    }
 }
 
 #[cfg(test)]
@@ -232,10 +233,20 @@ mod tests {
     }
 
     #[test]
-    fn the_reveal_round_follows_the_reveal_epoch() {
-        // netuid 1, tempo 360, block 3,600,000: epoch (3,600,002 / 361) = 9,972;
-        // reveal epoch 9,973 starts at block 3,600,251: 251 blocks (3,012 s) on.
-        let now = QUICKNET_GENESIS_UNIX + 3_000_000;
-        assert_eq!(reveal_round(now, 3_600_000, 1, 360, 1, 12), (3_000_000 + 3_012) / 3);
+    fn the_reveal_round_follows_the_reveal_block() {
+        // netuid 1, tempo 360, block 3,600,000 (legacy schedule): the reveal
+        // epoch starts at block 3,600,251; its pulse is targeted 3 blocks
+        // later, 254 blocks (3,048 s) on, rounded down.
+        let first = crate::schedule::legacy_first_reveal_block(3_600_000, 1, 360, 1);
+        assert_eq!(first, 3_600_251);
+        let now = (QUICKNET_GENESIS_UNIX + 3_000_000) as f64;
+        assert_eq!(reveal_round(now, 3_600_000, first, 12.0), (3_000_000 + 3_048) / 3);
+        assert_eq!(reveal_round(now + 2.9, 3_600_000, first, 12.0), (3_000_000 + 3_048) / 3);
+        assert_eq!(
+            reveal_round(now + 3.0, 3_600_000, first, 12.0),
+            (3_000_000 + 3_048) / 3 + 1
+        );
+        // Before quicknet's genesis: round 1.
+        assert_eq!(reveal_round(0.0, 0, 10, 12.0), 1);
     }
 }

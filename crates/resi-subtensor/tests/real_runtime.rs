@@ -144,6 +144,7 @@ async fn the_backend_on_a_real_runtime() {
             reveal_journal: Some(journal.clone()),
             commit_reveal,
             timelock_round,
+            mechanism: 0,
         })
     };
     let connect = |signer: Arc<Keypair>| connect_with(signer, CommitRevealMode::Hash, None);
@@ -200,7 +201,8 @@ async fn the_backend_on_a_real_runtime() {
     let rules = weights::rules(&at, netuid).await.unwrap();
     println!("weight rules with commit-reveal on: {rules:?}");
     assert!(rules.commit_reveal);
-    let plain = weights::set_weights_call(netuid, &miner_uids, &[1, 65535], rules.version_key);
+    let target = weights::Target::in_runtime(at.metadata_ref(), netuid, 0).unwrap();
+    let plain = target.set_weights(&miner_uids, &[1, 65535], rules.version_key);
     let refused = node
         .submit(&validator, &plain)
         .await
@@ -238,8 +240,11 @@ async fn the_backend_on_a_real_runtime() {
 
     let restarted = connect(Arc::clone(&validator)).await.unwrap();
     let now = dev.block().await.unwrap();
-    if commits[0].first_reveal_block > now {
-        dev.new_blocks(commits[0].first_reveal_block - now).await.unwrap();
+    let weights::RevealWindow::Blocks { first, .. } = commits[0].window else {
+        panic!("spec 293 stores reveal blocks: {:?}", commits[0])
+    };
+    if first > now {
+        dev.new_blocks(first - now).await.unwrap();
     }
     let revealed = restarted.reveal_due().await.expect("reveals");
     assert_eq!(revealed.len(), 1, "the restarted validator revealed its commit");
@@ -331,6 +336,7 @@ async fn the_backend_on_a_real_runtime() {
         reveal_journal: None,
         commit_reveal: CommitRevealMode::Auto,
         timelock_round: None,
+        mechanism: 0,
     })
     .await;
     let e = missing.err().expect("netuid 999 does not exist");

@@ -111,15 +111,14 @@ fn weight_calls_encode_as_the_runtime_expects() {
     expected.extend([8, 2, 0, 3, 0]); // dests: Vec<u16> [2, 3]
     expected.extend([8, 0xff, 0xff, 0x55, 0x55]); // weights [65535, 21845]
     expected.extend(7u64.to_le_bytes()); // version_key
-    assert_eq!(
-        encoded(&weights::set_weights_call(2, &[2, 3], &[65535, 21845], 7)),
-        expected
-    );
+    let target = weights::Target::in_runtime(&metadata, 2, 0).unwrap();
+    assert!(!target.mechanism_calls, "spec 293 has no mechanisms");
+    assert_eq!(encoded(&target.set_weights(&[2, 3], &[65535, 21845], 7)), expected);
 
     let hash = [9u8; 32];
     let mut expected = vec![pallet.call_index(), index("commit_weights"), 2, 0];
     expected.extend(hash);
-    assert_eq!(encoded(&weights::commit_call(2, &hash)), expected);
+    assert_eq!(encoded(&target.commit_weights(&hash)), expected);
 
     // The timelocked commit exists in this runtime under its spec-293 name.
     assert!(pallet.call_variant_by_name("commit_crv3_weights").is_some());

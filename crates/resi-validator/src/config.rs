@@ -171,9 +171,10 @@ pub struct ValidatorConfig {
     /// Seconds between tries when something failed (coordinator, storage).
     #[serde(default = "default_retry")]
     pub retry_seconds: u64,
-    /// Stake (rao) that makes a neuron a validator without a permit; 0 = permits only.
-    #[serde(default)]
-    pub validator_min_stake: u64,
+    /// Moved to `[chain] validator_min_stake` (whole tokens, and a permit
+    /// is needed too); kept only to name the move when an old file sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validator_min_stake: Option<u64>,
     /// Share of the weights burnt to the owner uid, in basis points.
     #[serde(default)]
     pub burn_bps: u64,
@@ -266,6 +267,12 @@ impl ValidatorConfig {
     }
 
     pub fn check(&self) -> Result<(), ConfigError> {
+        if let Some(old) = self.validator_min_stake {
+            return Err(ConfigError::Invalid(format!(
+                "validator_min_stake = {old} moved to [chain] and is in whole tokens now (a validator needs a \
+                 permit and that stake); remove it here and set [chain] validator_min_stake"
+            )));
+        }
         let ranges: [(&str, u64, u64, u64); 5] = [
             // Memory is bounded by downloads in flight × the file and decode caps.
             ("max_concurrent_downloads", self.max_concurrent_downloads as u64, 1, 256),

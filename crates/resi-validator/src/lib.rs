@@ -39,7 +39,7 @@ impl ValidatorConfig {
             consensus_wait: Duration::from_secs(self.consensus_wait_seconds),
             consensus_poll: Duration::from_secs((self.consensus_wait_seconds / 20).clamp(1, 15)),
             retry: Duration::from_secs(self.retry_seconds.max(1)),
-            validator_min_stake: self.validator_min_stake,
+            validator_min_stake: self.chain.validator_min_stake_units(),
             burn: resi_core::weights::BurnPolicy {
                 burn_bps: self.burn_bps,
                 owner_uid: self.burn_owner_uid,

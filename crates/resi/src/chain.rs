@@ -30,17 +30,20 @@ pub struct RegisterArgs {
     /// Give the neuron a validator permit.
     #[arg(long)]
     validator: bool,
-    /// Stake in rao.
-    #[arg(long, default_value_t = 0)]
-    stake: u64,
+    /// Stake in rao (10⁻⁹ tokens). Default: none, or with `--validator`
+    /// the default `[chain] validator_min_stake` (10,000 tokens), so the
+    /// validator counts as one.
+    #[arg(long)]
+    stake: Option<u64>,
 }
 
 #[derive(Args)]
 pub struct ShowArgs {
     #[arg(long)]
     metagraph: PathBuf,
-    /// Stake (rao) that makes a neuron a validator without a permit; 0 = permits only.
-    #[arg(long, default_value_t = 0)]
+    /// Whole tokens of stake a validator needs besides its permit (as
+    /// `[chain] validator_min_stake`); 0: the permit alone.
+    #[arg(long, default_value_t = resi_chain::DEFAULT_VALIDATOR_MIN_STAKE)]
     validator_min_stake: u64,
 }
 
@@ -49,13 +52,21 @@ pub fn run(cmd: ChainCommand) -> anyhow::Result<ExitCode> {
         ChainCommand::Register(args) => {
             let hotkey = Hotkey::parse(&args.hotkey).context("--hotkey is not a valid SS58 address")?;
             let coldkey = Hotkey::parse(&args.coldkey).context("--coldkey is not a valid SS58 address")?;
-            let neuron = register(&args.metagraph, hotkey, coldkey, args.stake, args.validator)?;
+            let stake = args.stake.unwrap_or(if args.validator {
+                resi_chain::DEFAULT_VALIDATOR_MIN_STAKE * resi_chain::UNITS_PER_TOKEN
+            } else {
+                0
+            });
+            let neuron = register(&args.metagraph, hotkey, coldkey, stake, args.validator)?;
             println!("{}", neuron.uid);
             Ok(ExitCode::SUCCESS)
         }
         ChainCommand::Show(args) => {
             let metagraph = read(&args.metagraph)?;
-            print!("{}", metagraph.table(args.validator_min_stake));
+            print!(
+                "{}",
+                metagraph.table(args.validator_min_stake.saturating_mul(resi_chain::UNITS_PER_TOKEN))
+            );
             let ledger_path = resi_chain::ledger::beside(&args.metagraph);
             let records = resi_chain::ledger::read(&ledger_path)?;
             println!();

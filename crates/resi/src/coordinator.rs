@@ -73,7 +73,8 @@ struct Options {
     /// Largest object a miner may upload, bytes.
     #[arg(long, env = "RESI_MAX_UPLOAD_BYTES", global = true)]
     max_upload_bytes: Option<u64>,
-    /// Stake (rao) that makes a neuron a validator without a permit.
+    /// `[chain] validator_min_stake`: whole tokens of stake a validator
+    /// needs besides its permit.
     #[arg(long, env = "RESI_VALIDATOR_MIN_STAKE", global = true)]
     validator_min_stake: Option<u64>,
     /// Selection: target expected listings per epoch.

@@ -411,7 +411,7 @@ fn chain_register_and_show() {
     };
     let out = register(hot, &[]);
     assert_eq!((out.status.code(), stdout(&out)), (Some(0), "0".to_owned()));
-    let out = register(val, &["--validator", "--stake", "1000"]);
+    let out = register(val, &["--validator"]);
     assert_eq!(stdout(&out), "1");
     let again = register(hot, &[]);
     assert_eq!(again.status.code(), Some(2));
