@@ -292,6 +292,49 @@ fn redact(url: &str) -> String {
 
 /// True for one caller at most once a minute of `now_unix` (per process):
 /// when a table's expired rows are due for deletion.
+/// `sqlite://coord.db` opens the file read-write and creates it when missing
+/// (sqlx alone refuses a missing file: "unable to open database file"): a
+/// SQLite URL without a `mode=` gets `mode=rwc`. An explicit mode, an
+/// in-memory database and other databases are left as given.
+pub fn sqlite_creates_its_file(url: &str) -> String {
+    let is_sqlite = url.starts_with("sqlite:");
+    let has_mode = url
+        .split_once('?')
+        .is_some_and(|(_, query)| query.split('&').any(|p| p.starts_with("mode=")));
+    if !is_sqlite || has_mode || url.contains(":memory:") {
+        return url.to_owned();
+    }
+    let joiner = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{joiner}mode=rwc")
+}
+
+async fn upsert_universe(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    zipcodes: &BTreeMap<Zipcode, UniverseZipcode>,
+    now_unix: i64,
+) -> Result<(), StoreError> {
+    for z in zipcodes.values() {
+        sqlx::query(
+            "INSERT INTO zipcodes (zipcode, state, city, county, expected_listings, market_tier, geographic_region, active, imported_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) \
+             ON CONFLICT (zipcode) DO UPDATE SET state = excluded.state, city = excluded.city, county = excluded.county, \
+             expected_listings = excluded.expected_listings, market_tier = excluded.market_tier, \
+             geographic_region = excluded.geographic_region, active = 1, imported_at = excluded.imported_at",
+        )
+        .bind(z.zipcode.as_str().to_owned())
+        .bind(z.state.clone())
+        .bind(z.city.clone())
+        .bind(z.county.clone())
+        .bind(z.expected_listings as i64)
+        .bind(tier_text(z.market_tier))
+        .bind(z.geographic_region.clone())
+        .bind(now_unix)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 fn once_a_minute(last: &AtomicI64, now_unix: i64) -> bool {
     let seen = last.load(Ordering::Relaxed);
     now_unix - seen >= 60
@@ -301,8 +344,10 @@ fn once_a_minute(last: &AtomicI64, now_unix: i64) -> bool {
 }
 
 impl Store {
-    /// Connects (`sqlite://FILE?mode=rwc` or `postgres://…`) and applies migrations.
+    /// Connects (`sqlite://FILE` or `postgres://…`) and applies migrations.
+    /// A SQLite file is created when missing (see [`sqlite_creates_its_file`]).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let url = &sqlite_creates_its_file(url);
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url);
         let sqlite = backend == Backend::Sqlite;
@@ -800,27 +845,32 @@ impl Store {
         now_unix: i64,
     ) -> Result<usize, StoreError> {
         let mut tx = self.pool.begin().await?;
-        for z in zipcodes.values() {
-            sqlx::query(
-                "INSERT INTO zipcodes (zipcode, state, city, county, expected_listings, market_tier, geographic_region, active, imported_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) \
-                 ON CONFLICT (zipcode) DO UPDATE SET state = excluded.state, city = excluded.city, county = excluded.county, \
-                 expected_listings = excluded.expected_listings, market_tier = excluded.market_tier, \
-                 geographic_region = excluded.geographic_region, active = 1, imported_at = excluded.imported_at",
-            )
-            .bind(z.zipcode.as_str().to_owned())
-            .bind(z.state.clone())
-            .bind(z.city.clone())
-            .bind(z.county.clone())
-            .bind(z.expected_listings as i64)
-            .bind(tier_text(z.market_tier))
-            .bind(z.geographic_region.clone())
-            .bind(now_unix)
-            .execute(&mut *tx)
-            .await?;
-        }
+        upsert_universe(&mut tx, zipcodes, now_unix).await?;
         tx.commit().await?;
         Ok(zipcodes.len())
+    }
+
+    /// Makes `zipcodes` the whole universe, in one transaction: those in it
+    /// are inserted or updated, every other zipcode is retired (kept for
+    /// the epochs that assigned it, never selected again). Returns (imported,
+    /// retired).
+    pub async fn replace_universe(
+        &self,
+        zipcodes: &BTreeMap<Zipcode, UniverseZipcode>,
+        now_unix: i64,
+    ) -> Result<(usize, usize), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let active: Vec<String> = sqlx::query_scalar("SELECT zipcode FROM zipcodes WHERE active = 1")
+            .fetch_all(&mut *tx)
+            .await?;
+        let retired = active
+            .iter()
+            .filter(|z| !zipcodes.keys().any(|k| k.as_str() == z.as_str()))
+            .count();
+        sqlx::query("UPDATE zipcodes SET active = 0").execute(&mut *tx).await?;
+        upsert_universe(&mut tx, zipcodes, now_unix).await?;
+        tx.commit().await?;
+        Ok((zipcodes.len(), retired))
     }
 
     /// The active zipcode universe.
@@ -1037,12 +1087,30 @@ impl From<sqlx::Error> for StoreError {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{redact, sqlite_creates_its_file};
 
     #[test]
     fn passwords_never_reach_messages() {
         assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn a_sqlite_url_creates_its_file_unless_told_otherwise() {
+        assert_eq!(
+            sqlite_creates_its_file("sqlite://coord.db"),
+            "sqlite://coord.db?mode=rwc"
+        );
+        assert_eq!(
+            sqlite_creates_its_file("sqlite://coord.db?cache=shared"),
+            "sqlite://coord.db?cache=shared&mode=rwc"
+        );
+        assert_eq!(
+            sqlite_creates_its_file("sqlite://coord.db?mode=ro"),
+            "sqlite://coord.db?mode=ro"
+        );
+        assert_eq!(sqlite_creates_its_file("sqlite::memory:"), "sqlite::memory:");
+        assert_eq!(sqlite_creates_its_file("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

@@ -58,6 +58,12 @@ async fn scenario(url: &str) {
     // Re-importing updates in place.
     assert_eq!(store.import_universe(&universe(), T0 + 1).await.unwrap(), 300);
     assert_eq!(store.universe().await.unwrap().len(), 300);
+    // Replacing with a part retires the rest; replacing back brings them back.
+    let part: std::collections::BTreeMap<_, _> = universe().into_iter().take(120).collect();
+    assert_eq!(store.replace_universe(&part, T0 + 2).await.unwrap(), (120, 180));
+    assert_eq!(store.universe().await.unwrap().len(), 120);
+    assert_eq!(store.replace_universe(&universe(), T0 + 3).await.unwrap(), (300, 0));
+    assert_eq!(store.universe().await.unwrap().len(), 300);
 
     let first = current(&store, &p, T0 + 10).await.unwrap();
     assert_eq!(first.epoch_id.to_string(), "2025-10-01T16-00-00");

@@ -29,9 +29,14 @@ enum CoordinatorCommand {
     /// Import (insert or update) the zipcode universe from CSV:
     /// zipcode,state,city,county,expected_listings,market_tier,geographic_region.
     /// Any bad row is reported with its line number and nothing is imported.
+    /// Zipcodes already there and not in the file stay, unless `--replace`.
     ImportZipcodes {
         /// The CSV file.
         file: PathBuf,
+        /// Make the file the whole universe: zipcodes not in it are retired
+        /// (never selected again; past epochs keep them).
+        #[arg(long)]
+        replace: bool,
     },
 }
 
@@ -199,7 +204,7 @@ pub fn run(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
             crate::files::restrict(Path::new(file))?;
         }
         match args.command {
-            Some(CoordinatorCommand::ImportZipcodes { file }) => import(&store, &file).await,
+            Some(CoordinatorCommand::ImportZipcodes { file, replace }) => import(&store, &file, replace).await,
             None => serve(config, store, &args.options).await,
         }
     })
@@ -209,7 +214,7 @@ fn now_unix() -> i64 {
     SystemClock.now_unix()
 }
 
-async fn import(store: &Store, file: &Path) -> anyhow::Result<ExitCode> {
+async fn import(store: &Store, file: &Path, replace: bool) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let parsed = parse_csv(&text);
     if !parsed.errors.is_empty() {
@@ -223,8 +228,21 @@ async fn import(store: &Store, file: &Path) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(1));
     }
-    let n = store.import_universe(&parsed.zipcodes, now_unix()).await?;
-    println!("imported {n} zipcodes");
+    if replace {
+        let (n, retired) = store.replace_universe(&parsed.zipcodes, now_unix()).await?;
+        println!("imported {n} zipcodes; retired {retired} not in {}", file.display());
+    } else {
+        let n = store.import_universe(&parsed.zipcodes, now_unix()).await?;
+        let total = store.universe().await?.len();
+        if total > n {
+            println!(
+                "imported {n} zipcodes; {} others stay in the universe ({total} in all): --replace retires them",
+                total - n
+            );
+        } else {
+            println!("imported {n} zipcodes");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

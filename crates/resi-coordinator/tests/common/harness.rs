@@ -86,7 +86,14 @@ pub async fn start(db_url: &str) -> Harness {
         Keypair::generate().unwrap(),
     );
     register(&metagraph_path, miner.hotkey(), miner_cold.hotkey(), 0, false).unwrap();
-    register(&metagraph_path, validator.hotkey(), miner_cold.hotkey(), 1_000, true).unwrap();
+    register(
+        &metagraph_path,
+        validator.hotkey(),
+        miner_cold.hotkey(),
+        resi_chain::DEFAULT_VALIDATOR_MIN_STAKE * resi_chain::UNITS_PER_TOKEN,
+        true,
+    )
+    .unwrap();
     let config = CoordinatorConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: db_url.to_owned(),
