@@ -41,6 +41,19 @@ pub enum ScheduleError {
 }
 
 impl EpochSchedule {
+    /// A schedule at `current_block` whose last epoch fired at
+    /// `last_epoch_block` on time, with nothing pending.
+    pub fn steady(last_epoch_block: u64, subnet_epoch_index: u64, tempo: u16, current_block: u64) -> Self {
+        Self {
+            last_epoch_block,
+            pending_epoch_at: 0,
+            subnet_epoch_index,
+            tempo,
+            blocks_since_last_step: current_block.saturating_sub(last_epoch_block),
+            current_block,
+        }
+    }
+
     /// The runtime's `should_run_epoch(netuid, block)` on this state.
     pub fn should_run_epoch(&self, block: u64) -> bool {
         if self.tempo == 0 {
@@ -123,14 +136,7 @@ mod tests {
     use super::*;
 
     fn state(last: u64, index: u64, tempo: u16, block: u64) -> EpochSchedule {
-        EpochSchedule {
-            last_epoch_block: last,
-            pending_epoch_at: 0,
-            subnet_epoch_index: index,
-            tempo,
-            blocks_since_last_step: block - last,
-            current_block: block,
-        }
+        EpochSchedule::steady(last, index, tempo, block)
     }
 
     /// An epoch fires `tempo` blocks after the last one, not one earlier.

@@ -214,14 +214,7 @@ mod tests {
     use super::*;
 
     fn schedule(index: u64, last: u64, tempo: u16, block: u64) -> EpochSchedule {
-        EpochSchedule {
-            last_epoch_block: last,
-            pending_epoch_at: 0,
-            subnet_epoch_index: index,
-            tempo,
-            blocks_since_last_step: block - last,
-            current_block: block,
-        }
+        EpochSchedule::steady(last, index, tempo, block)
     }
 
     /// The old layout: revealable from the block after `first` through
