@@ -85,11 +85,51 @@ fn wrong_type_names_the_column() {
         err,
         SchemaError::WrongType {
             column: "address",
-            expected: "utf8",
-            found: "Int64".into()
+            expected: "string",
+            found: "int64".into()
         }
     );
-    assert_eq!(err.to_string(), "column address: expected utf8, found Int64");
+    assert_eq!(err.to_string(), "column address: expected string, found int64");
+}
+
+/// The original miners wrote `scraped_timestamp` as `datetime.isoformat()`
+/// strings; they read as UTC milliseconds, with or without a zone. A string
+/// that is no timestamp is refused with its row.
+#[test]
+fn iso_8601_timestamp_strings_are_read() {
+    let texts = vec![
+        "2025-10-01T12:00:00.123456",
+        "2025-10-01 12:00:00Z",
+        "2025-10-01T14:00:00.5+02:00",
+    ];
+    let bytes = file_with(
+        "scraped_timestamp",
+        Some((
+            DataType::LargeUtf8,
+            Arc::new(arrow_array::LargeStringArray::from(texts)),
+        )),
+    );
+    let listings = decode_listings(bytes, &limits()).unwrap();
+    let at = 1_759_320_000_000i64; // 2025-10-01T12:00:00Z
+    let stamps: Vec<Option<i64>> = listings.scraped_timestamp.iter().collect();
+    assert_eq!(stamps, [Some(at + 123), Some(at), Some(at + 500)]);
+
+    let bad = file_with(
+        "scraped_timestamp",
+        Some((
+            DataType::Utf8,
+            Arc::new(StringArray::from(vec![
+                "2025-10-01T12:00:00",
+                "yesterday",
+                "2025-10-01T12:00:00",
+            ])),
+        )),
+    );
+    let err = decode_listings(bad, &limits()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "column scraped_timestamp: expected an ISO-8601 timestamp, found \"yesterday\" at row 1"
+    );
 }
 
 /// What pandas and pyarrow write by default: int64 and float64 with NaN for

@@ -8,7 +8,14 @@
 //! - floats: float32/float64 and any integer type;
 //! - strings: utf8, large utf8, string views, and dictionary-encoded strings;
 //! - timestamps: seconds, milliseconds, microseconds or nanoseconds, with no
-//!   time zone or a UTC one (a naive pandas timestamp is taken as UTC).
+//!   time zone or a UTC one (a naive pandas timestamp is taken as UTC); and
+//!   ISO-8601 strings as the original miners wrote them
+//!   (`datetime.isoformat()`: `2025-10-01T12:00:00.123456`, naive taken as
+//!   UTC, or with `Z` / `+05:30`; a space instead of `T` too).
+//!
+//! Types are named in errors as pyarrow and pandas users see them
+//! (`large_string`, `string_view`, `double`, `timestamp[us]`), never in
+//! arrow-rs's spelling (`LargeUtf8`, `Utf8View`).
 //!
 //! A value that does not fit (an int64 over int32's range, a fractional
 //! bedroom count) is refused with the column and row. resi itself always
@@ -70,7 +77,7 @@ impl Target {
             }
             Target::Int32 | Target::Int64 => is_int(dt) || matches!(dt, DataType::Float32 | DataType::Float64),
             Target::Float64 => is_int(dt) || matches!(dt, DataType::Float32 | DataType::Float64),
-            Target::TimestampMs => matches!(dt, DataType::Timestamp(_, tz) if is_utc(tz.as_deref())),
+            Target::TimestampMs => matches!(dt, DataType::Timestamp(_, tz) if is_utc(tz.as_deref())) || is_string(dt),
         }
     }
 
@@ -93,6 +100,45 @@ impl Target {
             Target::Float64 => DataType::Float64,
             Target::TimestampMs => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
         }
+    }
+}
+
+/// An Arrow type as pyarrow prints it (`large_string`, not `LargeUtf8`).
+pub(crate) fn user_type_name(dt: &DataType) -> String {
+    let unit = |u: &TimeUnit| match u {
+        TimeUnit::Second => "s",
+        TimeUnit::Millisecond => "ms",
+        TimeUnit::Microsecond => "us",
+        TimeUnit::Nanosecond => "ns",
+    };
+    match dt {
+        DataType::Null => "null".into(),
+        DataType::Boolean => "bool".into(),
+        DataType::Float16 => "halffloat".into(),
+        DataType::Float32 => "float".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Utf8 => "string".into(),
+        DataType::LargeUtf8 => "large_string".into(),
+        DataType::Utf8View => "string_view".into(),
+        DataType::Binary => "binary".into(),
+        DataType::LargeBinary => "large_binary".into(),
+        DataType::BinaryView => "binary_view".into(),
+        DataType::Date32 => "date32[day]".into(),
+        DataType::Date64 => "date64[ms]".into(),
+        DataType::Timestamp(u, None) => format!("timestamp[{}]", unit(u)),
+        DataType::Timestamp(u, Some(tz)) => format!("timestamp[{}, tz={tz}]", unit(u)),
+        DataType::Dictionary(key, value) => {
+            format!(
+                "dictionary<values={}, indices={}>",
+                user_type_name(value),
+                user_type_name(key)
+            )
+        }
+        DataType::List(item) => format!("list<item: {}>", user_type_name(item.data_type())),
+        DataType::LargeList(item) => format!("large_list<item: {}>", user_type_name(item.data_type())),
+        DataType::Decimal128(p, s) => format!("decimal128({p}, {s})"),
+        // int8 … uint64 print as pyarrow spells them.
+        other => other.to_string().to_ascii_lowercase(),
     }
 }
 
@@ -156,7 +202,7 @@ fn whole_numbers(column: &'static str, array: &ArrayRef) -> Result<Vec<Option<i1
 
 fn to_utf8(column: &'static str, array: &ArrayRef) -> Result<ArrayRef, SchemaError> {
     let DataType::Dictionary(key, _) = array.data_type() else {
-        return Err(refuse(column, "utf8", array.data_type().to_string()));
+        return Err(refuse(column, "utf8", user_type_name(array.data_type())));
     };
     macro_rules! dict {
         ($k:ty) => {{
@@ -189,9 +235,51 @@ fn to_utf8(column: &'static str, array: &ArrayRef) -> Result<ArrayRef, SchemaErr
     })
 }
 
+/// An ISO-8601 date-time in milliseconds since the epoch; without a zone
+/// it is UTC.
+pub(crate) fn iso_8601_ms(text: &str) -> Option<i64> {
+    use time::format_description::well_known::Rfc3339;
+    let text = text.trim();
+    let (date, rest) = text.split_at_checked(10)?;
+    let rest = rest.strip_prefix(['T', 't', ' '])?;
+    let zoned = rest.ends_with(['Z', 'z']) || rest.get(8..).is_some_and(|tail| tail.contains(['+', '-']));
+    let full = if zoned {
+        format!("{date}T{rest}")
+    } else {
+        format!("{date}T{rest}Z")
+    };
+    let at = time::OffsetDateTime::parse(&full, &Rfc3339).ok()?;
+    i64::try_from(at.unix_timestamp_nanos().div_euclid(1_000_000)).ok()
+}
+
+fn strings(array: &ArrayRef) -> Option<Vec<Option<String>>> {
+    let owned = |v: Option<&str>| v.map(str::to_owned);
+    Some(match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().iter().map(owned).collect(),
+        DataType::LargeUtf8 => array.as_string::<i64>().iter().map(owned).collect(),
+        DataType::Utf8View => array.as_string_view().iter().map(owned).collect(),
+        _ => return None,
+    })
+}
+
 fn to_timestamp_ms(column: &'static str, array: &ArrayRef) -> Result<ArrayRef, SchemaError> {
+    if let Some(texts) = strings(array) {
+        let values = texts
+            .iter()
+            .enumerate()
+            .map(|(row, text)| {
+                text.as_deref()
+                    .map(|t| {
+                        iso_8601_ms(t)
+                            .ok_or_else(|| refuse(column, "an ISO-8601 timestamp", format!("{t:?} at row {row}")))
+                    })
+                    .transpose()
+            })
+            .collect::<Result<Vec<Option<i64>>, SchemaError>>()?;
+        return Ok(Arc::new(TimestampMillisecondArray::from(values).with_timezone("UTC")));
+    }
     let DataType::Timestamp(unit, _) = array.data_type() else {
-        return Err(refuse(column, "a timestamp", array.data_type().to_string()));
+        return Err(refuse(column, "a timestamp", user_type_name(array.data_type())));
     };
     let values: Vec<Option<i64>> = match unit {
         TimeUnit::Second => array

@@ -67,11 +67,11 @@ enum Kind {
 impl Kind {
     fn name(self) -> &'static str {
         match self {
-            Kind::Utf8 => "utf8",
+            Kind::Utf8 => "string",
             Kind::Int32 => "int32",
             Kind::Int64 => "int64",
-            Kind::Float64 => "float64",
-            Kind::TimestampMs => "timestamp[ms, UTC]",
+            Kind::Float64 => "double",
+            Kind::TimestampMs => "timestamp[ms, tz=UTC] (or an ISO-8601 string)",
         }
     }
 
@@ -384,7 +384,7 @@ fn decode_checked(bytes: Bytes, limits: &DecodeLimits) -> Result<ListingColumns,
             return Err(SchemaError::WrongType {
                 column: name,
                 expected: kind.name(),
-                found: field.data_type().to_string(),
+                found: liberal::user_type_name(field.data_type()),
             });
         }
         roots.push(index);
@@ -457,8 +457,8 @@ fn str_column(batch: &RecordBatch, name: &'static str) -> Result<StrColumn, Sche
     let array = column(batch, name)?;
     StrColumn::from_array(array).ok_or_else(|| SchemaError::WrongType {
         column: name,
-        expected: "utf8",
-        found: array.data_type().to_string(),
+        expected: "string",
+        found: liberal::user_type_name(array.data_type()),
     })
 }
 
@@ -474,7 +474,7 @@ fn prim_column<T: arrow_array::ArrowPrimitiveType>(
         .ok_or_else(|| SchemaError::WrongType {
             column: name,
             expected,
-            found: array.data_type().to_string(),
+            found: liberal::user_type_name(array.data_type()),
         })
 }
 
@@ -506,7 +506,7 @@ fn columns_from_batch(batch: &RecordBatch) -> Result<ListingColumns, SchemaError
         zipcode: str_column(batch, col::ZIPCODE)?,
         price: prim_column::<Int64Type>(batch, col::PRICE, "int64")?,
         bedrooms: prim_column::<Int32Type>(batch, col::BEDROOMS, "int32")?,
-        bathrooms: prim_column::<Float64Type>(batch, col::BATHROOMS, "float64")?,
+        bathrooms: prim_column::<Float64Type>(batch, col::BATHROOMS, "double")?,
         sqft: prim_column::<Int32Type>(batch, col::SQFT, "int32")?,
         listing_date: str_column(batch, col::LISTING_DATE)?,
         property_type,
@@ -516,7 +516,7 @@ fn columns_from_batch(batch: &RecordBatch) -> Result<ListingColumns, SchemaError
         scraped_timestamp: prim_column::<TimestampMillisecondType>(
             batch,
             col::SCRAPED_TIMESTAMP,
-            "timestamp[ms, UTC]",
+            "timestamp[ms, tz=UTC]",
         )?,
     })
 }
