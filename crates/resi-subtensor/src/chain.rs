@@ -157,23 +157,50 @@ impl SubtensorChain {
             return Ok(Vec::new());
         };
         let _one = self.submitting.lock().await;
-        let mut pending = journal.load()?;
+        let pending = journal.load()?;
         let me = key.hotkey().to_string();
         if !pending.iter().any(|p| p.hotkey == me && p.netuid == self.netuid) {
             return Ok(Vec::new());
         }
         let at = self.node.at_best().await?;
         let rules = weights::rules(&at, self.netuid).await?;
+        let next_block = at.block_number() + 1;
+        // One read of WeightCommits per mechanism, however many reveals wait.
+        let mut stored: std::collections::BTreeMap<u16, Vec<weights::StoredCommit>> = Default::default();
         let mut revealed = Vec::new();
         let mut keep = Vec::new();
-        for p in pending.drain(..) {
+        let mut queue = pending.into_iter();
+        while let Some(p) = queue.next() {
             if p.hotkey != me || p.netuid != self.netuid {
                 keep.push(p);
                 continue;
             }
-            let target = Target::in_runtime(at.metadata_ref(), p.netuid, p.mechanism)?;
-            let stored = weights::stored_commits(&at, target.storage_index(), &key.public_key()).await?;
-            let Some(commit) = stored.iter().find(|c| Some(c.hash) == p.hash_bytes()) else {
+            let target = match Target::in_runtime(at.metadata_ref(), p.netuid, p.mechanism) {
+                Ok(target) => target,
+                Err(e) => {
+                    tracing::warn!(epoch = %p.epoch_id, error = %e, "subtensor: reveal kept for a runtime that can take it");
+                    keep.push(p);
+                    continue;
+                }
+            };
+            let index = target.storage_index();
+            if let std::collections::btree_map::Entry::Vacant(slot) = stored.entry(index) {
+                match weights::stored_commits(&at, index, &key.public_key()).await {
+                    Ok(commits) => {
+                        slot.insert(commits);
+                    }
+                    Err(e) => {
+                        keep.push(p);
+                        keep.extend(queue);
+                        journal.save(&keep)?;
+                        return Err(e);
+                    }
+                }
+            }
+            let commit = stored
+                .get(&index)
+                .and_then(|commits| commits.iter().find(|c| Some(c.hash) == p.hash_bytes()));
+            let Some(commit) = commit else {
                 if p.commit_block.is_some() {
                     tracing::warn!(epoch = %p.epoch_id, hash = %p.hash, "subtensor: commit no longer on chain (revealed or expired); dropped");
                 } else {
@@ -182,7 +209,6 @@ impl SubtensorChain {
                 }
                 continue;
             };
-            let next_block = at.block_number() + 1;
             match commit.due(next_block, rules.schedule.as_ref(), rules.reveal_period_epochs) {
                 Due::NotYet => {
                     keep.push(p);
@@ -205,7 +231,9 @@ impl SubtensorChain {
                     keep.push(p);
                 }
                 Err(e) => {
+                    // This reveal and every one not yet looked at stay journaled.
                     keep.push(p);
+                    keep.extend(queue);
                     journal.save(&keep)?;
                     return Err(e);
                 }
