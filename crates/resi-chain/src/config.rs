@@ -39,6 +39,28 @@ pub struct ChainConfig {
 /// One whole token in the chain's units (rao, and 10⁻⁹ alpha).
 pub const UNITS_PER_TOKEN: u64 = 1_000_000_000;
 
+/// No subnet holds more stake than TAO's whole supply (21 million); a
+/// larger `validator_min_stake` is a value still written in rao.
+const MAX_STAKE_TOKENS: u64 = 21_000_000;
+
+/// `tokens` whole tokens in the chain's units (what `Neuron::stake` holds).
+pub fn tokens_to_units(tokens: u64) -> u64 {
+    tokens.saturating_mul(UNITS_PER_TOKEN)
+}
+
+/// A role's own `validator_min_stake` (rao, "permit or stake") from before
+/// it moved to `[chain]`: refused with where it went, never reinterpreted.
+pub fn refuse_moved_validator_min_stake(old: Option<u64>) -> Result<(), ChainConfigError> {
+    match old {
+        None => Ok(()),
+        Some(old) => Err(ChainConfigError(format!(
+            "validator_min_stake = {old} outside [chain] is no longer read: it moved to [chain] and is in \
+             whole tokens now (a validator needs a permit and that stake); remove it here and set [chain] \
+             validator_min_stake"
+        ))),
+    }
+}
+
 /// Which commit-reveal scheme to use when the subnet has it on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CommitRevealMode {
@@ -124,6 +146,15 @@ pub enum ChainBackend {
 
 impl ChainConfig {
     pub fn backend(&self) -> Result<ChainBackend, ChainConfigError> {
+        if self.validator_min_stake > MAX_STAKE_TOKENS {
+            return Err(ChainConfigError(format!(
+                "validator_min_stake = {} is in whole tokens and more than all TAO there is ({MAX_STAKE_TOKENS}); \
+                 was it written in rao? {} rao is {} tokens",
+                self.validator_min_stake,
+                self.validator_min_stake,
+                self.validator_min_stake / UNITS_PER_TOKEN
+            )));
+        }
         match self.backend.as_str() {
             "local" => Ok(ChainBackend::Local {
                 metagraph: self.metagraph.clone(),
@@ -171,7 +202,7 @@ impl ChainConfig {
     /// [`Self::validator_min_stake`] in the chain's units (what
     /// `Neuron::stake` holds), for `Neuron::is_validator`.
     pub fn validator_min_stake_units(&self) -> u64 {
-        self.validator_min_stake.saturating_mul(UNITS_PER_TOKEN)
+        tokens_to_units(self.validator_min_stake)
     }
 
     /// Checks without opening anything.
@@ -231,6 +262,28 @@ mod tests {
         assert!(c.check().is_ok());
         c.backend = "ethereum".into();
         assert!(c.check().unwrap_err().0.contains("ethereum"));
+    }
+
+    /// The minimum stake is whole tokens; a value only rao can be is refused
+    /// with what it would be in tokens, and a key left in a role's section
+    /// names where it moved.
+    #[test]
+    fn validator_min_stake_is_whole_tokens() {
+        let mut c = ChainConfig::default();
+        assert_eq!(c.validator_min_stake_units(), 10_000 * UNITS_PER_TOKEN);
+        c.validator_min_stake = 21_000_000;
+        assert!(c.check().is_ok());
+        c.validator_min_stake = 21_000_001;
+        assert!(
+            c.check().unwrap_err().0.contains("more than all TAO"),
+            "{:?}",
+            c.check()
+        );
+        c.validator_min_stake = 10_000 * UNITS_PER_TOKEN;
+        assert!(c.check().unwrap_err().0.contains("is 10000 tokens"), "{:?}", c.check());
+        assert!(refuse_moved_validator_min_stake(None).is_ok());
+        let e = refuse_moved_validator_min_stake(Some(0)).unwrap_err();
+        assert!(e.0.contains("moved to [chain]"), "{e}");
     }
 
     #[test]

@@ -25,8 +25,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use config::{
-    ChainBackend, ChainConfig, ChainConfigError, CommitRevealMode, Network, DEFAULT_VALIDATOR_MIN_STAKE,
-    UNITS_PER_TOKEN,
+    refuse_moved_validator_min_stake, tokens_to_units, ChainBackend, ChainConfig, ChainConfigError, CommitRevealMode,
+    Network, DEFAULT_VALIDATOR_MIN_STAKE, UNITS_PER_TOKEN,
 };
 
 pub use ledger::{LedgerError, WeightRecord};

@@ -305,12 +305,8 @@ impl CoordinatorConfig {
 
     /// Checks that the settings make sense (after every layer is applied).
     pub fn check(&self) -> Result<(), ConfigError> {
-        if let Some(old) = self.validator_min_stake {
-            return Err(ConfigError::Invalid(format!(
-                "validator_min_stake = {old} moved to [chain] and is in whole tokens now (a validator needs a \
-                 permit and that stake); remove it here and set [chain] validator_min_stake"
-            )));
-        }
+        resi_chain::refuse_moved_validator_min_stake(self.validator_min_stake)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         resi_core::config::check_ranges(&[
             ("epoch_seconds", self.epoch_seconds, 1, resi_core::EpochLength::MAX_SECS),
             ("max_upload_bytes", self.max_upload_bytes, 1_024, 1 << 32),
@@ -388,6 +384,9 @@ mod tests {
             toml::from_str::<CoordinatorConfig>("[server]\nmax_conections = 5\n").is_err(),
             "a misspelt key"
         );
+        // The minimum stake of an older file is refused with where it moved.
+        let old: CoordinatorConfig = toml::from_str("validator_min_stake = 1000\n").unwrap();
+        assert!(old.check().unwrap_err().to_string().contains("moved to [chain]"));
         let s3 = config.s3_section.as_ref().unwrap();
         assert_eq!(s3.bucket.as_deref(), Some("resi-subnet"));
     }

@@ -267,12 +267,8 @@ impl ValidatorConfig {
     }
 
     pub fn check(&self) -> Result<(), ConfigError> {
-        if let Some(old) = self.validator_min_stake {
-            return Err(ConfigError::Invalid(format!(
-                "validator_min_stake = {old} moved to [chain] and is in whole tokens now (a validator needs a \
-                 permit and that stake); remove it here and set [chain] validator_min_stake"
-            )));
-        }
+        resi_chain::refuse_moved_validator_min_stake(self.validator_min_stake)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let ranges: [(&str, u64, u64, u64); 5] = [
             // Memory is bounded by downloads in flight × the file and decode caps.
             ("max_concurrent_downloads", self.max_concurrent_downloads as u64, 1, 256),
@@ -327,6 +323,9 @@ spotCheckMax = 12
         assert_eq!(c.validation.spot_check_min, ValidationConfig::default().spot_check_min);
         let c: ValidatorConfig = toml::from_str(&text.replace("[chain]", "burn_bps = 100\n[chain]")).unwrap();
         assert!(c.check().unwrap_err().to_string().contains("burn_owner_uid"));
+        // The minimum stake of an older file is refused with where it moved.
+        let c: ValidatorConfig = toml::from_str(&text.replace("[chain]", "validator_min_stake = 0\n[chain]")).unwrap();
+        assert!(c.check().unwrap_err().to_string().contains("moved to [chain]"));
         for (edit, complaint) in [
             (
                 "backfill_epochs = 4000000000",

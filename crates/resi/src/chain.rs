@@ -53,7 +53,7 @@ pub fn run(cmd: ChainCommand) -> anyhow::Result<ExitCode> {
             let hotkey = Hotkey::parse(&args.hotkey).context("--hotkey is not a valid SS58 address")?;
             let coldkey = Hotkey::parse(&args.coldkey).context("--coldkey is not a valid SS58 address")?;
             let stake = args.stake.unwrap_or(if args.validator {
-                resi_chain::DEFAULT_VALIDATOR_MIN_STAKE * resi_chain::UNITS_PER_TOKEN
+                resi_chain::tokens_to_units(resi_chain::DEFAULT_VALIDATOR_MIN_STAKE)
             } else {
                 0
             });
@@ -65,7 +65,7 @@ pub fn run(cmd: ChainCommand) -> anyhow::Result<ExitCode> {
             let metagraph = read(&args.metagraph)?;
             print!(
                 "{}",
-                metagraph.table(args.validator_min_stake.saturating_mul(resi_chain::UNITS_PER_TOKEN))
+                metagraph.table(resi_chain::tokens_to_units(args.validator_min_stake))
             );
             let ledger_path = resi_chain::ledger::beside(&args.metagraph);
             let records = resi_chain::ledger::read(&ledger_path)?;

@@ -90,7 +90,7 @@ pub async fn start(db_url: &str) -> Harness {
         &metagraph_path,
         validator.hotkey(),
         miner_cold.hotkey(),
-        resi_chain::DEFAULT_VALIDATOR_MIN_STAKE * resi_chain::UNITS_PER_TOKEN,
+        resi_chain::tokens_to_units(resi_chain::DEFAULT_VALIDATOR_MIN_STAKE),
         true,
     )
     .unwrap();
