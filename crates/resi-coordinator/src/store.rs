@@ -863,10 +863,8 @@ impl Store {
         let active: Vec<String> = sqlx::query_scalar("SELECT zipcode FROM zipcodes WHERE active = 1")
             .fetch_all(&mut *tx)
             .await?;
-        let retired = active
-            .iter()
-            .filter(|z| !zipcodes.keys().any(|k| k.as_str() == z.as_str()))
-            .count();
+        let listed: BTreeSet<&str> = zipcodes.keys().map(Zipcode::as_str).collect();
+        let retired = active.iter().filter(|z| !listed.contains(z.as_str())).count();
         sqlx::query("UPDATE zipcodes SET active = 0").execute(&mut *tx).await?;
         upsert_universe(&mut tx, zipcodes, now_unix).await?;
         tx.commit().await?;

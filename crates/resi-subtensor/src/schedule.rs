@@ -135,14 +135,12 @@ pub fn legacy_first_reveal_block(current_block: u64, netuid: u16, tempo: u64, re
 mod tests {
     use super::*;
 
-    fn state(last: u64, index: u64, tempo: u16, block: u64) -> EpochSchedule {
-        EpochSchedule::steady(last, index, tempo, block)
-    }
+    use EpochSchedule as S;
 
     /// An epoch fires `tempo` blocks after the last one, not one earlier.
     #[test]
     fn an_epoch_fires_tempo_blocks_after_the_last() {
-        let s = state(100, 7, 50, 120);
+        let s = S::steady(100, 7, 50, 120);
         assert!(!s.should_run_epoch(149));
         assert!(s.should_run_epoch(150));
         assert_eq!(s.epoch_with_lookahead(149), 7);
@@ -162,11 +160,11 @@ mod tests {
     /// `MAX_TEMPO` blocks fires at once.
     #[test]
     fn pending_and_stalled_epochs_fire() {
-        let mut s = state(100, 7, 50, 120);
+        let mut s = S::steady(100, 7, 50, 120);
         s.pending_epoch_at = 125;
         assert!(!s.should_run_epoch(124));
         assert!(s.should_run_epoch(125));
-        let mut stalled = state(100, 7, 50, 120);
+        let mut stalled = S::steady(100, 7, 50, 120);
         stalled.blocks_since_last_step = MAX_TEMPO + 1;
         assert!(stalled.should_run_epoch(121));
     }
@@ -175,15 +173,18 @@ mod tests {
     /// epoch later: the first block whose reveal step sees epoch 8 is 150.
     #[test]
     fn the_first_reveal_block_is_where_the_target_epoch_begins() {
-        let s = state(100, 7, 50, 120);
+        let s = S::steady(100, 7, 50, 120);
         assert_eq!(s.commit_epoch(), 7);
         assert_eq!(s.first_reveal_block(1), Ok(150));
         assert_eq!(s.first_reveal_block(2), Ok(200));
         // A commit landing in a firing block belongs to the new epoch.
-        let on_fire = state(100, 7, 50, 149);
+        let on_fire = S::steady(100, 7, 50, 149);
         assert_eq!(on_fire.commit_epoch(), 8);
         assert_eq!(on_fire.first_reveal_block(1), Ok(200));
-        assert_eq!(state(0, 0, 0, 5).first_reveal_block(1), Err(ScheduleError::TempoZero));
+        assert_eq!(
+            S::steady(0, 0, 0, 5).first_reveal_block(1),
+            Err(ScheduleError::TempoZero)
+        );
     }
 
     #[test]

@@ -208,11 +208,8 @@ fn to_utf8(column: &'static str, array: &ArrayRef) -> Result<ArrayRef, SchemaErr
         ($k:ty) => {{
             let d = array.as_dictionary::<$k>();
             let values = d.values();
-            let strings: Vec<Option<String>> = match values.data_type() {
-                DataType::Utf8 => values.as_string::<i32>().iter().map(|v| v.map(str::to_owned)).collect(),
-                DataType::LargeUtf8 => values.as_string::<i64>().iter().map(|v| v.map(str::to_owned)).collect(),
-                DataType::Utf8View => values.as_string_view().iter().map(|v| v.map(str::to_owned)).collect(),
-                other => return Err(refuse(column, "utf8", format!("dictionary of {other}"))),
+            let Some(strings) = strings(values) else {
+                return Err(refuse(column, "utf8", format!("dictionary of {}", values.data_type())));
             };
             let out: StringArray = d
                 .keys()

@@ -37,12 +37,13 @@ pub struct WeightRules {
 }
 
 pub async fn rules(at: &AtBlock, netuid: u16) -> Result<WeightRules, SubtensorError> {
+    let tempo = node::storage::<_, u16>(at, MODULE, "Tempo", (netuid,)).await?;
     Ok(WeightRules {
         version_key: node::storage::<_, u64>(at, MODULE, "WeightsVersionKey", (netuid,)).await?,
         rate_limit: node::storage::<_, u64>(at, MODULE, "WeightsSetRateLimit", (netuid,)).await?,
         commit_reveal: node::storage::<_, bool>(at, MODULE, "CommitRevealWeightsEnabled", (netuid,)).await?,
         reveal_period_epochs: node::storage::<_, u64>(at, MODULE, "RevealPeriodEpochs", (netuid,)).await?,
-        tempo: node::storage::<_, u16>(at, MODULE, "Tempo", (netuid,)).await?.into(),
+        tempo: u64::from(tempo),
         commit_reveal_version: if node::has_storage(at, MODULE, "CommitRevealWeightsVersion") {
             Some(
                 node::storage::<_, u16>(at, MODULE, "CommitRevealWeightsVersion", ())
@@ -52,7 +53,7 @@ pub async fn rules(at: &AtBlock, netuid: u16) -> Result<WeightRules, SubtensorEr
         } else {
             None
         },
-        schedule: schedule(at, netuid).await?,
+        schedule: schedule(at, netuid, tempo).await?,
         block_millis: at
             .constants()
             .entry(subxt::dynamic::constant::<u64>("Aura", "SlotDuration"))
@@ -60,9 +61,9 @@ pub async fn rules(at: &AtBlock, netuid: u16) -> Result<WeightRules, SubtensorEr
     })
 }
 
-/// The subnet's stateful epoch schedule at `at`, `None` on runtimes without
-/// one (no `SubnetEpochIndex`).
-pub async fn schedule(at: &AtBlock, netuid: u16) -> Result<Option<EpochSchedule>, SubtensorError> {
+/// The subnet's stateful epoch schedule at `at` (its `tempo` already read),
+/// `None` on runtimes without one (no `SubnetEpochIndex`).
+async fn schedule(at: &AtBlock, netuid: u16, tempo: u16) -> Result<Option<EpochSchedule>, SubtensorError> {
     if !node::has_storage(at, MODULE, "SubnetEpochIndex") {
         return Ok(None);
     }
@@ -71,7 +72,7 @@ pub async fn schedule(at: &AtBlock, netuid: u16) -> Result<Option<EpochSchedule>
         last_epoch_block: read("LastEpochBlock").await?,
         pending_epoch_at: read("PendingEpochAt").await?,
         subnet_epoch_index: read("SubnetEpochIndex").await?,
-        tempo: node::storage::<_, u16>(at, MODULE, "Tempo", (netuid,)).await?,
+        tempo,
         blocks_since_last_step: read("BlocksSinceLastStep").await?,
         current_block: at.block_number(),
     }))

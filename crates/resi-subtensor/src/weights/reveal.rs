@@ -213,10 +213,6 @@ pub async fn stored_commits(
 mod tests {
     use super::*;
 
-    fn schedule(index: u64, last: u64, tempo: u16, block: u64) -> EpochSchedule {
-        EpochSchedule::steady(last, index, tempo, block)
-    }
-
     /// The old layout: revealable from the block after `first` through
     /// `last + 1`.
     #[test]
@@ -237,10 +233,16 @@ mod tests {
         let c = StoredCommit::from_row(CommitLayout::Epochs, ([1; 32], 7, 120, 0));
         assert_eq!(c.commit_block, 120);
         assert_eq!(c.window, RevealWindow::Epoch { commit_epoch: 7 });
-        assert_eq!(c.due(149, Some(&schedule(7, 100, 50, 148)), 1), Due::NotYet);
-        assert_eq!(c.due(150, Some(&schedule(7, 100, 50, 149)), 1), Due::Now);
-        assert_eq!(c.due(199, Some(&schedule(8, 150, 50, 198)), 1), Due::Now);
-        assert_eq!(c.due(200, Some(&schedule(8, 150, 50, 199)), 1), Due::Passed);
+        assert_eq!(
+            c.due(149, Some(&EpochSchedule::steady(100, 7, 50, 148)), 1),
+            Due::NotYet
+        );
+        assert_eq!(c.due(150, Some(&EpochSchedule::steady(100, 7, 50, 149)), 1), Due::Now);
+        assert_eq!(c.due(199, Some(&EpochSchedule::steady(150, 8, 50, 198)), 1), Due::Now);
+        assert_eq!(
+            c.due(200, Some(&EpochSchedule::steady(150, 8, 50, 199)), 1),
+            Due::Passed
+        );
         assert_eq!(c.due(200, None, 1), Due::Now);
     }
 
