@@ -437,7 +437,8 @@ fn chain_register_and_show() {
 #[test]
 fn coordinator_import_zipcodes_is_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+    // A plain SQLite URL creates its file.
+    let db = format!("sqlite://{}", dir.path().join("c.db").display());
     let csv = dir.path().join("u.csv");
     std::fs::write(
         &csv,
@@ -470,6 +471,30 @@ fn coordinator_import_zipcodes_is_all_or_nothing() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout(&out), "imported 1 zipcodes");
+    // Another file adds to the universe and says so; --replace retires the rest.
+    let other = dir.path().join("v.csv");
+    std::fs::write(
+        &other,
+        "zipcode,state,city,county,expected_listings,market_tier,geographic_region\n78704,TX,Austin,Travis County,380,standard,south\n",
+    )
+    .unwrap();
+    let import = |extra: &[&str]| {
+        let mut args = vec!["coordinator", "--database-url", &db, "import-zipcodes"];
+        args.extend_from_slice(extra);
+        args.push(other.to_str().unwrap());
+        resi(&args)
+    };
+    let out = import(&[]);
+    assert_eq!(
+        stdout(&out),
+        "imported 1 zipcodes; 1 others stay in the universe (2 in all): --replace retires them"
+    );
+    let out = import(&["--replace"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        stdout(&out),
+        format!("imported 1 zipcodes; retired 1 not in {}", other.display())
+    );
 }
 
 fn stop(child: &mut std::process::Child) {
