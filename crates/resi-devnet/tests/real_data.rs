@@ -4,19 +4,15 @@
 //! `command` plug-in, cheaters made of real listings, validators with the
 //! `zillow-api` property source. One short epoch.
 
-use std::path::PathBuf;
 
 use resi_core::consensus::ConsensusStatus;
 use resi_devnet::{DevnetEvent, DevnetOptions, MarketKind};
 use resi_sim::Profile;
 
-fn corpus_dir() -> Option<PathBuf> {
-    resi_sim::replay::find_corpus()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the real-data corpus (../shared/real-data or RESI_REAL_DATA); .ci/run runs it"]
 async fn the_network_on_real_listings_pays_the_honest_and_nobody_else() {
-    let Some(data) = corpus_dir() else { return };
+    let data = resi_sim::replay::require_corpus();
     let dir = tempfile::tempdir().unwrap();
     let options = DevnetOptions {
         epochs: 1,

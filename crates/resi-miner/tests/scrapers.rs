@@ -14,10 +14,6 @@ use resi_miner::{Deadline, ScrapeError, ZipcodeScraper};
 use resi_runtime::{Clock, SystemClock};
 use resi_sim::replay::{Corpus, Replay, ReplayOptions};
 
-fn corpus_dir() -> Option<PathBuf> {
-    resi_sim::replay::find_corpus()
-}
-
 async fn replay(corpus: Corpus) -> url::Url {
     let options = ReplayOptions {
         api_key: "k".into(),
@@ -57,8 +53,9 @@ fn example_scraper() -> PathBuf {
 }
 
 #[tokio::test]
+#[ignore = "needs the real-data corpus (../shared/real-data or RESI_REAL_DATA); .ci/run runs it"]
 async fn both_scrapers_read_every_real_listing_of_a_zipcode() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = resi_sim::replay::require_corpus();
     let corpus = Corpus::load(&dir).unwrap();
     let zipcode = corpus.searches.keys().next().unwrap().clone();
     let want: Vec<String> = corpus

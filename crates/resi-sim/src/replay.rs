@@ -33,29 +33,26 @@ use serde_json::{json, Value};
 
 use crate::market::csv_field;
 
-/// Where the real-data corpus is for tests and the devnet: `RESI_REAL_DATA`,
-/// else `../shared/real-data` beside this checkout. `None` (with one line
-/// on stdout saying so) when it is not there, unless
-/// `RESI_REQUIRE_REAL_DATA=1` (as CI sets it): then a missing corpus fails
-/// the test that asked instead of letting it pass unchecked.
-pub fn find_corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("RESI_REAL_DATA")
+/// Where the real-data corpus is looked for: `RESI_REAL_DATA`, else
+/// `../shared/real-data` beside this checkout.
+pub fn corpus_location() -> PathBuf {
+    std::env::var_os("RESI_REAL_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/real-data"));
-    if dir.join("search").is_dir() {
-        Some(dir)
-    } else if std::env::var("RESI_REQUIRE_REAL_DATA").is_ok_and(|v| v == "1") {
-        panic!(
-            "the real-data corpus is required (RESI_REQUIRE_REAL_DATA=1) but not found at {}: set RESI_REAL_DATA",
-            dir.display()
-        );
-    } else {
-        println!(
-            "real-data corpus not found at {}: skipping (set RESI_REAL_DATA)",
-            dir.display()
-        );
-        None
-    }
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/real-data"))
+}
+
+/// The real-data corpus for a test that needs it. Such tests are
+/// `#[ignore]`d with the reason (a plain `cargo test` lists them as ignored,
+/// never as passed); run with `--include-ignored` (as `.ci/run` does), a
+/// missing corpus fails the test with where it was looked for.
+pub fn require_corpus() -> PathBuf {
+    let dir = corpus_location();
+    assert!(
+        dir.join("search").is_dir(),
+        "this test needs the real-data corpus, not found at {}: set RESI_REAL_DATA",
+        dir.display()
+    );
+    dir
 }
 
 /// The corpus, in memory: search pages by zipcode, records by zpid.

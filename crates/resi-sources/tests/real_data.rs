@@ -5,7 +5,6 @@
 //! tampered ones fail at their tier.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,17 +21,13 @@ use resi_sim::replay::{Corpus, Replay, ReplayOptions};
 use resi_sources::zillow::{listing_from_hit, record_from_property};
 use resi_sources::{ZillowApi, ZillowSettings};
 
-/// The corpus folder, or `None` (with one line saying so) where it is absent.
-fn corpus_dir() -> Option<PathBuf> {
-    resi_sim::replay::find_corpus()
-}
-
 /// 2025-11-24T16:00:00Z, a production epoch start.
 const START_UNIX: i64 = 1_764_000_000;
 
 #[test]
+#[ignore = "needs the real-data corpus (../shared/real-data or RESI_REAL_DATA); .ci/run runs it"]
 fn every_search_hit_matches_its_own_property_record() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = resi_sim::replay::require_corpus();
     let corpus = Corpus::load(&dir).unwrap();
     let tolerance = ValidationConfig::default().spot_check_tolerance_bps;
     let mut checked = 0;
@@ -57,8 +52,9 @@ fn every_search_hit_matches_its_own_property_record() {
 /// recording (the recorder's `collected_at` day, noon UTC) or any later
 /// instant, holds by its record's history: no honest row is contradicted.
 #[test]
+#[ignore = "needs the real-data corpus (../shared/real-data or RESI_REAL_DATA); .ci/run runs it"]
 fn every_search_hit_holds_by_its_records_history() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = resi_sim::replay::require_corpus();
     let corpus = Corpus::load(&dir).unwrap();
     let tolerance = ValidationConfig::default().spot_check_tolerance_bps;
     // 2025-09-12T12:00:00Z, the recording day; and the replay's "now" in a test.
@@ -126,8 +122,9 @@ fn hotkey(i: u8) -> Hotkey {
 }
 
 #[tokio::test]
+#[ignore = "needs the real-data corpus (../shared/real-data or RESI_REAL_DATA); .ci/run runs it"]
 async fn honest_real_submissions_pass_and_tampered_ones_fail_at_their_tier() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = resi_sim::replay::require_corpus();
     let corpus = Corpus::load(&dir).unwrap();
     let zipcodes: Vec<String> = corpus.searches.keys().cloned().collect();
     let base = replay(
