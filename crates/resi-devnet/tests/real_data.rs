@@ -4,7 +4,6 @@
 //! `command` plug-in, cheaters made of real listings, validators with the
 //! `zillow-api` property source. One short epoch.
 
-
 use resi_core::consensus::ConsensusStatus;
 use resi_devnet::{DevnetEvent, DevnetOptions, MarketKind};
 use resi_sim::Profile;
