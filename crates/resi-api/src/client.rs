@@ -15,15 +15,18 @@ use url::Url;
 use crate::endpoint::{routes, Endpoint, Signing};
 use crate::types::*;
 
-/// A refused or failed call: which endpoint, the HTTP status if any, and the server's message.
+/// A refused or failed call: which endpoint, the HTTP status if any, and
+/// the server's message, or for a call that never got an answer the host
+/// and the cause (never the signed URL).
 #[derive(Debug, thiserror::Error)]
 #[error("{endpoint}: {}{message}", status.map(|s| format!("HTTP {s}: ")).unwrap_or_default())]
 pub struct ClientError {
     pub endpoint: &'static str,
     pub status: Option<u16>,
     pub message: String,
-    #[source]
-    pub source: Option<reqwest::Error>,
+    /// The transport failure the message describes (not a `source`: the
+    /// message already says it, and reqwest's own text is the whole URL).
+    pub transport: Option<reqwest::Error>,
 }
 
 impl ClientError {
@@ -32,7 +35,7 @@ impl ClientError {
             endpoint: endpoint.name(),
             status,
             message: message.into(),
-            source: None,
+            transport: None,
         }
     }
 
@@ -40,8 +43,8 @@ impl ClientError {
         Self {
             endpoint: endpoint.name(),
             status,
-            message: source.to_string(),
-            source: Some(source),
+            message: resi_storage::transport::describe(&source),
+            transport: Some(source),
         }
     }
 }

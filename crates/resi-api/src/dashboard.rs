@@ -20,6 +20,19 @@ pub struct DashboardResponse {
     pub weights: Vec<WeightsSet>,
     /// What the chain backend can show of weights (`ledger` or `none`).
     pub weights_source: String,
+    /// Every neuron of the metagraph, by uid: the page shows a uid beside
+    /// each hotkey, so its tables read against the weights.
+    #[serde(default)]
+    pub neurons: Vec<DashboardNeuron>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DashboardNeuron {
+    pub uid: u16,
+    pub hotkey: String,
+    /// A validator by the subnet's rule (permit and minimum stake).
+    pub validator: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +50,10 @@ pub struct DashboardEpoch {
     /// The assigned zipcodes, once the deadline has passed: before it only
     /// registered hotkeys learn them (signed `/assignments/current`).
     pub zipcodes: Vec<DashboardZipcode>,
+    /// The results version this epoch is validated by, and the upgrade
+    /// announced, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<crate::types::RulesAnnouncement>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +81,9 @@ pub struct MinerProgress {
 pub struct EpochOutcome {
     pub epoch: EpochId,
     pub deadline: i64,
+    /// The results version the epoch is validated by.
+    #[serde(default)]
+    pub results_version: u32,
     /// Validators that published verifiable results, with their hashes.
     pub published: Vec<PublishedResults>,
     /// Validators given upload access that have not published (yet), or

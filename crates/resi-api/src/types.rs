@@ -69,6 +69,31 @@ pub struct HealthResponse {
     pub database: DatabaseHealth,
     pub version: String,
     pub service: String,
+    /// The results version in force and the upgrade announced, if any
+    /// (absent from coordinators older than rule announcements).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<RulesAnnouncement>,
+}
+
+/// The rules a coordinator announces (PROTOCOL.md §7a).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RulesAnnouncement {
+    /// The results version the current epoch is validated by.
+    pub current_version: u32,
+    /// The next version and the first epoch it applies to, until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<AnnouncedUpgrade>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AnnouncedUpgrade {
+    pub version: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2025-10-01T16-00-00"))]
+    pub from_epoch: EpochId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

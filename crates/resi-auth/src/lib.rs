@@ -14,6 +14,7 @@
 pub mod commitment;
 pub mod keypair;
 pub mod manifest;
+pub mod refusal;
 pub mod results;
 pub mod signature;
 pub mod wallet;

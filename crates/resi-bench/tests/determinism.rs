@@ -110,7 +110,7 @@ fn honest_miners_are_paid_and_every_cheat_is_not() {
                 // listings is paid nothing for them, and never failed.
                 for r in &records {
                     let paid = matches!(r.status, Status::Winner | Status::Participant);
-                    let beaten = r.status == Status::Ignored && r.reason.starts_with("same listings as");
+                    let beaten = r.status == Status::SameListings;
                     assert!(paid || beaten, "honest {}: {}", kind.label(), r.reason);
                 }
                 if records.iter().any(|r| r.status == Status::Winner) {

@@ -86,6 +86,7 @@ impl App {
                 length,
                 secret,
                 selection: config.selection.clone(),
+                rules: config.rules.clone(),
             },
             epochs: Default::default(),
             chain: deps.chain,
@@ -118,6 +119,16 @@ impl App {
             state,
             limits: config.server.net(),
         })
+    }
+
+    /// Announces `rules` instead of the configured ones. Only before it
+    /// serves: the devnet learns its upgrade epoch once everyone is registered.
+    pub fn announce_rules(&mut self, rules: crate::rules::RulesConfig) -> Result<(), AppError> {
+        rules.check().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let state = Arc::get_mut(&mut self.state)
+            .ok_or_else(|| ConfigError::Invalid("the rules cannot change once the coordinator serves".into()))?;
+        state.policy.rules = rules;
+        Ok(())
     }
 
     /// The address actually bound.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use resi_storage::S3Config;
 use serde::{Deserialize, Serialize};
 
+use crate::rules::RulesConfig;
 use crate::selection::SelectionParams;
 
 /// `coordinator.toml`.
@@ -39,6 +40,9 @@ pub struct CoordinatorConfig {
     /// How long the presigned GET URLs handed to validators live, seconds.
     pub read_url_ttl_secs: u64,
     pub selection: SelectionParams,
+    /// `[rules]`: the results version epochs are validated by, and an
+    /// upgrade announced from a given epoch (PROTOCOL.md §7a).
+    pub rules: RulesConfig,
     /// `[server]`: connection limits, overall and per client address.
     pub server: ServerLimits,
     /// `[s3]` as written in the file. Any part may be left to `RESI_S3_*`,
@@ -145,6 +149,7 @@ impl Default for CoordinatorConfig {
             shared_rate_limits: None,
             read_url_ttl_secs: 3_600,
             selection: SelectionParams::default(),
+            rules: RulesConfig::default(),
             server: ServerLimits::default(),
             s3_section: None,
             s3: None,
@@ -298,9 +303,23 @@ impl CoordinatorConfig {
         Ok(())
     }
 
-    /// Reads a TOML file; unknown keys are errors.
+    /// Reads a TOML file; unknown keys are errors. Relative paths in it
+    /// (`secret_file`, `[chain] metagraph`, a SQLite `database_url`'s file)
+    /// are relative to the file's folder, as in every resi config file;
+    /// those given by flags or `RESI_*` variables stay relative to the
+    /// current folder.
     pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
-        read_toml(path)
+        let mut config: Self = read_toml(path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Some(p) = config.secret_file.as_mut().filter(|p| p.is_relative()) {
+                *p = dir.join(&*p);
+            }
+            if config.chain.metagraph.is_relative() {
+                config.chain.metagraph = dir.join(&config.chain.metagraph);
+            }
+            config.database_url = sqlite_file_relative_to(&config.database_url, dir);
+        }
+        Ok(config)
     }
 
     /// Checks that the settings make sense (after every layer is applied).
@@ -328,6 +347,7 @@ impl CoordinatorConfig {
         ])
         .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         self.chain.check().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        self.rules.check().map_err(|e| ConfigError::Invalid(e.to_string()))?;
         Ok(())
     }
 
@@ -355,9 +375,53 @@ impl CoordinatorConfig {
     }
 }
 
+/// A SQLite URL whose file is a relative path, with the path taken from
+/// `dir`: `sqlite://coordinator.db` read from `/etc/resi/coordinator.toml`
+/// is `sqlite:///etc/resi/coordinator.db`. Anything else is left as given.
+pub fn sqlite_file_relative_to(url: &str, dir: &std::path::Path) -> String {
+    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+        return url.to_owned();
+    };
+    let (file, query) = rest.split_once('?').map_or((rest, None), |(f, q)| (f, Some(q)));
+    if file.is_empty() || file.starts_with(':') || std::path::Path::new(file).is_absolute() {
+        return url.to_owned();
+    }
+    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+    format!("sqlite://{}{query}", dir.join(file).display())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_paths_in_the_file_are_taken_from_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let etc = dir.path().join("etc");
+        std::fs::create_dir_all(&etc).unwrap();
+        let file = etc.join("coordinator.toml");
+        std::fs::write(
+            &file,
+            "database_url = \"sqlite://state/coordinator.db\"\nsecret_file = \"coordinator.secret\"\n[chain]\nmetagraph = \"/srv/metagraph.json\"\n",
+        )
+        .unwrap();
+        let config = CoordinatorConfig::from_file(&file).unwrap();
+        assert_eq!(
+            config.database_url,
+            format!("sqlite://{}", etc.join("state/coordinator.db").display())
+        );
+        assert_eq!(config.secret_file, Some(etc.join("coordinator.secret")));
+        assert_eq!(config.chain.metagraph, std::path::Path::new("/srv/metagraph.json"));
+        let here = std::path::Path::new("/etc/resi");
+        for (url, want) in [
+            ("sqlite:coord.db?mode=rwc", "sqlite:///etc/resi/coord.db?mode=rwc"),
+            ("sqlite:///var/lib/resi/coord.db", "sqlite:///var/lib/resi/coord.db"),
+            ("sqlite::memory:", "sqlite::memory:"),
+            ("postgres://resi@db/resi", "postgres://resi@db/resi"),
+        ] {
+            assert_eq!(sqlite_file_relative_to(url, here), want, "{url}");
+        }
+    }
 
     #[test]
     fn the_example_file_is_valid() {

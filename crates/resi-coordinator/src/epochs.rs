@@ -6,6 +6,7 @@ use resi_core::{EpochId, EpochLength};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::rules::RulesConfig;
 use crate::selection::{epoch_seeds, select, SelectionParams, ALGORITHM_VERSION};
 use crate::store::{Store, StoreError, StoredEpoch};
 
@@ -15,6 +16,8 @@ pub struct EpochPolicy {
     pub length: EpochLength,
     pub secret: Vec<u8>,
     pub selection: SelectionParams,
+    /// The results version each new epoch announces.
+    pub rules: RulesConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +68,7 @@ pub async fn current(store: &Store, policy: &EpochPolicy, now_unix: i64) -> Resu
         target_listings: policy.selection.target_listings,
         tolerance_percent: policy.selection.tolerance_percent,
         algorithm_version: ALGORITHM_VERSION.to_owned(),
+        results_version: policy.rules.version_for(&id),
         zipcodes: selection
             .zipcodes
             .iter()
@@ -121,6 +125,7 @@ pub fn assignment(epoch: &StoredEpoch, now_unix: i64) -> Assignment {
             selection_seed: epoch.selection_seed.clone(),
         },
         validation_seed: (now_unix >= epoch.end_unix).then_some(epoch.validation_seed),
+        results_version: epoch.results_version,
     }
 }
 

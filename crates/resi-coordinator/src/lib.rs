@@ -31,6 +31,7 @@ pub mod handlers;
 pub mod metrics;
 pub mod published;
 pub mod ratelimit;
+pub mod rules;
 pub mod selection;
 pub mod signed;
 pub mod state;

@@ -83,6 +83,8 @@ pub struct StoredEpoch {
     pub target_listings: u64,
     pub tolerance_percent: u64,
     pub algorithm_version: String,
+    /// The results version the epoch is validated by, as announced.
+    pub results_version: u32,
     /// Sorted by zipcode; `true` marks the honeypot.
     pub zipcodes: Vec<(UniverseZipcode, bool)>,
 }
@@ -348,6 +350,13 @@ impl Store {
     /// A SQLite file is created when missing (see [`sqlite_creates_its_file`]).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let url = &sqlite_creates_its_file(url);
+        // A database that is down keeps this waiting up to the acquire
+        // timeout per try: say so instead of looking hung.
+        let what = format!("the database at {}", redact(url));
+        resi_runtime::waiting::announced(&what, std::time::Duration::from_secs(5), Self::open(url)).await
+    }
+
+    async fn open(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url);
         let sqlite = backend == Backend::Sqlite;
@@ -909,8 +918,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO epochs (epoch_id, start_unix, end_unix, nonce, validation_seed, seed_commitment, selection_seed, \
-             target_listings, tolerance_percent, algorithm_version, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (epoch_id) DO NOTHING",
+             target_listings, tolerance_percent, algorithm_version, created_at, results_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (epoch_id) DO NOTHING",
         )
         .bind(epoch.epoch_id.to_string())
         .bind(epoch.start_unix)
@@ -923,6 +932,7 @@ impl Store {
         .bind(epoch.tolerance_percent as i64)
         .bind(epoch.algorithm_version.clone())
         .bind(now_unix)
+        .bind(i64::from(epoch.results_version))
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -964,7 +974,7 @@ impl Store {
     pub async fn epoch(&self, id: &EpochId) -> Result<Option<StoredEpoch>, StoreError> {
         let Some(row) = sqlx::query(
             "SELECT epoch_id, start_unix, end_unix, nonce, validation_seed, seed_commitment, selection_seed, target_listings, \
-             tolerance_percent, algorithm_version FROM epochs WHERE epoch_id = $1",
+             tolerance_percent, algorithm_version, results_version FROM epochs WHERE epoch_id = $1",
         )
         .bind(id.to_string())
         .fetch_optional(&self.pool)
@@ -998,6 +1008,8 @@ impl Store {
             target_listings: int("target_listings")?.max(0) as u64,
             tolerance_percent: int("tolerance_percent")?.max(0) as u64,
             algorithm_version: text("algorithm_version")?,
+            results_version: u32::try_from(int("results_version")?)
+                .map_err(|_| StoreError::Corrupt(format!("epoch {id}: results version out of range")))?,
             zipcodes,
         }))
     }

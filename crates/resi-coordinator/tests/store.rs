@@ -46,6 +46,7 @@ fn policy() -> EpochPolicy {
             target_listings: 4_000,
             ..Default::default()
         },
+        rules: Default::default(),
     }
 }
 

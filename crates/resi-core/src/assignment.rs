@@ -86,6 +86,14 @@ pub struct Assignment {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub validation_seed: Option<ValidationSeed>,
+    /// The results version this epoch is validated by (PROTOCOL.md §7a);
+    /// an assignment without one (an older coordinator) is version 6.
+    #[serde(default = "unannounced_results_version")]
+    pub results_version: u32,
+}
+
+fn unannounced_results_version() -> u32 {
+    crate::rules::ResultsVersion::UNANNOUNCED.number()
 }
 
 /// Why an assignment's times do not make an epoch window.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::config::{ConfigError, ValidationConfig};
 use crate::epoch::{EpochId, EpochWindow};
 use crate::hotkey::Hotkey;
+use crate::rules::ResultsVersion;
 use crate::zipcode::Zipcode;
 
 /// The epoch being validated: its identity, the revealed seed, the assigned
@@ -22,6 +23,9 @@ pub struct EpochContext {
     /// Each miner hotkey's coldkey, from the metagraph: one rank per coldkey
     /// per zipcode (PROTOCOL.md §5). Hotkeys not in it are their own owner.
     pub coldkeys: BTreeMap<Hotkey, Hotkey>,
+    /// The rules the epoch is validated by, as its coordinator announced
+    /// them (PROTOCOL.md §7a); the newest this release knows by default.
+    pub results_version: ResultsVersion,
 }
 
 impl EpochContext {
@@ -42,7 +46,14 @@ impl EpochContext {
             zipcodes,
             config,
             coldkeys: BTreeMap::new(),
+            results_version: ResultsVersion::LATEST,
         })
+    }
+
+    /// The results version the epoch's coordinator announced.
+    pub fn with_results_version(mut self, version: ResultsVersion) -> Self {
+        self.results_version = version;
+        self
     }
 
     /// The owners of the miners' hotkeys (hotkey → coldkey).

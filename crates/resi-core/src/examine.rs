@@ -560,7 +560,8 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
             q.reasonable += 1;
         } else if ex.unreasonable.is_none() {
             ex.unreasonable = Some(format!(
-                "row {row} (zpid {zpid}): price {price:?}, bedrooms {bedrooms:?}, bathrooms {bathrooms:?}, sqft {sqft:?}"
+                "row {row} (zpid {zpid}): {}",
+                out_of_range(config, price_known, bedrooms, bathrooms, sqft_known)
             ));
         }
         // Consistency: the date parses, the zipcode is the assigned one, the scrape
@@ -628,4 +629,61 @@ fn scan_rows(c: &ListingColumns, assigned_zipcode: &str, ctx: &EpochContext, con
         examples: ex,
         claims,
     }
+}
+
+/// Which present values lie outside their reasonable range, in plain words
+/// and units (the failure reason of the reasonable-values rule).
+fn out_of_range(
+    config: &ValidationConfig,
+    price: Option<i64>,
+    bedrooms: Option<i32>,
+    bathrooms: Option<f64>,
+    sqft: Option<i32>,
+) -> String {
+    let mut found = Vec::new();
+    if let Some(p) = price.filter(|p| !(config.price_min..=config.price_max).contains(p)) {
+        found.push(format!(
+            "price ${} is outside ${} to ${}",
+            thousands(p),
+            thousands(config.price_min),
+            thousands(config.price_max)
+        ));
+    }
+    if let Some(b) = bedrooms.filter(|b| !(config.bedrooms_min..=config.bedrooms_max).contains(b)) {
+        found.push(format!(
+            "{b} bedrooms is outside {} to {}",
+            config.bedrooms_min, config.bedrooms_max
+        ));
+    }
+    if let Some(b) = bathrooms.filter(|b| !(*b >= config.bathrooms_min && *b <= config.bathrooms_max)) {
+        found.push(format!(
+            "{b} bathrooms is outside {} to {}",
+            config.bathrooms_min, config.bathrooms_max
+        ));
+    }
+    if let Some(s) = sqft.filter(|s| !(config.sqft_min..=config.sqft_max).contains(s)) {
+        found.push(format!(
+            "{} sq ft is outside {} to {} sq ft",
+            thousands(s.into()),
+            thousands(config.sqft_min.into()),
+            thousands(config.sqft_max.into())
+        ));
+    }
+    found.join("; ")
+}
+
+/// 1234567 as "1,234,567".
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }

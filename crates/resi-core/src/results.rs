@@ -10,8 +10,10 @@ use crate::hotkey::Hotkey;
 use crate::verify::Verdict;
 use crate::zipcode::Zipcode;
 
-/// Version of the results document layout.
-pub const RESULTS_VERSION: u32 = 6;
+/// The newest results version (layout and rules) this release writes; an
+/// epoch is validated by the version its coordinator announced
+/// ([`crate::rules::ResultsVersion`]).
+pub const RESULTS_VERSION: u32 = crate::rules::ResultsVersion::LATEST.number();
 
 /// What happened to one submission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,8 +24,12 @@ pub enum Status {
     Failed,
     /// Tier 3 could not be decided (property source unavailable): not ranked, not penalized.
     Undetermined,
-    /// Modified after the deadline.
+    /// Modified after the deadline (and, before results version 7, a
+    /// submission holding the same listings as one ranked before it).
     Ignored,
+    /// Results version 7: holds the same listings as a submission ranked
+    /// before it (one scrape, one reward): earns nothing, costs no lookup.
+    SameListings,
 }
 
 /// One sampled listing and its verdict.
@@ -126,6 +132,10 @@ pub struct Totals {
     /// Paid lookups, counted as each zipcode's distinct zpids (the budget's unit).
     #[serde(default)]
     pub lookups: u64,
+    /// Results version 7: submissions with the status `same-listings`
+    /// (absent before, when `ignored` counted them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_listings: Option<u64>,
 }
 
 /// A submission for a zipcode that was not assigned this epoch.
@@ -268,4 +278,38 @@ impl SignedResults {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
+}
+
+/// `refusal.json` (PROTOCOL.md §7a): a validator's signed word that it
+/// publishes no results for an epoch, and why: the epoch is announced for
+/// a results version its release does not validate by. The dashboard shows
+/// it beside the validators that did publish.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refusal {
+    pub epoch_id: EpochId,
+    pub validator: Hotkey,
+    /// The results version the epoch is announced for.
+    pub results_version: u32,
+    /// The oldest and newest versions the refusing release validates by.
+    pub known_versions: [u32; 2],
+    /// `resi --version` of the refusing validator.
+    pub release: String,
+    pub reason: String,
+}
+
+impl Refusal {
+    /// The bytes the validator signs: the RFC 8785 canonical JSON.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        // Strings and integers only: cannot fail.
+        serde_jcs::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// A [`Refusal`] as stored: the document plus its signature (hex).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedRefusal {
+    #[serde(flatten)]
+    pub refusal: Refusal,
+    pub signature: String,
 }

@@ -6,6 +6,7 @@ use common::*;
 use resi_core::config::ValidationConfig;
 use resi_core::examine::{tier1, tier2, Precheck, QualityCounts};
 use resi_core::results::Status;
+use resi_core::rules::ResultsVersion;
 use resi_core::sampling::{sample_indices, sample_seed, sample_size};
 use resi_core::scoring::PPB;
 use resi_core::{examine, ManifestEntry, Verdict};
@@ -134,6 +135,24 @@ fn reasonable_value_ranges_are_inclusive() {
     let c = counts_of(&ctx, &rows);
     // Unreasonable: rows 1, 3, 5, 7, 9, 10, 11.
     assert_eq!(c.reasonable, 5);
+}
+
+/// The reason names the value out of range with its unit and the range,
+/// never a Rust `Some(…)`.
+#[test]
+fn an_unreasonable_row_is_named_in_plain_words() {
+    let ctx = ctx(20);
+    let mut rows = listings(20);
+    rows[3].price = Some(164);
+    rows[3].sqft = Some(250_000);
+    rows[4].bedrooms = Some(40);
+    let (tier, reason) = failed_tier(&precheck(&ctx, &rows)).expect("2 of 20 unreasonable fail tier 2");
+    assert_eq!(tier, 2, "{reason}");
+    assert!(
+        reason.contains("price $164 is outside $10,000 to $50,000,000; 250,000 sq ft is outside 100 to 100,000 sq ft"),
+        "{reason}"
+    );
+    assert!(!reason.contains("Some("), "{reason}");
 }
 
 #[test]
@@ -321,7 +340,7 @@ fn copies_are_detected_at_90_percent_of_fingerprints() {
     // Not a copy: the same listings as the original, so paid through it
     // (one scrape, one reward), never failed.
     let r3 = record(&results, 3);
-    assert_eq!(r3.status, Status::Ignored, "{}", r3.reason);
+    assert_eq!(r3.status, Status::SameListings, "{}", r3.reason);
     assert!(r3.reason.contains("same listings as rank 1"), "{}", r3.reason);
     // Shifting every stamp hides nothing.
     let r4 = record(&results, 4);
@@ -800,7 +819,7 @@ fn consensus_hash_is_sha256_of_the_canonical_payload() {
     let canonical = results.consensus_payload().canonical_json();
     let expected = format!(
         "{{\"epochId\":\"2025-10-01T16-00-00\",\"minerScores\":[{{\"hotkey\":\"{}\",\"scorePpb\":1000000000}}],\
-\"nonce\":\"00112233aabbccdd\",\"totals\":{{\"failed\":0,\"ignored\":0,\"lookups\":3,\"participants\":0,\"scorePpb\":1000000000,\
+\"nonce\":\"00112233aabbccdd\",\"totals\":{{\"failed\":0,\"ignored\":0,\"lookups\":3,\"participants\":0,\"sameListings\":0,\"scorePpb\":1000000000,\
 \"scoredMiners\":1,\"submissions\":1,\"undetermined\":0,\"winners\":1}},\
 \"zipcodeWeights\":[{{\"weightPpb\":1000000000,\"zipcode\":\"77429\"}}]}}",
         hotkey(1)
@@ -1047,7 +1066,7 @@ fn a_contradicted_contested_row_fails_and_bars_the_epoch() {
     // The honest miners' side of the disagreement was checked too, and
     // held; 2 and 3 hold the same listings as 1 and are paid through it.
     assert_eq!(z1.winners, vec![hotkey(1)]);
-    assert_eq!(record(&results, 2).status, Status::Ignored);
+    assert_eq!(record(&results, 2).status, Status::SameListings);
     let r1 = record(&results, 1);
     assert!(r1
         .spot_check
@@ -1103,7 +1122,7 @@ fn contested_rows_are_capped_per_submission() {
     );
     assert!(record(&results, 1).spot_check.as_ref().unwrap().contested.is_empty());
     let second = record(&results, 2);
-    assert_eq!(second.status, Status::Ignored, "{}", second.reason);
+    assert_eq!(second.status, Status::SameListings, "{}", second.reason);
     assert!(second.reason.contains("same listings as rank 1"), "{}", second.reason);
     assert!(second.spot_check.is_none(), "no lookup spent on it");
 }
@@ -1279,7 +1298,7 @@ fn the_lookup_budget_is_split_over_the_zipcodes() {
     assert_eq!(run_with_budget(19), vec![(1, 10), (0, 0)]);
 }
 
-// ---------- one scrape, one reward (results version 6) ----------
+// ---------- one scrape, one reward (results version 6; its own status in 7) ----------
 
 /// A later submission agreeing with a paid one of another owner on at least
 /// `sameListingsMinBps` (90 %) of the rows of the larger file holds the same
@@ -1312,12 +1331,35 @@ fn the_same_listings_are_paid_once() {
     assert_eq!(results.zipcodes[0].winners, vec![hotkey(1)]);
     for h in [2, 3] {
         let r = record(&results, h);
-        assert_eq!((r.status, r.failed_tier), (Status::Ignored, None), "{}", r.reason);
+        assert_eq!((r.status, r.failed_tier), (Status::SameListings, None), "{}", r.reason);
         assert!(r.spot_check.is_none());
         assert_eq!(score(&results, h), 0);
     }
     assert!(record(&results, 2).reason.contains("90 of 100 rows agree"));
     assert_eq!(score(&results, 1), PPB);
+    assert_eq!((results.totals.ignored, results.totals.same_listings), (0, Some(2)));
+    // Results version 6, kept for one release: the same submissions are
+    // `ignored`, and the totals (so the consensus hash) have no count of
+    // their own; scores and weights are the same.
+    let v6 = ctx.clone().with_results_version(ResultsVersion::V6);
+    let old = run_with(
+        &v6,
+        vec![
+            submission(1, &rows, START_MS + 1_000),
+            submission(2, &differing(10), START_MS + 2_000),
+            submission(3, &rows, START_MS + 3_000),
+        ],
+        &verifier,
+    );
+    assert_eq!(old.version, 6);
+    assert_eq!(results.version, 7);
+    for h in [2, 3] {
+        assert_eq!(record(&old, h).status, Status::Ignored);
+    }
+    assert_eq!((old.totals.ignored, old.totals.same_listings), (2, None));
+    assert!(!old.consensus_payload().canonical_json().contains("sameListings"));
+    assert_eq!(old.miner_scores, results.miner_scores);
+    assert_eq!(old.zipcode_weights, results.zipcode_weights);
     // 11 of 100 off: 89 %, another scrape, checked and ranked second (its
     // contested rows hold at the source here).
     let results = run(

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use resi_auth::wallet::{write_keypair, write_public};
 use resi_auth::Keypair;
+use resi_core::rules::ResultsVersion;
 use resi_core::Hotkey;
 use resi_miner::{MinerConfig, ScraperConfig, SelfCheck};
 use resi_sim::Profile;
@@ -40,6 +41,28 @@ pub struct DevnetOptions {
     /// `--keep-running`: the dashboard keeps showing live epochs); they
     /// stop at [`crate::Devnet::shutdown`].
     pub keep_daemons: bool,
+    /// Rehearse a rules upgrade (PROTOCOL.md §7a) instead of running the
+    /// newest results version throughout.
+    pub upgrade: Option<UpgradeRehearsal>,
+}
+
+/// A rules upgrade on the devnet: epochs before `from_epoch` are validated
+/// by the previous results version, the rest by the newest, announced by
+/// the coordinator from the start; the last `old_validators` validators
+/// play the previous release (they know only the previous version), the
+/// others have upgraded early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpgradeRehearsal {
+    /// The judged epoch (1 = the first) from which the newest version applies.
+    pub from_epoch: u32,
+    pub old_validators: usize,
+}
+
+impl UpgradeRehearsal {
+    /// The version before the upgrade and the version it upgrades to.
+    pub fn versions() -> (ResultsVersion, ResultsVersion) {
+        (ResultsVersion::OLDEST, ResultsVersion::LATEST)
+    }
 }
 
 /// Where the cast registers.
@@ -119,10 +142,67 @@ pub enum MarketKind {
 pub const REPLAY_API_KEY: &str = "devnet-replay-key";
 
 /// The example Python scraper, when this build can find it and python3 runs.
-fn python_example() -> Option<PathBuf> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/scrapers/zillow_api.py");
+/// The example Python scraper (`examples/scrapers/zillow_api.py`), carried
+/// in the binary so a devnet runs it from any folder.
+const PYTHON_EXAMPLE: &str = include_str!("../../../examples/scrapers/zillow_api.py");
+
+/// Writes the example Python scraper into the devnet's folder and returns
+/// its absolute path (the `command` plug-in passes arguments as written),
+/// or `None` without `python3`.
+fn python_example(dir: &Path) -> Result<Option<PathBuf>, DevnetError> {
     let python = std::process::Command::new("python3").arg("--version").output();
-    (script.is_file() && python.is_ok_and(|o| o.status.success())).then_some(script)
+    if !python.is_ok_and(|o| o.status.success()) {
+        return Ok(None);
+    }
+    let script = dir.join("scrapers").join("zillow_api.py");
+    let failed = |e: std::io::Error| DevnetError(format!("{}: {e}", script.display()));
+    if let Some(folder) = script.parent() {
+        std::fs::create_dir_all(folder).map_err(failed)?;
+    }
+    std::fs::write(&script, PYTHON_EXAMPLE).map_err(failed)?;
+    std::path::absolute(&script).map(Some).map_err(failed)
+}
+
+/// `path` as seen from `folder`: the saved configurations name their files
+/// relative to their own folder (how `resi miner --config` reads them), so a
+/// devnet's `--data-dir` runs as saved from anywhere, and moves as a whole.
+fn relative_to(folder: &Path, path: &Path) -> PathBuf {
+    let (Ok(folder), Ok(path)) = (std::path::absolute(folder), std::path::absolute(path)) else {
+        return path.to_path_buf();
+    };
+    let (mut from, mut to) = (folder.components().peekable(), path.components().peekable());
+    while let (Some(a), Some(b)) = (from.peek(), to.peek()) {
+        if a != b {
+            break;
+        }
+        from.next();
+        to.next();
+    }
+    let mut out: PathBuf = from.map(|_| std::path::Component::ParentDir).collect();
+    out.extend(to);
+    out
+}
+
+/// The miner's configuration as saved in `folder`.
+fn saved_miner(folder: &Path, config: &MinerConfig) -> MinerConfig {
+    let mut saved = config.clone();
+    saved.hotkey_file = relative_to(folder, &config.hotkey_file);
+    saved.data_dir = relative_to(folder, &config.data_dir);
+    if let ScraperConfig::Sim { copy_of: Some(p), .. } = &mut saved.scraper {
+        *p = relative_to(folder, p);
+    }
+    saved
+}
+
+/// The validator's configuration as saved in `folder`.
+fn saved_validator(folder: &Path, config: &ValidatorConfig) -> ValidatorConfig {
+    let mut saved = config.clone();
+    saved.hotkey_file = relative_to(folder, &config.hotkey_file);
+    saved.data_dir = relative_to(folder, &config.data_dir);
+    if config.chain.backend == "local" {
+        saved.chain.metagraph = relative_to(folder, &config.chain.metagraph);
+    }
+    saved
 }
 
 impl Default for DevnetOptions {
@@ -142,6 +222,7 @@ impl Default for DevnetOptions {
             market: MarketKind::Synthetic,
             chain: None,
             keep_daemons: false,
+            upgrade: None,
         }
     }
 }
@@ -247,7 +328,7 @@ pub async fn cast(
             chain: registry.chain_config(),
             validation: resi_core::ValidationConfig::default(),
         };
-        write_toml(&folder.join("validator.toml"), &config)?;
+        write_toml(&folder.join("validator.toml"), &saved_validator(&folder, &config))?;
         validators.push((name, uid, key.hotkey()));
         validator_configs.push(config);
     }
@@ -271,6 +352,7 @@ pub async fn cast(
         .iter()
         .find(|m| m.profile == Profile::HonestFast)
         .map(|m| dir.join("miners").join(&m.name).join("data").join("miner.db"));
+    let python_scraper = if replay { python_example(dir)? } else { None };
     let mut miner_configs = Vec::new();
     for (m, (file, cold)) in miners.iter().zip(keys) {
         let folder = dir.join("miners").join(&m.name);
@@ -303,7 +385,7 @@ pub async fn cast(
                         None
                     },
                 }
-            } else if let (Profile::HonestSlow, Some(script)) = (m.profile, python_example()) {
+            } else if let (Profile::HonestSlow, Some(script)) = (m.profile, &python_scraper) {
                 ScraperConfig::Command {
                     program: "python3".into(),
                     args: vec![script.display().to_string()],
@@ -324,7 +406,7 @@ pub async fn cast(
                 }
             },
         };
-        write_toml(&folder.join("miner.toml"), &config)?;
+        write_toml(&folder.join("miner.toml"), &saved_miner(&folder, &config))?;
         miner_configs.push(config);
     }
     Ok(Cast {
@@ -340,4 +422,28 @@ pub async fn cast(
 /// so they cannot play on real listings.
 pub fn needs_synthetic_market(profile: Profile) -> bool {
     matches!(profile, Profile::Copier | Profile::PreScrape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_saved_relative_to_the_config_folder() {
+        let root = Path::new("/srv/devnet");
+        let folder = root.join("miners/miner-02-honest-slow");
+        assert_eq!(
+            relative_to(&folder, &root.join("wallets/miner-02-honest-slow/hotkeys/default")),
+            Path::new("../../wallets/miner-02-honest-slow/hotkeys/default")
+        );
+        assert_eq!(relative_to(&folder, &folder.join("data")), Path::new("data"));
+        // `--data-dir ./data`: both sides taken from the current folder.
+        assert_eq!(
+            relative_to(
+                Path::new("data/validators/validator-1"),
+                Path::new("data/metagraph.json")
+            ),
+            Path::new("../../metagraph.json")
+        );
+    }
 }

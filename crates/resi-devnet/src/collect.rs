@@ -1,6 +1,6 @@
 //! Gathering the validators' reports into whole epochs, as they finish.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use resi_core::{EpochId, Hotkey};
@@ -19,11 +19,14 @@ fn ordered(by_validator: &BTreeMap<Hotkey, EpochReport>, validators: &[(String, 
 }
 
 /// Receives reports until every validator finished every epoch in `epochs`
-/// (or `give_up_ms` passes), emitting each epoch once it is whole, in order.
-/// Returns the whole epochs.
+/// (or `give_up_ms` passes), emitting each epoch once it is whole, in order;
+/// validators in `refusing` for an epoch (a results version they do not
+/// know) are not waited for. Returns the whole epochs.
+#[allow(clippy::too_many_arguments)]
 pub async fn reports(
     mut rx: UnboundedReceiver<EpochReport>,
     epochs: &[EpochId],
+    refusing: &BTreeMap<EpochId, BTreeSet<Hotkey>>,
     miners: &[MinerInfo],
     validators: &[(String, u16, Hotkey)],
     clock: &SharedClock,
@@ -47,7 +50,8 @@ pub async fn reports(
             _ => break,
         }
         while let Some(epoch) = epochs.get(outcomes.len()) {
-            let whole = collected.get(epoch).is_some_and(|m| m.len() == validators.len());
+            let expected = validators.len() - refusing.get(epoch).map_or(0, BTreeSet::len);
+            let whole = collected.get(epoch).is_some_and(|m| m.len() == expected);
             if !whole {
                 break;
             }

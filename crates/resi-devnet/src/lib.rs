@@ -27,13 +27,14 @@ pub mod collect;
 pub mod outcome;
 pub mod report;
 pub mod start;
+mod upgrade;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use cast::{DevnetOptions, MarketKind};
-pub use outcome::{DevnetOutcome, EpochOutcome, MinerInfo};
+pub use cast::{DevnetOptions, MarketKind, UpgradeRehearsal};
+pub use outcome::{DevnetOutcome, EpochOutcome, MinerInfo, Refused, UpgradeOutcome};
 use resi_core::{EpochId, Hotkey};
 use resi_runtime::{SharedClock, Shutdown, SystemClock};
 pub use start::Devnet;
@@ -91,6 +92,19 @@ pub async fn run(
     }
     if options.epoch_seconds < 6 {
         return Err(DevnetError("epochs must be at least 6 seconds".into()));
+    }
+    if let Some(r) = options.upgrade {
+        if r.from_epoch == 0 || r.from_epoch > options.epochs {
+            return Err(DevnetError(format!(
+                "the upgrade epoch must be one of the {} epochs run (1 to {})",
+                options.epochs, options.epochs
+            )));
+        }
+        if r.old_validators >= options.validators {
+            return Err(DevnetError(
+                "at least one validator must have upgraded: fewer old validators than validators".into(),
+            ));
+        }
     }
     let clock: SharedClock = SystemClock::shared();
     let (temp, dir) = match &options.data_dir {
@@ -154,14 +168,24 @@ pub async fn run(
         dev.next_epoch(c.netuid).await.map_err(on_chain_error)?;
         c.coordinator.sync().await.map_err(on_chain_error)?;
     }
-    let coordinator_stop = Shutdown::new();
-    let coordinator_task = tokio::spawn(servers.coordinator.run(coordinator_stop.clone()));
-
     // Start at the next epoch boundary, so every epoch judged is whole.
     let now = clock.now_unix();
     let current = length.epoch_containing(now).map_err(|e| DevnetError(e.to_string()))?;
     let first_start = current.start_unix() + options.epoch_seconds as i64;
     let first = EpochId::from_start_unix(first_start).map_err(|e| DevnetError(e.to_string()))?;
+    let epochs: Vec<EpochId> = (0..options.epochs)
+        .filter_map(|k| EpochId::from_start_unix(first_start + k as i64 * options.epoch_seconds as i64).ok())
+        .collect();
+    // The rules each epoch is validated by, announced before anyone asks.
+    let rules = upgrade::rules(options.upgrade, &epochs)?;
+    let mut coordinator = servers.coordinator;
+    coordinator
+        .announce_rules(rules.clone())
+        .map_err(|e| DevnetError(format!("coordinator: {e}")))?;
+    let old = upgrade::old_validators(options.upgrade, &cast.validators);
+    let refusing = upgrade::refusing(&rules, &old, &epochs);
+    let coordinator_stop = Shutdown::new();
+    let coordinator_task = tokio::spawn(coordinator.run(coordinator_stop.clone()));
     on_event(DevnetEvent::Ready(Box::new(Ready {
         miners: cast.miners.len(),
         validators: options.validators,
@@ -188,10 +212,15 @@ pub async fn run(
         daemons.push(tokio::spawn(async move { miner.run().await }));
     }
     let (reports_tx, reports_rx) = mpsc::unbounded_channel();
-    for config in &cast.validator_configs {
+    for (config, (_, _, hotkey)) in cast.validator_configs.iter().zip(&cast.validators) {
         let mut settings = config.settings();
         settings.first_epoch = Some(first);
         settings.consensus_poll = Duration::from_secs(1);
+        if old.contains(hotkey) {
+            let (previous, _) = UpgradeRehearsal::versions();
+            settings.newest_results_version = previous;
+            settings.release = format!("{} playing the previous release", settings.release);
+        }
         let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
             .map_err(|e| DevnetError(format!("validator {}: {e}", config.hotkey_file.display())))?;
         let opened = resi_subtensor::open(
@@ -228,13 +257,11 @@ pub async fn run(
         metagraph: metagraph.clone(),
         clock: Arc::clone(&clock),
     };
-    let epochs: Vec<EpochId> = (0..options.epochs)
-        .filter_map(|k| EpochId::from_start_unix(first_start + k as i64 * options.epoch_seconds as i64).ok())
-        .collect();
     let give_up_ms = (first_start + (options.epochs as i64 + 2) * options.epoch_seconds as i64 + 60) * 1000;
     let outcomes = collect::reports(
         reports_rx,
         &epochs,
+        &refusing,
         &cast.miners,
         &cast.validators,
         &clock,
@@ -255,8 +282,17 @@ pub async fn run(
     // Validators left running may already have set weights for later epochs.
     ledger.retain(|r| epochs.contains(&r.epoch_id));
     chain_stop.trigger();
+    let refusals = match (&rules.upgrade, &devnet.s3) {
+        (Some(_), Some(s3)) => upgrade::published_refusals(s3.s3_config(), &refusing, &cast.validators, &clock).await?,
+        _ => Vec::new(),
+    };
     let mut outcome = outcome::judge(outcomes, epochs.len(), cast.miners, cast.validators, ledger);
     outcome.on_chain = on_chain.as_ref().map(|c| (c.url.clone(), c.netuid));
+    outcome.upgrade = rules.upgrade.map(|u| UpgradeOutcome {
+        version: u.version,
+        from_epoch: u.from_epoch,
+        refusals,
+    });
     Ok((devnet, outcome))
 }
 

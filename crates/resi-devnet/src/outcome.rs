@@ -58,6 +58,27 @@ pub struct DevnetOutcome {
     pub on_chain: Option<(String, u16)>,
     /// Epochs that did not finish in time (no report from some validator).
     pub missing_epochs: usize,
+    /// A rules-upgrade rehearsal: the version it upgraded to, from which
+    /// epoch, and each refusal the old validators published.
+    pub upgrade: Option<UpgradeOutcome>,
+}
+
+/// What a rules-upgrade rehearsal came to.
+#[derive(Clone, Debug)]
+pub struct UpgradeOutcome {
+    pub version: u32,
+    pub from_epoch: EpochId,
+    /// One per old validator and epoch from the upgrade on.
+    pub refusals: Vec<Refused>,
+}
+
+/// A validator that published no results for an epoch, and its signed
+/// reason (or why none could be read).
+#[derive(Clone, Debug)]
+pub struct Refused {
+    pub epoch: EpochId,
+    pub validator: String,
+    pub reason: Result<String, String>,
 }
 
 impl DevnetOutcome {
@@ -70,6 +91,40 @@ impl DevnetOutcome {
             && self.honest_failed == 0
             && (self.honest_total == 0 || self.honest_rewarded > 0)
             && self.missing_epochs == 0
+            && self
+                .upgrade
+                .as_ref()
+                .is_none_or(|u| !u.refusals.is_empty() && u.refusals.iter().all(|r| r.reason.is_ok()))
+    }
+
+    /// For a rehearsal: `upgrade: results version 7 from epoch E; validator-2 refused 2 epochs: <reason>`.
+    pub fn upgrade_verdict(&self) -> Option<String> {
+        let u = self.upgrade.as_ref()?;
+        let mut by_validator: std::collections::BTreeMap<&str, Vec<&Refused>> = Default::default();
+        for r in &u.refusals {
+            by_validator.entry(r.validator.as_str()).or_default().push(r);
+        }
+        let said: Vec<String> = by_validator
+            .iter()
+            .map(|(name, refused)| {
+                let reason = refused
+                    .iter()
+                    .map(|r| r.reason.clone().unwrap_or_else(|e| e))
+                    .next()
+                    .unwrap_or_default();
+                format!("{name} refused {} epochs: {reason}", refused.len())
+            })
+            .collect();
+        Some(format!(
+            "upgrade: results version {} from epoch {}; {}",
+            u.version,
+            u.from_epoch,
+            if said.is_empty() {
+                "no validator refused".to_owned()
+            } else {
+                said.join("; ")
+            }
+        ))
     }
 
     /// `devnet: <K> epochs, consensus <STATUS>, honest rewarded a/b (f failed), cheaters rewarded c/d`.
@@ -167,5 +222,6 @@ pub(crate) fn judge(
         validators,
         ledger,
         on_chain: None,
+        upgrade: None,
     }
 }

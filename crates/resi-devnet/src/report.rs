@@ -56,9 +56,10 @@ pub fn epoch_table(
     let expected: u64 = results.zipcodes.iter().map(|z| z.expected_listings).sum();
     let _ = writeln!(
         out,
-        "\n=== epoch {epoch}: {} zipcodes, {expected} expected listings, {} submissions ===",
+        "\n=== epoch {epoch}: {} zipcodes, {expected} expected listings, {} submissions, results version {} ===",
         results.zipcodes.len(),
-        results.totals.submissions
+        results.totals.submissions,
+        results.version
     );
     let _ = writeln!(
         out,

@@ -147,6 +147,8 @@ pub(crate) async fn servers(
         shared_rate_limits: None,
         read_url_ttl_secs: 3_600,
         selection,
+        // Announced once the devnet knows its epochs (`App::announce_rules`).
+        rules: resi_coordinator::rules::RulesConfig::default(),
         // Every daemon connects from loopback: one address is every client.
         server: resi_coordinator::config::ServerLimits::one_address(),
         s3_section: None,

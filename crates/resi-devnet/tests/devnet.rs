@@ -62,6 +62,7 @@ fn network() -> &'static Network {
             market: resi_devnet::MarketKind::Synthetic,
             chain: None,
             keep_daemons: false,
+            upgrade: None,
         };
         let (devnet, outcome) = runtime
             .block_on(resi_devnet::run(options, |_| {}))
@@ -107,6 +108,38 @@ async fn next_epoch() {
 #[test]
 fn the_devnet_pays_the_honest_and_nobody_else() {
     check_outcome(&network().outcome);
+}
+
+/// Each daemon's saved TOML names, read as `resi miner --config` /
+/// `resi validator --config` read it (relative to its own folder), the very
+/// files that daemon used.
+#[test]
+fn saved_configs_run_as_saved() {
+    let n = network();
+    let same = |a: &std::path::Path, b: std::path::PathBuf| {
+        let (a, b) = (std::fs::canonicalize(a), std::fs::canonicalize(&b));
+        assert!(a.is_ok() && a.as_ref().ok() == b.as_ref().ok(), "{a:?} vs {b:?}");
+    };
+    let dir = &n.devnet.dir;
+    for m in &n.outcome.miners {
+        let folder = dir.join("miners").join(&m.name);
+        let saved = resi_miner::MinerConfig::from_file(&folder.join("miner.toml")).unwrap();
+        same(
+            &saved.hotkey_file,
+            dir.join("wallets").join(&m.name).join("hotkeys/default"),
+        );
+        same(&saved.data_dir, folder.join("data"));
+    }
+    for (name, _, _) in &n.outcome.validators {
+        let folder = dir.join("validators").join(name);
+        let saved = ValidatorConfig::from_file(&folder.join("validator.toml")).unwrap();
+        same(
+            &saved.hotkey_file,
+            dir.join("wallets").join(name).join("hotkeys/default"),
+        );
+        same(&saved.data_dir, folder.join("data"));
+        same(&saved.chain.metagraph, n.devnet.metagraph.clone());
+    }
 }
 
 #[test]

@@ -30,6 +30,7 @@ async fn the_network_on_a_real_chain_pays_the_honest_and_nobody_else() {
         market: MarketKind::Synthetic,
         chain: Some(url),
         keep_daemons: false,
+        upgrade: None,
     };
     let (devnet, outcome) = resi_devnet::run(options, |_| {})
         .await

@@ -382,6 +382,7 @@ mod tests {
                 selection_seed: String::new(),
             },
             validation_seed: None,
+            results_version: resi_core::ResultsVersion::LATEST.number(),
         };
         (a, window)
     }

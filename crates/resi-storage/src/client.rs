@@ -249,7 +249,7 @@ impl S3Client {
             let response = request
                 .send()
                 .await
-                .map_err(|e| fail(FailureKind::Transport(transport_message(&e))))?;
+                .map_err(|e| fail(FailureKind::Transport(crate::transport::describe(&e))))?;
             let status = response.status();
             if !status.is_success() {
                 let retry_after = response
@@ -367,17 +367,6 @@ fn etag(response: &reqwest::Response) -> String {
         .unwrap_or("")
         .trim_matches('"')
         .to_owned()
-}
-
-fn transport_message(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// True when the status means "try again later".

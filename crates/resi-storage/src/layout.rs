@@ -4,6 +4,7 @@
 //! data/hotkey={minerHotkey}/epoch={epochId}/zipcode={zipcode}/listings.parquet
 //! data/hotkey={minerHotkey}/epoch={epochId}/manifest.json
 //! validators/{validatorHotkey}/{epochId}/validation_results.json
+//! validators/{validatorHotkey}/{epochId}/refusal.json
 //! ```
 //! Parsing accepts exactly these shapes: anything else (other prefixes, path
 //! traversal, empty segments, malformed hotkeys, epochs or zipcodes) is an error.
@@ -23,6 +24,12 @@ pub enum ObjectKey {
         epoch: EpochId,
     },
     Results {
+        validator: Hotkey,
+        epoch: EpochId,
+    },
+    /// A validator's signed word that it publishes no results for the
+    /// epoch (a results version its release does not know).
+    Refusal {
         validator: Hotkey,
         epoch: EpochId,
     },
@@ -68,16 +75,20 @@ impl ObjectKey {
             Self::Results { validator, epoch } => {
                 format!("{}validation_results.json", validator_epoch_prefix(validator, epoch))
             }
+            Self::Refusal { validator, epoch } => format!("{}refusal.json", validator_epoch_prefix(validator, epoch)),
         }
     }
 
     pub fn epoch(&self) -> EpochId {
         match self {
-            Self::Listings { epoch, .. } | Self::Manifest { epoch, .. } | Self::Results { epoch, .. } => *epoch,
+            Self::Listings { epoch, .. }
+            | Self::Manifest { epoch, .. }
+            | Self::Results { epoch, .. }
+            | Self::Refusal { epoch, .. } => *epoch,
         }
     }
 
-    /// Parses a key back; only the three shapes above are accepted.
+    /// Parses a key back; only the shapes above are accepted.
     pub fn parse(key: &str) -> Result<Self, LayoutError> {
         let err = |reason: &str| LayoutError {
             key: key.chars().take(300).collect(),
@@ -112,6 +123,10 @@ impl ObjectKey {
                 validator: hotkey(v)?,
                 epoch: epoch(e)?,
             }),
+            ["validators", v, e, "refusal.json"] => Ok(Self::Refusal {
+                validator: hotkey(v)?,
+                epoch: epoch(e)?,
+            }),
             _ => Err(err("not one of the data/… or validators/… shapes")),
         }
     }
@@ -134,6 +149,10 @@ mod tests {
                 epoch,
             },
             ObjectKey::Results {
+                validator: hotkey.clone(),
+                epoch,
+            },
+            ObjectKey::Refusal {
                 validator: hotkey,
                 epoch,
             },

@@ -17,6 +17,7 @@ pub mod aws;
 pub mod client;
 pub mod layout;
 pub mod presign;
+pub mod transport;
 
 pub use aws::AwsSettings;
 pub use client::{ObjectInfo, RetryPolicy, S3Client, StorageError};

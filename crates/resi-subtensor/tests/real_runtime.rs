@@ -73,10 +73,10 @@ fn local_chain() -> LocalChain {
     let ready = lines.by_ref().map_while(Result::ok).find(|l| l.starts_with("ready "));
     assert!(ready.is_some(), "local-chain.sh did not become ready");
     std::thread::spawn(move || for _ in lines {});
-    Some(LocalChain {
+    LocalChain {
         url: format!("ws://127.0.0.1:{port}"),
         child: Some(child),
-    })
+    }
 }
 
 fn key(uri: &str) -> Keypair {

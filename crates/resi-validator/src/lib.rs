@@ -19,6 +19,7 @@ pub mod config;
 pub mod journal;
 pub mod metrics;
 pub mod pipeline;
+pub mod upgrade;
 
 pub use config::{PropertySourceConfig, PropertySourceTable, ValidatorConfig, ValidatorFlags};
 pub use pipeline::{EpochReport, Validator, ValidatorError, ValidatorSettings};
@@ -47,6 +48,7 @@ impl ValidatorConfig {
             validation: self.validation.clone(),
             first_epoch: None,
             backfill_epochs: self.backfill_epochs,
+            ..ValidatorSettings::default()
         }
     }
 }

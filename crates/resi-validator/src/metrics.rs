@@ -17,6 +17,8 @@ pub const CONSENSUS: &str = "resi_validator_consensus_status";
 pub const CONSENSUS_OUTLIERS: &str = "resi_validator_consensus_outliers";
 pub const DEADLINE_TO_WEIGHTS: &str = "resi_validator_deadline_to_weights_seconds";
 pub const LAST_WEIGHTS_BLOCK: &str = "resi_validator_last_weights_block";
+pub const REFUSED_EPOCHS: &str = "resi_validator_refused_epochs_total";
+pub const UNKNOWN_RESULTS_VERSION: &str = "resi_validator_unknown_results_version";
 
 const STATUSES: [ConsensusStatus; 3] = [
     ConsensusStatus::PerfectConsensus,
@@ -59,10 +61,31 @@ pub fn describe() {
             "Seconds from the last epoch's deadline to its weights being set."
         );
         metrics::describe_gauge!(LAST_WEIGHTS_BLOCK, "Block of the last weights set.");
+        metrics::describe_counter!(
+            REFUSED_EPOCHS,
+            "Epochs announced for a results version this release does not validate by: nothing published for them."
+        );
+        metrics::describe_gauge!(
+            UNKNOWN_RESULTS_VERSION,
+            "The newest results version announced that this release does not know (0: none): upgrade when it is not 0."
+        );
         for outcome in ["done", "failed"] {
             metrics::counter!(EPOCHS, "outcome" => outcome).absolute(0);
         }
+        metrics::counter!(REFUSED_EPOCHS).absolute(0);
+        metrics::gauge!(UNKNOWN_RESULTS_VERSION).set(0.0);
     });
+}
+
+/// An upgrade announced to a results version this release does not know.
+pub(crate) fn unknown_version_announced(version: u32) {
+    metrics::gauge!(UNKNOWN_RESULTS_VERSION).set(f64::from(version));
+}
+
+/// An epoch refused for its results version.
+pub(crate) fn epoch_refused(version: u32) {
+    metrics::counter!(REFUSED_EPOCHS).increment(1);
+    metrics::gauge!(UNKNOWN_RESULTS_VERSION).set(f64::from(version));
 }
 
 pub(crate) fn epoch_failed() {
@@ -84,6 +107,7 @@ pub(crate) fn results(results: &ValidationResults) {
                 resi_core::results::Status::Failed => "failed",
                 resi_core::results::Status::Undetermined => "undetermined",
                 resi_core::results::Status::Ignored => "ignored",
+                resi_core::results::Status::SameListings => "same-listings",
             };
             let tier = s.failed_tier.map_or_else(|| "none".to_owned(), |t| t.to_string());
             metrics::counter!(SUBMISSIONS, "status" => status, "tier" => tier).increment(1);

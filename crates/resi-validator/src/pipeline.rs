@@ -13,6 +13,7 @@ use resi_core::consensus::{evaluate, ConsensusReport, ConsensusStatus, Published
 use resi_core::examine::{examine_oversized, examine_unreadable};
 use resi_core::manifest::{Manifest, SignedManifest};
 use resi_core::results::{SignedResults, Status};
+use resi_core::rules::ResultsVersion;
 use resi_core::verify::{PropertySource, SourceVerifier};
 use resi_core::weights::{scores_to_weights, BurnPolicy, WeightError};
 use resi_core::{
@@ -57,6 +58,12 @@ pub enum ValidatorError {
     Source(resi_sources::SourceError),
     #[error("configuration: {0}")]
     Config(crate::config::ConfigError),
+    #[error("epoch {epoch} is announced for results version {version}: {cause}; nothing is published for it")]
+    UnknownResultsVersion {
+        epoch: EpochId,
+        version: u32,
+        cause: resi_core::rules::UnknownResultsVersion,
+    },
     #[error("epoch {epoch}: validation rules: {cause}")]
     Rules {
         epoch: EpochId,
@@ -87,6 +94,12 @@ pub struct ValidatorSettings {
     /// How many finished epochs back a (re)started validator validates: 1 =
     /// only the last one.
     pub backfill_epochs: u32,
+    /// The newest results version this validator validates by: this
+    /// release's. Lower only to play an older release (the devnet's
+    /// upgrade rehearsal and tests).
+    pub newest_results_version: ResultsVersion,
+    /// `resi --version`, named in a published refusal.
+    pub release: String,
 }
 
 impl Default for ValidatorSettings {
@@ -102,6 +115,8 @@ impl Default for ValidatorSettings {
             validation: ValidationConfig::default(),
             first_epoch: None,
             backfill_epochs: 3,
+            newest_results_version: ResultsVersion::LATEST,
+            release: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }
 }
@@ -200,6 +215,9 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
     }
 
     async fn follow(&self) {
+        // Epochs refused for their results version, said once each.
+        let mut refused = std::collections::BTreeSet::new();
+        let mut rules_checked: Option<EpochId> = None;
         while !self.shutdown.is_triggered() {
             let window = match self.client.current_assignment().await.map(|a| a.window()) {
                 Ok(Ok(w)) => w,
@@ -214,6 +232,10 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                     continue;
                 }
             };
+            if rules_checked != Some(window.id) {
+                rules_checked = Some(window.id);
+                self.check_announced_rules().await;
+            }
             let length = window.end_unix - window.start_unix;
             // The finished epochs still worth validating, oldest first: after
             // downtime a validator catches up on what it missed.
@@ -259,6 +281,23 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                         }
                     }
                     Err(ValidatorError::Stopped) => return,
+                    // Not a failure to retry: this release cannot validate
+                    // the epoch at all. Said once per epoch, loudly; later
+                    // epochs go on (an upgrade may be announced for them).
+                    Err(ValidatorError::UnknownResultsVersion { epoch, version, cause }) => {
+                        if refused.insert(epoch) {
+                            crate::metrics::epoch_refused(version);
+                            tracing::error!(
+                                validator = %self.hotkey(),
+                                %epoch,
+                                results_version = version,
+                                "epoch {epoch} is announced for results version {version}: {cause}; nothing is published for it"
+                            );
+                            if let Err(e) = self.publish_refusal(epoch, version, &cause).await {
+                                tracing::warn!(%epoch, "the refusal could not be published: {e}");
+                            }
+                        }
+                    }
                     // An epoch from before the coordinator's time: nothing to validate.
                     Err(ValidatorError::Coordinator(e)) if e.status == Some(404) => {
                         tracing::debug!(%epoch, "not an epoch of this coordinator: {e}");
@@ -469,6 +508,12 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
     /// Downloads, examines, ranks and scores the epoch.
     async fn compute(&self, epoch: EpochId) -> Result<ValidationResults, ValidatorError> {
         let (assignment, seed) = self.revealed(epoch).await?;
+        let version = ResultsVersion::known_up_to(assignment.results_version, self.settings.newest_results_version)
+            .map_err(|cause| ValidatorError::UnknownResultsVersion {
+                epoch,
+                version: assignment.results_version,
+                cause,
+            })?;
         let window = assignment
             .window()
             .map_err(|e| ValidatorError::Assignment(epoch, e.to_string()))?;
@@ -482,6 +527,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                 config.clone(),
             )
             .map_err(|source| ValidatorError::Rules { epoch, cause: source })?
+            .with_results_version(version)
             .with_coldkeys(
                 self.chain
                     .metagraph()?
@@ -610,12 +656,68 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                 failed = count(Status::Failed),
                 undetermined = count(Status::Undetermined),
                 ignored = count(Status::Ignored),
+                same_listings = count(Status::SameListings),
                 weight_ppb = z.weight_ppb,
                 "zipcode decided"
             );
         }
         tracing::info!(%epoch, hash = %results.consensus_hash, submissions = results.totals.submissions, "epoch validated");
         Ok(results)
+    }
+
+    /// Once an epoch: an announced upgrade this release cannot validate is
+    /// said at error level ahead of time, while there is time to upgrade.
+    async fn check_announced_rules(&self) {
+        let Ok(health) = self.client.health().await else {
+            return;
+        };
+        let Some(upgrade) = health.rules.and_then(|r| r.upgrade) else {
+            return;
+        };
+        if let Err(cause) = ResultsVersion::known_up_to(upgrade.version, self.settings.newest_results_version) {
+            tracing::error!(
+                validator = %self.hotkey(),
+                results_version = upgrade.version,
+                from_epoch = %upgrade.from_epoch,
+                "results version {} applies from epoch {}: {cause}; this validator will publish nothing from then on",
+                upgrade.version,
+                upgrade.from_epoch
+            );
+            crate::metrics::unknown_version_announced(upgrade.version);
+        }
+    }
+
+    /// Publishes the signed word that this validator publishes no results
+    /// for `epoch`, for the dashboard and the other operators.
+    async fn publish_refusal(
+        &self,
+        epoch: EpochId,
+        version: u32,
+        cause: &resi_core::rules::UnknownResultsVersion,
+    ) -> Result<(), ValidatorError> {
+        let refusal = resi_auth::refusal::sign(
+            &self.key,
+            resi_core::results::Refusal {
+                epoch_id: epoch,
+                validator: self.hotkey(),
+                results_version: version,
+                known_versions: [cause.oldest, cause.newest],
+                release: self.settings.release.clone(),
+                reason: cause.to_string(),
+            },
+        );
+        let access = self.client.validator_upload(&epoch).await?;
+        let key = ObjectKey::Refusal {
+            validator: self.hotkey(),
+            epoch,
+        }
+        .as_key();
+        let body = serde_json::to_vec_pretty(&refusal).map_err(|e| ValidatorError::Other(e.to_string()))?;
+        self.s3
+            .post_form(&access.upload, &key, bytes::Bytes::from(body))
+            .await?;
+        tracing::info!(%epoch, %key, "refusal published");
+        Ok(())
     }
 
     async fn upload(&self, epoch: EpochId, signed: &SignedResults) -> Result<(), ValidatorError> {

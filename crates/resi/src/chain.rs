@@ -21,12 +21,22 @@ pub struct RegisterArgs {
     /// The metagraph JSON file (created if missing).
     #[arg(long)]
     metagraph: PathBuf,
-    /// The neuron's hotkey (SS58).
-    #[arg(long)]
-    hotkey: String,
-    /// The owning coldkey (SS58).
-    #[arg(long)]
-    coldkey: String,
+    /// The neuron's hotkey (SS58), or --wallet.
+    #[arg(long, required_unless_present = "wallet")]
+    hotkey: Option<String>,
+    /// The owning coldkey (SS58), or --wallet.
+    #[arg(long, required_unless_present = "wallet")]
+    coldkey: Option<String>,
+    /// Take the hotkey and coldkey from this wallet's files instead (as
+    /// `resi keys new` or btcli wrote them).
+    #[arg(long, conflicts_with_all = ["hotkey", "coldkey"])]
+    wallet: Option<String>,
+    /// Directory holding the wallets (default ~/.bittensor/wallets).
+    #[arg(long, requires = "wallet")]
+    wallet_path: Option<PathBuf>,
+    /// The wallet's hotkey name.
+    #[arg(long, default_value = "default")]
+    wallet_hotkey: String,
     /// Give the neuron a validator permit.
     #[arg(long)]
     validator: bool,
@@ -50,8 +60,16 @@ pub struct ShowArgs {
 pub fn run(cmd: ChainCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ChainCommand::Register(args) => {
-            let hotkey = Hotkey::parse(&args.hotkey).context("--hotkey is not a valid SS58 address")?;
-            let coldkey = Hotkey::parse(&args.coldkey).context("--coldkey is not a valid SS58 address")?;
+            let (hotkey, coldkey) = match (&args.wallet, &args.hotkey, &args.coldkey) {
+                (Some(wallet), _, _) => {
+                    crate::keys::wallet_addresses(args.wallet_path.clone(), wallet, &args.wallet_hotkey)?
+                }
+                (None, Some(hotkey), Some(coldkey)) => (
+                    Hotkey::parse(hotkey).context("--hotkey is not a valid SS58 address")?,
+                    Hotkey::parse(coldkey).context("--coldkey is not a valid SS58 address")?,
+                ),
+                _ => anyhow::bail!("give --hotkey and --coldkey, or --wallet"),
+            };
             let stake = args.stake.unwrap_or(if args.validator {
                 resi_chain::tokens_to_units(resi_chain::DEFAULT_VALIDATOR_MIN_STAKE)
             } else {

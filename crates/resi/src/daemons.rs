@@ -50,6 +50,11 @@ pub struct ValidatorArgs {
     /// Validate this one epoch now (after its deadline), then exit.
     #[arg(long)]
     once: Option<String>,
+    /// Say whether this release validates the results version the
+    /// coordinator runs and the upgrade it announced, then exit: 0 when it
+    /// does, 1 when resi must be upgraded first.
+    #[arg(long, conflicts_with = "once")]
+    check_upgrade: bool,
 }
 
 /// A shutdown handle triggered by Ctrl-C or SIGTERM.
@@ -114,6 +119,9 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
         let shutdown = signal_shutdown();
         let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
             .with_context(|| format!("reading the hotkey {}", config.hotkey_file.display()))?;
+        if args.check_upgrade {
+            return check_upgrade(&config.coordinator, key).await;
+        }
         let opened = resi_subtensor::open(
             &config.chain,
             Some(Arc::new(key)),
@@ -122,9 +130,13 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
         )
         .await
         .with_context(|| format!("opening the chain ({})", config.chain.describe()))?;
+        let settings = resi_validator::ValidatorSettings {
+            release: crate::VERSION.to_owned(),
+            ..config.settings()
+        };
         let validator = resi_validator::build(
             &config,
-            config.settings(),
+            settings,
             None,
             opened.chain,
             SystemClock::shared(),
@@ -144,7 +156,7 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
                 Some(Err(e)) => return Err(e.into()),
             };
             println!(
-                "epoch {epoch}: hash {} consensus {:?}; results in {}",
+                "epoch {epoch}: hash {} consensus {}; results in {}",
                 report.results.consensus_hash,
                 report.consensus.status,
                 config.data_dir.join("epochs").join(epoch.to_string()).display()
@@ -154,5 +166,27 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
         println!("validator {} following {}", validator.hotkey(), config.coordinator);
         validator.run().await;
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `resi validator --check-upgrade`: what the coordinator announces against
+/// what this release validates by; exit 1 when resi must be upgraded first.
+async fn check_upgrade(coordinator: &url::Url, key: resi_auth::Keypair) -> anyhow::Result<ExitCode> {
+    let check = resi_validator::upgrade::check_upgrade(
+        coordinator.clone(),
+        Arc::new(key),
+        SystemClock::shared(),
+        resi_core::rules::ResultsVersion::LATEST,
+        crate::VERSION,
+    )
+    .await
+    .with_context(|| format!("asking the coordinator at {coordinator}"))?;
+    for line in &check.lines {
+        println!("{line}");
+    }
+    Ok(if check.ready {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     })
 }

@@ -48,6 +48,17 @@ pub struct DevnetArgs {
     /// dashboard, miners, validators, S3, the market) running until Ctrl-C.
     #[arg(long)]
     keep_running: bool,
+    /// Rehearse a rules upgrade: the coordinator announces the newest
+    /// results version from this epoch (1 = the first run), the epochs
+    /// before it run the previous version; --old-validators validators play
+    /// the previous release and must refuse the new version, the others
+    /// have upgraded early and must agree on every epoch.
+    #[arg(long, value_name = "EPOCH")]
+    upgrade_at_epoch: Option<u32>,
+    /// With --upgrade-at-epoch: how many validators (the last ones) play
+    /// the previous release.
+    #[arg(long, default_value_t = 1, requires = "upgrade_at_epoch")]
+    old_validators: usize,
 }
 
 pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
@@ -68,6 +79,10 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         },
         chain: args.chain,
         keep_daemons: args.keep_running,
+        upgrade: args.upgrade_at_epoch.map(|from_epoch| resi_devnet::UpgradeRehearsal {
+            from_epoch,
+            old_validators: args.old_validators,
+        }),
         ..defaults
     };
     if options.market != resi_devnet::MarketKind::Synthetic && default_cast {
@@ -110,6 +125,9 @@ fn run_options(options: DevnetOptions, keep_running: bool) -> anyhow::Result<Exi
                     pairs.join(" ")
                 );
             }
+        }
+        if let Some(upgrade) = outcome.upgrade_verdict() {
+            println!("{upgrade}");
         }
         println!("{}", outcome.verdict());
         if keep_running {

@@ -139,6 +139,30 @@ fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A wallet's hotkey and coldkey addresses, from its files.
+pub(crate) fn wallet_addresses(
+    wallet_path: Option<PathBuf>,
+    wallet: &str,
+    hotkey: &str,
+) -> anyhow::Result<(Hotkey, Hotkey)> {
+    let paths = WalletArgs {
+        wallet_path,
+        wallet: wallet.to_owned(),
+        hotkey: hotkey.to_owned(),
+    }
+    .paths()?;
+    let hot = read_public(&paths.hotkey_file())
+        .or_else(|_| read_public(&paths.hotkeypub_file()))
+        .with_context(|| format!("reading the hotkey of wallet {wallet}"))?;
+    let cold = read_public(&paths.coldkeypub_file()).with_context(|| {
+        format!(
+            "reading the coldkey of wallet {wallet} ({})",
+            paths.coldkeypub_file().display()
+        )
+    })?;
+    Ok((hot, cold))
+}
+
 fn show(args: WalletArgs) -> anyhow::Result<ExitCode> {
     let paths = args.paths()?;
     let hotkey = read_public(&paths.hotkey_file()).or_else(|_| read_public(&paths.hotkeypub_file()))?;

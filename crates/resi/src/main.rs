@@ -34,7 +34,7 @@ struct Cli {
 }
 
 /// `resi --version`: the crate version and the git revision it was built from.
-const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("RESI_GIT_REVISION"), ")");
+pub(crate) const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("RESI_GIT_REVISION"), ")");
 
 fn parse_log_format(s: &str) -> Result<resi_telemetry::LogFormat, String> {
     s.parse()
@@ -97,7 +97,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", resi_runtime::error_report(err.as_ref()));
             ExitCode::from(2)
         }
     }

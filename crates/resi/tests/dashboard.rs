@@ -168,6 +168,19 @@ fn the_dashboard_shows_a_running_devnet_in_a_real_browser() {
     let weights = texts_of(&dom, "class=\"weights-row\"");
     assert!(!weights.is_empty(), "the weights the validators set: {dom}");
     assert!(weights.iter().all(|w| w.contains('=')), "{weights:?}");
+    // Every hotkey with its uid, so the leaderboard reads against the weights.
+    assert!(rows.iter().all(|r| r.contains("uid ")), "{rows:#?}");
+    // The weights on the first screen: each validator's top miners by share.
+    let now = texts_of(&dom, "class=\"latest-weight-row\"");
+    assert!(
+        !now.is_empty() && now.iter().all(|w| w.starts_with("uid ") && w.ends_with('%')),
+        "the newest weights by share: {now:?}"
+    );
+    let first_screen = dom.find("Weights now").unwrap_or(usize::MAX);
+    assert!(
+        first_screen < dom.find("Zipcodes of this epoch").unwrap_or(0),
+        "weights come first"
+    );
 
     // A picture of it, kept where the build keeps its files.
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");

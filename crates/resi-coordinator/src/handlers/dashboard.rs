@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use resi_api::dashboard::*;
 use resi_api::StatusReport;
 use resi_core::consensus::{evaluate, PublishedHash};
-use resi_core::results::{SignedResults, Status};
+use resi_core::results::{SignedRefusal, SignedResults, Status};
 use resi_core::{EpochId, Hotkey, ValidationResults};
 use resi_storage::ObjectKey;
 
@@ -27,7 +27,7 @@ use super::reply::ok;
 use crate::error::ApiError;
 use crate::signed::{self, Counted};
 use crate::state::{unix, AppState};
-use crate::store::GRANT_VALIDATORS;
+use crate::store::{StoredEpoch, GRANT_VALIDATORS};
 
 /// Finished epochs shown.
 const RECENT_EPOCHS: usize = 4;
@@ -77,6 +77,10 @@ pub(crate) async fn data(
                 expected_listings: z.expected_listings,
             })
             .collect(),
+        rules: Some(resi_api::RulesAnnouncement {
+            current_version: current.results_version,
+            upgrade: state.policy.rules.announcement(&current.epoch_id).upgrade,
+        }),
     };
     let miners = state
         .store
@@ -93,7 +97,7 @@ pub(crate) async fn data(
         if stored.stored.end_unix > now {
             continue;
         }
-        recent.push(outcome(&state, id, stored.stored.end_unix, now).await?);
+        recent.push(outcome(&state, &stored.stored, now).await?);
         if recent.len() == RECENT_EPOCHS {
             break;
         }
@@ -119,6 +123,20 @@ pub(crate) async fn data(
             (Vec::new(), "unreadable")
         }
     };
+    let neurons = state
+        .chain
+        .metagraph()
+        .map(|m| {
+            m.neurons()
+                .iter()
+                .map(|n| DashboardNeuron {
+                    uid: n.uid,
+                    hotkey: n.hotkey.to_string(),
+                    validator: n.is_validator(state.validator_min_stake),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(ok(
         DashboardResponse {
             now,
@@ -127,6 +145,7 @@ pub(crate) async fn data(
             recent,
             weights,
             weights_source: weights_source.into(),
+            neurons,
         },
         Some(rate),
     ))
@@ -152,7 +171,8 @@ fn progress(hotkey: String, text: &str) -> MinerProgress {
 }
 
 /// One finished epoch: who published what, the consensus, the majority's ranking.
-async fn outcome(state: &AppState, epoch: EpochId, deadline: i64, now: i64) -> Result<EpochOutcome, ApiError> {
+async fn outcome(state: &AppState, stored: &StoredEpoch, now: i64) -> Result<EpochOutcome, ApiError> {
+    let (epoch, deadline) = (stored.epoch_id, stored.end_unix);
     let granted = state.store.grants(&epoch, GRANT_VALIDATORS).await?;
     let metagraph = state.chain.metagraph().ok();
     let mut published = Vec::new();
@@ -202,6 +222,7 @@ async fn outcome(state: &AppState, epoch: EpochId, deadline: i64, now: i64) -> R
     Ok(EpochOutcome {
         epoch,
         deadline,
+        results_version: stored.results_version,
         published,
         missing,
         consensus,
@@ -251,12 +272,33 @@ async fn fetch_results(
         .map_err(|e| e.to_string())?;
     let bytes = match state.s3.get(&url, &key, MAX_RESULTS_BYTES).await {
         Ok(b) => b,
-        Err(e) if e.status() == Some(404) => return Err("not published yet".into()),
+        Err(e) if e.status() == Some(404) => {
+            return Err(refusal(state, epoch, validator, at)
+                .await
+                .unwrap_or_else(|| "not published yet".into()))
+        }
         Err(e) => return Err(format!("unreadable: {e}")),
     };
     let signed: SignedResults = serde_json::from_slice(&bytes).map_err(|e| format!("not a results file: {e}"))?;
     let results = resi_auth::results::verify(&signed, validator).map_err(|e| format!("refused: {e}"))?;
     Ok(state.published.keep(epoch, validator.clone(), results.clone()))
+}
+
+/// Why a validator published no results, in its own signed words
+/// (`refusal.json`: a results version its release does not know).
+async fn refusal(state: &AppState, epoch: EpochId, validator: &Hotkey, at: time::OffsetDateTime) -> Option<String> {
+    /// A refusal is a few hundred bytes.
+    const MAX_REFUSAL_BYTES: u64 = 64 * 1024;
+    let key = ObjectKey::Refusal {
+        validator: validator.clone(),
+        epoch,
+    }
+    .as_key();
+    let url = state.presigner.get(&key, at, Duration::from_secs(60)).ok()?;
+    let bytes = state.s3.get(&url, &key, MAX_REFUSAL_BYTES).await.ok()?;
+    let signed: SignedRefusal = serde_json::from_slice(&bytes).ok()?;
+    let refusal = resi_auth::refusal::verify(&signed, validator).ok()?;
+    Some(format!("refused by release {}: {}", refusal.release, refusal.reason))
 }
 
 /// The leaderboard and per-zipcode winners of one results file.
@@ -279,7 +321,11 @@ fn ranking(results: &ValidationResults) -> (Vec<LeaderboardRow>, Vec<ZipcodeWinn
             if z.winners.contains(&s.hotkey) {
                 t.won += 1;
             }
-            if matches!(s.status, Status::Failed | Status::Ignored | Status::Undetermined) && t.refusal.is_none() {
+            if matches!(
+                s.status,
+                Status::Failed | Status::Ignored | Status::SameListings | Status::Undetermined
+            ) && t.refusal.is_none()
+            {
                 t.refusal = Some(format!("{}: {}", z.zipcode, s.reason));
             }
         }

@@ -29,6 +29,12 @@ pub(super) async fn healthcheck(State(state): State<Arc<AppState>>) -> Response 
         },
         version: env!("CARGO_PKG_VERSION").into(),
         service: "resi-coordinator".into(),
+        rules: state
+            .policy
+            .length
+            .epoch_containing(state.now())
+            .ok()
+            .map(|current| state.policy.rules.announcement(&current)),
     };
     let status = if database {
         StatusCode::OK

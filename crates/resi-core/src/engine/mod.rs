@@ -41,9 +41,7 @@ use rayon::prelude::*;
 
 use crate::examine::Examined;
 use crate::hotkey::Hotkey;
-use crate::results::{
-    SourceHealth, Status, Totals, UnassignedRecord, ValidationResults, ZipcodeOutcome, RESULTS_VERSION,
-};
+use crate::results::{SourceHealth, Status, Totals, UnassignedRecord, ValidationResults, ZipcodeOutcome};
 use crate::scoring::{score, ZipcodeRanking};
 use crate::verify::ListingVerifier;
 use crate::zipcode::Zipcode;
@@ -285,7 +283,10 @@ impl<'c> EpochValidation<'c> {
             outcome.weight_ppb = weight.weight_ppb;
         }
 
-        let mut totals = Totals::default();
+        let mut totals = Totals {
+            same_listings: ctx.results_version.same_listings_status().then_some(0),
+            ..Totals::default()
+        };
         let records = outcomes
             .iter()
             .flat_map(|o| o.submissions.iter())
@@ -298,6 +299,7 @@ impl<'c> EpochValidation<'c> {
                 Status::Failed => totals.failed += 1,
                 Status::Undetermined => totals.undetermined += 1,
                 Status::Ignored => totals.ignored += 1,
+                Status::SameListings => *totals.same_listings.get_or_insert(0) += 1,
             }
         }
         totals.lookups = outcomes.iter().map(|o| o.lookups).sum();
@@ -305,7 +307,7 @@ impl<'c> EpochValidation<'c> {
         totals.score_ppb = miner_scores.iter().map(|m| m.score_ppb).sum();
 
         let mut results = ValidationResults {
-            version: RESULTS_VERSION,
+            version: ctx.results_version.number(),
             epoch_id: ctx.epoch_id,
             nonce: ctx.nonce.clone(),
             validation_seed: ctx.validation_seed.clone(),

@@ -189,9 +189,14 @@ pub(super) async fn walk_zipcode<V: ListingVerifier>(
                         Some(rank) => format!("rank {rank}"),
                         None => "a participant".to_owned(),
                     };
+                    let status = if ctx.results_version.same_listings_status() {
+                        Status::SameListings
+                    } else {
+                        Status::Ignored
+                    };
                     base_record(
                         e,
-                        Status::Ignored,
+                        status,
                         format!(
                             "same listings as {place}, {} (submitted earlier): {agree} of {total} rows agree (at least {}); one reward per scrape, no lookup spent",
                             earlier.hotkey,
