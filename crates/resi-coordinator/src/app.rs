@@ -79,7 +79,7 @@ impl App {
             RateLimiter::local()
         };
         let metrics = resi_telemetry::metrics::install().map_err(|e| AppError::Metrics(Box::new(e)))?;
-        crate::metrics::describe();
+        resi_runtime::daemon_span("coordinator", "").in_scope(crate::metrics::describe);
         let state = Arc::new(AppState {
             store,
             policy: EpochPolicy {

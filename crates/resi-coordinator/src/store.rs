@@ -360,6 +360,22 @@ impl Store {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url);
         let sqlite = backend == Backend::Sqlite;
+        if !sqlite {
+            // For a server that is down the pool says only "pool timed out";
+            // one direct connection first names the cause (refused, a
+            // password, an unknown database).
+            let connect_error = |cause| StoreError::Connect {
+                url: redact(url),
+                cause,
+            };
+            match tokio::time::timeout(ACQUIRE_TIMEOUT, <sqlx::AnyConnection as sqlx::Connection>::connect(url)).await {
+                Ok(Ok(probe)) => {
+                    let _ = sqlx::Connection::close(probe).await;
+                }
+                Ok(Err(e)) => return Err(connect_error(e)),
+                Err(_) => return Err(connect_error(sqlx::Error::PoolTimedOut)),
+            }
+        }
         let max = if sqlite { 1 } else { 8 };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
@@ -1097,7 +1113,20 @@ impl From<sqlx::Error> for StoreError {
 
 #[cfg(test)]
 mod tests {
-    use super::{redact, sqlite_creates_its_file};
+    use super::*;
+
+    /// A PostgreSQL that is down is named with its cause, not "pool timed out".
+    #[tokio::test]
+    async fn a_database_that_is_down_is_named_with_its_cause() {
+        // Port 1 on loopback: nothing listens there.
+        let err = match Store::connect("postgres://resi:secret@127.0.0.1:1/resi").await {
+            Ok(_) => panic!("nothing listens on port 1"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("postgres://resi:***@127.0.0.1:1/resi"), "{err}");
+        assert!(err.to_lowercase().contains("refused"), "{err}");
+        assert!(!err.contains("secret") && !err.contains("pool timed out"), "{err}");
+    }
 
     #[test]
     fn passwords_never_reach_messages() {

@@ -172,8 +172,8 @@ impl<S: ZipcodeScraper> Miner<S> {
     /// sleeps until the next. A stop lets the zipcodes in hand finish their
     /// step (scrape stored, upload recorded) and starts no new ones.
     pub async fn run(&self) {
-        crate::metrics::describe();
         let span = resi_runtime::daemon_span("miner", self.hotkey().as_str());
+        span.in_scope(crate::metrics::describe);
         let work = tracing::Instrument::instrument(self.follow(), span);
         if self.shutdown.finish_within(STOP_GRACE, work).await.is_none() {
             tracing::warn!("the zipcodes in hand did not finish within {STOP_GRACE:?} of the stop; the state database resumes them");

@@ -9,8 +9,9 @@ pub const ZIPCODE_LISTINGS: &str = "resi_miner_zipcode_listings";
 pub const EPOCH_START: &str = "resi_miner_epoch_start_timestamp_seconds";
 pub const EPOCH_ZIPCODES: &str = "resi_miner_epoch_zipcodes";
 
-/// Names and help texts; every counter starts at zero so a scrape shows it
-/// before the first epoch.
+/// Names and help texts (once per process); every counter starts at zero
+/// so a scrape shows it before the first epoch. Called inside the miner's
+/// span, so the zeroed series carry its labels.
 pub fn describe() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -34,10 +35,10 @@ pub fn describe() {
             EPOCH_ZIPCODES,
             "The mined epoch's zipcodes, by state (assigned, uploaded, not_uploaded)."
         );
-        for outcome in ["scraped", "uploaded", "failed", "rejected"] {
-            metrics::counter!(ZIPCODES, "outcome" => outcome).absolute(0);
-        }
     });
+    for outcome in ["scraped", "uploaded", "failed", "rejected"] {
+        metrics::counter!(ZIPCODES, "outcome" => outcome).absolute(0);
+    }
 }
 
 pub(crate) fn zipcode(outcome: &'static str) {

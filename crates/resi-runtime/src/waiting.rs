@@ -21,7 +21,7 @@ pub async fn announced<F: Future>(what: &str, every: Duration, work: F) -> F::Ou
                 if next > FIRST_WORD {
                     tracing::info!(
                         waited_ms = started.elapsed().as_millis() as u64,
-                        "done waiting for {what}"
+                        "stopped waiting for {what}"
                     );
                 }
                 return out;

@@ -3,6 +3,8 @@
 use std::io::IsTerminal;
 use std::str::FromStr;
 
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 /// How log lines are written to stderr.
@@ -44,16 +46,22 @@ pub fn colour_on_stderr() -> bool {
 /// A second call (tests) leaves the first subscriber in place.
 pub fn init(format: LogFormat, default_filter: &str) {
     let filter = EnvFilter::try_from_env("RESI_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    // The daemon's span fields also label the metrics it records
+    // (`crate::metrics::DAEMON_LABELS`).
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(metrics_tracing_context::MetricsLayer::new());
+    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let _already_set = match format {
-        LogFormat::Text => builder.with_ansi(colour_on_stderr()).try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(true)
+        LogFormat::Text => registry.with(lines.with_ansi(colour_on_stderr())).try_init(),
+        LogFormat::Json => registry
+            .with(
+                lines
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(true),
+            )
             .try_init(),
     };
 }

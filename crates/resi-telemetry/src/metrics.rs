@@ -2,8 +2,10 @@
 //!
 //! One recorder per process (the `metrics` facade is global): in the devnet,
 //! where the coordinator, miners and validators share a process, every
-//! `/metrics` shows them all, told apart by their `resi_coordinator_`,
-//! `resi_miner_` and `resi_validator_` prefixes.
+//! `/metrics` shows them all. Every series recorded inside a daemon's span
+//! carries that span's `role` and `hotkey` as labels ([`DAEMON_LABELS`],
+//! with [`crate::logs`]'s subscriber), so one miner's series are told from
+//! another's.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,6 +17,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 pub use metrics_exporter_prometheus::PrometheusHandle;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use metrics_tracing_context::TracingContextLayer;
+use metrics_util::layers::Layer;
 
 /// The path every daemon serves its metrics at.
 pub const PATH: &str = "/metrics";
@@ -40,6 +44,10 @@ pub enum MetricsError {
 
 static HANDLE: Mutex<Option<PrometheusHandle>> = Mutex::new(None);
 
+/// The span fields that become labels: the daemon's (`resi_runtime::daemon_span`).
+/// Not `epoch`: a label per epoch would grow without end.
+pub const DAEMON_LABELS: [&str; 2] = ["role", "hotkey"];
+
 /// Installs the process-wide recorder on first call and returns its handle;
 /// later calls return the same handle. Inside a tokio runtime it also starts
 /// the upkeep that keeps histograms from growing between scrapes.
@@ -51,12 +59,14 @@ pub fn install() -> Result<PrometheusHandle, MetricsError> {
     if let Some(handle) = slot.as_ref() {
         return Ok(handle.clone());
     }
-    let handle = PrometheusBuilder::new()
+    let recorder = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
         .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_listings".into()), LISTINGS_BUCKETS))
         .map_err(|e| MetricsError::Install(e.to_string()))?
-        .install_recorder()
-        .map_err(|e| MetricsError::Install(e.to_string()))?;
+        .build_recorder();
+    let handle = recorder.handle();
+    let labelled = TracingContextLayer::only_allow(DAEMON_LABELS).layer(recorder);
+    ::metrics::set_global_recorder(labelled).map_err(|e| MetricsError::Install(e.to_string()))?;
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
         let upkeep = handle.clone();
         runtime.spawn(async move {

@@ -26,8 +26,9 @@ const STATUSES: [ConsensusStatus; 3] = [
     ConsensusStatus::ConsensusFailed,
 ];
 
-/// Names and help texts; the epoch counters start at zero so a scrape
-/// shows them before the first epoch is validated.
+/// Names and help texts (once per process); the epoch counters start at
+/// zero so a scrape shows them before the first epoch is validated. Called
+/// inside the validator's span, so the zeroed series carry its labels.
 pub fn describe() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -69,12 +70,12 @@ pub fn describe() {
             UNKNOWN_RESULTS_VERSION,
             "The newest results version announced that this release does not know (0: none): upgrade when it is not 0."
         );
-        for outcome in ["done", "failed"] {
-            metrics::counter!(EPOCHS, "outcome" => outcome).absolute(0);
-        }
-        metrics::counter!(REFUSED_EPOCHS).absolute(0);
-        metrics::gauge!(UNKNOWN_RESULTS_VERSION).set(0.0);
     });
+    for outcome in ["done", "failed"] {
+        metrics::counter!(EPOCHS, "outcome" => outcome).absolute(0);
+    }
+    metrics::counter!(REFUSED_EPOCHS).absolute(0);
+    metrics::gauge!(UNKNOWN_RESULTS_VERSION).set(0.0);
 }
 
 /// An upgrade announced to a results version this release does not know.

@@ -203,8 +203,8 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
     /// deadline plus the grace period, validates it (once: the journal
     /// remembers). A stop finishes the journaled step in hand.
     pub async fn run(&self) {
-        crate::metrics::describe();
         let span = resi_runtime::daemon_span("validator", self.hotkey().as_str());
+        span.in_scope(crate::metrics::describe);
         let work = tracing::Instrument::instrument(self.follow(), span);
         if self.shutdown.finish_within(STOP_GRACE, work).await.is_none() {
             tracing::warn!(

@@ -67,7 +67,12 @@ fn signal_shutdown() -> Shutdown {
 /// Starts `GET /metrics` where the configuration says (installing the
 /// recorder), runs `describe` (names and zeroed series need the recorder),
 /// then says where: a scrape after that line sees every series.
-async fn serve_metrics(listen: MetricsListen, shutdown: &Shutdown, describe: fn()) -> anyhow::Result<()> {
+async fn serve_metrics(
+    listen: MetricsListen,
+    shutdown: &Shutdown,
+    daemon: tracing::Span,
+    describe: fn(),
+) -> anyhow::Result<()> {
     let MetricsListen::At(addr) = listen else {
         return Ok(());
     };
@@ -75,7 +80,8 @@ async fn serve_metrics(listen: MetricsListen, shutdown: &Shutdown, describe: fn(
     let bound = resi_telemetry::metrics::serve(addr, async move { stop.wait().await })
         .await
         .context("serving metrics (set metrics_listen to another address, or off)")?;
-    describe();
+    // Inside the daemon's span: the zeroed series carry its labels.
+    daemon.in_scope(describe);
     println!("metrics: http://{bound}{}", resi_telemetry::metrics::PATH);
     Ok(())
 }
@@ -93,7 +99,8 @@ pub fn miner(args: MinerArgs) -> anyhow::Result<ExitCode> {
         let shutdown = signal_shutdown();
         let miner = resi_miner::build(&config, SystemClock::shared(), shutdown.clone()).await?;
         // The recorder first: what is described before it is lost.
-        serve_metrics(config.metrics_listen, &shutdown, resi_miner::metrics::describe).await?;
+        let span = resi_runtime::daemon_span("miner", miner.hotkey().as_str());
+        serve_metrics(config.metrics_listen, &shutdown, span, resi_miner::metrics::describe).await?;
         println!("miner {} following {}", miner.hotkey(), config.coordinator);
         miner.run().await;
         Ok(ExitCode::SUCCESS)
@@ -142,7 +149,14 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
             SystemClock::shared(),
             shutdown.clone(),
         )?;
-        serve_metrics(config.metrics_listen, &shutdown, resi_validator::metrics::describe).await?;
+        let span = resi_runtime::daemon_span("validator", validator.hotkey().as_str());
+        serve_metrics(
+            config.metrics_listen,
+            &shutdown,
+            span,
+            resi_validator::metrics::describe,
+        )
+        .await?;
         if let Some(epoch) = once {
             // SIGTERM ends a one-off validation too, at a journaled step; the
             // journal keeps what was done.

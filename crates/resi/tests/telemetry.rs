@@ -92,6 +92,30 @@ fn every_daemon_serves_metrics_a_prometheus_parser_reads() {
         counter(&validator_metrics, "resi_validator_epochs_total", "outcome", "done"),
         Some(0.0)
     );
+    // Every series says which daemon it is from (in a devnet every daemon
+    // shares the process's one recorder): its role and hotkey.
+    for (scraped, role, prefix) in [
+        (&miner_metrics, "miner", "resi_miner_"),
+        (&validator_metrics, "validator", "resi_validator_"),
+    ] {
+        let own: Vec<_> = scraped
+            .samples
+            .iter()
+            .filter(|s| s.metric.starts_with(prefix))
+            .collect();
+        assert!(!own.is_empty(), "{role}");
+        for s in own {
+            assert_eq!(s.labels.get("role"), Some(role), "{}: {:?}", s.metric, s.labels);
+            assert!(
+                s.labels
+                    .get("hotkey")
+                    .is_some_and(|h| h.len() == 48 && h.starts_with('5')),
+                "{}: {:?}",
+                s.metric,
+                s.labels
+            );
+        }
+    }
 
     // The coordinator counted the refused requests, by reason and endpoint.
     let until = Instant::now() + Duration::from_secs(20);
@@ -116,6 +140,11 @@ fn every_daemon_serves_metrics_a_prometheus_parser_reads() {
                 && s.labels.get("status") == Some("403")
         });
     assert!(refused.is_some(), "403s on the current assignment are counted");
+    assert_eq!(
+        refused.and_then(|s| s.labels.get("role")),
+        Some("coordinator"),
+        "the coordinator's series say so"
+    );
     let present = names(&coordinator_metrics);
     for name in [
         "resi_coordinator_epoch_start_timestamp_seconds",

@@ -87,7 +87,14 @@ async fn request_limits(request: axum::extract::Request, next: axum::middleware:
 /// logs one line per request at debug (method, path, never the query: it
 /// carries signatures; status; time). Server errors are logged at error
 /// where they are answered.
+/// Every request inside the coordinator's span: its log lines and metric
+/// labels (`role`) say which daemon they are from, in a devnet's shared
+/// process as in its own.
 async fn observe_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    tracing::Instrument::instrument(observed(request, next), resi_runtime::daemon_span("coordinator", "")).await
+}
+
+async fn observed(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let endpoint = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
