@@ -78,6 +78,17 @@ impl CoordinatorClient {
             .map_err(|e| ClientError::new(endpoint, None, e.to_string()))
     }
 
+    /// A request that takes long (the client's timeout is 30 s) is said to
+    /// be waiting on the coordinator within two seconds, not silent.
+    async fn announced<F: std::future::Future>(&self, sent: F) -> F::Output {
+        let host = self.base.host_str().unwrap_or("?");
+        let what = match self.base.port_or_known_default() {
+            Some(port) => format!("the coordinator at {host}:{port}"),
+            None => format!("the coordinator at {host}"),
+        };
+        resi_runtime::waiting::announced(&what, Duration::from_secs(10), sent).await
+    }
+
     /// The signed fields for `signing`, timestamped now.
     fn sign(&self, signing: &Signing<'_>) -> SignedFields {
         let timestamp = self.clock.now_unix();
@@ -114,19 +125,21 @@ impl CoordinatorClient {
         let endpoint = signing.endpoint();
         let url = self.url(endpoint, path)?;
         let signed = self.sign(&signing);
-        Self::read(endpoint, self.http.get(url).query(&signed).send().await).await
+        let sent = self.announced(self.http.get(url).query(&signed).send()).await;
+        Self::read(endpoint, sent).await
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(&self, endpoint: Endpoint, body: &B) -> Result<T, ClientError> {
         let url = self.url(endpoint, endpoint.path())?;
-        Self::read(endpoint, self.http.post(url).json(body).send().await).await
+        let sent = self.announced(self.http.post(url).json(body).send()).await;
+        Self::read(endpoint, sent).await
     }
 
     /// The coordinator's health (unsigned).
     pub async fn health(&self) -> Result<HealthResponse, ClientError> {
         let endpoint = Endpoint::Healthcheck;
         let url = self.url(endpoint, endpoint.path())?;
-        let sent = self.http.get(url).send().await;
+        let sent = self.announced(self.http.get(url).send()).await;
         Self::read(endpoint, sent).await
     }
 

@@ -432,6 +432,38 @@ fn chain_register_and_show() {
         cold,
     ]);
     assert_eq!(bad.status.code(), Some(2));
+    // Or from a wallet's files, as `resi keys new` wrote them.
+    let wallets = dir.path().join("wallets");
+    let from_wallet = common::new_wallet(&wallets, "miner");
+    let out = resi(&[
+        "chain",
+        "register",
+        "--metagraph",
+        f,
+        "--wallet-path",
+        wallets.to_str().unwrap(),
+        "--wallet",
+        "miner",
+    ]);
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(0), "2".to_owned()),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&resi(&["chain", "show", "--metagraph", f])).contains(from_wallet.as_str()));
+    let missing = resi(&[
+        "chain",
+        "register",
+        "--metagraph",
+        f,
+        "--wallet-path",
+        wallets.to_str().unwrap(),
+        "--wallet",
+        "nobody",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("wallet nobody"), "{}", stderr(&missing));
 }
 
 #[test]
@@ -529,6 +561,33 @@ fn coordinator_dev_mode_serves_and_stops() {
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("\"service\":\"resi-coordinator\""));
+    // The rules it announces, as a validator asks before an upgrade.
+    assert!(response.contains("\"rules\":{\"currentVersion\":6}"), "{response}");
+    let wallets = dir.path().join("wallets");
+    common::new_wallet(&wallets, "validator");
+    let validator_toml = dir.path().join("validator.toml");
+    std::fs::write(
+        &validator_toml,
+        format!(
+            "coordinator = \"{url}\"\nhotkey_file = \"wallets/validator/hotkeys/default\"\nmetrics_listen = \"off\"\n\
+             property_source = \"http://127.0.0.1:9\"\n[chain]\nmetagraph = \"metagraph.json\"\n"
+        ),
+    )
+    .unwrap();
+    let check = resi(&[
+        "validator",
+        "--config",
+        validator_toml.to_str().unwrap(),
+        "--check-upgrade",
+    ]);
+    let said = stdout(&check);
+    assert_eq!(check.status.code(), Some(0), "{said}{}", stderr(&check));
+    assert!(
+        said.contains("validates results versions 6 to 7")
+            && said.contains("the subnet runs results version 6: validated")
+            && said.contains("no upgrade is announced"),
+        "{said}"
+    );
     stop(&mut child);
     assert!(dir.path().join("coordinator.db").exists() && dir.path().join("secret").exists());
     // Secrets and the database (unrevealed seeds) are the owner's alone.
