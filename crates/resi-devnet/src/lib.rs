@@ -37,6 +37,7 @@ pub use cast::{DevnetOptions, MarketKind, UpgradeRehearsal};
 pub use outcome::{DevnetOutcome, EpochOutcome, MinerInfo, Refused, UpgradeOutcome};
 use resi_core::{EpochId, Hotkey};
 use resi_runtime::{SharedClock, Shutdown, SystemClock};
+use resi_validator::ValidatorConfig;
 pub use start::Devnet;
 use tokio::sync::mpsc;
 
@@ -286,7 +287,9 @@ pub async fn run(
         (Some(_), Some(s3)) => upgrade::published_refusals(s3.s3_config(), &refusing, &cast.validators, &clock).await?,
         _ => Vec::new(),
     };
+    let dataset = publish_dataset(&cast.validator_configs, &outcomes, &devnet.dir, &clock).await;
     let mut outcome = outcome::judge(outcomes, epochs.len(), cast.miners, cast.validators, ledger);
+    outcome.dataset = Some(dataset);
     outcome.on_chain = on_chain.as_ref().map(|c| (c.url.clone(), c.netuid));
     outcome.upgrade = rules.upgrade.map(|u| UpgradeOutcome {
         version: u.version,
@@ -375,4 +378,49 @@ impl OnChain {
         }
         Ok(records)
     }
+}
+
+/// The judged epochs' dataset, published by the first validator under
+/// `dir` (files in `dir/dataset/listings/…`, as `resi dataset publish
+/// --out dir` writes them), and its stats.
+pub async fn publish_dataset(
+    configs: &[ValidatorConfig],
+    outcomes: &[EpochOutcome],
+    dir: &std::path::Path,
+    clock: &SharedClock,
+) -> Result<outcome::DatasetOutcome, String> {
+    let config = configs.first().ok_or("no validator")?;
+    let stop = Shutdown::new();
+    let key = resi_auth::wallet::read_keypair(&config.hotkey_file).map_err(|e| e.to_string())?;
+    let opened = resi_subtensor::open(
+        &config.chain,
+        Some(Arc::new(key)),
+        Some(config.data_dir.clone()),
+        stop.clone(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let validator = resi_validator::build(
+        config,
+        config.settings(),
+        None,
+        opened.chain,
+        Arc::clone(clock),
+        stop.clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    let root = dir.to_path_buf();
+    let sink = resi_dataset::sink::FolderSink::new(&root);
+    let mut manifests = Vec::new();
+    for outcome in outcomes {
+        manifests.push(
+            validator
+                .publish_dataset(outcome.epoch, &sink)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    stop.trigger();
+    let stats = resi_dataset::stats::stats(&root).map_err(|e| e.to_string())?;
+    Ok(outcome::DatasetOutcome { root, manifests, stats })
 }

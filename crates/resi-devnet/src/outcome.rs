@@ -61,6 +61,18 @@ pub struct DevnetOutcome {
     /// A rules-upgrade rehearsal: the version it upgraded to, from which
     /// epoch, and each refusal the old validators published.
     pub upgrade: Option<UpgradeOutcome>,
+    /// The judged epochs' dataset, or why it could not be published.
+    pub dataset: Option<Result<DatasetOutcome, String>>,
+}
+
+/// The dataset the devnet published.
+#[derive(Clone, Debug)]
+pub struct DatasetOutcome {
+    /// The dataset's root: its files are under `root/dataset/listings/`
+    /// (`resi dataset stats --dir root` reads it).
+    pub root: std::path::PathBuf,
+    pub manifests: Vec<resi_dataset::DatasetManifest>,
+    pub stats: Vec<resi_dataset::stats::EpochStats>,
 }
 
 /// What a rules-upgrade rehearsal came to.
@@ -223,5 +235,6 @@ pub(crate) fn judge(
         ledger,
         on_chain: None,
         upgrade: None,
+        dataset: None,
     }
 }

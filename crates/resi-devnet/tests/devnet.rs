@@ -619,3 +619,167 @@ async fn miner_stops_gracefully(devnet: &Devnet) {
         "uploaded zipcodes were not scraped again"
     );
 }
+
+/// The judged epoch as a dataset: every row from a winner that passed every
+/// tier, rank 1 whole, one row per zpid, sorted; the manifest signed and
+/// true to the files; published again (also after a publish killed
+/// midway), the same bytes.
+#[test]
+fn the_epoch_is_published_as_a_dataset() {
+    use arrow_array::{Array, Int32Array, StringArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let n = network();
+    let dataset = match &n.outcome.dataset {
+        Some(Ok(d)) => d,
+        other => panic!("no dataset: {other:?}"),
+    };
+    let epoch = &n.outcome.epochs[0];
+    let results = &epoch.reports[0].results;
+    assert_eq!(dataset.manifests.len(), 1);
+    let manifest = &dataset.manifests[0];
+    assert!(manifest.verify(), "signed by its publisher");
+    assert_eq!(manifest.consensus_hash, results.consensus_hash);
+    assert_eq!(manifest.partitions.len(), results.zipcodes.len());
+    let mut total = 0;
+    for (partition, outcome) in manifest.partitions.iter().zip(&results.zipcodes) {
+        assert_eq!(partition.zipcode, outcome.zipcode);
+        let path = dataset.root.join(&partition.key);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(resi_dataset::manifest::sha256_hex(&bytes), partition.sha256);
+        let batches: Vec<_> = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+            .unwrap()
+            .build()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut zpids = Vec::new();
+        let mut by_rank = std::collections::BTreeMap::<i32, u64>::new();
+        for b in &batches {
+            let col = |name: &str| b.column(b.schema().index_of(name).unwrap()).clone();
+            let zpid = col("zpid");
+            let zpid = zpid.as_any().downcast_ref::<StringArray>().unwrap();
+            let miner = col("miner_hotkey");
+            let miner = miner.as_any().downcast_ref::<StringArray>().unwrap();
+            let rank = col("rank");
+            let rank = rank.as_any().downcast_ref::<Int32Array>().unwrap();
+            for i in 0..b.num_rows() {
+                zpids.push(zpid.value(i).to_owned());
+                *by_rank.entry(rank.value(i)).or_default() += 1;
+                // Traceable to a submission that passed every tier, at that rank.
+                let from = outcome
+                    .submissions
+                    .iter()
+                    .find(|s| s.hotkey.as_str() == miner.value(i))
+                    .unwrap_or_else(|| panic!("row {i} of {} is from no submission", partition.key));
+                assert_eq!(from.status, resi_core::results::Status::Winner);
+                assert_eq!(from.rank.map(i32::from), Some(rank.value(i)));
+                assert!(from.spot_check.is_some(), "tier 3 ran on it");
+            }
+        }
+        let mut sorted = zpids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(zpids, sorted, "one row per zpid, sorted");
+        assert_eq!(zpids.len() as u64, partition.rows);
+        // Rank 1's file is there whole.
+        let first = resi_dataset::winners(outcome)[0];
+        assert_eq!(by_rank.get(&1).copied(), first.listing_count, "{}", partition.key);
+        total += partition.rows;
+    }
+    assert_eq!(total, manifest.rows);
+    assert!(total > 0);
+
+    // Again, into a copy from which a killed publish left the manifest and a
+    // partition out: the same bytes, complete.
+    let again = tempfile::tempdir().unwrap();
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        for entry in walk(from) {
+            let target = to.join(entry.strip_prefix(from).unwrap());
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&entry, &target).unwrap();
+        }
+    };
+    copy(&dataset.root.join("dataset"), &again.path().join("dataset"));
+    std::fs::remove_file(again.path().join(resi_dataset::manifest_key(&manifest.epoch_id))).unwrap();
+    std::fs::remove_file(again.path().join(&manifest.partitions[0].key)).unwrap();
+    assert!(
+        resi_dataset::stats::stats(again.path()).unwrap().is_empty(),
+        "no manifest: not complete"
+    );
+    let outcomes = n.outcome.epochs.clone();
+    let configs = validator_configs(&n.devnet);
+    let republished = n
+        .runtime
+        .block_on(resi_devnet::publish_dataset(
+            &configs,
+            &outcomes,
+            again.path(),
+            &n.devnet.clock,
+        ))
+        .unwrap();
+    assert_eq!(republished.root, again.path());
+    // The partitions byte for byte; the manifest the same but for its
+    // signature (sr25519 signs with a fresh nonce each time).
+    let files = |root: &std::path::Path| -> Vec<(std::path::PathBuf, String)> {
+        walk(&root.join("dataset"))
+            .into_iter()
+            .filter(|p| !p.ends_with("_manifest.json"))
+            .map(|p| {
+                let hash = resi_dataset::manifest::sha256_hex(&std::fs::read(&p).unwrap());
+                (p.strip_prefix(root).unwrap().to_owned(), hash)
+            })
+            .collect()
+    };
+    assert_eq!(
+        files(&dataset.root),
+        files(&republished.root),
+        "the same partitions, byte for byte"
+    );
+    assert!(republished.manifests[0].same_content(manifest) && republished.manifests[0].verify());
+    // Published again over a complete epoch: nothing is rewritten, the
+    // manifest included.
+    let manifest_file = again.path().join(resi_dataset::manifest_key(&manifest.epoch_id));
+    let before = std::fs::read(&manifest_file).unwrap();
+    let once_more = n
+        .runtime
+        .block_on(resi_devnet::publish_dataset(
+            &configs,
+            &outcomes,
+            again.path(),
+            &n.devnet.clock,
+        ))
+        .unwrap();
+    assert_eq!(std::fs::read(&manifest_file).unwrap(), before, "the manifest is kept");
+    assert_eq!(files(&once_more.root), files(&dataset.root));
+}
+
+/// Every file under `root`, sorted.
+fn walk(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The devnet's validators' configurations, as saved.
+fn validator_configs(devnet: &Devnet) -> Vec<ValidatorConfig> {
+    let mut names: Vec<_> = std::fs::read_dir(devnet.dir.join("validators"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|folder| ValidatorConfig::from_file(&folder.join("validator.toml")).unwrap())
+        .collect()
+}

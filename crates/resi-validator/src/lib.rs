@@ -16,6 +16,7 @@
 
 pub mod catchup;
 pub mod config;
+pub mod dataset;
 pub mod journal;
 pub mod metrics;
 pub mod pipeline;

@@ -187,7 +187,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
 
     /// Between journaled steps: a stop requested now ends the epoch here;
     /// the journal resumes it at the next step.
-    fn step_boundary(&self) -> Result<(), ValidatorError> {
+    pub(crate) fn step_boundary(&self) -> Result<(), ValidatorError> {
         if self.shutdown.is_triggered() {
             Err(ValidatorError::Stopped)
         } else {
@@ -197,6 +197,18 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
 
     pub fn hotkey(&self) -> Hotkey {
         self.key.hotkey()
+    }
+
+    pub(crate) fn key(&self) -> &Keypair {
+        &self.key
+    }
+
+    pub(crate) fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
+    pub(crate) fn settings(&self) -> &ValidatorSettings {
+        &self.settings
     }
 
     /// Runs until its shutdown handle is triggered: after each epoch's
@@ -416,7 +428,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
     /// Every object of `kind` for the epoch, following continuation tokens. A
     /// failed page is asked for again with the same token (a few times, with
     /// backoff), so an error does not restart the listing from page 1.
-    async fn read_all(&self, epoch: EpochId, kind: &str) -> Result<Vec<ReadObject>, ValidatorError> {
+    pub(crate) async fn read_all(&self, epoch: EpochId, kind: &str) -> Result<Vec<ReadObject>, ValidatorError> {
         const ATTEMPTS: u32 = 4;
         let mut objects = Vec::new();
         let mut token: Option<String> = None;
@@ -802,7 +814,11 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
 
     /// Downloads an object of at most `max_bytes`; `None` when it is larger
     /// (the caller's verdict), an error when storage fails (retried later).
-    async fn get_capped(&self, object: &ReadObject, max_bytes: u64) -> Result<Option<bytes::Bytes>, ValidatorError> {
+    pub(crate) async fn get_capped(
+        &self,
+        object: &ReadObject,
+        max_bytes: u64,
+    ) -> Result<Option<bytes::Bytes>, ValidatorError> {
         match self.s3.get(&object.url, &object.key, max_bytes).await {
             Ok(b) => Ok(Some(b)),
             Err(e) if matches!(e.kind, resi_storage::client::FailureKind::TooLarge { .. }) => Ok(None),

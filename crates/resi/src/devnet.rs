@@ -126,6 +126,20 @@ fn run_options(options: DevnetOptions, keep_running: bool) -> anyhow::Result<Exi
                 );
             }
         }
+        match &outcome.dataset {
+            Some(Ok(dataset)) => {
+                println!(
+                    "dataset: {} (resi dataset stats --dir {})",
+                    dataset.root.join("dataset").display(),
+                    dataset.root.display()
+                );
+                if let Some(last) = dataset.stats.last() {
+                    println!("dataset: {last}");
+                }
+            }
+            Some(Err(why)) => println!("dataset: not published: {why}"),
+            None => {}
+        }
         if let Some(upgrade) = outcome.upgrade_verdict() {
             println!("{upgrade}");
         }

@@ -7,6 +7,7 @@ mod bench;
 mod chain;
 mod coordinator;
 mod daemons;
+mod dataset;
 mod devnet;
 mod files;
 mod keys;
@@ -57,6 +58,9 @@ enum Command {
     Validator(daemons::ValidatorArgs),
     /// Run the whole network locally for a few epochs and judge the incentive.
     Devnet(devnet::DevnetArgs),
+    /// The validated listings as a Parquet dataset: publish an epoch, show coverage.
+    #[command(subcommand)]
+    Dataset(dataset::DatasetCommand),
     /// The chain's metagraph (local backend).
     #[command(subcommand)]
     Chain(chain::ChainCommand),
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
         Command::Miner(args) => daemons::miner(args),
         Command::Validator(args) => daemons::validator(args),
         Command::Devnet(args) => devnet::run(args),
+        Command::Dataset(cmd) => dataset::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match outcome {

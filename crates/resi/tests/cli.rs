@@ -435,16 +435,19 @@ fn chain_register_and_show() {
     // Or from a wallet's files, as `resi keys new` wrote them.
     let wallets = dir.path().join("wallets");
     let from_wallet = common::new_wallet(&wallets, "miner");
-    let out = resi(&[
-        "chain",
-        "register",
-        "--metagraph",
-        f,
-        "--wallet-path",
-        wallets.to_str().unwrap(),
-        "--wallet",
-        "miner",
-    ]);
+    let register_wallet = |name: &str| {
+        resi(&[
+            "chain",
+            "register",
+            "--metagraph",
+            f,
+            "--wallet-path",
+            wallets.to_str().unwrap(),
+            "--wallet",
+            name,
+        ])
+    };
+    let out = register_wallet("miner");
     assert_eq!(
         (out.status.code(), stdout(&out)),
         (Some(0), "2".to_owned()),
@@ -452,16 +455,7 @@ fn chain_register_and_show() {
         stderr(&out)
     );
     assert!(stdout(&resi(&["chain", "show", "--metagraph", f])).contains(from_wallet.as_str()));
-    let missing = resi(&[
-        "chain",
-        "register",
-        "--metagraph",
-        f,
-        "--wallet-path",
-        wallets.to_str().unwrap(),
-        "--wallet",
-        "nobody",
-    ]);
+    let missing = register_wallet("nobody");
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("wallet nobody"), "{}", stderr(&missing));
 }

@@ -545,8 +545,49 @@ pub fn arrow_schema() -> Schema {
 #[error("writing listings to Parquet: {0}")]
 pub struct EncodeError(String);
 
+impl EncodeError {
+    pub fn new(why: impl Into<String>) -> Self {
+        Self(why.into())
+    }
+}
+
 /// Encodes listings as a schema-v1 Parquet file (one row group, Snappy).
 pub fn encode_listings(listings: &[Listing]) -> Result<Vec<u8>, EncodeError> {
+    let rows: Vec<&Listing> = listings.iter().collect();
+    let arrays = listing_arrays(&rows);
+    let schema = Arc::new(arrow_schema());
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| EncodeError(e.to_string()))?;
+    write_parquet(schema, &batch, &UNIQUE_PER_ROW)
+}
+
+/// Columns whose values are unique per row: a dictionary gains nothing and
+/// costs every reader a gather; the low-cardinality columns keep theirs.
+pub const UNIQUE_PER_ROW: [&str; 5] = [
+    col::ZPID,
+    col::MLS_ID,
+    col::ADDRESS,
+    col::SOURCE_URL,
+    col::SCRAPED_TIMESTAMP,
+];
+
+/// One batch as a Parquet file: one row group, Snappy, no dictionary for
+/// `unique` columns; the same batch gives the same bytes.
+pub fn write_parquet(schema: Arc<Schema>, batch: &RecordBatch, unique: &[&str]) -> Result<Vec<u8>, EncodeError> {
+    let n = batch.num_rows();
+    let mut props = WriterProperties::builder().set_compression(Compression::SNAPPY);
+    for column in unique {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(*column), false);
+    }
+    let props = props.set_max_row_group_row_count(Some(n.max(1))).build();
+    let mut out = Vec::with_capacity(n * 64 + 1024);
+    let mut writer = ArrowWriter::try_new(&mut out, schema, Some(props)).map_err(|e| EncodeError(e.to_string()))?;
+    writer.write(batch).map_err(|e| EncodeError(e.to_string()))?;
+    writer.close().map_err(|e| EncodeError(e.to_string()))?;
+    Ok(out)
+}
+
+/// The schema-v1 columns of `listings`, in [`arrow_schema`]'s order.
+pub fn listing_arrays(listings: &[&Listing]) -> Vec<ArrayRef> {
     let n = listings.len();
     let mut zpid = StringBuilder::with_capacity(n, n * 10);
     let mut mls_id = StringBuilder::with_capacity(n, n * 10);
@@ -578,7 +619,7 @@ pub fn encode_listings(listings: &[Listing]) -> Result<Vec<u8>, EncodeError> {
         source_url.append_option(l.source_url.as_deref());
         scraped.append_option(l.scraped_timestamp_ms);
     }
-    let arrays: Vec<ArrayRef> = vec![
+    vec![
         Arc::new(zpid.finish()),
         Arc::new(mls_id.finish()),
         Arc::new(address.finish()),
@@ -593,25 +634,5 @@ pub fn encode_listings(listings: &[Listing]) -> Result<Vec<u8>, EncodeError> {
         Arc::new(days_on_market.finish()),
         Arc::new(source_url.finish()),
         Arc::new(scraped.finish()),
-    ];
-    let schema = Arc::new(arrow_schema());
-    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| EncodeError(e.to_string()))?;
-    // Values that are unique per row gain nothing from a dictionary and cost
-    // every reader a gather; the low-cardinality columns keep theirs.
-    let mut props = WriterProperties::builder().set_compression(Compression::SNAPPY);
-    for unique in [
-        col::ZPID,
-        col::MLS_ID,
-        col::ADDRESS,
-        col::SOURCE_URL,
-        col::SCRAPED_TIMESTAMP,
-    ] {
-        props = props.set_column_dictionary_enabled(ColumnPath::from(unique), false);
-    }
-    let props = props.set_max_row_group_row_count(Some(n.max(1))).build();
-    let mut out = Vec::with_capacity(n * 64 + 1024);
-    let mut writer = ArrowWriter::try_new(&mut out, schema, Some(props)).map_err(|e| EncodeError(e.to_string()))?;
-    writer.write(&batch).map_err(|e| EncodeError(e.to_string()))?;
-    writer.close().map_err(|e| EncodeError(e.to_string()))?;
-    Ok(out)
+    ]
 }
