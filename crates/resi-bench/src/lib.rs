@@ -159,6 +159,10 @@ pub struct ValidateReport {
     pub tier3_latency: Option<Tier3Latency>,
     /// The directory the files were read from (None: memory).
     pub input: Option<std::path::PathBuf>,
+    /// Publishing the epoch's dataset (resi-dataset) from the results: the
+    /// winners' files decoded again, rows chosen, Parquet written to a
+    /// temporary folder, a zipcode at a time; `listings` is the rows written.
+    pub dataset_publish: Stage,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -277,6 +281,48 @@ impl Submissions<'_> {
     }
 }
 
+/// The dataset publish of a validated epoch, as a validator runs it
+/// (`Validator::publish_dataset`) but with the files at hand: per zipcode,
+/// the winners' files decoded, the rows chosen and written.
+fn publish_dataset(
+    epoch: &SyntheticEpoch,
+    submissions: &Submissions<'_>,
+    results: &ValidationResults,
+) -> Result<Stage, BenchError> {
+    let folder = tempfile::tempdir().map_err(|e| BenchError::Files(e.to_string()))?;
+    let sink = resi_dataset::sink::FolderSink::new(folder.path());
+    let by_owner: std::collections::BTreeMap<(resi_core::Zipcode, resi_core::Hotkey), usize> = (0..submissions.len())
+        .map(|i| submissions.get(i).map(|s| ((s.zipcode, s.hotkey), i)))
+        .collect::<Result<_, BenchError>>()?;
+    let limits = epoch.ctx.config.decode_limits();
+    let t = Instant::now();
+    let mut rows = 0u64;
+    for outcome in &results.zipcodes {
+        let mut files = std::collections::BTreeMap::new();
+        for winner in resi_dataset::winners(outcome) {
+            let Some(&i) = by_owner.get(&(outcome.zipcode, winner.hotkey.clone())) else {
+                continue;
+            };
+            let columns =
+                decode_listings(submissions.get(i)?.bytes, &limits).map_err(|e| BenchError::Engine(e.to_string()))?;
+            files.insert(winner.hotkey.clone(), columns.to_listings());
+        }
+        let chosen = resi_dataset::zipcode_rows(outcome, &files);
+        let bytes = resi_dataset::encode::encode_rows(&chosen).map_err(|e| BenchError::Engine(e.to_string()))?;
+        sink.put(
+            &resi_dataset::partition_key(&epoch.ctx.epoch_id, &outcome.zipcode),
+            &bytes,
+        )
+        .map_err(|e| BenchError::Files(e.to_string()))?;
+        rows += chosen.len() as u64;
+    }
+    Ok(Stage {
+        name: "dataset publish (winners' rows to Parquet)",
+        listings: rows,
+        elapsed: t.elapsed(),
+    })
+}
+
 fn run_validate_in_pool(params: &ValidateBench) -> Result<ValidateReport, BenchError> {
     let t0 = Instant::now();
     let mut spec = EpochSpec {
@@ -390,7 +436,10 @@ fn run_validate_in_pool(params: &ValidateBench) -> Result<ValidateReport, BenchE
         None => None,
     };
 
+    let dataset_publish = publish_dataset(&epoch, &submissions, &results)?;
+
     Ok(ValidateReport {
+        dataset_publish,
         files: epoch.submissions.len(),
         parquet_bytes: epoch.total_bytes(),
         listings,
@@ -433,7 +482,8 @@ impl ValidateReport {
     }
 
     /// One JSON line: `{"listings", "threads", "decodeOnlySec", "endToEndSec", "floorRatio", "peakRssMib",
-    /// "simulatedSourceSec", "lookupsPerEpoch"}` (`peakRssMib` null where the platform does not tell).
+    /// "simulatedSourceSec", "lookupsPerEpoch", "datasetPublishSec", "datasetRows"}` (`peakRssMib`
+    /// null where the platform does not tell).
     pub fn json(&self) -> String {
         let tier3 = self.tier3_latency.as_ref().map_or(String::new(), |t3| {
             format!(
@@ -445,7 +495,7 @@ impl ValidateReport {
             )
         });
         format!(
-            "{{\"listings\":{},\"threads\":{},\"decodeOnlySec\":{:.4},\"endToEndSec\":{:.4},\"floorRatio\":{:.3},\"peakRssMib\":{},\"simulatedSourceSec\":{:.4},\"lookupsPerEpoch\":{}{tier3}}}",
+            "{{\"listings\":{},\"threads\":{},\"decodeOnlySec\":{:.4},\"endToEndSec\":{:.4},\"floorRatio\":{:.3},\"peakRssMib\":{},\"simulatedSourceSec\":{:.4},\"lookupsPerEpoch\":{},\"datasetPublishSec\":{:.4},\"datasetRows\":{}{tier3}}}",
             self.listings,
             self.threads,
             self.decode_only.elapsed.as_secs_f64(),
@@ -453,7 +503,9 @@ impl ValidateReport {
             self.floor_ratio(),
             self.peak_rss_mib.map_or("null".into(), |m| format!("{m:.1}")),
             self.simulated_source.as_secs_f64(),
-            self.lookups_per_epoch
+            self.lookups_per_epoch,
+            self.dataset_publish.elapsed.as_secs_f64(),
+            self.dataset_publish.listings
         )
     }
 
@@ -528,6 +580,13 @@ impl ValidateReport {
                 self.bombs.0, self.bombs.1
             ));
         }
+        out.push_str(&format!(
+            "dataset publish: {} rows in {:.3} s ({:.2}× the validation's {:.3} s)\n",
+            self.dataset_publish.listings,
+            self.dataset_publish.elapsed.as_secs_f64(),
+            self.dataset_publish.elapsed.as_secs_f64() / self.end_to_end.as_secs_f64().max(1e-9),
+            self.end_to_end.as_secs_f64()
+        ));
         let secs = self.end_to_end.as_secs_f64();
         out.push_str(&format!(
             "bench validate: {} listings in {:.3} s = {:.0} listings/s, peak RSS {}",

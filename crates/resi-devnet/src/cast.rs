@@ -327,6 +327,8 @@ pub async fn cast(
             burn_owner_uid: None,
             chain: registry.chain_config(),
             validation: resi_core::ValidationConfig::default(),
+            // The devnet publishes its judged epochs itself, after the verdict.
+            dataset: resi_validator::config::DatasetSection::default(),
         };
         write_toml(&folder.join("validator.toml"), &saved_validator(&folder, &config))?;
         validators.push((name, uid, key.hotkey()));

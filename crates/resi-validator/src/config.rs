@@ -188,6 +188,22 @@ pub struct ValidatorConfig {
     /// changes the consensus hash: every validator must use the same.
     #[serde(default)]
     pub validation: ValidationConfig,
+    /// `[dataset]`: publish each validated epoch's winning listings.
+    #[serde(default)]
+    pub dataset: DatasetSection,
+}
+
+/// `[dataset]` (docs/DATASET.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSection {
+    /// After each epoch's weights, publish its dataset.
+    #[serde(default)]
+    pub publish: bool,
+    /// The dataset's root (files in `dir/dataset/listings/…`); default the
+    /// data directory. Relative to this file's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
 }
 
 /// `[chain]`: the same section as the coordinator's.
@@ -257,7 +273,10 @@ impl ValidatorConfig {
                 &mut config.hotkey_file,
                 &mut config.data_dir,
                 &mut config.chain.metagraph,
-            ] {
+            ]
+            .into_iter()
+            .chain(config.dataset.dir.as_mut())
+            {
                 if p.is_relative() {
                     *p = dir.join(&*p);
                 }
@@ -304,6 +323,33 @@ impl ValidatorConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dataset_is_published_where_the_file_says_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("validator.toml");
+        let base = "coordinator = \"http://127.0.0.1:8080\"\nhotkey_file = \"hot\"\nproperty_source = \"http://127.0.0.1:8090\"\n";
+        std::fs::write(&file, base).unwrap();
+        assert_eq!(
+            ValidatorConfig::from_file(&file).unwrap().settings().dataset,
+            None,
+            "off by default"
+        );
+        std::fs::write(&file, format!("{base}[dataset]\npublish = true\n")).unwrap();
+        let config = ValidatorConfig::from_file(&file).unwrap();
+        assert_eq!(
+            config.settings().dataset,
+            Some(config.data_dir.clone()),
+            "the data directory by default"
+        );
+        std::fs::write(&file, format!("{base}[dataset]\npublish = true\ndir = \"published\"\n")).unwrap();
+        let config = ValidatorConfig::from_file(&file).unwrap();
+        assert_eq!(
+            config.settings().dataset,
+            Some(dir.path().join("published")),
+            "relative to the file"
+        );
+    }
 
     #[test]
     fn minimal_file_gets_protocol_defaults() {

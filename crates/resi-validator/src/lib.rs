@@ -49,6 +49,10 @@ impl ValidatorConfig {
             validation: self.validation.clone(),
             first_epoch: None,
             backfill_epochs: self.backfill_epochs,
+            dataset: self
+                .dataset
+                .publish
+                .then(|| self.dataset.dir.clone().unwrap_or_else(|| self.data_dir.clone())),
             ..ValidatorSettings::default()
         }
     }

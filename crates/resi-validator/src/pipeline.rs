@@ -100,6 +100,8 @@ pub struct ValidatorSettings {
     pub newest_results_version: ResultsVersion,
     /// `resi --version`, named in a published refusal.
     pub release: String,
+    /// Publish each validated epoch's dataset under this root (`[dataset]`).
+    pub dataset: Option<std::path::PathBuf>,
 }
 
 impl Default for ValidatorSettings {
@@ -117,6 +119,7 @@ impl Default for ValidatorSettings {
             backfill_epochs: 3,
             newest_results_version: ResultsVersion::LATEST,
             release: env!("CARGO_PKG_VERSION").to_owned(),
+            dataset: None,
         }
     }
 }
@@ -287,6 +290,15 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                         if let Some(record) = &report.weights {
                             let deadline = epoch.start_unix() + length;
                             crate::metrics::weights_set(record.block, (record.at - deadline) as f64);
+                        }
+                        if let Some(root) = &self.settings.dataset {
+                            // The product, not the protocol: a failure is
+                            // said and the epoch stays done (rerun with
+                            // `resi dataset publish`).
+                            let sink = resi_dataset::sink::FolderSink::new(root);
+                            if let Err(e) = self.publish_dataset(epoch, &sink).await {
+                                tracing::warn!(%epoch, "dataset not published: {e}; `resi dataset publish` finishes it");
+                            }
                         }
                         if let Some(tx) = &self.reports {
                             let _ = tx.send(report);
