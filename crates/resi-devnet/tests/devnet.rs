@@ -708,15 +708,17 @@ fn the_epoch_is_published_as_a_dataset() {
     );
     let outcomes = n.outcome.epochs.clone();
     let configs = validator_configs(&n.devnet);
-    let republished = n
-        .runtime
-        .block_on(resi_devnet::publish_dataset(
-            &configs,
-            &outcomes,
-            again.path(),
-            &n.devnet.clock,
-        ))
-        .unwrap();
+    let publish = || {
+        n.runtime
+            .block_on(resi_devnet::publish_dataset(
+                &configs,
+                &outcomes,
+                again.path(),
+                &n.devnet.clock,
+            ))
+            .unwrap()
+    };
+    let republished = publish();
     assert_eq!(republished.root, again.path());
     // The partitions byte for byte; the manifest the same but for its
     // signature (sr25519 signs with a fresh nonce each time).
@@ -740,15 +742,7 @@ fn the_epoch_is_published_as_a_dataset() {
     // manifest included.
     let manifest_file = again.path().join(resi_dataset::manifest_key(&manifest.epoch_id));
     let before = std::fs::read(&manifest_file).unwrap();
-    let once_more = n
-        .runtime
-        .block_on(resi_devnet::publish_dataset(
-            &configs,
-            &outcomes,
-            again.path(),
-            &n.devnet.clock,
-        ))
-        .unwrap();
+    let once_more = publish();
     assert_eq!(std::fs::read(&manifest_file).unwrap(), before, "the manifest is kept");
     assert_eq!(files(&once_more.root), files(&dataset.root));
 }

@@ -24,12 +24,13 @@ pub mod upgrade;
 
 pub use config::{PropertySourceConfig, PropertySourceTable, ValidatorConfig, ValidatorFlags};
 pub use pipeline::{EpochReport, Validator, ValidatorError, ValidatorSettings};
+/// The property source a configured validator looks listings up in.
+pub use resi_sources::AnySource;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use resi_runtime::{Context, SharedClock, Shutdown};
-use resi_sources::AnySource;
 use tokio::sync::mpsc::UnboundedSender;
 
 impl ValidatorConfig {

@@ -129,26 +129,11 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
         if args.check_upgrade {
             return check_upgrade(&config.coordinator, key).await;
         }
-        let opened = resi_subtensor::open(
-            &config.chain,
-            Some(Arc::new(key)),
-            Some(config.data_dir.clone()),
-            shutdown.clone(),
-        )
-        .await
-        .with_context(|| format!("opening the chain ({})", config.chain.describe()))?;
         let settings = resi_validator::ValidatorSettings {
             release: crate::VERSION.to_owned(),
             ..config.settings()
         };
-        let validator = resi_validator::build(
-            &config,
-            settings,
-            None,
-            opened.chain,
-            SystemClock::shared(),
-            shutdown.clone(),
-        )?;
+        let validator = open_validator(&config, key, settings, &shutdown).await?;
         let span = resi_runtime::daemon_span("validator", validator.hotkey().as_str());
         serve_metrics(
             config.metrics_listen,
@@ -181,6 +166,32 @@ pub fn validator(args: ValidatorArgs) -> anyhow::Result<ExitCode> {
         validator.run().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// A validator on its configured chain (opened with its hotkey), for the
+/// daemon and for `resi dataset publish`.
+pub(crate) async fn open_validator(
+    config: &resi_validator::ValidatorConfig,
+    key: resi_auth::Keypair,
+    settings: resi_validator::ValidatorSettings,
+    shutdown: &Shutdown,
+) -> anyhow::Result<resi_validator::Validator<resi_validator::AnySource>> {
+    let opened = resi_subtensor::open(
+        &config.chain,
+        Some(Arc::new(key)),
+        Some(config.data_dir.clone()),
+        shutdown.clone(),
+    )
+    .await
+    .with_context(|| format!("opening the chain ({})", config.chain.describe()))?;
+    Ok(resi_validator::build(
+        config,
+        settings,
+        None,
+        opened.chain,
+        SystemClock::shared(),
+        shutdown.clone(),
+    )?)
 }
 
 /// `resi validator --check-upgrade`: what the coordinator announces against

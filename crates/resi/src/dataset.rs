@@ -2,11 +2,10 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use resi_runtime::{Shutdown, SystemClock};
+use resi_runtime::Shutdown;
 
 #[derive(Subcommand)]
 pub enum DatasetCommand {
@@ -65,22 +64,7 @@ fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
         shutdown.trigger_on(crate::s3::shutdown_signal());
         let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
             .with_context(|| format!("reading the hotkey {}", config.hotkey_file.display()))?;
-        let opened = resi_subtensor::open(
-            &config.chain,
-            Some(Arc::new(key)),
-            Some(config.data_dir.clone()),
-            shutdown.clone(),
-        )
-        .await
-        .with_context(|| format!("opening the chain ({})", config.chain.describe()))?;
-        let validator = resi_validator::build(
-            &config,
-            config.settings(),
-            None,
-            opened.chain,
-            SystemClock::shared(),
-            shutdown,
-        )?;
+        let validator = crate::daemons::open_validator(&config, key, config.settings(), &shutdown).await?;
         let sink = resi_dataset::sink::FolderSink::new(&out);
         let manifest = validator.publish_dataset(epoch, &sink).await?;
         println!(
