@@ -37,6 +37,15 @@ async fn the_network_on_a_real_chain_pays_the_honest_and_nobody_else() {
         .expect("devnet runs on the chain");
     println!("{}", outcome.verdict());
     assert_eq!(outcome.consensus, ConsensusStatus::PerfectConsensus);
+    // The judged epoch's dataset, published by a validator on the chain backend.
+    match &outcome.dataset {
+        Some(Ok(d)) => {
+            assert_eq!(d.manifests.len(), 1);
+            assert!(d.manifests[0].rows > 0 && d.manifests[0].verify());
+            println!("dataset: {}", d.stats[0]);
+        }
+        other => panic!("no dataset: {other:?}"),
+    }
     // One scrape, one reward: the slow honest miner is beaten to the same listings.
     assert_eq!(
         (
