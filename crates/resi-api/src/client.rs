@@ -56,6 +56,8 @@ pub struct CoordinatorClient {
     http: reqwest::Client,
     key: Arc<Keypair>,
     clock: SharedClock,
+    /// "the coordinator at HOST:PORT", for a request that takes long.
+    waiting_for: String,
 }
 
 impl CoordinatorClient {
@@ -64,7 +66,18 @@ impl CoordinatorClient {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| ClientError::http(Endpoint::Healthcheck, None, e))?;
-        Ok(Self { base, http, key, clock })
+        let host = base.host_str().unwrap_or("?");
+        let waiting_for = match base.port_or_known_default() {
+            Some(port) => format!("the coordinator at {host}:{port}"),
+            None => format!("the coordinator at {host}"),
+        };
+        Ok(Self {
+            base,
+            http,
+            key,
+            clock,
+            waiting_for,
+        })
     }
 
     pub fn hotkey(&self) -> Hotkey {
@@ -81,12 +94,7 @@ impl CoordinatorClient {
     /// A request that takes long (the client's timeout is 30 s) is said to
     /// be waiting on the coordinator within two seconds, not silent.
     async fn announced<F: std::future::Future>(&self, sent: F) -> F::Output {
-        let host = self.base.host_str().unwrap_or("?");
-        let what = match self.base.port_or_known_default() {
-            Some(port) => format!("the coordinator at {host}:{port}"),
-            None => format!("the coordinator at {host}"),
-        };
-        resi_runtime::waiting::announced(&what, Duration::from_secs(10), sent).await
+        resi_runtime::waiting::announced(&self.waiting_for, Duration::from_secs(10), sent).await
     }
 
     /// The signed fields for `signing`, timestamped now.

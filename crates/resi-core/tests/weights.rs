@@ -100,6 +100,16 @@ fn key(i: u8) -> Hotkey {
     Hotkey::from_public_key([i; 32])
 }
 
+/// Scores by key seed.
+fn scores(of: &[(u8, u64)]) -> Vec<MinerScore> {
+    of.iter()
+        .map(|&(i, score_ppb)| MinerScore {
+            hotkey: key(i),
+            score_ppb,
+        })
+        .collect()
+}
+
 fn neuron(uid: u16, i: u8, permit: bool) -> Neuron {
     Neuron {
         uid,
@@ -121,28 +131,14 @@ fn scores_map_to_uids_excluding_validators_and_self() {
         neuron(2, 3, true),
         neuron(3, 4, false),
     ];
-    let scores = vec![
-        MinerScore {
-            hotkey: key(1),
-            score_ppb: 600_000_000,
-        },
-        MinerScore {
-            hotkey: key(2),
-            score_ppb: 300_000_000,
-        },
-        MinerScore {
-            hotkey: key(3),
-            score_ppb: 50_000_000,
-        }, // a validator: zero
-        MinerScore {
-            hotkey: key(4),
-            score_ppb: 40_000_000,
-        }, // self: zero
-        MinerScore {
-            hotkey: key(9),
-            score_ppb: 10_000_000,
-        }, // not on the metagraph
-    ];
+    // 3 is a validator and 4 is this validator (both zero); 9 is not on the metagraph.
+    let scores = scores(&[
+        (1, 600_000_000),
+        (2, 300_000_000),
+        (3, 50_000_000),
+        (4, 40_000_000),
+        (9, 10_000_000),
+    ]);
     let w = scores_to_weights(&scores, &neurons, &key(4), 0, BurnPolicy::default()).unwrap();
     assert_eq!(w.uids, vec![0, 1]);
     assert_eq!(w.weights, vec![65535, 32768]);
@@ -158,16 +154,7 @@ fn miners_holding_permits_are_paid() {
     let mut neurons = vec![neuron(0, 1, true), neuron(1, 2, true), neuron(2, 3, true)];
     neurons[2].stake = 1_000 * token; // the validator
     neurons[0].stake = 3 * token; // a miner's emissions
-    let scores = vec![
-        MinerScore {
-            hotkey: key(1),
-            score_ppb: 600_000_000,
-        },
-        MinerScore {
-            hotkey: key(2),
-            score_ppb: 400_000_000,
-        },
-    ];
+    let scores = scores(&[(1, 600_000_000), (2, 400_000_000)]);
     let min = 100 * token;
     assert!(neurons.iter().all(|n| n.validator_permit));
     assert!(!neurons[0].is_validator(min) && !neurons[1].is_validator(min));

@@ -1,6 +1,6 @@
 //! Which rows an epoch contributes for one zipcode.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use resi_core::results::{Status, SubmissionRecord, ZipcodeOutcome};
 use resi_core::verify::Verdict;
@@ -56,10 +56,10 @@ pub fn zipcode_rows(outcome: &ZipcodeOutcome, files: &BTreeMap<Hotkey, Vec<Listi
             .flat_map(|s| s.samples.iter())
             .map(|s| (s.zpid.as_str(), verdict_name(&s.verdict)))
             .collect();
-        // A file holds a zpid once (tier 0); the first row wins if not.
-        let mut seen = BTreeSet::new();
+        // The first row of a zpid wins: a better rank's, or within a file
+        // (which holds a zpid once after tier 0) its first.
         for listing in listings {
-            if rows.contains_key(&listing.zpid) || !seen.insert(listing.zpid.as_str()) {
+            if rows.contains_key(&listing.zpid) {
                 continue;
             }
             rows.insert(

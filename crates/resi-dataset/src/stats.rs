@@ -18,9 +18,9 @@ pub struct EpochStats {
     pub epoch: EpochId,
     pub zipcodes: u64,
     pub listings: u64,
-    /// Against the previous epoch in the dataset, over the zipcodes both
-    /// cover: zpids not there before, there before and not now, and
-    /// listed at another price.
+    /// Against each zipcode's previous epoch in the dataset (zipcodes seen
+    /// for the first time count nothing): zpids not there before, there
+    /// before and not now, and listed at another price.
     pub new: u64,
     pub removed: u64,
     pub price_changed: u64,

@@ -222,25 +222,7 @@ pub async fn run(
             settings.newest_results_version = previous;
             settings.release = format!("{} playing the previous release", settings.release);
         }
-        let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
-            .map_err(|e| DevnetError(format!("validator {}: {e}", config.hotkey_file.display())))?;
-        let opened = resi_subtensor::open(
-            &config.chain,
-            Some(Arc::new(key)),
-            Some(config.data_dir.clone()),
-            daemons_stop.clone(),
-        )
-        .await
-        .map_err(|e| DevnetError(format!("validator {}: chain: {e}", config.hotkey_file.display())))?;
-        let validator = resi_validator::build(
-            config,
-            settings,
-            Some(reports_tx.clone()),
-            opened.chain,
-            Arc::clone(&clock),
-            daemons_stop.clone(),
-        )
-        .map_err(|e| DevnetError(format!("validator {}: {e}", config.hotkey_file.display())))?;
+        let validator = open_validator(config, settings, Some(reports_tx.clone()), &clock, &daemons_stop).await?;
         daemons.push(tokio::spawn(async move { validator.run().await }));
     }
     drop(reports_tx);
@@ -391,24 +373,9 @@ pub async fn publish_dataset(
 ) -> Result<outcome::DatasetOutcome, String> {
     let config = configs.first().ok_or("no validator")?;
     let stop = Shutdown::new();
-    let key = resi_auth::wallet::read_keypair(&config.hotkey_file).map_err(|e| e.to_string())?;
-    let opened = resi_subtensor::open(
-        &config.chain,
-        Some(Arc::new(key)),
-        Some(config.data_dir.clone()),
-        stop.clone(),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let validator = resi_validator::build(
-        config,
-        config.settings(),
-        None,
-        opened.chain,
-        Arc::clone(clock),
-        stop.clone(),
-    )
-    .map_err(|e| e.to_string())?;
+    let validator = open_validator(config, config.settings(), None, clock, &stop)
+        .await
+        .map_err(|e| e.to_string())?;
     let root = dir.to_path_buf();
     let sink = resi_dataset::sink::FolderSink::new(&root);
     let mut manifests = Vec::new();
@@ -423,4 +390,28 @@ pub async fn publish_dataset(
     stop.trigger();
     let stats = resi_dataset::stats::stats(&root).map_err(|e| e.to_string())?;
     Ok(outcome::DatasetOutcome { root, manifests, stats })
+}
+
+/// A validator of the cast on its chain (the metagraph file or the local
+/// subtensor), as the daemons and the dataset publish run it.
+async fn open_validator(
+    config: &ValidatorConfig,
+    settings: resi_validator::ValidatorSettings,
+    reports: Option<mpsc::UnboundedSender<resi_validator::EpochReport>>,
+    clock: &SharedClock,
+    stop: &Shutdown,
+) -> Result<resi_validator::Validator<resi_validator::AnySource>, DevnetError> {
+    let who = config.hotkey_file.display();
+    let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
+        .map_err(|e| DevnetError(format!("validator {who}: {e}")))?;
+    let opened = resi_subtensor::open(
+        &config.chain,
+        Some(Arc::new(key)),
+        Some(config.data_dir.clone()),
+        stop.clone(),
+    )
+    .await
+    .map_err(|e| DevnetError(format!("validator {who}: chain: {e}")))?;
+    resi_validator::build(config, settings, reports, opened.chain, Arc::clone(clock), stop.clone())
+        .map_err(|e| DevnetError(format!("validator {who}: {e}")))
 }

@@ -58,10 +58,9 @@ pub enum ValidatorError {
     Source(resi_sources::SourceError),
     #[error("configuration: {0}")]
     Config(crate::config::ConfigError),
-    #[error("epoch {epoch} is announced for results version {version}: {cause}; nothing is published for it")]
+    #[error("epoch {epoch} is announced for results version {}: {cause}; nothing is published for it", cause.version)]
     UnknownResultsVersion {
         epoch: EpochId,
-        version: u32,
         cause: resi_core::rules::UnknownResultsVersion,
     },
     #[error("epoch {epoch}: validation rules: {cause}")]
@@ -308,18 +307,14 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                     // Not a failure to retry: this release cannot validate
                     // the epoch at all. Said once per epoch, loudly; later
                     // epochs go on (an upgrade may be announced for them).
-                    Err(ValidatorError::UnknownResultsVersion { epoch, version, cause }) => {
+                    Err(ValidatorError::UnknownResultsVersion { epoch, cause }) => {
                         if refused.insert(epoch) {
-                            crate::metrics::epoch_refused(version);
-                            tracing::error!(
-                                validator = %self.hotkey(),
-                                %epoch,
-                                results_version = version,
-                                "epoch {epoch} is announced for results version {version}: {cause}; nothing is published for it"
-                            );
-                            if let Err(e) = self.publish_refusal(epoch, version, &cause).await {
+                            crate::metrics::epoch_refused(cause.version);
+                            if let Err(e) = self.publish_refusal(epoch, &cause).await {
                                 tracing::warn!(%epoch, "the refusal could not be published: {e}");
                             }
+                            let said = ValidatorError::UnknownResultsVersion { epoch, cause };
+                            tracing::error!(validator = %self.hotkey(), %epoch, "{said}");
                         }
                     }
                     // An epoch from before the coordinator's time: nothing to validate.
@@ -533,11 +528,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
     async fn compute(&self, epoch: EpochId) -> Result<ValidationResults, ValidatorError> {
         let (assignment, seed) = self.revealed(epoch).await?;
         let version = ResultsVersion::known_up_to(assignment.results_version, self.settings.newest_results_version)
-            .map_err(|cause| ValidatorError::UnknownResultsVersion {
-                epoch,
-                version: assignment.results_version,
-                cause,
-            })?;
+            .map_err(|cause| ValidatorError::UnknownResultsVersion { epoch, cause })?;
         let window = assignment
             .window()
             .map_err(|e| ValidatorError::Assignment(epoch, e.to_string()))?;
@@ -716,7 +707,6 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
     async fn publish_refusal(
         &self,
         epoch: EpochId,
-        version: u32,
         cause: &resi_core::rules::UnknownResultsVersion,
     ) -> Result<(), ValidatorError> {
         let refusal = resi_auth::refusal::sign(
@@ -724,7 +714,7 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
             resi_core::results::Refusal {
                 epoch_id: epoch,
                 validator: self.hotkey(),
-                results_version: version,
+                results_version: cause.version,
                 known_versions: [cause.oldest, cause.newest],
                 release: self.settings.release.clone(),
                 reason: cause.to_string(),
