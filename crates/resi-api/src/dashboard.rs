@@ -94,6 +94,25 @@ pub struct EpochOutcome {
     /// The majority's ranking: every miner that submitted, best first.
     pub leaderboard: Vec<LeaderboardRow>,
     pub zipcodes: Vec<ZipcodeWinners>,
+    /// The epoch's dataset as validators published it (their signed
+    /// manifests, `validators/{hotkey}/{epoch}/dataset.json`).
+    #[serde(default)]
+    pub datasets: Vec<DatasetSummary>,
+}
+
+/// One validator's dataset of an epoch: what `resi dataset stats` prints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetSummary {
+    pub publisher: String,
+    /// The results hash the rows were chosen by.
+    pub consensus_hash: String,
+    pub zipcodes: u64,
+    pub listings: u64,
+    /// Since each zipcode's previous epoch in the dataset.
+    pub new: u64,
+    pub removed: u64,
+    pub price_changed: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -283,14 +283,20 @@ impl Submissions<'_> {
 
 /// The dataset publish of a validated epoch, as a validator runs it
 /// (`Validator::publish_dataset`) but with the files at hand: per zipcode,
-/// the winners' files decoded, the rows chosen and written.
+/// the winners' files decoded, the rows chosen and written, the zipcode's
+/// history folded and written.
 fn publish_dataset(
     epoch: &SyntheticEpoch,
     submissions: &Submissions<'_>,
     results: &ValidationResults,
 ) -> Result<Stage, BenchError> {
     let folder = tempfile::tempdir().map_err(|e| BenchError::Files(e.to_string()))?;
-    let sink = resi_dataset::sink::FolderSink::new(folder.path());
+    let write = |key: &str, bytes: &[u8]| {
+        let path = folder.path().join(key);
+        std::fs::create_dir_all(path.parent().unwrap_or(folder.path()))
+            .and_then(|()| std::fs::write(&path, bytes))
+            .map_err(|e| BenchError::Files(format!("{}: {e}", path.display())))
+    };
     let by_owner: std::collections::BTreeMap<(resi_core::Zipcode, resi_core::Hotkey), usize> = (0..submissions.len())
         .map(|i| submissions.get(i).map(|s| ((s.zipcode, s.hotkey), i)))
         .collect::<Result<_, BenchError>>()?;
@@ -309,11 +315,20 @@ fn publish_dataset(
         }
         let chosen = resi_dataset::zipcode_rows(outcome, &files);
         let bytes = resi_dataset::encode::encode_rows(&chosen).map_err(|e| BenchError::Engine(e.to_string()))?;
-        sink.put(
+        write(
             &resi_dataset::partition_key(&epoch.ctx.epoch_id, &outcome.zipcode),
             &bytes,
-        )
-        .map_err(|e| BenchError::Files(e.to_string()))?;
+        )?;
+        let sightings: Vec<resi_dataset::Sighting> = chosen
+            .iter()
+            .map(|r| resi_dataset::Sighting::from(&r.listing))
+            .collect();
+        let mut history = resi_dataset::History::default();
+        history
+            .fold(epoch.ctx.epoch_id, &sightings)
+            .map_err(|e| BenchError::Engine(e.to_string()))?;
+        let history = history.encode().map_err(|e| BenchError::Engine(e.to_string()))?;
+        write(&resi_dataset::history::history_key(&outcome.zipcode), &history)?;
         rows += chosen.len() as u64;
     }
     Ok(Stage {

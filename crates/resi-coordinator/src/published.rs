@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use resi_api::dashboard::DatasetSummary;
 use resi_core::{EpochId, Hotkey, ValidationResults};
 
 /// How long a validator's results that could not be shown (absent,
@@ -21,6 +22,10 @@ pub(crate) const RECHECK_MISSING_SECS: i64 = 30;
 pub struct PublishedCache {
     results: Mutex<HashMap<(EpochId, Hotkey), Arc<ValidationResults>>>,
     missing: Mutex<HashMap<(EpochId, Hotkey), (String, i64)>>,
+    /// Dataset manifests: a found one never changes; an absent one is
+    /// asked for again after [`RECHECK_MISSING_SECS`] (the time it was
+    /// last asked is kept).
+    datasets: Mutex<HashMap<(EpochId, Hotkey), Result<DatasetSummary, i64>>>,
 }
 
 impl PublishedCache {
@@ -40,6 +45,29 @@ impl PublishedCache {
             missing.retain(|_, (_, recheck_at)| now < *recheck_at);
         }
         missing.insert((epoch, validator), (reason, now + RECHECK_MISSING_SECS));
+    }
+
+    /// A validator's dataset of the epoch: `Some(Some(..))` found, `Some(None)`
+    /// absent when last asked (less than [`RECHECK_MISSING_SECS`] ago),
+    /// `None` to be asked.
+    pub(crate) fn dataset(&self, epoch: EpochId, validator: &Hotkey, now: i64) -> Option<Option<DatasetSummary>> {
+        let datasets = self.datasets.lock().unwrap_or_else(|p| p.into_inner());
+        match datasets.get(&(epoch, validator.clone()))? {
+            Ok(found) => Some(Some(found.clone())),
+            Err(asked) if now < asked + RECHECK_MISSING_SECS => Some(None),
+            Err(_) => None,
+        }
+    }
+
+    pub(crate) fn remember_dataset(&self, epoch: EpochId, validator: Hotkey, found: Option<DatasetSummary>, now: i64) {
+        let mut datasets = self.datasets.lock().unwrap_or_else(|p| p.into_inner());
+        if datasets.len() > 256 {
+            let newest = datasets.keys().map(|(e, _)| *e).max();
+            if let Some(newest) = newest {
+                datasets.retain(|(e, _), _| e.start_unix() + 86_400 >= newest.start_unix());
+            }
+        }
+        datasets.insert((epoch, validator), found.ok_or(now));
     }
 
     pub(crate) fn get(&self, epoch: EpochId, validator: &Hotkey) -> Option<Arc<ValidationResults>> {

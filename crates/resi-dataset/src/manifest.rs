@@ -15,6 +15,30 @@ pub struct Partition {
     pub rows: u64,
     /// SHA-256 (hex) of the file.
     pub sha256: String,
+    /// Against the zipcode's previous epoch in the dataset; none when this
+    /// is the zipcode's first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
+}
+
+/// What changed in a zipcode since its previous epoch in the dataset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Changes {
+    /// zpids not there before.
+    pub new: u64,
+    /// zpids there before and not now.
+    pub removed: u64,
+    /// zpids there both times at another price.
+    pub price_changed: u64,
+}
+
+impl std::ops::AddAssign for Changes {
+    fn add_assign(&mut self, other: Self) {
+        self.new += other.new;
+        self.removed += other.removed;
+        self.price_changed += other.price_changed;
+    }
 }
 
 /// The epoch's manifest, written after every partition: its presence says

@@ -37,7 +37,7 @@ pub use cast::{DevnetOptions, MarketKind, UpgradeRehearsal};
 pub use outcome::{DevnetOutcome, EpochOutcome, MinerInfo, Refused, UpgradeOutcome};
 use resi_core::{EpochId, Hotkey};
 use resi_runtime::{SharedClock, Shutdown, SystemClock};
-use resi_validator::ValidatorConfig;
+use resi_validator::{DatasetStore, ValidatorConfig};
 pub use start::Devnet;
 use tokio::sync::mpsc;
 
@@ -269,7 +269,25 @@ pub async fn run(
         (Some(_), Some(s3)) => upgrade::published_refusals(s3.s3_config(), &refusing, &cast.validators, &clock).await?,
         _ => Vec::new(),
     };
-    let dataset = publish_dataset(&cast.validator_configs, &outcomes, &devnet.dir, &clock).await;
+    // The dataset goes to the bucket; `s3s-fs` keeps each object as a file
+    // at its key, so the bucket's folder is the same dataset on disk.
+    let (store, local_root) = match &devnet.s3 {
+        Some(s3) => (
+            {
+                let clock = Arc::clone(&clock);
+                resi_storage::Bucket::new(
+                    s3.s3_config(),
+                    resi_storage::RetryPolicy::default(),
+                    Arc::new(move || clock.now_unix()),
+                )
+                .map(|b| DatasetStore::Bucket(Box::new(b)))
+                .map_err(|e| DevnetError(e.to_string()))?
+            },
+            s3.bucket_dir(),
+        ),
+        None => (DatasetStore::Folder(devnet.dir.clone()), devnet.dir.clone()),
+    };
+    let dataset = publish_dataset(&cast.validator_configs, &outcomes, &store, local_root, &clock).await;
     let mut outcome = outcome::judge(outcomes, epochs.len(), cast.miners, cast.validators, ledger);
     outcome.dataset = Some(dataset);
     outcome.on_chain = on_chain.as_ref().map(|c| (c.url.clone(), c.netuid));
@@ -362,13 +380,14 @@ impl OnChain {
     }
 }
 
-/// The judged epochs' dataset, published by the first validator under
-/// `dir` (files in `dir/dataset/listings/…`, as `resi dataset publish
-/// --out dir` writes them), and its stats.
+/// The judged epochs' dataset, published by the first validator (the
+/// subnet owner's, holding the bucket's keys) into `store`, announced beside
+/// its results for the dashboard, and its stats.
 pub async fn publish_dataset(
     configs: &[ValidatorConfig],
     outcomes: &[EpochOutcome],
-    dir: &std::path::Path,
+    store: &DatasetStore,
+    local_root: PathBuf,
     clock: &SharedClock,
 ) -> Result<outcome::DatasetOutcome, String> {
     let config = configs.first().ok_or("no validator")?;
@@ -376,20 +395,29 @@ pub async fn publish_dataset(
     let validator = open_validator(config, config.settings(), None, clock, &stop)
         .await
         .map_err(|e| e.to_string())?;
-    let root = dir.to_path_buf();
-    let sink = resi_dataset::sink::FolderSink::new(&root);
     let mut manifests = Vec::new();
     for outcome in outcomes {
-        manifests.push(
-            validator
-                .publish_dataset(outcome.epoch, &sink)
-                .await
-                .map_err(|e| e.to_string())?,
-        );
+        let manifest = validator
+            .publish_dataset(outcome.epoch, store)
+            .await
+            .map_err(|e| e.to_string())?;
+        validator.announce_dataset(&manifest).await.map_err(|e| e.to_string())?;
+        manifests.push(manifest);
     }
     stop.trigger();
-    let stats = resi_dataset::stats::stats(&root).map_err(|e| e.to_string())?;
-    Ok(outcome::DatasetOutcome { root, manifests, stats })
+    let stats = store
+        .manifests()
+        .await
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(resi_dataset::stats::EpochStats::of)
+        .collect();
+    Ok(outcome::DatasetOutcome {
+        location: store.describe(),
+        local_root,
+        manifests,
+        stats,
+    })
 }
 
 /// A validator of the cast on its chain (the metagraph file or the local

@@ -68,9 +68,11 @@ pub struct DevnetOutcome {
 /// The dataset the devnet published.
 #[derive(Clone, Debug)]
 pub struct DatasetOutcome {
-    /// The dataset's root: its files are under `root/dataset/listings/`
-    /// (`resi dataset stats --dir root` reads it).
-    pub root: std::path::PathBuf,
+    /// Where it was published (`s3://…` or a folder), for people.
+    pub location: String,
+    /// The same files on this machine: the folder holding `dataset/`
+    /// (`resi dataset stats --dir local_root` reads it).
+    pub local_root: std::path::PathBuf,
     pub manifests: Vec<resi_dataset::DatasetManifest>,
     pub stats: Vec<resi_dataset::stats::EpochStats>,
 }

@@ -643,8 +643,21 @@ fn the_epoch_is_published_as_a_dataset() {
     let mut total = 0;
     for (partition, outcome) in manifest.partitions.iter().zip(&results.zipcodes) {
         assert_eq!(partition.zipcode, outcome.zipcode);
-        let path = dataset.root.join(&partition.key);
+        let path = dataset.local_root.join(&partition.key);
         let bytes = std::fs::read(&path).unwrap();
+        // Its history: one epoch in, one row per zpid.
+        let history = resi_dataset::History::decode(bytes::Bytes::from(
+            std::fs::read(
+                dataset
+                    .local_root
+                    .join(resi_dataset::history::history_key(&partition.zipcode)),
+            )
+            .unwrap(),
+        ))
+        .unwrap();
+        assert_eq!(history.epochs(), &[manifest.epoch_id]);
+        assert_eq!(history.rows().len() as u64, partition.rows);
+        assert_eq!(partition.changes, None, "the zipcode's first epoch: nothing to compare");
         assert_eq!(resi_dataset::manifest::sha256_hex(&bytes), partition.sha256);
         let batches: Vec<_> = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
             .unwrap()
@@ -699,11 +712,12 @@ fn the_epoch_is_published_as_a_dataset() {
             std::fs::copy(&entry, &target).unwrap();
         }
     };
-    copy(&dataset.root.join("dataset"), &again.path().join("dataset"));
+    copy(&dataset.local_root.join("dataset"), &again.path().join("dataset"));
     std::fs::remove_file(again.path().join(resi_dataset::manifest_key(&manifest.epoch_id))).unwrap();
     std::fs::remove_file(again.path().join(&manifest.partitions[0].key)).unwrap();
+    let store = resi_validator::DatasetStore::Folder(again.path().to_owned());
     assert!(
-        resi_dataset::stats::stats(again.path()).unwrap().is_empty(),
+        n.runtime.block_on(store.manifests()).unwrap().is_empty(),
         "no manifest: not complete"
     );
     let outcomes = n.outcome.epochs.clone();
@@ -713,13 +727,14 @@ fn the_epoch_is_published_as_a_dataset() {
             .block_on(resi_devnet::publish_dataset(
                 &configs,
                 &outcomes,
-                again.path(),
+                &store,
+                again.path().to_owned(),
                 &n.devnet.clock,
             ))
             .unwrap()
     };
     let republished = publish();
-    assert_eq!(republished.root, again.path());
+    assert_eq!(republished.local_root, again.path());
     // The partitions byte for byte; the manifest the same but for its
     // signature (sr25519 signs with a fresh nonce each time).
     let files = |root: &std::path::Path| -> Vec<(std::path::PathBuf, String)> {
@@ -733,8 +748,8 @@ fn the_epoch_is_published_as_a_dataset() {
             .collect()
     };
     assert_eq!(
-        files(&dataset.root),
-        files(&republished.root),
+        files(&dataset.local_root),
+        files(&republished.local_root),
         "the same partitions, byte for byte"
     );
     assert!(republished.manifests[0].same_content(manifest) && republished.manifests[0].verify());
@@ -744,7 +759,7 @@ fn the_epoch_is_published_as_a_dataset() {
     let before = std::fs::read(&manifest_file).unwrap();
     let once_more = publish();
     assert_eq!(std::fs::read(&manifest_file).unwrap(), before, "the manifest is kept");
-    assert_eq!(files(&once_more.root), files(&dataset.root));
+    assert_eq!(files(&once_more.local_root), files(&dataset.local_root));
 }
 
 /// Every file under `root`, sorted.

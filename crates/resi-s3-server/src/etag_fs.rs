@@ -9,6 +9,8 @@
 //!   what remains is its own normal form, so the policy's prefix check holds.
 //! - A browser-form POST answers 204 without the ETag header AWS sends, so
 //!   uploaders could not record what they stored; it is added.
+//! - A key naming a folder of its storage (a prefix of other keys) fails
+//!   with 500 where S3 answers 404; it answers 404.
 //! - Its ListObjectsV2 leaves out ETags, which validators need, so listings are
 //!   completed from the ETag `s3s-fs` stores beside every object it writes.
 
@@ -45,6 +47,19 @@ impl ListingEtags {
         let bytes = tokio::fs::read(path).await.ok()?;
         let info: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         info.get("e_tag")?.as_str().map(str::to_owned)
+    }
+}
+
+impl ListingEtags {
+    /// A key naming a folder of `s3s-fs`'s storage (a prefix of other keys,
+    /// `dataset/listings`) is no object: 404 `NoSuchKey`, as S3 answers,
+    /// where `s3s-fs` fails with 500 reading a folder as a file. Readers
+    /// such as pyarrow ask for a prefix that way before listing it.
+    fn no_folder(&self, bucket: &str, key: &str) -> S3Result<()> {
+        if self.root.join(bucket).join(key).is_dir() {
+            return Err(s3_error!(NoSuchKey));
+        }
+        Ok(())
     }
 }
 
@@ -165,6 +180,7 @@ impl S3 for ListingEtags {
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         check_key(&req.input.key)?;
+        self.no_folder(&req.input.bucket, &req.input.key)?;
         self.inner.get_object(req).await
     }
 
@@ -174,6 +190,7 @@ impl S3 for ListingEtags {
 
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
         check_key(&req.input.key)?;
+        self.no_folder(&req.input.bucket, &req.input.key)?;
         self.inner.head_object(req).await
     }
 

@@ -158,6 +158,11 @@ impl EmbeddedS3 {
         Url::parse(&format!("http://{}", self.addr)).unwrap_or_else(|_| unreachable!())
     }
 
+    /// The folder holding the bucket's objects, each a file at its key.
+    pub fn bucket_dir(&self) -> PathBuf {
+        self.options.data_dir.join(&self.options.bucket)
+    }
+
     /// Path-style configuration for this server, with its credentials.
     pub fn s3_config(&self) -> S3Config {
         S3Config {

@@ -5,6 +5,7 @@
 //! data/hotkey={minerHotkey}/epoch={epochId}/manifest.json
 //! validators/{validatorHotkey}/{epochId}/validation_results.json
 //! validators/{validatorHotkey}/{epochId}/refusal.json
+//! validators/{validatorHotkey}/{epochId}/dataset.json
 //! ```
 //! Parsing accepts exactly these shapes: anything else (other prefixes, path
 //! traversal, empty segments, malformed hotkeys, epochs or zipcodes) is an error.
@@ -30,6 +31,12 @@ pub enum ObjectKey {
     /// A validator's signed word that it publishes no results for the
     /// epoch (a results version its release does not know).
     Refusal {
+        validator: Hotkey,
+        epoch: EpochId,
+    },
+    /// The signed manifest of the epoch's dataset a validator published
+    /// (the dataset itself is wherever that validator keeps it).
+    Dataset {
         validator: Hotkey,
         epoch: EpochId,
     },
@@ -76,6 +83,7 @@ impl ObjectKey {
                 format!("{}validation_results.json", validator_epoch_prefix(validator, epoch))
             }
             Self::Refusal { validator, epoch } => format!("{}refusal.json", validator_epoch_prefix(validator, epoch)),
+            Self::Dataset { validator, epoch } => format!("{}dataset.json", validator_epoch_prefix(validator, epoch)),
         }
     }
 
@@ -84,7 +92,8 @@ impl ObjectKey {
             Self::Listings { epoch, .. }
             | Self::Manifest { epoch, .. }
             | Self::Results { epoch, .. }
-            | Self::Refusal { epoch, .. } => *epoch,
+            | Self::Refusal { epoch, .. }
+            | Self::Dataset { epoch, .. } => *epoch,
         }
     }
 
@@ -127,6 +136,10 @@ impl ObjectKey {
                 validator: hotkey(v)?,
                 epoch: epoch(e)?,
             }),
+            ["validators", v, e, "dataset.json"] => Ok(Self::Dataset {
+                validator: hotkey(v)?,
+                epoch: epoch(e)?,
+            }),
             _ => Err(err("not one of the data/… or validators/… shapes")),
         }
     }
@@ -153,6 +166,10 @@ mod tests {
                 epoch,
             },
             ObjectKey::Refusal {
+                validator: hotkey.clone(),
+                epoch,
+            },
+            ObjectKey::Dataset {
                 validator: hotkey,
                 epoch,
             },

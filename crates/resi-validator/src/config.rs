@@ -204,6 +204,69 @@ pub struct DatasetSection {
     /// data directory. Relative to this file's folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<PathBuf>,
+    /// `[dataset.s3]`: publish to a bucket instead of `dir`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<DatasetBucket>,
+}
+
+/// `[dataset.s3]`: a bucket this validator holds the keys to. What is left
+/// out comes from the standard AWS settings (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, a profile).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetBucket {
+    pub bucket: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<url::Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Path-style URLs (MinIO, Garage, an IP endpoint).
+    #[serde(default)]
+    pub path_style: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
+}
+
+impl DatasetBucket {
+    /// The bucket's full configuration, completed from `aws`.
+    pub fn s3_config(&self, aws: &resi_storage::AwsSettings) -> Result<resi_storage::S3Config, ConfigError> {
+        let missing = |what: &str| {
+            ConfigError::Invalid(format!(
+                "[dataset.s3] needs {what}: set it in the file, or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / an AWS profile"
+            ))
+        };
+        let (access_key, secret_key, session_token) = match (&self.access_key, &self.secret_key) {
+            (Some(a), Some(s)) => (a.clone(), s.clone(), None),
+            (None, None) => (
+                aws.access_key.clone().ok_or_else(|| missing("access_key"))?,
+                aws.secret_key.clone().ok_or_else(|| missing("secret_key"))?,
+                aws.session_token.clone(),
+            ),
+            (Some(_), None) => return Err(missing("secret_key (access_key is set)")),
+            (None, Some(_)) => return Err(missing("access_key (secret_key is set)")),
+        };
+        let region = self
+            .region
+            .clone()
+            .or_else(|| aws.region.clone())
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        let endpoint = match self.endpoint.clone().or_else(|| aws.endpoint.clone()) {
+            Some(url) => url,
+            None => url::Url::parse(&format!("https://s3.{region}.amazonaws.com"))
+                .map_err(|e| ConfigError::Invalid(format!("[dataset.s3] region {region:?}: {e}")))?,
+        };
+        Ok(resi_storage::S3Config {
+            endpoint,
+            region,
+            bucket: self.bucket.clone(),
+            access_key,
+            secret_key,
+            path_style: self.path_style,
+            session_token,
+        })
+    }
 }
 
 /// `[chain]`: the same section as the coordinator's.
@@ -330,24 +393,47 @@ mod tests {
         let file = dir.path().join("validator.toml");
         let base = "coordinator = \"http://127.0.0.1:8080\"\nhotkey_file = \"hot\"\nproperty_source = \"http://127.0.0.1:8090\"\n";
         std::fs::write(&file, base).unwrap();
-        assert_eq!(
-            ValidatorConfig::from_file(&file).unwrap().settings().dataset,
-            None,
-            "off by default"
-        );
-        std::fs::write(&file, format!("{base}[dataset]\npublish = true\n")).unwrap();
+        let folder = |config: &ValidatorConfig| match config.dataset_store().unwrap() {
+            crate::DatasetStore::Folder(root) => root,
+            other => panic!("{other:?}"),
+        };
         let config = ValidatorConfig::from_file(&file).unwrap();
-        assert_eq!(
-            config.settings().dataset,
-            Some(config.data_dir.clone()),
-            "the data directory by default"
-        );
+        assert!(!config.dataset.publish, "off by default");
+        assert_eq!(folder(&config), config.data_dir, "the data directory by default");
         std::fs::write(&file, format!("{base}[dataset]\npublish = true\ndir = \"published\"\n")).unwrap();
         let config = ValidatorConfig::from_file(&file).unwrap();
+        assert!(config.dataset.publish);
+        assert_eq!(folder(&config), dir.path().join("published"), "relative to the file");
+        let bucket = DatasetBucket {
+            bucket: "resi-dataset".into(),
+            endpoint: Some("http://127.0.0.1:9000".parse().unwrap()),
+            path_style: true,
+            access_key: Some("AK".into()),
+            ..DatasetBucket::default()
+        };
+        let err = bucket.s3_config(&resi_storage::AwsSettings::default()).unwrap_err();
+        assert!(err.to_string().contains("secret_key (access_key is set)"), "{err}");
+        let aws = resi_storage::AwsSettings {
+            access_key: Some("ENVAK".into()),
+            secret_key: Some("ENVSK".into()),
+            region: Some("eu-west-1".into()),
+            ..resi_storage::AwsSettings::default()
+        };
+        let config = DatasetBucket {
+            access_key: None,
+            endpoint: None,
+            ..bucket
+        }
+        .s3_config(&aws)
+        .unwrap();
         assert_eq!(
-            config.settings().dataset,
-            Some(dir.path().join("published")),
-            "relative to the file"
+            (
+                config.access_key.as_str(),
+                config.region.as_str(),
+                config.endpoint.as_str()
+            ),
+            ("ENVAK", "eu-west-1", "https://s3.eu-west-1.amazonaws.com/"),
+            "what the file leaves out comes from the AWS settings"
         );
     }
 

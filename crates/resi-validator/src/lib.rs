@@ -23,6 +23,7 @@ pub mod pipeline;
 pub mod upgrade;
 
 pub use config::{PropertySourceConfig, PropertySourceTable, ValidatorConfig, ValidatorFlags};
+pub use dataset::store::DatasetStore;
 pub use pipeline::{EpochReport, Validator, ValidatorError, ValidatorSettings};
 /// The property source a configured validator looks listings up in.
 pub use resi_sources::AnySource;
@@ -30,6 +31,7 @@ pub use resi_sources::AnySource;
 use std::sync::Arc;
 use std::time::Duration;
 
+use config::ConfigError;
 use resi_runtime::{Context, SharedClock, Shutdown};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -50,28 +52,51 @@ impl ValidatorConfig {
             validation: self.validation.clone(),
             first_epoch: None,
             backfill_epochs: self.backfill_epochs,
-            dataset: self
-                .dataset
-                .publish
-                .then(|| self.dataset.dir.clone().unwrap_or_else(|| self.data_dir.clone())),
             ..ValidatorSettings::default()
+        }
+    }
+
+    /// Where this validator's dataset goes: `[dataset.s3]`, else
+    /// `[dataset] dir`, else the data directory. A bucket's missing
+    /// settings come from the standard AWS variables and files.
+    pub fn dataset_store(&self) -> Result<DatasetStore, ConfigError> {
+        match &self.dataset.s3 {
+            Some(bucket) => {
+                let aws = resi_storage::AwsSettings::from_process()
+                    .map_err(|e| ConfigError::Invalid(format!("[dataset.s3]: {e}")))?;
+                let clock = resi_runtime::SystemClock::shared();
+                let bucket = resi_storage::Bucket::new(
+                    bucket.s3_config(&aws)?,
+                    resi_storage::RetryPolicy::default(),
+                    Arc::new(move || clock.now_unix()),
+                )
+                .map_err(|e| ConfigError::Invalid(format!("[dataset.s3]: {e}")))?;
+                Ok(DatasetStore::Bucket(Box::new(bucket)))
+            }
+            None => Ok(DatasetStore::Folder(
+                self.dataset.dir.clone().unwrap_or_else(|| self.data_dir.clone()),
+            )),
         }
     }
 }
 
 /// A validator built from its configuration (with `settings`, usually
 /// [`ValidatorConfig::settings`]): reads the hotkey, opens the local chain,
-/// connects the coordinator and the property source. `chain` is the opened
+/// connects the coordinator and the property source; with `[dataset]
+/// publish`, opens the dataset's store. `chain` is the opened
 /// `[chain]` backend (the binary opens it: this crate does not talk to nodes).
 pub fn build(
     config: &ValidatorConfig,
-    settings: ValidatorSettings,
+    mut settings: ValidatorSettings,
     reports: Option<UnboundedSender<EpochReport>>,
     chain: Arc<dyn resi_chain::Chain>,
     clock: SharedClock,
     shutdown: Shutdown,
 ) -> Result<Validator<AnySource>, ValidatorError> {
     config.check()?;
+    if config.dataset.publish && settings.dataset.is_none() {
+        settings.dataset = Some(config.dataset_store()?);
+    }
     let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
         .map_err(|e| ValidatorError::Other(format!("hotkey {}: {e}", config.hotkey_file.display())))?;
     let key = Arc::new(key);

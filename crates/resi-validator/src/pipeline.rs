@@ -99,8 +99,8 @@ pub struct ValidatorSettings {
     pub newest_results_version: ResultsVersion,
     /// `resi --version`, named in a published refusal.
     pub release: String,
-    /// Publish each validated epoch's dataset under this root (`[dataset]`).
-    pub dataset: Option<std::path::PathBuf>,
+    /// Publish each validated epoch's dataset there (`[dataset]`).
+    pub dataset: Option<crate::dataset::store::DatasetStore>,
 }
 
 impl Default for ValidatorSettings {
@@ -213,6 +213,14 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
         &self.settings
     }
 
+    pub(crate) fn client(&self) -> &CoordinatorClient {
+        &self.client
+    }
+
+    pub(crate) fn storage(&self) -> &S3Client {
+        &self.s3
+    }
+
     /// Runs until its shutdown handle is triggered: after each epoch's
     /// deadline plus the grace period, validates it (once: the journal
     /// remembers). A stop finishes the journaled step in hand.
@@ -290,12 +298,15 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                             let deadline = epoch.start_unix() + length;
                             crate::metrics::weights_set(record.block, (record.at - deadline) as f64);
                         }
-                        if let Some(root) = &self.settings.dataset {
+                        if let Some(store) = &self.settings.dataset {
                             // The product, not the protocol: a failure is
                             // said and the epoch stays done (rerun with
                             // `resi dataset publish`).
-                            let sink = resi_dataset::sink::FolderSink::new(root);
-                            if let Err(e) = self.publish_dataset(epoch, &sink).await {
+                            let published = match self.publish_dataset(epoch, store).await {
+                                Ok(manifest) => self.announce_dataset(&manifest).await,
+                                Err(e) => Err(e),
+                            };
+                            if let Err(e) = published {
                                 tracing::warn!(%epoch, "dataset not published: {e}; `resi dataset publish` finishes it");
                             }
                         }

@@ -25,39 +25,57 @@ pub struct PublishArgs {
     /// The epoch, e.g. 2026-11-25T04-00-00.
     #[arg(long)]
     epoch: String,
-    /// The dataset's root folder: files go to OUT/dataset/listings/…
-    /// (default: the validator's data_dir).
+    /// A root folder to publish into instead of the file's `[dataset]`
+    /// place: files go to OUT/dataset/listings/…
     #[arg(long)]
     out: Option<PathBuf>,
 }
 
 #[derive(Args)]
+#[group(required = true, multiple = false)]
 pub struct StatsArgs {
-    /// The dataset's root folder (the one holding `dataset/listings/`).
+    /// The dataset's root folder (the one holding `dataset/`).
     #[arg(long)]
-    dir: PathBuf,
+    dir: Option<PathBuf>,
+    /// A validator's TOML file: the dataset its `[dataset]` section names
+    /// (a folder or `[dataset.s3]`).
+    #[arg(long, env = "RESI_CONFIG")]
+    config: Option<PathBuf>,
 }
 
 pub fn run(cmd: DatasetCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         DatasetCommand::Publish(args) => publish(args),
-        DatasetCommand::Stats(args) => {
-            let all = resi_dataset::stats::stats(&args.dir)?;
-            if all.is_empty() {
-                println!("no complete epoch under {}", args.dir.display());
-            }
-            for epoch in all {
-                println!("{epoch}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        DatasetCommand::Stats(args) => stats(args),
     }
+}
+
+fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
+    let store = match (args.dir, args.config) {
+        (Some(dir), _) => resi_validator::DatasetStore::Folder(dir),
+        (None, Some(file)) => resi_validator::ValidatorConfig::from_file(&file)
+            .with_context(|| format!("reading {}", file.display()))?
+            .dataset_store()?,
+        (None, None) => anyhow::bail!("name the dataset: --dir or --config"),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let manifests = runtime.block_on(store.manifests())?;
+    if manifests.is_empty() {
+        println!("no complete epoch in {}", store.describe());
+    }
+    for manifest in &manifests {
+        println!("{}", resi_dataset::stats::EpochStats::of(manifest));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
     let config = resi_validator::ValidatorConfig::load(&args.config, resi_validator::ValidatorFlags::default())?;
     let epoch = resi_core::EpochId::parse(&args.epoch).context("--epoch needs an epoch id like 2026-11-25T04-00-00")?;
-    let out = args.out.unwrap_or_else(|| config.data_dir.clone());
+    let store = match args.out {
+        Some(out) => resi_validator::DatasetStore::Folder(out),
+        None => config.dataset_store()?,
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let shutdown = Shutdown::new();
@@ -65,13 +83,16 @@ fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
         let key = resi_auth::wallet::read_keypair(&config.hotkey_file)
             .with_context(|| format!("reading the hotkey {}", config.hotkey_file.display()))?;
         let validator = crate::daemons::open_validator(&config, key, config.settings(), &shutdown).await?;
-        let sink = resi_dataset::sink::FolderSink::new(&out);
-        let manifest = validator.publish_dataset(epoch, &sink).await?;
+        let manifest = validator.publish_dataset(epoch, &store).await?;
+        validator
+            .announce_dataset(&manifest)
+            .await
+            .context("publishing the manifest beside the results")?;
         println!(
             "dataset: epoch {epoch}, {} zipcodes, {} listings, in {}",
             manifest.partitions.len(),
             manifest.rows,
-            out.join("dataset").display()
+            store.describe()
         );
         Ok(ExitCode::SUCCESS)
     })

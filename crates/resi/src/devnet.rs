@@ -129,9 +129,10 @@ fn run_options(options: DevnetOptions, keep_running: bool) -> anyhow::Result<Exi
         match &outcome.dataset {
             Some(Ok(dataset)) => {
                 println!(
-                    "dataset: {} (resi dataset stats --dir {})",
-                    dataset.root.join("dataset").display(),
-                    dataset.root.display()
+                    "dataset: {}, on disk at {} (resi dataset stats --dir {})",
+                    dataset.location,
+                    dataset.local_root.join("dataset").display(),
+                    dataset.local_root.display()
                 );
                 if let Some(last) = dataset.stats.last() {
                     println!("dataset: {last}");

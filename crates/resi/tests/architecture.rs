@@ -212,10 +212,11 @@ fn only_resi_runtime_reads_the_wall_clock() {
     );
 }
 
-/// resi-core does no I/O and reads no clock, not even the monotonic one:
-/// no files, sockets, environment, processes, sleeps or `Instant`.
+/// resi-core and resi-dataset do no I/O and read no clock, not even the
+/// monotonic one: no files, sockets, environment, processes, sleeps or
+/// `Instant`.
 #[test]
-fn resi_core_does_no_io() {
+fn resi_core_and_resi_dataset_do_no_io() {
     const IO: [&str; 8] = [
         "std::fs",
         "std::net",
@@ -228,14 +229,18 @@ fn resi_core_does_no_io() {
     ];
     let offenders: Vec<String> = sources()
         .iter()
-        .filter(|(krate, _, _)| krate == "resi-core")
+        .filter(|(krate, _, _)| krate == "resi-core" || krate == "resi-dataset")
         .flat_map(|(_, path, text)| {
             IO.iter()
                 .filter(|needle| text.contains(*needle))
                 .map(move |needle| format!("{}: {needle}", path.display()))
         })
         .collect();
-    assert!(offenders.is_empty(), "resi-core does no I/O:\n{}", offenders.join("\n"));
+    assert!(
+        offenders.is_empty(),
+        "resi-core and resi-dataset do no I/O:\n{}",
+        offenders.join("\n")
+    );
 }
 
 /// A crate's modules, by path (`["engine", "checks"]`), with their source

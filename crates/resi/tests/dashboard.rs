@@ -176,6 +176,14 @@ fn the_dashboard_shows_a_running_devnet_in_a_real_browser() {
         !now.is_empty() && now.iter().all(|w| w.starts_with("uid ") && w.ends_with('%')),
         "the newest weights by share: {now:?}"
     );
+    // The dataset the first validator published, from its signed manifest.
+    let dataset = texts_of(&dom, "class=\"dataset\"");
+    assert!(
+        dataset
+            .iter()
+            .any(|d| d.starts_with("dataset by uid ") && d.contains(" listings; since the epoch before: ")),
+        "the judged epoch's dataset: {dataset:?}"
+    );
     let first_screen = dom.find("Weights now").unwrap_or(usize::MAX);
     assert!(
         first_screen < dom.find("Zipcodes of this epoch").unwrap_or(0),

@@ -6,8 +6,9 @@
 //! coordinator already has: the current epoch, the miners' status reports,
 //! the results files validators published to the bucket (fetched once per
 //! validator and epoch, signature-checked, then kept in memory; one that
-//! cannot be shown is asked for again at most every 30 s) and the
-//! chain's weight records.
+//! cannot be shown is asked for again at most every 30 s), the dataset
+//! manifests they published beside them (the same way) and the chain's
+//! weight records.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -178,12 +179,14 @@ async fn outcome(state: &AppState, stored: &StoredEpoch, now: i64) -> Result<Epo
     let mut published = Vec::new();
     let mut missing = Vec::new();
     let mut by_hash: BTreeMap<String, Arc<ValidationResults>> = BTreeMap::new();
+    let mut datasets = Vec::new();
     for text in granted {
         let Ok(validator) = Hotkey::parse(&text) else {
             continue;
         };
         match published_results(state, epoch, &validator, now).await {
             Ok(results) => {
+                datasets.extend(published_dataset(state, epoch, &validator, now).await);
                 let stake = metagraph
                     .as_ref()
                     .and_then(|m| m.by_hotkey(&validator).map(|n| n.stake))
@@ -228,7 +231,48 @@ async fn outcome(state: &AppState, stored: &StoredEpoch, now: i64) -> Result<Epo
         consensus,
         leaderboard,
         zipcodes,
+        datasets,
     })
+}
+
+/// A validator's dataset manifest of the epoch, verified as its own; none
+/// when it published none (or one that does not verify).
+async fn published_dataset(state: &AppState, epoch: EpochId, validator: &Hotkey, now: i64) -> Option<DatasetSummary> {
+    /// A manifest is about 200 bytes a zipcode.
+    const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
+    if let Some(known) = state.published.dataset(epoch, validator, now) {
+        return known;
+    }
+    let key = ObjectKey::Dataset {
+        validator: validator.clone(),
+        epoch,
+    }
+    .as_key();
+    let fetched = async {
+        let url = state
+            .presigner
+            .get(&key, unix(now).ok()?, Duration::from_secs(60))
+            .ok()?;
+        let bytes = state.s3.get(&url, &key, MAX_MANIFEST_BYTES).await.ok()?;
+        let manifest: resi_dataset::DatasetManifest = serde_json::from_slice(&bytes).ok()?;
+        (manifest.verify() && &manifest.publisher == validator && manifest.epoch_id == epoch).then(|| {
+            let stats = resi_dataset::stats::EpochStats::of(&manifest);
+            DatasetSummary {
+                publisher: validator.to_string(),
+                consensus_hash: manifest.consensus_hash,
+                zipcodes: stats.zipcodes,
+                listings: stats.listings,
+                new: stats.changes.new,
+                removed: stats.changes.removed,
+                price_changed: stats.changes.price_changed,
+            }
+        })
+    }
+    .await;
+    state
+        .published
+        .remember_dataset(epoch, validator.clone(), fetched.clone(), now);
+    fetched
 }
 
 /// A validator's results for the epoch from the bucket, verified; the

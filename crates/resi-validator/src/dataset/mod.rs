@@ -1,0 +1,196 @@
+//! Publishing a validated epoch's listings as the dataset (resi-dataset):
+//! the winners' files are read again, a zipcode at a time, so memory holds
+//! one zipcode's winners (and its history) at most. Per zipcode: its
+//! partition, then its history; the signed manifest last. The manifest is
+//! also published beside the validator's results in the subnet's bucket,
+//! where the coordinator's dashboard reads it.
+
+pub mod store;
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use resi_core::schema::decode_listings;
+use resi_core::verify::PropertySource;
+use resi_core::{EpochId, Hotkey, Listing, Zipcode};
+use resi_dataset::history::history_key;
+use resi_dataset::{Changes, DatasetManifest, History, Partition, Sighting};
+use resi_storage::ObjectKey;
+
+use crate::journal::EpochJournal;
+use crate::pipeline::{Validator, ValidatorError};
+use store::DatasetStore;
+
+fn failed(e: impl std::fmt::Display) -> ValidatorError {
+    ValidatorError::Other(e.to_string())
+}
+
+impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
+    /// Writes `epoch`'s dataset into `store` from this validator's own
+    /// published results: every zipcode's partition and history, then the
+    /// signed manifest. Running it again writes the same bytes and finishes
+    /// what a killed run began.
+    pub async fn publish_dataset(
+        &self,
+        epoch: EpochId,
+        store: &DatasetStore,
+    ) -> Result<DatasetManifest, ValidatorError> {
+        let journal = EpochJournal::new(self.data_dir(), &epoch);
+        let signed = journal.results()?.ok_or_else(|| {
+            ValidatorError::Other(format!(
+                "epoch {epoch}: this validator has no results for it (validate it first: resi validator --once {epoch})"
+            ))
+        })?;
+        let results = &signed.results;
+        let mut files: BTreeMap<(Zipcode, Hotkey), resi_api::ReadObject> = BTreeMap::new();
+        for object in self.read_all(epoch, "data").await? {
+            if let Ok(ObjectKey::Listings { hotkey, zipcode, .. }) = ObjectKey::parse(&object.key) {
+                files.insert((zipcode, hotkey), object);
+            }
+        }
+        let limits = self.settings().validation.decode_limits();
+        let mut partitions = Vec::new();
+        for outcome in &results.zipcodes {
+            let mut listings: BTreeMap<Hotkey, Vec<Listing>> = BTreeMap::new();
+            for winner in resi_dataset::winners(outcome) {
+                let Some(object) = files.get(&(outcome.zipcode, winner.hotkey.clone())) else {
+                    tracing::warn!(%epoch, zipcode = %outcome.zipcode, miner = %winner.hotkey, "a winner's file is gone from the bucket; its rows are left out");
+                    continue;
+                };
+                let bytes: Bytes = self.get_capped(object, limits.max_file_bytes).await?.ok_or_else(|| {
+                    ValidatorError::Other(format!("{}: over {} bytes", object.key, limits.max_file_bytes))
+                })?;
+                let columns = decode_listings(bytes, &limits).map_err(|e| failed(format!("{}: {e}", object.key)))?;
+                listings.insert(winner.hotkey.clone(), columns.to_listings());
+            }
+            let rows = resi_dataset::zipcode_rows(outcome, &listings);
+            drop(listings);
+            let file = resi_dataset::encode::encode_rows(&rows).map_err(failed)?;
+            let key = resi_dataset::partition_key(&epoch, &outcome.zipcode);
+            let sha256 = resi_dataset::manifest::sha256_hex(&file);
+            store.put(&key, file).await.map_err(failed)?;
+            let sightings: Vec<Sighting> = rows.iter().map(|r| Sighting::from(&r.listing)).collect();
+            let changes = update_history(store, epoch, outcome.zipcode, &sightings).await?;
+            partitions.push(Partition {
+                zipcode: outcome.zipcode,
+                key,
+                rows: rows.len() as u64,
+                sha256,
+                changes,
+            });
+            self.step_boundary()?;
+        }
+        let manifest = DatasetManifest {
+            epoch_id: epoch,
+            results_version: results.version,
+            consensus_hash: results.consensus_hash.clone(),
+            rows: partitions.iter().map(|p| p.rows).sum(),
+            partitions,
+            publisher: self.hotkey(),
+            signature: String::new(),
+        }
+        .sign(self.key());
+        // sr25519 signatures differ from one signing to the next: a manifest
+        // already there that says the same, signed by this validator, stays.
+        let key = resi_dataset::manifest_key(&epoch);
+        let kept = store
+            .get(&key)
+            .await
+            .map_err(failed)?
+            .and_then(|bytes| serde_json::from_slice::<DatasetManifest>(&bytes).ok())
+            .filter(|old| old.verify() && old.publisher == manifest.publisher && old.same_content(&manifest));
+        let manifest = match kept {
+            Some(old) => old,
+            None => {
+                store.put(&key, manifest.to_json()).await.map_err(failed)?;
+                manifest
+            }
+        };
+        tracing::info!(%epoch, rows = manifest.rows, zipcodes = manifest.partitions.len(), at = %store.describe(), "dataset published");
+        Ok(manifest)
+    }
+
+    /// Publishes `manifest` beside this validator's results in the subnet's
+    /// bucket (`validators/{hotkey}/{epoch}/dataset.json`), for the
+    /// coordinator's dashboard.
+    pub async fn announce_dataset(&self, manifest: &DatasetManifest) -> Result<(), ValidatorError> {
+        let epoch = manifest.epoch_id;
+        let access = self.client().validator_upload(&epoch).await?;
+        let key = ObjectKey::Dataset {
+            validator: self.hotkey(),
+            epoch,
+        }
+        .as_key();
+        self.storage()
+            .post_form(&access.upload, &key, Bytes::from(manifest.to_json()))
+            .await?;
+        Ok(())
+    }
+}
+
+/// Folds `epoch`'s `sightings` into the zipcode's history and counts what
+/// changed since the zipcode's previous epoch there. An epoch already in
+/// the history leaves it as it is; one older than its last (a backfilled
+/// epoch) rebuilds it from the partitions, in order.
+async fn update_history(
+    store: &DatasetStore,
+    epoch: EpochId,
+    zipcode: Zipcode,
+    sightings: &[Sighting],
+) -> Result<Option<Changes>, ValidatorError> {
+    let key = history_key(&zipcode);
+    let history = match store.get(&key).await.map_err(failed)? {
+        Some(bytes) => History::decode(bytes).map_err(|e| failed(format!("{key}: {e}")))?,
+        None => History::default(),
+    };
+    let partition = |at: EpochId| async move {
+        let key = resi_dataset::partition_key(&at, &zipcode);
+        match store.get(&key).await.map_err(failed)? {
+            Some(bytes) => resi_dataset::read::partition_sightings(bytes)
+                .map(Some)
+                .map_err(|e| failed(format!("{key}: {e}"))),
+            None => {
+                tracing::warn!(%key, "a partition the history names is gone; left out");
+                Ok(None)
+            }
+        }
+    };
+    let changes = match history.epoch_before(epoch) {
+        Some(before) => partition(before)
+            .await?
+            .map(|before| resi_dataset::stats::changes(&before, sightings)),
+        None => None,
+    };
+    if history.epochs().contains(&epoch) {
+        return Ok(changes);
+    }
+    let rebuilt = match history.epochs().last() {
+        Some(&last) if last > epoch => {
+            let mut all: Vec<EpochId> = history.epochs().to_vec();
+            all.push(epoch);
+            all.sort();
+            let mut fresh = History::default();
+            for at in all {
+                let seen = if at == epoch {
+                    Some(sightings.to_vec())
+                } else {
+                    partition(at).await?
+                };
+                if let Some(seen) = seen {
+                    fresh.fold(at, &seen).map_err(failed)?;
+                }
+            }
+            fresh
+        }
+        _ => {
+            let mut next = history;
+            next.fold(epoch, sightings).map_err(failed)?;
+            next
+        }
+    };
+    store
+        .put(&key, rebuilt.encode().map_err(failed)?)
+        .await
+        .map_err(failed)?;
+    Ok(changes)
+}

@@ -1,0 +1,194 @@
+//! The dataset as its readers see it, with no resi code: `resi devnet
+//! --keep-running` publishes an epoch to its embedded S3 server, and
+//! pyarrow reads it back through its own S3 filesystem (Hive partitions,
+//! the documented partition types). Every row count must equal the signed
+//! manifest's, and every row must come from a winner of its zipcode in the
+//! validator's published results, at its rank.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{lines_until, spawn};
+
+/// A Python with pyarrow: `RESI_PYTHON` (.ci/run makes a venv for it),
+/// else `python3` if it has pyarrow.
+fn python() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("RESI_PYTHON") {
+        return Some(PathBuf::from(path));
+    }
+    let ok = Command::new("python3")
+        .args(["-c", "import pyarrow"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then(|| PathBuf::from("python3"))
+}
+
+const READ_BACK: &str = r#"
+import json, sys
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as fs
+
+endpoint, access, secret, bucket = sys.argv[1:5]
+s3 = fs.S3FileSystem(access_key=access, secret_key=secret, region="us-east-1",
+                     endpoint_override=endpoint.split("://", 1)[1], scheme=endpoint.split("://", 1)[0])
+# Partition values are text: a zipcode like 01234 keeps its zero.
+hive = ds.partitioning(pa.schema([("epoch", pa.string()), ("zipcode", pa.string())]), flavor="hive")
+listings = ds.dataset(bucket + "/dataset/listings", filesystem=s3, format="parquet", partitioning=hive).to_table()
+groups = listings.group_by(["epoch", "zipcode", "miner_hotkey", "rank"]).aggregate([("zpid", "count")])
+history = ds.dataset(bucket + "/dataset/history", filesystem=s3, format="parquet",
+                     partitioning=ds.partitioning(pa.schema([("zipcode", pa.string())]), flavor="hive")).to_table()
+print(json.dumps({
+    "rows": listings.num_rows,
+    "columns": listings.schema.names,
+    "groups": groups.to_pylist(),
+    "history_rows": history.num_rows,
+    "history_columns": history.schema.names,
+}))
+"#;
+
+#[test]
+#[ignore = "needs Python with pyarrow (RESI_PYTHON, or python3 with pyarrow); .ci/run makes a venv and runs it"]
+fn pyarrow_reads_the_published_dataset_over_s3() {
+    let Some(python) = python() else {
+        panic!(
+            "this test needs RESI_PYTHON or a python3 with pyarrow (python3 -m venv v && v/bin/pip install pyarrow)"
+        );
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("devnet");
+    let mut devnet = spawn(&[
+        "devnet",
+        "--keep-running",
+        "--epochs",
+        "1",
+        "--epoch-seconds",
+        "12",
+        "--miners",
+        "honest-fast,honest-slow,fabricator",
+        "--target-listings",
+        "1500",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let lines = lines_until(&mut devnet, |l| l.starts_with("running until Ctrl-C"));
+    let s3 = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("S3:"))
+        .unwrap_or_else(|| panic!("no S3 line in {lines:#?}"))
+        .trim()
+        .to_owned();
+    // "http://127.0.0.1:PORT (bucket resi, access key AK, secret key SK)"
+    let (endpoint, rest) = s3.split_once(" (bucket ").unwrap();
+    let (bucket, rest) = rest.split_once(", access key ").unwrap();
+    let (access, secret) = rest.split_once(", secret key ").unwrap();
+    let secret = secret.trim_end_matches(')');
+    assert!(
+        lines.iter().any(|l| l.starts_with("dataset: s3://resi/dataset/")),
+        "where the dataset is: {lines:#?}"
+    );
+
+    let out = Command::new(&python)
+        .args(["-c", READ_BACK, endpoint, access, secret, bucket])
+        .output()
+        .expect("run python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    // What resi says it published: the manifest, and the results it was chosen by.
+    let root = data.join("s3").join(bucket);
+    let manifests: Vec<resi_dataset::DatasetManifest> = std::fs::read_dir(root.join("dataset/listings"))
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.unwrap().path().join("_manifest.json")).ok())
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .collect();
+    assert_eq!(manifests.len(), 1, "one judged epoch");
+    let manifest = &manifests[0];
+    assert!(manifest.verify());
+    let results: resi_core::results::SignedResults = serde_json::from_slice(
+        &std::fs::read(
+            root.join(
+                resi_storage::ObjectKey::Results {
+                    validator: manifest.publisher.clone(),
+                    epoch: manifest.epoch_id,
+                }
+                .as_key(),
+            ),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(results.results.consensus_hash, manifest.consensus_hash);
+
+    assert_eq!(read["rows"].as_u64(), Some(manifest.rows), "{read}");
+    assert!(manifest.rows > 0);
+    let columns: Vec<&str> = read["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for wanted in [
+        "zpid",
+        "price",
+        "scraped_timestamp",
+        "miner_hotkey",
+        "rank",
+        "sample_verdict",
+        "epoch",
+        "zipcode",
+    ] {
+        assert!(columns.contains(&wanted), "{wanted} in {columns:?}");
+    }
+    let mut per_zipcode: BTreeMap<String, u64> = BTreeMap::new();
+    for group in read["groups"].as_array().unwrap() {
+        assert_eq!(group["epoch"].as_str(), Some(manifest.epoch_id.to_string().as_str()));
+        let zipcode = group["zipcode"].as_str().unwrap();
+        let miner = group["miner_hotkey"].as_str().unwrap();
+        let rank = group["rank"].as_u64().unwrap();
+        let outcome = results
+            .results
+            .zipcodes
+            .iter()
+            .find(|z| z.zipcode.to_string() == zipcode)
+            .unwrap_or_else(|| panic!("zipcode {zipcode} is not in the results"));
+        let from = resi_dataset::winners(outcome)
+            .into_iter()
+            .find(|s| s.hotkey.as_str() == miner)
+            .unwrap_or_else(|| panic!("rows of {zipcode} from {miner}, not a winner"));
+        assert_eq!(from.rank.map(u64::from), Some(rank));
+        assert!(from.spot_check.is_some(), "tier 3 ran on it");
+        *per_zipcode.entry(zipcode.to_owned()).or_default() += group["zpid_count"].as_u64().unwrap();
+    }
+    let expected: BTreeMap<String, u64> = manifest
+        .partitions
+        .iter()
+        .map(|p| (p.zipcode.to_string(), p.rows))
+        .filter(|(_, rows)| *rows > 0)
+        .collect();
+    assert_eq!(per_zipcode, expected, "rows per zipcode, as the manifest says");
+    assert_eq!(
+        read["history_rows"].as_u64(),
+        Some(manifest.rows),
+        "one epoch: a history row per listing"
+    );
+    let history: Vec<&str> = read["history_columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for wanted in [
+        "zpid",
+        "price",
+        "first_seen_epoch",
+        "last_seen_epoch",
+        "epochs_seen",
+        "zipcode",
+    ] {
+        assert!(history.contains(&wanted), "{wanted} in {history:?}");
+    }
+}
