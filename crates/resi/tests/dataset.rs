@@ -192,3 +192,134 @@ fn pyarrow_reads_the_published_dataset_over_s3() {
         assert!(history.contains(&wanted), "{wanted} in {history:?}");
     }
 }
+
+/// Every file under `root` with its bytes, by path relative to `root`.
+fn files(root: &std::path::Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.insert(
+                    path.strip_prefix(root).unwrap().to_owned(),
+                    std::fs::read(&path).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// An operator's `resi dataset publish` of an epoch the devnet judged, from
+/// the validator's saved file, in another process: the same partitions and
+/// histories, byte for byte, as the devnet published; `resi dataset stats`
+/// reads it back.
+#[test]
+fn resi_dataset_publish_from_the_command_line_writes_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("devnet");
+    let mut devnet = spawn(&[
+        "devnet",
+        "--keep-running",
+        "--epochs",
+        "1",
+        "--epoch-seconds",
+        "12",
+        "--miners",
+        "honest-fast,honest-slow",
+        "--target-listings",
+        "1500",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let lines = lines_until(&mut devnet, |l| l.starts_with("running until Ctrl-C"));
+    let published = data.join("s3").join("resi");
+    let manifests: Vec<PathBuf> = std::fs::read_dir(published.join("dataset/listings"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("_manifest.json"))
+        .filter(|p| p.is_file())
+        .collect();
+    assert_eq!(manifests.len(), 1, "{lines:#?}");
+    let manifest: resi_dataset::DatasetManifest =
+        serde_json::from_slice(&std::fs::read(&manifests[0]).unwrap()).unwrap();
+    // The validator that published it: its saved file names its hotkey.
+    let config = files(&data)
+        .into_keys()
+        .map(|p| data.join(p))
+        .find(|p| {
+            p.ends_with("validator.toml")
+                && resi_validator::ValidatorConfig::from_file(p).is_ok_and(|c| {
+                    resi_auth::wallet::read_keypair(&c.hotkey_file).is_ok_and(|k| k.hotkey() == manifest.publisher)
+                })
+        })
+        .expect("the publisher's saved validator.toml");
+
+    let out_dir = dir.path().join("published");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_resi"))
+        .args(["dataset", "publish", "--config", config.to_str().unwrap()])
+        .args([
+            "--epoch",
+            &manifest.epoch_id.to_string(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ])
+        .env("RESI_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!(
+            "dataset: epoch {}, {} zipcodes, {} listings, in {}",
+            manifest.epoch_id,
+            manifest.partitions.len(),
+            manifest.rows,
+            out_dir.join("dataset").display()
+        )),
+        "{said}"
+    );
+    let ours = files(&out_dir.join("dataset"));
+    let devnets = files(&published.join("dataset"));
+    let without_manifests = |all: &BTreeMap<PathBuf, Vec<u8>>| -> BTreeMap<PathBuf, Vec<u8>> {
+        all.iter()
+            .filter(|(p, _)| !p.ends_with("_manifest.json"))
+            .map(|(p, b)| (p.clone(), b.clone()))
+            .collect()
+    };
+    assert_eq!(
+        without_manifests(&ours).keys().collect::<Vec<_>>(),
+        without_manifests(&devnets).keys().collect::<Vec<_>>()
+    );
+    assert!(
+        without_manifests(&ours) == without_manifests(&devnets),
+        "another process, the same partitions and histories, byte for byte"
+    );
+    let again: resi_dataset::DatasetManifest =
+        serde_json::from_slice(&std::fs::read(out_dir.join(resi_dataset::manifest_key(&manifest.epoch_id))).unwrap())
+            .unwrap();
+    assert!(again.verify() && again.same_content(&manifest));
+
+    let stats = std::process::Command::new(env!("CARGO_BIN_EXE_resi"))
+        .args(["dataset", "stats", "--dir", out_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(stats.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&stats.stdout).trim(),
+        format!(
+            "epoch {}: {} zipcodes, {} listings; since the epoch before: 0 new, 0 removed, 0 price changes",
+            manifest.epoch_id,
+            manifest.partitions.len(),
+            manifest.rows
+        )
+    );
+    let neither = std::process::Command::new(env!("CARGO_BIN_EXE_resi"))
+        .args(["dataset", "stats"])
+        .env_remove("RESI_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(neither.status.code(), Some(2), "clap: name the dataset");
+}

@@ -194,3 +194,104 @@ async fn update_history(
         .map_err(failed)?;
     Ok(changes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use resi_dataset::select::DatasetRow;
+
+    fn epoch(hour: u32) -> EpochId {
+        EpochId::parse(&format!("2026-12-07T{hour:02}-00-00")).unwrap()
+    }
+
+    fn row(zpid: &str, price: i64) -> DatasetRow {
+        DatasetRow {
+            listing: Listing {
+                zpid: zpid.into(),
+                mls_id: None,
+                address: Some(format!("{zpid} Main St")),
+                zipcode: None,
+                price: Some(price),
+                bedrooms: None,
+                bathrooms: None,
+                sqft: None,
+                listing_date: None,
+                property_type: None,
+                listing_status: None,
+                days_on_market: None,
+                source_url: None,
+                scraped_timestamp_ms: Some(1),
+            },
+            miner: Hotkey::from_public_key([1; 32]),
+            rank: 1,
+            sample_verdict: None,
+        }
+    }
+
+    /// Publishes `rows` as `at`'s partition of 78704 and folds its history,
+    /// as `publish_dataset` does for each zipcode.
+    async fn publish(store: &DatasetStore, at: EpochId, rows: &[DatasetRow]) -> Option<Changes> {
+        let zipcode = Zipcode::parse("78704").unwrap();
+        let file = resi_dataset::encode::encode_rows(rows).unwrap();
+        store
+            .put(&resi_dataset::partition_key(&at, &zipcode), file)
+            .await
+            .unwrap();
+        let sightings: Vec<Sighting> = rows.iter().map(|r| Sighting::from(&r.listing)).collect();
+        update_history(store, at, zipcode, &sightings).await.unwrap()
+    }
+
+    async fn history(store: &DatasetStore) -> Vec<u8> {
+        let key = history_key(&Zipcode::parse("78704").unwrap());
+        store.get(&key).await.unwrap().unwrap().to_vec()
+    }
+
+    #[tokio::test]
+    async fn the_history_is_the_same_whatever_order_the_epochs_are_published_in() {
+        let epochs = [
+            (epoch(0), vec![row("1", 100), row("2", 200)]),
+            (epoch(4), vec![row("1", 100), row("2", 210), row("3", 300)]),
+            (epoch(8), vec![row("2", 210), row("3", 300)]),
+        ];
+        let in_order = tempfile::tempdir().unwrap();
+        let in_order = DatasetStore::Folder(in_order.path().to_owned());
+        let mut changes = Vec::new();
+        for (at, rows) in &epochs {
+            changes.push(publish(&in_order, *at, rows).await);
+        }
+        assert_eq!(
+            changes,
+            vec![
+                None,
+                Some(Changes {
+                    new: 1,
+                    removed: 0,
+                    price_changed: 1
+                }),
+                Some(Changes {
+                    new: 0,
+                    removed: 1,
+                    price_changed: 0
+                }),
+            ],
+            "each epoch against the one before"
+        );
+        let expected = history(&in_order).await;
+        let folded = History::decode(Bytes::from(expected.clone())).unwrap();
+        assert_eq!(folded.epochs(), &[epoch(0), epoch(4), epoch(8)]);
+        assert_eq!(folded.rows().len(), 4, "1 at 100; 2 at 200 then 210; 3 at 300");
+
+        // Published again: nothing folds twice.
+        let again = publish(&in_order, epoch(4), &epochs[1].1).await;
+        assert_eq!(again, changes[1]);
+        assert_eq!(history(&in_order).await, expected, "republishing changes nothing");
+
+        // The middle epoch last (a backfill): rebuilt in order, the same bytes.
+        let backfilled = tempfile::tempdir().unwrap();
+        let backfilled = DatasetStore::Folder(backfilled.path().to_owned());
+        for i in [0, 2, 1] {
+            publish(&backfilled, epochs[i].0, &epochs[i].1).await;
+        }
+        assert_eq!(history(&backfilled).await, expected);
+    }
+}
