@@ -26,7 +26,7 @@ async fn the_network_on_real_listings_pays_the_honest_and_nobody_else() {
             Profile::Lazy,
         ],
         data_dir: Some(dir.path().to_owned()),
-        market: MarketKind::Replay(data),
+        market: MarketKind::Replay(data.clone()),
         ..DevnetOptions::default()
     };
     let mut tables = Vec::new();
@@ -110,5 +110,36 @@ async fn the_network_on_real_listings_pays_the_honest_and_nobody_else() {
             .count()
             == 4
     );
+    // The dataset is the corpus: per zipcode, every listing of the recorded
+    // search, at its recorded price, once.
+    let dataset = match &outcome.dataset {
+        Some(Ok(d)) => d,
+        other => panic!("no dataset: {other:?}"),
+    };
+    let corpus = resi_sim::replay::Corpus::load(&data).unwrap();
+    let manifest = &dataset.manifests[0];
+    assert_eq!(manifest.partitions.len(), 4);
+    for partition in &manifest.partitions {
+        let bytes = std::fs::read(dataset.local_root.join(&partition.key)).unwrap();
+        let got: std::collections::BTreeMap<String, Option<i64>> =
+            resi_dataset::read::partition_sightings(bytes::Bytes::from(bytes))
+                .unwrap()
+                .into_iter()
+                .map(|s| (s.zpid, s.price))
+                .collect();
+        let recorded: std::collections::BTreeMap<String, Option<i64>> = corpus
+            .hits(&partition.zipcode.to_string())
+            .iter()
+            .map(|hit| {
+                let zpid = match &hit["zpid"] {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (zpid, hit["price"].as_i64())
+            })
+            .collect();
+        assert_eq!(got, recorded, "zipcode {}", partition.zipcode);
+        assert_eq!(partition.rows as usize, recorded.len());
+    }
     devnet.shutdown().await;
 }
