@@ -302,12 +302,15 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
                             // The product, not the protocol: a failure is
                             // said and the epoch stays done (rerun with
                             // `resi dataset publish`).
-                            let published = match self.publish_dataset(epoch, store).await {
-                                Ok(manifest) => self.announce_dataset(&manifest).await,
-                                Err(e) => Err(e),
-                            };
-                            if let Err(e) = published {
-                                tracing::warn!(%epoch, "dataset not published: {e}; `resi dataset publish` finishes it");
+                            match self.publish_dataset(epoch, store).await {
+                                Ok(manifest) => {
+                                    if let Err(e) = self.announce_dataset(&manifest).await {
+                                        tracing::warn!(%epoch, "dataset published, but its manifest not beside the results (the dashboard will not show it): {e}; `resi dataset publish` does it again");
+                                    }
+                                }
+                                Err(e) => {
+                                    tracing::warn!(%epoch, "dataset not published: {e}; `resi dataset publish` finishes it");
+                                }
                             }
                         }
                         if let Some(tx) = &self.reports {

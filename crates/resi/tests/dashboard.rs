@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{lines_until, spawn, terminate};
+use common::terminate;
 
 /// The browser: `RESI_CHROMIUM`, else the first of Debian's names on PATH.
 fn chromium() -> Option<PathBuf> {
@@ -100,24 +100,9 @@ fn the_dashboard_shows_a_running_devnet_in_a_real_browser() {
     };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("devnet");
-    let mut devnet = spawn(&[
-        "devnet",
-        "--keep-running",
-        "--epochs",
-        "1",
-        "--epoch-seconds",
-        "12",
-        "--validators",
-        "2",
-        "--miners",
-        "honest-fast,honest-slow,fabricator",
-        "--target-listings",
-        "1500",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
     // The verdict of the judged epoch, then the addresses of the running network.
-    let lines = lines_until(&mut devnet, |l| l.starts_with("running until Ctrl-C"));
+    let (mut devnet, lines) =
+        common::keep_running_devnet(&data, "honest-fast,honest-slow,fabricator", &["--validators", "2"]);
     let url = lines
         .iter()
         .find_map(|l| l.strip_prefix("dashboard:"))

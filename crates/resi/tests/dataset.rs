@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{lines_until, spawn};
+use common::keep_running_devnet;
 
 /// A Python with pyarrow: `RESI_PYTHON` (.ci/run makes a venv for it),
 /// else `python3` if it has pyarrow.
@@ -60,21 +60,7 @@ fn pyarrow_reads_the_published_dataset_over_s3() {
     };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("devnet");
-    let mut devnet = spawn(&[
-        "devnet",
-        "--keep-running",
-        "--epochs",
-        "1",
-        "--epoch-seconds",
-        "12",
-        "--miners",
-        "honest-fast,honest-slow,fabricator",
-        "--target-listings",
-        "1500",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
-    let lines = lines_until(&mut devnet, |l| l.starts_with("running until Ctrl-C"));
+    let (_devnet, lines) = keep_running_devnet(&data, "honest-fast,honest-slow,fabricator", &[]);
     let s3 = lines
         .iter()
         .find_map(|l| l.strip_prefix("S3:"))
@@ -221,21 +207,7 @@ fn files(root: &std::path::Path) -> BTreeMap<PathBuf, Vec<u8>> {
 fn resi_dataset_publish_from_the_command_line_writes_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("devnet");
-    let mut devnet = spawn(&[
-        "devnet",
-        "--keep-running",
-        "--epochs",
-        "1",
-        "--epoch-seconds",
-        "12",
-        "--miners",
-        "honest-fast,honest-slow",
-        "--target-listings",
-        "1500",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
-    let lines = lines_until(&mut devnet, |l| l.starts_with("running until Ctrl-C"));
+    let (_devnet, lines) = keep_running_devnet(&data, "honest-fast,honest-slow", &[]);
     let published = data.join("s3").join("resi");
     let manifests: Vec<PathBuf> = std::fs::read_dir(published.join("dataset/listings"))
         .unwrap()

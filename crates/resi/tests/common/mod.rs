@@ -63,6 +63,30 @@ pub fn lines_until(child: &mut Child, last: impl Fn(&str) -> bool) -> Vec<String
     seen
 }
 
+/// `resi devnet --keep-running` for one 12 s epoch with `miners` (and
+/// `extra` flags) on `data`; returns it and its stdout lines up to
+/// "running until Ctrl-C" (the verdict, the dataset, the addresses).
+pub fn keep_running_devnet(data: &Path, miners: &str, extra: &[&str]) -> (Running, Vec<String>) {
+    let mut args = vec![
+        "devnet",
+        "--keep-running",
+        "--epochs",
+        "1",
+        "--epoch-seconds",
+        "12",
+        "--miners",
+        miners,
+        "--target-listings",
+        "1500",
+        "--data-dir",
+        data.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    let mut devnet = spawn(&args);
+    let lines = lines_until(&mut devnet, |l| l.starts_with("running until Ctrl-C"));
+    (devnet, lines)
+}
+
 /// Starts `resi coordinator --dev` on `dir`; returns the child and its stdout
 /// lines up to the metagraph line.
 pub fn start_dev_coordinator(dir: &Path) -> (Running, Vec<String>) {
