@@ -327,8 +327,14 @@ pub async fn cast(
             burn_owner_uid: None,
             chain: registry.chain_config(),
             validation: resi_core::ValidationConfig::default(),
-            // The devnet publishes its judged epochs itself, after the verdict.
-            dataset: resi_validator::config::DatasetSection::default(),
+            // The first validator's daemon publishes each epoch into its
+            // data folder after its weights, as `[dataset] publish = true`
+            // does; the devnet publishes its judged epochs into the bucket
+            // itself, after the verdict.
+            dataset: resi_validator::config::DatasetSection {
+                publish: i == 0,
+                ..resi_validator::config::DatasetSection::default()
+            },
         };
         write_toml(&folder.join("validator.toml"), &saved_validator(&folder, &config))?;
         validators.push((name, uid, key.hotkey()));

@@ -701,6 +701,21 @@ fn the_epoch_is_published_as_a_dataset() {
     }
     assert_eq!(total, manifest.rows);
     assert!(total > 0);
+    // The first validator's daemon (`[dataset] publish = true`) published the
+    // epoch into its data folder after its weights: the same partitions and
+    // histories as the devnet's publish into the bucket.
+    let daemons = n.devnet.dir.join("validators/validator-1/data");
+    let without_manifest = |root: &std::path::Path| -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        walk(&root.join("dataset"))
+            .into_iter()
+            .filter(|p| !p.ends_with("_manifest.json"))
+            .map(|p| (p.strip_prefix(root).unwrap().to_owned(), std::fs::read(&p).unwrap()))
+            .collect()
+    };
+    assert!(
+        without_manifest(&daemons) == without_manifest(&dataset.local_root),
+        "the daemon's dataset is the devnet's"
+    );
 
     // Again, into a copy from which a killed publish left the manifest and a
     // partition out: the same bytes, complete.
