@@ -50,6 +50,14 @@ print(json.dumps({
 }))
 "#;
 
+/// `names` (a JSON list of column names) holds every one of `wanted`.
+fn assert_columns(names: &serde_json::Value, wanted: &[&str]) {
+    let names: Vec<&str> = names.as_array().unwrap().iter().filter_map(|c| c.as_str()).collect();
+    for column in wanted {
+        assert!(names.contains(column), "{column} in {names:?}");
+    }
+}
+
 #[test]
 #[ignore = "needs Python with pyarrow (RESI_PYTHON, or python3 with pyarrow); .ci/run makes a venv and runs it"]
 fn pyarrow_reads_the_published_dataset_over_s3() {
@@ -111,24 +119,19 @@ fn pyarrow_reads_the_published_dataset_over_s3() {
 
     assert_eq!(read["rows"].as_u64(), Some(manifest.rows), "{read}");
     assert!(manifest.rows > 0);
-    let columns: Vec<&str> = read["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap())
-        .collect();
-    for wanted in [
-        "zpid",
-        "price",
-        "scraped_timestamp",
-        "miner_hotkey",
-        "rank",
-        "sample_verdict",
-        "epoch",
-        "zipcode",
-    ] {
-        assert!(columns.contains(&wanted), "{wanted} in {columns:?}");
-    }
+    assert_columns(
+        &read["columns"],
+        &[
+            "zpid",
+            "price",
+            "scraped_timestamp",
+            "miner_hotkey",
+            "rank",
+            "sample_verdict",
+            "epoch",
+            "zipcode",
+        ],
+    );
     let mut per_zipcode: BTreeMap<String, u64> = BTreeMap::new();
     for group in read["groups"].as_array().unwrap() {
         assert_eq!(group["epoch"].as_str(), Some(manifest.epoch_id.to_string().as_str()));
@@ -161,22 +164,17 @@ fn pyarrow_reads_the_published_dataset_over_s3() {
         Some(manifest.rows),
         "one epoch: a history row per listing"
     );
-    let history: Vec<&str> = read["history_columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap())
-        .collect();
-    for wanted in [
-        "zpid",
-        "price",
-        "first_seen_epoch",
-        "last_seen_epoch",
-        "epochs_seen",
-        "zipcode",
-    ] {
-        assert!(history.contains(&wanted), "{wanted} in {history:?}");
-    }
+    assert_columns(
+        &read["history_columns"],
+        &[
+            "zpid",
+            "price",
+            "first_seen_epoch",
+            "last_seen_epoch",
+            "epochs_seen",
+            "zipcode",
+        ],
+    );
 }
 
 /// Every file under `root` with its bytes, by path relative to `root`.
