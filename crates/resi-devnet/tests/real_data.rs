@@ -14,7 +14,7 @@ async fn the_network_on_real_listings_pays_the_honest_and_nobody_else() {
     let data = resi_sim::replay::require_corpus();
     let dir = tempfile::tempdir().unwrap();
     let options = DevnetOptions {
-        epochs: 1,
+        epochs: 2,
         epoch_seconds: 15,
         validators: 2,
         miners: vec![
@@ -110,36 +110,60 @@ async fn the_network_on_real_listings_pays_the_honest_and_nobody_else() {
             .count()
             == 4
     );
-    // The dataset is the corpus: per zipcode, every listing of the recorded
-    // search, at its recorded price, once.
+    // The dataset is the corpus: per zipcode and epoch, every listing of the
+    // recorded search, at its recorded price, once. The corpus does not
+    // change: the second epoch counts no change against the first, and the
+    // history holds each listing once, seen twice.
     let dataset = match &outcome.dataset {
         Some(Ok(d)) => d,
         other => panic!("no dataset: {other:?}"),
     };
     let corpus = resi_sim::replay::Corpus::load(&data).unwrap();
-    let manifest = &dataset.manifests[0];
-    assert_eq!(manifest.partitions.len(), 4);
-    for partition in &manifest.partitions {
-        let bytes = std::fs::read(dataset.local_root.join(&partition.key)).unwrap();
-        let got: std::collections::BTreeMap<String, Option<i64>> =
-            resi_dataset::read::partition_sightings(bytes::Bytes::from(bytes))
-                .unwrap()
-                .into_iter()
-                .map(|s| (s.zpid, s.price))
+    assert_eq!(dataset.manifests.len(), 2);
+    for (i, manifest) in dataset.manifests.iter().enumerate() {
+        assert_eq!(manifest.partitions.len(), 4);
+        for partition in &manifest.partitions {
+            let bytes = std::fs::read(dataset.local_root.join(&partition.key)).unwrap();
+            let got: std::collections::BTreeMap<String, Option<i64>> =
+                resi_dataset::read::partition_sightings(bytes::Bytes::from(bytes))
+                    .unwrap()
+                    .into_iter()
+                    .map(|s| (s.zpid, s.price))
+                    .collect();
+            let recorded: std::collections::BTreeMap<String, Option<i64>> = corpus
+                .hits(&partition.zipcode.to_string())
+                .iter()
+                .map(|hit| {
+                    let zpid = match &hit["zpid"] {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (zpid, hit["price"].as_i64())
+                })
                 .collect();
-        let recorded: std::collections::BTreeMap<String, Option<i64>> = corpus
-            .hits(&partition.zipcode.to_string())
-            .iter()
-            .map(|hit| {
-                let zpid = match &hit["zpid"] {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (zpid, hit["price"].as_i64())
-            })
-            .collect();
-        assert_eq!(got, recorded, "zipcode {}", partition.zipcode);
-        assert_eq!(partition.rows as usize, recorded.len());
+            assert_eq!(got, recorded, "zipcode {}", partition.zipcode);
+            assert_eq!(partition.rows as usize, recorded.len());
+            let unchanged = (i == 1).then(resi_dataset::Changes::default);
+            assert_eq!(partition.changes, unchanged, "zipcode {}", partition.zipcode);
+        }
+    }
+    for partition in &dataset.manifests[1].partitions {
+        let history = resi_dataset::History::decode(bytes::Bytes::from(
+            std::fs::read(
+                dataset
+                    .local_root
+                    .join(resi_dataset::history::history_key(&partition.zipcode)),
+            )
+            .unwrap(),
+        ))
+        .unwrap();
+        assert_eq!(history.epochs().len(), 2);
+        assert_eq!(history.rows().len() as u64, partition.rows);
+        assert!(
+            history.rows().iter().all(|r| r.epochs_seen == 2),
+            "{}",
+            partition.zipcode
+        );
     }
     devnet.shutdown().await;
 }
