@@ -131,7 +131,8 @@ impl<S: PropertySource + Clone + Send + Sync + 'static> Validator<S> {
 /// Folds `epoch`'s `sightings` into the zipcode's history and counts what
 /// changed since the zipcode's previous epoch there. An epoch already in
 /// the history leaves it as it is; one older than its last (a backfilled
-/// epoch) rebuilds it from the partitions, in order.
+/// epoch) rebuilds it from the partitions, in order; so does a history file
+/// that cannot be read, from the complete epochs holding the zipcode.
 async fn update_history(
     store: &DatasetStore,
     epoch: EpochId,
@@ -139,34 +140,55 @@ async fn update_history(
     sightings: &[Sighting],
 ) -> Result<Option<Changes>, ValidatorError> {
     let key = history_key(&zipcode);
-    let history = match store.get(&key).await.map_err(failed)? {
-        Some(bytes) => History::decode(bytes).map_err(|e| failed(format!("{key}: {e}")))?,
-        None => History::default(),
-    };
     let partition = |at: EpochId| async move {
         let key = resi_dataset::partition_key(&at, &zipcode);
         match store.get(&key).await.map_err(failed)? {
             Some(bytes) => resi_dataset::read::partition_sightings(bytes)
                 .map(Some)
                 .map_err(|e| failed(format!("{key}: {e}"))),
-            None => {
-                tracing::warn!(%key, "a partition the history names is gone; left out");
-                Ok(None)
-            }
+            None => Ok(None),
         }
     };
-    let changes = match history.epoch_before(epoch) {
-        Some(before) => partition(before)
+    let (history, readable) = match store.get(&key).await.map_err(failed)? {
+        Some(bytes) => match History::decode(bytes) {
+            Ok(history) => (history, true),
+            Err(e) => {
+                tracing::warn!(%key, "the history cannot be read ({e}); rebuilding it from the partitions");
+                (History::default(), false)
+            }
+        },
+        None => (History::default(), true),
+    };
+    // The epochs the history covers (recovered from the complete epochs
+    // when it cannot be read: a zipcode is in few of them).
+    let covered: Vec<EpochId> = if readable {
+        history.epochs().to_vec()
+    } else {
+        let mut found = Vec::new();
+        for at in store.epochs().await.map_err(failed)? {
+            let held = store
+                .get(&resi_dataset::partition_key(&at, &zipcode))
+                .await
+                .map_err(failed)?
+                .is_some();
+            if held && at != epoch {
+                found.push(at);
+            }
+        }
+        found
+    };
+    let changes = match covered.iter().rev().find(|e| **e < epoch) {
+        Some(&before) => partition(before)
             .await?
             .map(|before| resi_dataset::stats::changes(&before, sightings)),
         None => None,
     };
-    if history.epochs().contains(&epoch) {
+    if readable && covered.contains(&epoch) {
         return Ok(changes);
     }
-    let rebuilt = match history.epochs().last() {
-        Some(&last) if last > epoch => {
-            let mut all: Vec<EpochId> = history.epochs().to_vec();
+    let rebuilt = match covered.last() {
+        Some(&last) if last > epoch || !readable => {
+            let mut all = covered;
             all.push(epoch);
             all.sort();
             let mut fresh = History::default();
@@ -176,8 +198,9 @@ async fn update_history(
                 } else {
                     partition(at).await?
                 };
-                if let Some(seen) = seen {
-                    fresh.fold(at, &seen).map_err(failed)?;
+                match seen {
+                    Some(seen) => fresh.fold(at, &seen).map_err(failed)?,
+                    None => tracing::warn!(%at, %zipcode, "a partition the history names is gone; left out"),
                 }
             }
             fresh
@@ -293,5 +316,21 @@ mod tests {
             publish(&backfilled, epochs[i].0, &epochs[i].1).await;
         }
         assert_eq!(history(&backfilled).await, expected);
+
+        // A history file that cannot be read is rebuilt from the complete
+        // epochs (those with a manifest) holding the zipcode.
+        let damaged = tempfile::tempdir().unwrap();
+        let damaged = DatasetStore::Folder(damaged.path().to_owned());
+        for (at, rows) in &epochs {
+            publish(&damaged, *at, rows).await;
+            damaged
+                .put(&resi_dataset::manifest_key(at), b"{}".to_vec())
+                .await
+                .unwrap();
+        }
+        let key = history_key(&Zipcode::parse("78704").unwrap());
+        damaged.put(&key, b"not parquet".to_vec()).await.unwrap();
+        assert_eq!(publish(&damaged, epoch(8), &epochs[2].1).await, changes[2]);
+        assert_eq!(history(&damaged).await, expected);
     }
 }
