@@ -116,3 +116,122 @@ async fn a_results_file_that_is_not_one_is_named_not_shown() {
         finished.missing
     );
 }
+
+/// A validator's dataset manifest is shown only when it is that validator's
+/// own, signed: one signed by another key under its name is left out, and
+/// its real one is shown with the figures of `resi dataset stats`.
+#[tokio::test]
+async fn a_dataset_manifest_is_shown_only_when_the_validator_signed_it() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+    let h = common::harness::start(&url).await;
+    let epoch_secs = common::harness::EPOCH_SECS as i64;
+    common::harness::sleep_until((common::harness::wall() / epoch_secs + 1) * epoch_secs).await;
+    let key = resi_auth::Keypair::from_seed(h.validator.seed().unwrap()).unwrap();
+    let validator = resi_api::CoordinatorClient::new(
+        format!("{}/", h.base).parse().unwrap(),
+        Arc::new(resi_auth::Keypair::from_seed(h.validator.seed().unwrap()).unwrap()),
+        resi_runtime::SystemClock::shared(),
+    )
+    .unwrap();
+    let epoch = validator.current_assignment().await.unwrap().epoch_id;
+    let access = validator.validator_upload(&epoch).await.unwrap();
+    let mut results = resi_core::ValidationResults {
+        version: 6,
+        epoch_id: epoch,
+        nonce: String::new(),
+        validation_seed: String::new(),
+        validator: None,
+        config: resi_core::ValidationConfig::default(),
+        zipcodes: vec![],
+        unassigned: vec![],
+        miner_scores: vec![],
+        zipcode_weights: vec![],
+        totals: resi_core::results::Totals::default(),
+        property_source: Default::default(),
+        consensus_hash: String::new(),
+    };
+    results.consensus_hash = results.recompute_consensus_hash();
+    let signed = resi_auth::results::sign(&key, results);
+    let results_key = resi_storage::ObjectKey::Results {
+        validator: h.validator.hotkey(),
+        epoch,
+    }
+    .as_key();
+    h.s3.post_form(&access.upload, &results_key, bytes::Bytes::from(signed.to_json()))
+        .await
+        .unwrap();
+    let manifest = resi_dataset::DatasetManifest {
+        epoch_id: epoch,
+        results_version: 6,
+        consensus_hash: signed.results.consensus_hash.clone(),
+        partitions: vec![resi_dataset::Partition {
+            zipcode: resi_core::Zipcode::parse("78704").unwrap(),
+            key: resi_dataset::partition_key(&epoch, &resi_core::Zipcode::parse("78704").unwrap()),
+            rows: 412,
+            sha256: String::new(),
+            changes: Some(resi_dataset::Changes {
+                new: 12,
+                removed: 9,
+                price_changed: 4,
+            }),
+        }],
+        rows: 412,
+        publisher: h.validator.hotkey(),
+        signature: String::new(),
+    };
+    let dataset_key = resi_storage::ObjectKey::Dataset {
+        validator: h.validator.hotkey(),
+        epoch,
+    }
+    .as_key();
+    // Signed by the miner's key, naming the validator as its publisher.
+    let mut forged = manifest.clone().sign(&h.miner);
+    forged.publisher = h.validator.hotkey();
+    h.s3.post_form(&access.upload, &dataset_key, bytes::Bytes::from(forged.to_json()))
+        .await
+        .unwrap();
+    common::harness::sleep_until(epoch.start_unix() + epoch_secs).await;
+    let data = dashboard(&h).await;
+    let finished = data
+        .recent
+        .iter()
+        .find(|e| e.epoch == epoch)
+        .expect("the finished epoch");
+    assert_eq!(finished.published.len(), 1, "{:?}", finished.missing);
+    assert!(
+        finished.datasets.is_empty(),
+        "a forged manifest is not shown: {:?}",
+        finished.datasets
+    );
+
+    // The real one, after the 30 s the coordinator waits before asking again.
+    let access = validator.validator_upload(&epoch).await.unwrap();
+    h.s3.post_form(
+        &access.upload,
+        &dataset_key,
+        bytes::Bytes::from(manifest.sign(&key).to_json()),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(31)).await;
+    let data = dashboard(&h).await;
+    let finished = data
+        .recent
+        .iter()
+        .find(|e| e.epoch == epoch)
+        .expect("the finished epoch");
+    assert_eq!(
+        finished.datasets,
+        vec![resi_api::dashboard::DatasetSummary {
+            publisher: h.validator.hotkey().to_string(),
+            consensus_hash: signed.results.consensus_hash.clone(),
+            zipcodes: 1,
+            listings: 412,
+            new: 12,
+            removed: 9,
+            price_changed: 4,
+        }]
+    );
+}
