@@ -161,12 +161,14 @@ fn the_dashboard_shows_a_running_devnet_in_a_real_browser() {
         !now.is_empty() && now.iter().all(|w| w.starts_with("uid ") && w.ends_with('%')),
         "the newest weights by share: {now:?}"
     );
-    // The dataset the first validator published, from its signed manifest.
-    let dataset = texts_of(&dom, "class=\"dataset\"");
+    // The dataset panel: the judged epoch as the first validator published
+    // it, from its signed manifest: epoch, publisher, zipcodes, listings,
+    // new, removed, price changes.
+    let dataset = texts_of(&dom, "class=\"dataset-row\"");
     assert!(
         dataset
             .iter()
-            .any(|d| d.starts_with("dataset by uid ") && d.contains(" listings; since the epoch before: ")),
+            .any(|d| d.contains(" uid ") && d.split_whitespace().count() >= 9),
         "the judged epoch's dataset: {dataset:?}"
     );
     let first_screen = dom.find("Weights now").unwrap_or(usize::MAX);
