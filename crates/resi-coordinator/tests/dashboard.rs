@@ -73,16 +73,21 @@ async fn the_page_and_its_data_are_served() {
     );
 }
 
-/// A results file in the bucket that is not one (a broken or hostile
-/// validator) is shown as missing with why; nothing else of the page breaks.
-#[tokio::test]
-async fn a_results_file_that_is_not_one_is_named_not_shown() {
+/// A coordinator on a fresh SQLite file, at the start of an epoch (a whole
+/// epoch ahead, so uploads land before its deadline), with its validator's
+/// signed client, the epoch and a results-upload grant for it.
+async fn at_an_epoch_start() -> (
+    common::harness::Harness,
+    tempfile::TempDir,
+    resi_api::CoordinatorClient,
+    resi_core::EpochId,
+    resi_api::UploadAccessResponse,
+) {
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
     let h = common::harness::start(&url).await;
     let epoch_secs = common::harness::EPOCH_SECS as i64;
-    // A whole epoch ahead, so the upload lands before its deadline.
     common::harness::sleep_until((common::harness::wall() / epoch_secs + 1) * epoch_secs).await;
     let validator = resi_api::CoordinatorClient::new(
         format!("{}/", h.base).parse().unwrap(),
@@ -92,6 +97,15 @@ async fn a_results_file_that_is_not_one_is_named_not_shown() {
     .unwrap();
     let epoch = validator.current_assignment().await.unwrap().epoch_id;
     let access = validator.validator_upload(&epoch).await.unwrap();
+    (h, dir, validator, epoch, access)
+}
+
+/// A results file in the bucket that is not one (a broken or hostile
+/// validator) is shown as missing with why; nothing else of the page breaks.
+#[tokio::test]
+async fn a_results_file_that_is_not_one_is_named_not_shown() {
+    let (h, _dir, _validator, epoch, access) = at_an_epoch_start().await;
+    let epoch_secs = common::harness::EPOCH_SECS as i64;
     let key = resi_storage::ObjectKey::Results {
         validator: h.validator.hotkey(),
         epoch,
@@ -122,21 +136,9 @@ async fn a_results_file_that_is_not_one_is_named_not_shown() {
 /// its real one is shown with the figures of `resi dataset stats`.
 #[tokio::test]
 async fn a_dataset_manifest_is_shown_only_when_the_validator_signed_it() {
-    use std::sync::Arc;
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
-    let h = common::harness::start(&url).await;
+    let (h, _dir, validator, epoch, access) = at_an_epoch_start().await;
     let epoch_secs = common::harness::EPOCH_SECS as i64;
-    common::harness::sleep_until((common::harness::wall() / epoch_secs + 1) * epoch_secs).await;
     let key = resi_auth::Keypair::from_seed(h.validator.seed().unwrap()).unwrap();
-    let validator = resi_api::CoordinatorClient::new(
-        format!("{}/", h.base).parse().unwrap(),
-        Arc::new(resi_auth::Keypair::from_seed(h.validator.seed().unwrap()).unwrap()),
-        resi_runtime::SystemClock::shared(),
-    )
-    .unwrap();
-    let epoch = validator.current_assignment().await.unwrap().epoch_id;
-    let access = validator.validator_upload(&epoch).await.unwrap();
     let mut results = resi_core::ValidationResults {
         version: 6,
         epoch_id: epoch,

@@ -246,14 +246,9 @@ async fn published_dataset(state: &AppState, epoch: EpochId, validator: &Hotkey,
     let key = ObjectKey::Dataset {
         validator: validator.clone(),
         epoch,
-    }
-    .as_key();
+    };
     let fetched = async {
-        let url = state
-            .presigner
-            .get(&key, unix(now).ok()?, Duration::from_secs(60))
-            .ok()?;
-        let bytes = state.s3.get(&url, &key, MAX_MANIFEST_BYTES).await.ok()?;
+        let bytes = small_object(state, &key, MAX_MANIFEST_BYTES, unix(now).ok()?).await?;
         let manifest: resi_dataset::DatasetManifest = serde_json::from_slice(&bytes).ok()?;
         (manifest.verify() && &manifest.publisher == validator && manifest.epoch_id == epoch).then(|| {
             let stats = resi_dataset::stats::EpochStats::of(&manifest);
@@ -336,13 +331,24 @@ async fn refusal(state: &AppState, epoch: EpochId, validator: &Hotkey, at: time:
     let key = ObjectKey::Refusal {
         validator: validator.clone(),
         epoch,
-    }
-    .as_key();
-    let url = state.presigner.get(&key, at, Duration::from_secs(60)).ok()?;
-    let bytes = state.s3.get(&url, &key, MAX_REFUSAL_BYTES).await.ok()?;
+    };
+    let bytes = small_object(state, &key, MAX_REFUSAL_BYTES, at).await?;
     let signed: SignedRefusal = serde_json::from_slice(&bytes).ok()?;
     let refusal = resi_auth::refusal::verify(&signed, validator).ok()?;
     Some(format!("refused by release {}: {}", refusal.release, refusal.reason))
+}
+
+/// A small object a validator may have published beside its results; none
+/// when it is absent, too large or cannot be read (the page says nothing of it).
+async fn small_object(
+    state: &AppState,
+    key: &ObjectKey,
+    max_bytes: u64,
+    at: time::OffsetDateTime,
+) -> Option<bytes::Bytes> {
+    let key = key.as_key();
+    let url = state.presigner.get(&key, at, Duration::from_secs(60)).ok()?;
+    state.s3.get(&url, &key, max_bytes).await.ok()
 }
 
 /// The leaderboard and per-zipcode winners of one results file.

@@ -178,6 +178,24 @@ async fn update_history(
         found
     };
     let changes = match covered.iter().rev().find(|e| **e < epoch) {
+        // The history's last epoch is its rows last seen then: no need to
+        // read that partition again.
+        Some(&before) if readable && covered.last() == Some(&before) => {
+            let seen: Vec<Sighting> = history
+                .rows()
+                .iter()
+                .filter(|r| r.last_seen_epoch == before)
+                .map(|r| Sighting {
+                    zpid: r.zpid.clone(),
+                    price: r.price,
+                    address: None,
+                    listing_status: None,
+                    days_on_market: None,
+                    scraped_ms: None,
+                })
+                .collect();
+            Some(resi_dataset::stats::changes(&seen, sightings))
+        }
         Some(&before) => partition(before)
             .await?
             .map(|before| resi_dataset::stats::changes(&before, sightings)),
